@@ -1,0 +1,114 @@
+#include "codegen/HalideCodegen.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "pipelines/GruGenerator.h"
+#include "support/Error.h"
+
+namespace grugen {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Halide reports compile errors through this hook; turning them into GruGenError keeps every
+// failure on the driver's one-line error path, however the Halide library was built.
+class HalideErrorToException : public Halide::CompileTimeErrorReporter {
+ public:
+  void warning(const char *) override {}  // Halide's warnings are advice to pipeline authors
+  [[noreturn]] void error(const char *msg) override {
+    std::string text(msg);
+    text.erase(std::remove(text.begin(), text.end(), '\n'), text.end());
+    throw GruGenError("Halide: " + text);
+  }
+};
+
+void install_error_reporter() {
+  static HalideErrorToException reporter;
+  Halide::set_custom_compile_time_error_reporter(&reporter);
+}
+
+// Autoscheduler plugins ship beside libHalide (GRUGEN_HALIDE_PLUGIN_DIR, from Halide's CMake
+// package); each is loaded once per process.
+void load_autoscheduler(const std::string &name) {
+  static std::set<std::string> loaded;
+  if (loaded.count(name)) return;
+  std::string file = name;
+  std::transform(file.begin(), file.end(), file.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  const fs::path plugin = fs::path(GRUGEN_HALIDE_PLUGIN_DIR) / ("libautoschedule_" + file + ".so");
+  if (!fs::exists(plugin))
+    throw GruGenError("autoscheduler plugin '" + plugin.string() + "' not found");
+  Halide::load_plugin(plugin.string());
+  loaded.insert(name);
+}
+
+Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPolicy &policy,
+                                            const PipelineSchedule &schedule) {
+  Halide::GeneratorParamsMap params = {
+      {"input_size", std::to_string(spec.input_size)},
+      {"hidden_size", std::to_string(spec.hidden_size)},
+      {"batch", std::to_string(spec.batch)},
+      {"has_bias", spec.has_bias ? "true" : "false"},
+      {"seq_len_estimate", std::to_string(policy.seq_len_estimate)},
+  };
+  if (!schedule.autoscheduler.empty()) {
+    load_autoscheduler(schedule.autoscheduler);
+    params["autoscheduler"] = schedule.autoscheduler;
+    for (const auto &[key, value] : schedule.params) params["autoscheduler." + key] = value;
+  }
+  return params;
+}
+
+PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
+                          const EmitOptions &emit, const char *generator, const std::string &suffix,
+                          const PipelineSchedule &schedule) {
+  using Halide::OutputFileType;
+  // The ABI owns <name>_step; kernels live under <name>_kernel_*.
+  const std::string function = spec.name + "_kernel_" + suffix;
+
+  Halide::Internal::ExecuteGeneratorArgs args;
+  args.output_dir = dir.string();
+  args.output_types = {OutputFileType::object, OutputFileType::c_header};
+  if (emit.stmt) args.output_types.insert(OutputFileType::stmt);
+  if (emit.assembly) args.output_types.insert(OutputFileType::assembly);
+  if (emit.schedule) args.output_types.insert(OutputFileType::schedule);
+  // The runtime is compiled once per library (compile_halide_runtime), not into each kernel.
+  args.targets = {policy.halide_target.with_feature(Halide::Target::NoRuntime)};
+  args.generator_name = generator;
+  args.function_name = function;
+  args.file_base_name = function;
+  args.generator_params = generator_params(spec, policy, schedule);
+  Halide::Internal::execute_generator(args);
+
+  PipelineFiles files;
+  files.object = dir / (function + ".o");
+  files.header = dir / (function + ".h");
+  if (emit.stmt) files.extras.push_back(dir / (function + ".stmt"));
+  if (emit.assembly) files.extras.push_back(dir / (function + ".s"));
+  if (emit.schedule) files.extras.push_back(dir / (function + ".schedule.h"));
+  for (const fs::path &p : files.extras)
+    if (!fs::exists(p)) throw GruGenError("Halide did not write '" + p.filename().string() + "'");
+  return files;
+}
+
+}  // namespace
+
+std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPolicy &policy,
+                                             const fs::path &dir, const EmitOptions &emit) {
+  install_error_reporter();
+  return {
+      compile_one(spec, policy, dir, emit, kProjectionGenerator, "projection", policy.projection),
+      compile_one(spec, policy, dir, emit, kStepGenerator, "step", policy.step),
+  };
+}
+
+fs::path compile_halide_runtime(const TargetPolicy &policy, const fs::path &dir) {
+  install_error_reporter();
+  const fs::path object = dir / "halide_runtime.o";
+  Halide::compile_standalone_runtime(object.string(), policy.halide_target);
+  return object;
+}
+
+}  // namespace grugen

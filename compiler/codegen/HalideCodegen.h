@@ -1,0 +1,39 @@
+// Stage: spec + target policy -> Halide objects.
+//
+// Runs gru-gen's two generators (pipelines/) in-process through Halide's execute_generator,
+// autoscheduled as schedules/ says, and compiles the Halide runtime they share.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "schedules/SchedulePolicy.h"
+#include "spec/GruSpec.h"
+
+namespace grugen {
+
+// Extra outputs a user may ask for with --emit, written beside the library.
+struct EmitOptions {
+  bool stmt = false;      // Halide's lowered statement, <name>_kernel_<pipeline>.stmt
+  bool assembly = false;  // <name>_kernel_<pipeline>.s
+  bool schedule = false;  // the schedule the autoscheduler chose, <name>_kernel_<pipeline>.schedule.h
+};
+
+struct PipelineFiles {
+  std::filesystem::path object;               // compiled kernel, no Halide runtime inside
+  std::filesystem::path header;               // its C prototype (includes HalideRuntime.h)
+  std::vector<std::filesystem::path> extras;  // the --emit outputs
+};
+
+// Compiles both pipelines of `spec` for `policy` into `dir`. Function names are
+// <name>_kernel_projection and <name>_kernel_step. Throws GruGenError.
+std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPolicy &policy,
+                                             const std::filesystem::path &dir,
+                                             const EmitOptions &emit);
+
+// Compiles Halide's runtime for `policy`'s target into `dir`; its symbols are weak, so any number
+// of gru-gen libraries can link into one program. Throws GruGenError.
+std::filesystem::path compile_halide_runtime(const TargetPolicy &policy,
+                                             const std::filesystem::path &dir);
+
+}  // namespace grugen

@@ -1,0 +1,118 @@
+#include "package/LibraryPackager.h"
+
+#include <fstream>
+#include <map>
+#include <regex>
+
+#include "llvm/Object/ArchiveWriter.h"
+#include "llvm/Support/Error.h"
+#include "support/Embedded.h"
+#include "support/Error.h"
+#include "support/Subprocess.h"
+
+namespace grugen {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string_view embedded(std::string_view name) {
+  auto text = embedded_file(name);
+  if (!text) throw GruGenError("internal: '" + std::string(name) + "' is not built into gru-gen");
+  return *text;
+}
+
+void write_file(const fs::path &path, std::string_view text) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(text.data(), std::streamsize(text.size()));
+  if (!out.flush()) throw GruGenError("cannot write '" + path.string() + "'");
+}
+
+std::string upper(std::string s) {
+  for (char &c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+std::string render_header(const GruSpec &spec) {
+  const std::map<std::string, std::string> values = {
+      {"NAME", spec.name},
+      {"NAME_UPPER", upper(spec.name)},
+      {"INPUT_SIZE", std::to_string(spec.input_size)},
+      {"HIDDEN_SIZE", std::to_string(spec.hidden_size)},
+      {"BATCH", std::to_string(spec.batch)},
+      {"HAS_BIAS", spec.has_bias ? "1" : "0"},
+      {"BIAS_WORD", spec.has_bias ? "on" : "off"},
+      {"MAX_SEQ_LEN", std::to_string(spec.max_seq_len())},
+      {"MODEL_BYTES", std::to_string(spec.model_bytes())},
+  };
+  std::string text(embedded("gru_library.h.in"));
+  static const std::regex placeholder("@([A-Z_]+)@");
+  std::string result;
+  auto last = text.cbegin();
+  for (std::sregex_iterator it(text.begin(), text.end(), placeholder), end; it != end; ++it) {
+    auto value = values.find((*it)[1].str());
+    if (value == values.end())
+      throw GruGenError("internal: header template has unknown placeholder " + it->str());
+    result.append(last, (*it)[0].first);
+    result += value->second;
+    last = (*it)[0].second;
+  }
+  result.append(last, text.cend());
+  return result;
+}
+
+fs::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir) {
+  write_file(dir / "HalideRuntime.h", embedded("HalideRuntime.h"));
+  write_file(dir / (spec.name + ".h"), render_header(spec));
+  write_file(dir / "gru_runtime.c", embedded("gru_runtime.c"));
+  const std::string object = spec.name + "_runtime.o";
+
+  // Relative paths in `dir` keep absolute temporary paths out of the object (reproducibility).
+  std::vector<std::string> argv = policy.c_compiler;
+  for (const char *flag : {"-std=c11", "-O2", "-fPIC", "-fno-common", "-Wall", "-I."})
+    argv.push_back(flag);
+  argv.push_back("-DGRU_NAME=" + spec.name);
+  argv.push_back("-DGRU_NAME_UPPER=" + upper(spec.name));
+  for (const char *arg : {"-c", "gru_runtime.c", "-o"}) argv.push_back(arg);
+  argv.push_back(object);
+
+  const SubprocessResult r = run_subprocess(argv, dir);
+  if (!r.started)
+    throw GruGenError("cannot run the C compiler '" + argv[0] + "' for target '" + policy.name +
+                      "' (set CC to choose another)");
+  if (r.exit_code != 0) {
+    // The first diagnostic that says "error" is the one to show; the rest is context.
+    std::string first_line = r.output.substr(0, r.output.find('\n'));
+    for (size_t at = 0; at < r.output.size();) {
+      const size_t end = std::min(r.output.find('\n', at), r.output.size());
+      if (r.output.compare(at, end - at, "") != 0 &&
+          r.output.substr(at, end - at).find("error") != std::string::npos) {
+        first_line = r.output.substr(at, end - at);
+        break;
+      }
+      at = end + 1;
+    }
+    throw GruGenError("the C compiler '" + argv[0] + "' failed on the runtime for target '" +
+                      policy.name + "': " + first_line);
+  }
+  return dir / object;
+}
+
+void write_archive(const fs::path &archive, const std::vector<fs::path> &members) {
+  std::vector<llvm::NewArchiveMember> new_members;
+  for (const fs::path &member : members) {
+    auto m = llvm::NewArchiveMember::getFile(member.string(), /*Deterministic=*/true);
+    if (!m)
+      throw GruGenError("cannot read '" + member.string() +
+                        "': " + llvm::toString(m.takeError()));
+    new_members.push_back(std::move(*m));
+  }
+  if (llvm::Error err = llvm::writeArchive(archive.string(), new_members,
+                                           llvm::SymtabWritingMode::NormalSymtab,
+                                           llvm::object::Archive::K_GNU, /*Deterministic=*/true,
+                                           /*Thin=*/false))
+    throw GruGenError("cannot write '" + archive.string() + "': " + llvm::toString(std::move(err)));
+}
+
+}  // namespace grugen

@@ -1,0 +1,26 @@
+// Stage: Halide objects + runtime source -> what a user ships: <name>.h and lib<name>.a.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "schedules/SchedulePolicy.h"
+#include "spec/GruSpec.h"
+
+namespace grugen {
+
+// The public header <name>.h (runtime/gru_library.h.in with the spec filled in). One header
+// serves every target.
+std::string render_header(const GruSpec &spec);
+
+// Compiles runtime/gru_runtime.c for `policy`'s target in `dir`, which must already hold the
+// kernels' Halide headers (<name>_kernel_projection.h, <name>_kernel_step.h). Returns the object.
+std::filesystem::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy,
+                                      const std::filesystem::path &dir);
+
+// Writes a deterministic static library (no timestamps, owners or modes) with a symbol index.
+void write_archive(const std::filesystem::path &archive,
+                   const std::vector<std::filesystem::path> &members);
+
+}  // namespace grugen

@@ -1,0 +1,96 @@
+#include "package/StagedOutput.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+
+#include "support/Error.h"
+
+namespace grugen {
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path make_temp_dir(const fs::path &parent, const std::string &what) {
+  std::string pattern = (parent / ".gru-gen-XXXXXX").string();
+  if (!mkdtemp(pattern.data()))
+    throw GruGenError("cannot write to " + what + " '" + parent.string() +
+                      "': " + std::strerror(errno));
+  return pattern;
+}
+
+// The output directory itself when it exists, else its nearest existing ancestor: staging
+// there keeps the final moves on one file system (so they are renames, not copies).
+fs::path existing_ancestor(const fs::path &dir) {
+  fs::path p = fs::absolute(dir).lexically_normal();
+  while (!p.empty() && !fs::exists(p)) p = p.parent_path();
+  return p;
+}
+
+}  // namespace
+
+StagedOutput::StagedOutput(fs::path dir) : dir_(std::move(dir)) {
+  std::error_code ec;
+  if (fs::exists(dir_, ec) && !fs::is_directory(dir_, ec))
+    throw GruGenError("output directory '" + dir_.string() + "' exists and is not a directory");
+  const fs::path anchor = existing_ancestor(dir_);
+  if (!fs::is_directory(anchor, ec))
+    throw GruGenError("output directory '" + dir_.string() + "' has a non-directory in its path");
+  staging_ = make_temp_dir(anchor, "output directory");
+  // mkdtemp makes it private (0700); when it is renamed into place as the output directory
+  // it must have the mode any new directory would get.
+  const mode_t mask = umask(0);
+  umask(mask);
+  chmod(staging_.c_str(), 0777 & ~mask);
+}
+
+StagedOutput::~StagedOutput() {
+  if (committed_) return;
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+}
+
+void StagedOutput::commit() {
+  std::error_code ec;
+  const fs::path target = fs::absolute(dir_).lexically_normal();
+  if (!fs::exists(target, ec) && existing_ancestor(target) == target.parent_path()) {
+    // A new directory appears whole, in one rename.
+    fs::rename(staging_, target, ec);
+    if (!ec) {
+      committed_ = true;
+      return;
+    }
+  }
+  for (const fs::directory_entry &entry : fs::recursive_directory_iterator(staging_)) {
+    if (entry.is_directory()) continue;
+    const fs::path destination = target / fs::relative(entry.path(), staging_);
+    fs::create_directories(destination.parent_path(), ec);
+    if (ec || (fs::rename(entry.path(), destination, ec), ec))
+      throw GruGenError("cannot write '" + destination.string() + "': " + ec.message());
+  }
+  fs::remove_all(staging_, ec);
+  committed_ = true;
+}
+
+ScratchDirectory::ScratchDirectory() {
+  std::error_code ec;
+  fs::path tmp = fs::temp_directory_path(ec);
+  path_ = make_temp_dir(ec ? fs::path("/tmp") : tmp, "temporary directory");
+}
+
+ScratchDirectory::~ScratchDirectory() {
+  // For gru-gen's developers: GRU_GEN_KEEP_TEMPS=1 keeps intermediate files for inspection.
+  if (const char *keep = std::getenv("GRU_GEN_KEEP_TEMPS"); keep && *keep && *keep != '0') {
+    std::fprintf(stderr, "gru-gen: kept intermediate files in %s\n", path_.c_str());
+    return;
+  }
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+}  // namespace grugen

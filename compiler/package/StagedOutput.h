@@ -1,0 +1,45 @@
+// All-or-nothing output: gru-gen writes into a staging directory next to the output directory
+// and moves the finished files into place only when every step has succeeded. On any failure
+// (an exception unwinding past this object) the staging directory is removed, so the output
+// directory never holds half a library.
+#pragma once
+
+#include <filesystem>
+
+namespace grugen {
+
+class StagedOutput {
+ public:
+  // Creates the staging directory; throws GruGenError when `dir` cannot be written.
+  explicit StagedOutput(std::filesystem::path dir);
+  ~StagedOutput();
+  StagedOutput(const StagedOutput &) = delete;
+  StagedOutput &operator=(const StagedOutput &) = delete;
+
+  // Where to write; the tree under it mirrors what will appear under the output directory.
+  const std::filesystem::path &staging() const { return staging_; }
+
+  // Moves every staged file to the output directory (creating it if needed), replacing files of
+  // the same name; other files there are left alone.
+  void commit();
+
+ private:
+  std::filesystem::path dir_;
+  std::filesystem::path staging_;
+  bool committed_ = false;
+};
+
+// A private temporary directory for intermediate files, removed with this object.
+class ScratchDirectory {
+ public:
+  ScratchDirectory();
+  ~ScratchDirectory();
+  ScratchDirectory(const ScratchDirectory &) = delete;
+  ScratchDirectory &operator=(const ScratchDirectory &) = delete;
+  const std::filesystem::path &path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace grugen

@@ -1,0 +1,50 @@
+// The GeneratorParams every gru-gen pipeline shares: the spec's fixed shape.
+//
+// Shapes are compile-time constants of the generated code (that is the point of a fixed-shape
+// compiler): buffers get explicit bounds from them, so Halide can drop bounds arithmetic and the
+// autoscheduler sees exact extents. Only the number of rows of the projection (N*L) stays dynamic.
+#pragma once
+
+#include "Halide.h"
+
+namespace grugen {
+
+// Registered generator names, as gru-gen's codegen stage asks for them.
+inline constexpr const char *kProjectionGenerator = "gru_projection";
+inline constexpr const char *kStepGenerator = "gru_step";
+
+template <typename T>
+class GruGenerator : public Halide::Generator<T> {
+ public:
+  template <typename P>
+  using GeneratorParam = Halide::GeneratorParam<P>;
+
+  GeneratorParam<int> input_size{"input_size", 1, 1, 1 << 20};
+  GeneratorParam<int> hidden_size{"hidden_size", 1, 1, 1 << 20};
+  GeneratorParam<int> batch{"batch", 1, 1, 1 << 20};
+  GeneratorParam<bool> has_bias{"has_bias", true};
+  // Only an estimate for the autoscheduler: sequences are any length at run time.
+  GeneratorParam<int> seq_len_estimate{"seq_len_estimate", 64, 1, 1 << 20};
+
+ protected:
+  int gates() const { return 3 * int(hidden_size); }
+
+  // A dense row-major matrix [rows][cols] as a Halide buffer (cols innermost, stride 1).
+  template <typename B>
+  static void bound_dense_matrix(B &buf, int cols, int rows) {
+    buf.dim(0).set_bounds(0, cols);
+    buf.dim(1).set_bounds(0, rows).set_stride(cols);
+    buf.set_estimates({{0, cols}, {0, rows}});
+  }
+
+  // A [N][cols] slice of a larger batch-first array: rows are `stride` apart, stride known
+  // only at run time (it is L*cols when the runtime walks timestep t of a [N][L][cols] array).
+  template <typename B>
+  static void bound_batch_slice(B &buf, int cols, int n) {
+    buf.dim(0).set_bounds(0, cols);
+    buf.dim(1).set_bounds(0, n);
+    buf.set_estimates({{0, cols}, {0, n}});
+  }
+};
+
+}  // namespace grugen

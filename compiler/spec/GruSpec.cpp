@@ -1,0 +1,85 @@
+#include "spec/GruSpec.h"
+
+#include <algorithm>
+#include <array>
+#include <climits>
+
+namespace grugen {
+
+int64_t GruSpec::weight_elements() const {
+  const int64_t gates = 3 * hidden_size;
+  return gates * input_size + gates * hidden_size + (has_bias ? gates + hidden_size : 0);
+}
+
+int64_t GruSpec::model_bytes() const {
+  // Scratch kept for `step`: one projected input row block [N][3H] and one state [N][H],
+  // plus the zero state [N][H] used when no initial state is given.
+  const int64_t scratch = batch * 3 * hidden_size + 2 * batch * hidden_size;
+  return int64_t(sizeof(float)) * (weight_elements() + scratch);
+}
+
+int64_t GruSpec::max_seq_len() const {
+  const int64_t widest_row = std::max(3 * hidden_size, input_size);
+  return int64_t(INT32_MAX) / (batch * widest_row);
+}
+
+namespace {
+
+std::string range_message(int64_t lo, int64_t hi, int64_t got) {
+  return "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+         std::to_string(got);
+}
+
+bool is_c_keyword(const std::string &s) {
+  static const std::array<const char *, 44> kKeywords = {
+      "auto",     "break",    "case",          "char",       "const",        "continue",
+      "default",  "do",       "double",        "else",       "enum",         "extern",
+      "float",    "for",      "goto",          "if",         "inline",       "int",
+      "long",     "register", "restrict",      "return",     "short",        "signed",
+      "sizeof",   "static",   "struct",        "switch",     "typedef",      "union",
+      "unsigned", "void",     "volatile",      "while",      "bool",         "true",
+      "false",    "alignas",  "alignof",       "nullptr",    "static_assert", "thread_local",
+      "typeof",   "constexpr"};
+  return std::find(kKeywords.begin(), kKeywords.end(), s) != kKeywords.end();
+}
+
+}  // namespace
+
+std::optional<std::string> check_library_name(const std::string &name) {
+  if (name.empty()) return "must not be empty";
+  if (name.size() > GruSpecLimits::kMaxNameLength)
+    return "must be at most " + std::to_string(GruSpecLimits::kMaxNameLength) + " characters";
+  auto is_alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (!is_alpha(name[0]))
+    return "'" + name + "' is not a C identifier starting with a letter";
+  for (char c : name)
+    if (!is_alpha(c) && !is_digit(c) && c != '_')
+      return "'" + name + "' is not a C identifier (letters, digits and '_' only)";
+  if (is_c_keyword(name)) return "'" + name + "' is a C keyword";
+  if (name.rfind("halide", 0) == 0) return "'" + name + "' would clash with Halide's runtime symbols";
+  return std::nullopt;
+}
+
+std::optional<GruSpecError> validate(const GruSpec &spec) {
+  if (auto why = check_library_name(spec.name)) return GruSpecError{GruSpecField::Name, *why};
+  if (spec.input_size < 1 || spec.input_size > GruSpecLimits::kMaxInputSize)
+    return GruSpecError{GruSpecField::InputSize,
+                        range_message(1, GruSpecLimits::kMaxInputSize, spec.input_size)};
+  if (spec.hidden_size < 1 || spec.hidden_size > GruSpecLimits::kMaxHiddenSize)
+    return GruSpecError{GruSpecField::HiddenSize,
+                        range_message(1, GruSpecLimits::kMaxHiddenSize, spec.hidden_size)};
+  if (spec.batch < 1 || spec.batch > GruSpecLimits::kMaxBatch)
+    return GruSpecError{GruSpecField::Batch, range_message(1, GruSpecLimits::kMaxBatch, spec.batch)};
+  if (spec.weight_elements() > GruSpecLimits::kMaxWeightElements)
+    return GruSpecError{GruSpecField::Weights,
+                        "3H*(D+H) weight elements = " + std::to_string(spec.weight_elements()) +
+                            " exceed the limit of " +
+                            std::to_string(GruSpecLimits::kMaxWeightElements)};
+  if (spec.max_seq_len() < 1)
+    return GruSpecError{GruSpecField::Batch,
+                        "N*max(3H, D) must stay below 2^31 so that one timestep is addressable"};
+  return std::nullopt;
+}
+
+}  // namespace grugen

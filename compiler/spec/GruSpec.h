@@ -1,0 +1,55 @@
+// GruSpec: the fixed shape of one GRU layer, as gru-gen compiles it.
+//
+// The spec is the first stage of the data path (spec -> pipelines + schedule -> objects + header
+// -> runtime). Everything downstream reads shapes from here; nothing downstream re-validates them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace grugen {
+
+struct GruSpec {
+  std::string name;         // C identifier; prefixes every exported symbol of the library
+  int64_t input_size = 0;   // D
+  int64_t hidden_size = 0;  // H
+  int64_t batch = 1;        // N
+  bool has_bias = true;     // b [3H] and bhn [H] exist exactly when true
+
+  // Elements of the weights the model copies: Wx [3H][D], Wh [3H][H], b [3H], bhn [H].
+  int64_t weight_elements() const;
+  // Bytes a created model holds: the weights plus fixed per-model scratch (see runtime/).
+  int64_t model_bytes() const;
+  // Longest sequence one `run` call accepts: every buffer the kernels see must stay
+  // addressable with 32-bit extents and strides (Halide's default addressing).
+  int64_t max_seq_len() const;
+};
+
+// Documented limits, checked before any code is generated so that an absurd spec is refused
+// up front rather than by running out of memory halfway through compilation.
+struct GruSpecLimits {
+  static constexpr int64_t kMaxInputSize = 16384;
+  static constexpr int64_t kMaxHiddenSize = 8192;
+  static constexpr int64_t kMaxBatch = 4096;
+  static constexpr int64_t kMaxWeightElements = int64_t(1) << 28;  // 1 GiB of fp32 weights
+  static constexpr size_t kMaxNameLength = 64;
+};
+
+// Which part of the spec a validation error concerns, so front ends (flags, IR, weight files)
+// can name the thing the user wrote.
+enum class GruSpecField { Name, InputSize, HiddenSize, Batch, Weights };
+
+struct GruSpecError {
+  GruSpecField field;
+  std::string message;  // complete sentence fragment, e.g. "must be in [1, 8192], got 0"
+};
+
+// Checks every field and the derived sizes; returns the first problem found.
+std::optional<GruSpecError> validate(const GruSpec &spec);
+
+// True when `name` can prefix C symbols: [A-Za-z_][A-Za-z0-9_]*, not a C keyword,
+// not reserved (leading underscore), not in Halide's namespace, not too long.
+std::optional<std::string> check_library_name(const std::string &name);
+
+}  // namespace grugen

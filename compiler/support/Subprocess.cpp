@@ -1,0 +1,59 @@
+#include "support/Subprocess.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace grugen {
+
+SubprocessResult run_subprocess(const std::vector<std::string> &argv,
+                                const std::filesystem::path &cwd) {
+  SubprocessResult result;
+  int out[2], status_pipe[2];
+  if (argv.empty() || pipe(out) != 0) return result;
+  if (pipe2(status_pipe, O_CLOEXEC) != 0) {
+    close(out[0]);
+    close(out[1]);
+    return result;
+  }
+  std::vector<char *> args;
+  for (const std::string &a : argv) args.push_back(const_cast<char *>(a.c_str()));
+  args.push_back(nullptr);
+
+  const pid_t pid = fork();
+  if (pid == 0) {
+    // Child: output into the pipe; an exec failure is reported through status_pipe.
+    dup2(out[1], STDOUT_FILENO);
+    dup2(out[1], STDERR_FILENO);
+    close(out[0]);
+    close(out[1]);
+    close(status_pipe[0]);
+    if (chdir(cwd.c_str()) == 0) execvp(args[0], args.data());
+    const int err = errno;
+    (void)!write(status_pipe[1], &err, sizeof err);
+    _exit(127);
+  }
+  close(out[1]);
+  close(status_pipe[1]);
+  if (pid < 0) {
+    close(out[0]);
+    close(status_pipe[0]);
+    return result;
+  }
+  char chunk[4096];
+  ssize_t n;
+  while ((n = read(out[0], chunk, sizeof chunk)) > 0) result.output.append(chunk, size_t(n));
+  close(out[0]);
+  int exec_errno = 0;
+  result.started = read(status_pipe[0], &exec_errno, sizeof exec_errno) != sizeof exec_errno;
+  close(status_pipe[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (result.started) result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+}  // namespace grugen
