@@ -22,9 +22,8 @@ struct PipelineSchedule {
 struct TargetPolicy {
   std::string name;               // gru-gen's name: the output subdirectory
   Halide::Target halide_target;   // what the kernels and Halide's runtime are compiled for
-  PipelineSchedule projection;    // the all-timesteps input projection (a GEMM)
+  PipelineSchedule projection;    // the input projection, a GEMM (both of its instances)
   PipelineSchedule step;          // one recurrent step (GEMV-like for small N)
-  int seq_len_estimate = 64;      // sequence length the projection is tuned for
   std::vector<std::string> c_compiler;  // compiles the C runtime: argv prefix, e.g. {"cc"}
   std::vector<std::string> link_libraries;  // what an app links besides lib<name>.a
 };

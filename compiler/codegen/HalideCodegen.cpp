@@ -44,14 +44,22 @@ void load_autoscheduler(const std::string &name) {
   loaded.insert(name);
 }
 
-Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPolicy &policy,
-                                            const PipelineSchedule &schedule) {
+// One kernel of a library: which generator, with which rows, under which schedule.
+struct Kernel {
+  const char *generator;
+  const char *suffix;  // <name>_kernel_<suffix>
+  int64_t rows;        // projection rows per call (ignored by the step)
+  const PipelineSchedule &schedule;
+};
+
+Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const Kernel &kernel) {
+  const PipelineSchedule &schedule = kernel.schedule;
   Halide::GeneratorParamsMap params = {
       {"input_size", std::to_string(spec.input_size)},
       {"hidden_size", std::to_string(spec.hidden_size)},
       {"batch", std::to_string(spec.batch)},
       {"has_bias", spec.has_bias ? "true" : "false"},
-      {"seq_len_estimate", std::to_string(policy.seq_len_estimate)},
+      {"rows", std::to_string(kernel.rows)},
   };
   if (!schedule.autoscheduler.empty()) {
     load_autoscheduler(schedule.autoscheduler);
@@ -62,11 +70,10 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
 }
 
 PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
-                          const EmitOptions &emit, const char *generator, const std::string &suffix,
-                          const PipelineSchedule &schedule) {
+                          const EmitOptions &emit, const Kernel &kernel) {
   using Halide::OutputFileType;
   // The ABI owns <name>_step; kernels live under <name>_kernel_*.
-  const std::string function = spec.name + "_kernel_" + suffix;
+  const std::string function = spec.name + "_kernel_" + kernel.suffix;
 
   Halide::Internal::ExecuteGeneratorArgs args;
   args.output_dir = dir.string();
@@ -75,11 +82,14 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
   if (emit.assembly) args.output_types.insert(OutputFileType::assembly);
   if (emit.schedule) args.output_types.insert(OutputFileType::schedule);
   // The runtime is compiled once per library (compile_halide_runtime), not into each kernel.
-  args.targets = {policy.halide_target.with_feature(Halide::Target::NoRuntime)};
-  args.generator_name = generator;
+  // UserContext: the C runtime passes its own tag, so its error handler can tell our kernels'
+  // errors (returned as statuses) from those of other Halide code in the process.
+  args.targets = {policy.halide_target.with_feature(Halide::Target::NoRuntime)
+                      .with_feature(Halide::Target::UserContext)};
+  args.generator_name = kernel.generator;
   args.function_name = function;
   args.file_base_name = function;
-  args.generator_params = generator_params(spec, policy, schedule);
+  args.generator_params = generator_params(spec, kernel);
   Halide::Internal::execute_generator(args);
 
   PipelineFiles files;
@@ -98,10 +108,16 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
 std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPolicy &policy,
                                              const fs::path &dir, const EmitOptions &emit) {
   install_error_reporter();
-  return {
-      compile_one(spec, policy, dir, emit, kProjectionGenerator, "projection", policy.projection),
-      compile_one(spec, policy, dir, emit, kStepGenerator, "step", policy.step),
+  const Kernel kernels[] = {
+      // run: all N*L rows of a sequence, a block at a time
+      {kProjectionGenerator, "projection", kProjectionBlockRows, policy.projection},
+      // step: the N rows of one timestep
+      {kProjectionGenerator, "step_projection", spec.batch, policy.projection},
+      {kStepGenerator, "step", 0, policy.step},
   };
+  std::vector<PipelineFiles> files;
+  for (const Kernel &kernel : kernels) files.push_back(compile_one(spec, policy, dir, emit, kernel));
+  return files;
 }
 
 fs::path compile_halide_runtime(const TargetPolicy &policy, const fs::path &dir) {

@@ -25,8 +25,9 @@ struct PipelineFiles {
   std::vector<std::filesystem::path> extras;  // the --emit outputs
 };
 
-// Compiles both pipelines of `spec` for `policy` into `dir`. Function names are
-// <name>_kernel_projection and <name>_kernel_step. Throws GruGenError.
+// Compiles the kernels of `spec` for `policy` into `dir`: <name>_kernel_projection (a block of
+// kProjectionBlockRows rows), <name>_kernel_step_projection (N rows) and <name>_kernel_step.
+// Throws GruGenError.
 std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPolicy &policy,
                                              const std::filesystem::path &dir,
                                              const EmitOptions &emit);

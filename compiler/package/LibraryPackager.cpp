@@ -32,9 +32,8 @@ std::string upper(std::string s) {
   return s;
 }
 
-}  // namespace
-
-std::string render_header(const GruSpec &spec) {
+// Fills a template of runtime/ (@KEY@ placeholders, whole tokens only) with the spec.
+std::string render_template(std::string_view template_name, const GruSpec &spec) {
   const std::map<std::string, std::string> values = {
       {"NAME", spec.name},
       {"NAME_UPPER", upper(spec.name)},
@@ -45,15 +44,17 @@ std::string render_header(const GruSpec &spec) {
       {"BIAS_WORD", spec.has_bias ? "on" : "off"},
       {"MAX_SEQ_LEN", std::to_string(spec.max_seq_len())},
       {"MODEL_BYTES", std::to_string(spec.model_bytes())},
+      {"PROJECTION_ROWS", std::to_string(kProjectionBlockRows)},
   };
-  std::string text(embedded("gru_library.h.in"));
+  const std::string text(embedded(template_name));
   static const std::regex placeholder("@([A-Z_]+)@");
   std::string result;
   auto last = text.cbegin();
   for (std::sregex_iterator it(text.begin(), text.end(), placeholder), end; it != end; ++it) {
     auto value = values.find((*it)[1].str());
     if (value == values.end())
-      throw GruGenError("internal: header template has unknown placeholder " + it->str());
+      throw GruGenError("internal: " + std::string(template_name) + " has unknown placeholder " +
+                        it->str());
     result.append(last, (*it)[0].first);
     result += value->second;
     last = (*it)[0].second;
@@ -62,20 +63,22 @@ std::string render_header(const GruSpec &spec) {
   return result;
 }
 
+}  // namespace
+
+std::string render_header(const GruSpec &spec) { return render_template("gru_library.h.in", spec); }
+
 fs::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir) {
   write_file(dir / "HalideRuntime.h", embedded("HalideRuntime.h"));
   write_file(dir / (spec.name + ".h"), render_header(spec));
-  write_file(dir / "gru_runtime.c", embedded("gru_runtime.c"));
-  const std::string object = spec.name + "_runtime.o";
+  const std::string source = spec.name + "_runtime.c", object = spec.name + "_runtime.o";
+  write_file(dir / source, render_template("gru_runtime.c.in", spec));
 
   // Relative paths in `dir` keep absolute temporary paths out of the object (reproducibility).
   std::vector<std::string> argv = policy.c_compiler;
   for (const char *flag : {"-std=c11", "-O2", "-fPIC", "-fno-common", "-Wall", "-I."})
     argv.push_back(flag);
-  argv.push_back("-DGRU_NAME=" + spec.name);
-  argv.push_back("-DGRU_NAME_UPPER=" + upper(spec.name));
-  for (const char *arg : {"-c", "gru_runtime.c", "-o"}) argv.push_back(arg);
-  argv.push_back(object);
+  for (const std::string &arg : {std::string("-c"), source, std::string("-o"), object})
+    argv.push_back(arg);
 
   const SubprocessResult r = run_subprocess(argv, dir);
   if (!r.started)

@@ -14,7 +14,7 @@ namespace grugen {
 // serves every target.
 std::string render_header(const GruSpec &spec);
 
-// Compiles runtime/gru_runtime.c for `policy`'s target in `dir`, which must already hold the
+// Compiles runtime/gru_runtime.c.in, filled in for `spec`, for `policy`'s target in `dir`, which must already hold the
 // kernels' Halide headers (<name>_kernel_projection.h, <name>_kernel_step.h). Returns the object.
 std::filesystem::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy,
                                       const std::filesystem::path &dir);

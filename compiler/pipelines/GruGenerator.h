@@ -2,7 +2,9 @@
 //
 // Shapes are compile-time constants of the generated code (that is the point of a fixed-shape
 // compiler): buffers get explicit bounds from them, so Halide can drop bounds arithmetic and the
-// autoscheduler sees exact extents. Only the number of rows of the projection (N*L) stays dynamic.
+// autoscheduler sees exact extents. Every extent is static, the projection's row count included
+// (the runtime walks a sequence in blocks of `rows`): with a dynamic extent, Adams2019 splits with
+// TailStrategy::ShiftInwards, which reads before row 0 whenever the extent is below the factor.
 #pragma once
 
 #include "Halide.h"
@@ -23,8 +25,8 @@ class GruGenerator : public Halide::Generator<T> {
   GeneratorParam<int> hidden_size{"hidden_size", 1, 1, 1 << 20};
   GeneratorParam<int> batch{"batch", 1, 1, 1 << 20};
   GeneratorParam<bool> has_bias{"has_bias", true};
-  // Only an estimate for the autoscheduler: sequences are any length at run time.
-  GeneratorParam<int> seq_len_estimate{"seq_len_estimate", 64, 1, 1 << 20};
+  // Rows of x the projection handles per call (N*L rows are walked in blocks of this many).
+  GeneratorParam<int> rows{"rows", 1, 1, 1 << 20};
 
  protected:
   int gates() const { return 3 * int(hidden_size); }

@@ -1,9 +1,10 @@
 // Pipeline (a): the input projection for every timestep at once.
 //
-//   xp[r][j] = b[j] + sum_k x[r][k] * Wx[j][k]      r over N*L rows, j over 3H gates
+//   xp[r][j] = b[j] + sum_k x[r][k] * Wx[j][k]      r over a block of rows, j over 3H gates
 //
-// One GEMM over all rows of the sequence with the bias fused, as mlx.nn.GRU's addmm does.
-// The recurrence then only has to add h*Wh^T per step.
+// A GEMM with the bias fused, as mlx.nn.GRU's addmm does; the runtime covers all N*L rows of a
+// sequence in blocks of `rows` before the recurrence starts, which then only adds h*Wh^T per step.
+// A second instance with rows = N projects one timestep for streaming `step` calls.
 #include "pipelines/GruGenerator.h"
 
 namespace grugen {
@@ -11,10 +12,10 @@ namespace {
 
 class GruProjection : public GruGenerator<GruProjection> {
  public:
-  Input<Buffer<float, 2>> x{"x"};    // (k, r): [N*L][D]
+  Input<Buffer<float, 2>> x{"x"};    // (k, r): [rows][D]
   Input<Buffer<float, 2>> Wx{"Wx"};  // (k, j): [3H][D]
   Input<Buffer<float, 1>> *b = nullptr;  // (j): [3H], only with bias
-  Output<Buffer<float, 2>> xp{"xp"};     // (j, r): [N*L][3H]
+  Output<Buffer<float, 2>> xp{"xp"};     // (j, r): [rows][3H]
 
   void configure() {
     if (has_bias) b = add_input<Buffer<float, 1>>("b");
@@ -34,18 +35,14 @@ class GruProjection : public GruGenerator<GruProjection> {
     acc(j, r) += Wx(k, j) * x(k, r);
     xp(j, r) = acc(j, r);
 
-    // Rows are contiguous: the runtime hands the whole [N][L][D] input as [N*L][D].
-    x.dim(0).set_bounds(0, D);
-    x.dim(1).set_min(0).set_stride(D);
-    x.set_estimates({{0, D}, {0, int(batch) * int(seq_len_estimate)}});
+    // Rows are contiguous: the runtime views the [N][L][D] input as [N*L][D] rows.
+    bound_dense_matrix(x, D, rows);
     bound_dense_matrix(Wx, D, G);
     if (has_bias) {
       b->dim(0).set_bounds(0, G);
       b->set_estimates({{0, G}});
     }
-    xp.dim(0).set_bounds(0, G);
-    xp.dim(1).set_min(0).set_stride(G);
-    xp.set_estimates({{0, G}, {0, int(batch) * int(seq_len_estimate)}});
+    bound_dense_matrix(xp, G, rows);
   }
 };
 

@@ -12,9 +12,10 @@ int64_t GruSpec::weight_elements() const {
 }
 
 int64_t GruSpec::model_bytes() const {
-  // Scratch kept for `step`: one projected input row block [N][3H] and one state [N][H],
-  // plus the zero state [N][H] used when no initial state is given.
-  const int64_t scratch = batch * 3 * hidden_size + 2 * batch * hidden_size;
+  // Scratch: the padded tail block of a sequence [rows][D]; for `step` one projected input
+  // [N][3H] and one state [N][H]; the zero state [N][H] used when no initial state is given.
+  const int64_t scratch = kProjectionBlockRows * input_size + batch * 3 * hidden_size +
+                          2 * batch * hidden_size;
   return int64_t(sizeof(float)) * (weight_elements() + scratch);
 }
 

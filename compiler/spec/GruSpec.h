@@ -10,6 +10,11 @@
 
 namespace grugen {
 
+// Rows of x the run-time projection kernel handles per call (a block of the N*L rows of a
+// sequence). Fixed for every target because the model's scratch, reported in the header, holds
+// one block: the zero-padded tail of a sequence.
+inline constexpr int64_t kProjectionBlockRows = 32;
+
 struct GruSpec {
   std::string name;         // C identifier; prefixes every exported symbol of the library
   int64_t input_size = 0;   // D

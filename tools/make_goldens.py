@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Writes test/goldens/*.gold: mlx.nn.GRU outputs for the shapes the e2e tests check.
+
+Run from the repository root with the project's virtualenv:
+    .venv/bin/python tools/make_goldens.py
+The cases cover odd sizes (D=7, H=13), D wider than 3H, N in {1, 2, 3}, L in {1, 5, 64},
+bias on and off, initial state given and absent. Fixed seeds: rerunning rewrites the same bytes
+unless MLX's numbers change, which is exactly what a diff should then show.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gru_golden import mlx_gru, random_problem, write_golden  # noqa: E402
+
+# (D, H, N, L, bias, h0)
+CASES = [
+    (7, 13, 1, 1, True, False),
+    (7, 13, 1, 64, True, True),
+    (7, 13, 3, 5, True, True),
+    (7, 13, 3, 64, True, False),
+    (7, 13, 3, 64, False, True),
+    (7, 13, 3, 1, False, False),
+    (7, 13, 1, 5, False, False),
+    (16, 32, 2, 64, True, False),
+    (50, 5, 3, 5, True, True),
+]
+
+
+def case_name(D, H, N, L, bias, h0):
+    return f"d{D}_h{H}_n{N}_{'bias' if bias else 'nobias'}_l{L}_{'h0' if h0 else 'zero'}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join("test", "goldens"))
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    import mlx.core as mx
+    print(f"mlx {mx.__version__}")
+    for i, case in enumerate(CASES):
+        p = random_problem(np.random.default_rng(1000 + i), *case)
+        path = os.path.join(args.out, case_name(*case) + ".gold")
+        write_golden(path, p, mlx_gru(p))
+        print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+
+
+if __name__ == "__main__":
+    main()
