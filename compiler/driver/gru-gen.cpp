@@ -5,6 +5,8 @@
 //
 // Every user error ends here as one line `gru-gen: error: ...` and exit status 1, with nothing
 // left in the output directory (StagedOutput).
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -28,12 +30,14 @@ namespace {
 
 cl::OptionCategory category("gru-gen options");
 
-cl::opt<long long> input_size("input-size", cl::desc("D: features per timestep"),
-                              cl::value_desc("D"), cl::init(0), cl::cat(category));
-cl::opt<long long> hidden_size("hidden-size", cl::desc("H: hidden state size"),
-                               cl::value_desc("H"), cl::init(0), cl::cat(category));
-cl::opt<long long> batch("batch", cl::desc("N: sequences per call (default 1)"),
-                         cl::value_desc("N"), cl::init(1), cl::cat(category));
+// Sizes are parsed here rather than by llvm::cl, so a bad value gets the same one-line error
+// as every other mistake.
+cl::opt<std::string> input_size("input-size", cl::desc("D: features per timestep"),
+                                cl::value_desc("D"), cl::cat(category));
+cl::opt<std::string> hidden_size("hidden-size", cl::desc("H: hidden state size"),
+                                 cl::value_desc("H"), cl::cat(category));
+cl::opt<std::string> batch("batch", cl::desc("N: sequences per call (default 1)"),
+                           cl::value_desc("N"), cl::init("1"), cl::cat(category));
 cl::opt<bool> no_bias("no-bias", cl::desc("The layer has no b/bhn (mlx.nn.GRU(bias=False))"),
                       cl::cat(category));
 cl::opt<std::string> name("name", cl::desc("Library name: prefixes every symbol (a C identifier)"),
@@ -43,24 +47,30 @@ cl::list<std::string> targets("target",
                               cl::value_desc("targets"), cl::CommaSeparated, cl::cat(category));
 cl::opt<std::string> output_dir("o", cl::desc("Output directory: <name>.h and <target>/lib<name>.a"),
                                 cl::value_desc("dir"), cl::cat(category));
-enum class Emit { Stmt, Assembly, Schedule };
-cl::list<Emit> emits("emit", cl::desc("Extra outputs, written beside each library"),
-                     cl::CommaSeparated, cl::cat(category),
-                     cl::values(clEnumValN(Emit::Stmt, "stmt", "Halide's lowered statement"),
-                                clEnumValN(Emit::Assembly, "assembly", "kernel assembly"),
-                                clEnumValN(Emit::Schedule, "schedule",
-                                           "the schedule that was used (C++)")));
+cl::list<std::string> emits("emit",
+                            cl::desc("Extra outputs beside each library, comma-separated: "
+                                     "stmt (Halide's lowered statement), assembly, schedule "
+                                     "(the schedule that was used, as C++)"),
+                            cl::value_desc("kinds"), cl::CommaSeparated, cl::cat(category));
+
+long long parse_size(const cl::opt<std::string> &flag) {
+  const std::string &text = flag.getValue();
+  long long value = 0;
+  if (text.empty() || llvm::StringRef(text).getAsInteger(10, value))
+    throw GruGenError("invalid --" + flag.ArgStr.str() + " '" + text + "': not an integer");
+  return value;
+}
 
 GruSpec spec_from_flags() {
-  GruSpec spec;
-  spec.name = name;
-  spec.input_size = input_size;
-  spec.hidden_size = hidden_size;
-  spec.batch = batch;
-  spec.has_bias = !no_bias;
   if (name.getNumOccurrences() == 0) throw GruGenError("--name is required");
   if (input_size.getNumOccurrences() == 0) throw GruGenError("--input-size is required");
   if (hidden_size.getNumOccurrences() == 0) throw GruGenError("--hidden-size is required");
+  GruSpec spec;
+  spec.name = name;
+  spec.input_size = parse_size(input_size);
+  spec.hidden_size = parse_size(hidden_size);
+  spec.batch = parse_size(batch);
+  spec.has_bias = !no_bias;
   if (auto err = validate(spec)) {
     static const char *flag_of[] = {"--name", "--input-size", "--hidden-size", "--batch",
                                     "--input-size/--hidden-size"};
@@ -109,35 +119,73 @@ void generate(const GruSpec &spec, const std::vector<TargetPolicy> &policies,
   out.commit();
 }
 
+EmitOptions emit_from_flags() {
+  EmitOptions emit;
+  for (const std::string &kind : emits) {
+    if (kind == "stmt") {
+      emit.stmt = true;
+    } else if (kind == "assembly") {
+      emit.assembly = true;
+    } else if (kind == "schedule") {
+      emit.schedule = true;
+    } else {
+      throw GruGenError("unknown --emit kind '" + kind + "' (known: stmt, assembly, schedule)");
+    }
+  }
+  return emit;
+}
+
+// llvm::cl reports some mistakes on stderr itself, over one or more lines, and others through
+// the stream it is given. Both are captured here and reduced to the first line, without LLVM's
+// "<program>: " prefix and "Try: ..." advice, because the contract is one line.
+bool parse_command_line(int argc, char **argv, std::string &error) {
+  std::FILE *capture = std::tmpfile();
+  const int saved_stderr = dup(STDERR_FILENO);
+  if (capture) dup2(fileno(capture), STDERR_FILENO);
+  std::string stream_errors;
+  llvm::raw_string_ostream errs(stream_errors);
+  const bool ok = cl::ParseCommandLineOptions(
+      argc, argv,
+      "gru-gen: compile a fixed-shape GRU (mlx.nn.GRU semantics) into a static library with a "
+      "C ABI\n",
+      &errs);
+  errs.flush();
+  std::string text;
+  if (capture) {
+    llvm::errs().flush();
+    dup2(saved_stderr, STDERR_FILENO);
+    std::rewind(capture);
+    char chunk[512];
+    size_t n;
+    while ((n = std::fread(chunk, 1, sizeof chunk, capture)) > 0) text.append(chunk, n);
+    std::fclose(capture);
+  }
+  close(saved_stderr);
+  text += stream_errors;
+  if (ok) {
+    std::fputs(text.c_str(), stderr);  // nothing is expected here; never hide it
+    return true;
+  }
+  llvm::StringRef first = llvm::StringRef(text).ltrim().split('\n').first;
+  first.consume_front("gru-gen: ");
+  first = first.split("  Try:").first.rtrim();
+  error = first.empty() ? "invalid command line" : first.str();
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
-  std::string parse_errors;
-  llvm::raw_string_ostream errs(parse_errors);
-  if (!cl::ParseCommandLineOptions(argc, argv,
-                                   "gru-gen: compile a fixed-shape GRU (mlx.nn.GRU semantics) "
-                                   "into a static library with a C ABI\n",
-                                   &errs)) {
-    // LLVM's parser may explain over several lines; the contract is one line.
-    errs.flush();
-    std::string first = parse_errors.substr(0, parse_errors.find('\n'));
-    const std::string prefix = std::string(argv[0]) + ": ";
-    if (first.rfind(prefix, 0) == 0) first = first.substr(prefix.size());
-    while (!first.empty() && first.back() == ' ') first.pop_back();
-    std::fprintf(stderr, "gru-gen: error: %s\n", first.c_str());
+  std::string error;
+  if (!parse_command_line(argc, argv, error)) {
+    std::fprintf(stderr, "gru-gen: error: %s\n", error.c_str());
     return 1;
   }
   try {
     const GruSpec spec = spec_from_flags();
     const std::vector<TargetPolicy> policies = policies_from_flags();
-    EmitOptions emit;
-    for (Emit e : emits) {
-      emit.stmt |= e == Emit::Stmt;
-      emit.assembly |= e == Emit::Assembly;
-      emit.schedule |= e == Emit::Schedule;
-    }
-    generate(spec, policies, emit);
+    generate(spec, policies, emit_from_flags());
   } catch (const GruGenError &e) {
     std::fprintf(stderr, "gru-gen: error: %s\n", e.what());
     return 1;

@@ -87,6 +87,7 @@ fs::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy, const 
   if (r.exit_code != 0) {
     // The first diagnostic that says "error" is the one to show; the rest is context.
     std::string first_line = r.output.substr(0, r.output.find('\n'));
+    if (first_line.empty()) first_line = "exited with status " + std::to_string(r.exit_code);
     for (size_t at = 0; at < r.output.size();) {
       const size_t end = std::min(r.output.find('\n', at), r.output.size());
       if (r.output.compare(at, end - at, "") != 0 &&
@@ -103,12 +104,16 @@ fs::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy, const 
 }
 
 void write_archive(const fs::path &archive, const std::vector<fs::path> &members) {
+  // Members are named by file name alone: the scratch directory they come from is random.
+  std::vector<std::string> names;
+  for (const fs::path &member : members) names.push_back(member.filename().string());
   std::vector<llvm::NewArchiveMember> new_members;
-  for (const fs::path &member : members) {
-    auto m = llvm::NewArchiveMember::getFile(member.string(), /*Deterministic=*/true);
+  for (size_t i = 0; i < members.size(); ++i) {
+    auto m = llvm::NewArchiveMember::getFile(members[i].string(), /*Deterministic=*/true);
     if (!m)
-      throw GruGenError("cannot read '" + member.string() +
+      throw GruGenError("cannot read '" + members[i].string() +
                         "': " + llvm::toString(m.takeError()));
+    m->MemberName = names[i];
     new_members.push_back(std::move(*m));
   }
   if (llvm::Error err = llvm::writeArchive(archive.string(), new_members,

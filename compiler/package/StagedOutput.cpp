@@ -16,11 +16,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// `what` names the directory the user asked for, which `parent` may only be an ancestor of.
 fs::path make_temp_dir(const fs::path &parent, const std::string &what) {
   std::string pattern = (parent / ".gru-gen-XXXXXX").string();
   if (!mkdtemp(pattern.data()))
-    throw GruGenError("cannot write to " + what + " '" + parent.string() +
-                      "': " + std::strerror(errno));
+    throw GruGenError("cannot write " + what + ": " + std::strerror(errno));
   return pattern;
 }
 
@@ -41,7 +41,7 @@ StagedOutput::StagedOutput(fs::path dir) : dir_(std::move(dir)) {
   const fs::path anchor = existing_ancestor(dir_);
   if (!fs::is_directory(anchor, ec))
     throw GruGenError("output directory '" + dir_.string() + "' has a non-directory in its path");
-  staging_ = make_temp_dir(anchor, "output directory");
+  staging_ = make_temp_dir(anchor, "output directory '" + dir_.string() + "'");
   // mkdtemp makes it private (0700); when it is renamed into place as the output directory
   // it must have the mode any new directory would get.
   const mode_t mask = umask(0);
@@ -80,7 +80,8 @@ void StagedOutput::commit() {
 ScratchDirectory::ScratchDirectory() {
   std::error_code ec;
   fs::path tmp = fs::temp_directory_path(ec);
-  path_ = make_temp_dir(ec ? fs::path("/tmp") : tmp, "temporary directory");
+  const fs::path parent = ec ? fs::path("/tmp") : tmp;
+  path_ = make_temp_dir(parent, "temporary files in '" + parent.string() + "'");
 }
 
 ScratchDirectory::~ScratchDirectory() {

@@ -101,7 +101,7 @@ static float max_abs_diff(const float *a, const float *b, size_t n) {
 
 /* Runs `lib` on the golden in `path` through run and through step x L; returns 1 when both
  * match MLX within GRU_TOLERANCE. Prints one line of figures. */
-static int check_golden(const gru_test_lib *lib, const char *path) {
+static inline int check_golden(const gru_test_lib *lib, const char *path) {
   golden g;
   if (!golden_load(path, &g)) return 0;
   const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;

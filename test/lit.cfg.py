@@ -1,0 +1,38 @@
+# lit configuration for gru-gen's test suite.
+#
+# Substitutions:
+#   %gru-gen   the compiler under test
+#   %cc        the C compiler, strict: apps must compile against generated headers warning-free
+#   %syslibs   what an app links besides lib<name>.a on this host
+#   %e2e       test/e2e (C test programs)      %goldens  test/goldens (MLX outputs)
+#   %python    the project virtualenv's Python (mlx, numpy)
+# Features: `mlx` when mlx imports (the conformance tests call it directly).
+import os
+import subprocess
+
+import lit.formats
+
+config.name = "gru-gen"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.excludes = ["e2e/Inputs"]
+
+src = config.gru_gen_source_dir
+config.substitutions.append(("%gru-gen", os.path.join(config.gru_gen_bin_dir, "gru-gen")))
+config.substitutions.append(("%cc", config.c_compiler + " -std=c11 -O2 -Wall -Wextra -Werror"))
+config.substitutions.append(("%syslibs", "-lpthread -ldl -lm"))
+config.substitutions.append(("%e2e", os.path.join(src, "test", "e2e")))
+config.substitutions.append(("%goldens", os.path.join(src, "test", "goldens")))
+config.substitutions.append(("%python", config.python_executable))
+
+# FileCheck, not, count come from LLVM 19's tools.
+config.environment["PATH"] = os.pathsep.join(
+    [config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))])
+for var in ("HOME", "TMPDIR", "CC"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+
+if subprocess.call([config.python_executable, "-c", "import mlx.core"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+    config.available_features.add("mlx")
