@@ -39,6 +39,13 @@ class GruGenerator : public Halide::Generator<T> {
     buf.set_estimates({{0, cols}, {0, rows}});
   }
 
+  // A dense vector [n] (a bias).
+  template <typename B>
+  static void bound_vector(B &buf, int n) {
+    buf.dim(0).set_bounds(0, n);
+    buf.set_estimates({{0, n}});
+  }
+
   // A [N][cols] slice of a larger batch-first array: rows are `stride` apart, stride known
   // only at run time (it is L*cols when the runtime walks timestep t of a [N][L][cols] array).
   template <typename B>

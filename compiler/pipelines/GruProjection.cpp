@@ -38,10 +38,7 @@ class GruProjection : public GruGenerator<GruProjection> {
     // Rows are contiguous: the runtime views the [N][L][D] input as [N*L][D] rows.
     bound_dense_matrix(x, D, rows);
     bound_dense_matrix(Wx, D, G);
-    if (has_bias) {
-      b->dim(0).set_bounds(0, G);
-      b->set_estimates({{0, G}});
-    }
+    if (has_bias) bound_vector(*b, G);
     bound_dense_matrix(xp, G, rows);
   }
 };

@@ -46,10 +46,7 @@ class GruStep : public GruGenerator<GruStep> {
     bound_batch_slice(xp, G, N);
     bound_batch_slice(h, H, N);
     bound_dense_matrix(Wh, H, G);
-    if (has_bias) {
-      bhn->dim(0).set_bounds(0, H);
-      bhn->set_estimates({{0, H}});
-    }
+    if (has_bias) bound_vector(*bhn, H);
     bound_batch_slice(h_next, H, N);
   }
 };

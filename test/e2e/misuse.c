@@ -1,14 +1,6 @@
 /* Every misuse of the C ABI returns GRU_INVALID_ARGUMENT and writes nothing.
  * Build: cc -DLIB=<name> -DLIB_UPPER=<NAME> -I<gru-gen output> misuse.c <target>/lib<name>.a */
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#include STR(LIB.h)
-#include "gru_test_lib.h"
-
-#define WRAP(lib, LIB) GRU_TEST_LIB(lib, LIB)
-WRAP(LIB, LIB_UPPER);
-#define TEST_(lib) lib##_test
-#define TEST(lib) TEST_(lib)
+#include "gru_test_one_lib.h"
 
 static int passed, failed;
 
@@ -34,7 +26,7 @@ static int untouched(const float *p, size_t n) {
 }
 
 int main(void) {
-  const gru_test_lib *lib = &TEST(LIB);
+  const gru_test_lib *lib = THE_LIB;
   const size_t G = 3 * (size_t)lib->H, D = lib->D, H = lib->H, N = lib->N;
   float *Wx = (float *)calloc(G * D, sizeof(float)), *Wh = (float *)calloc(G * H, sizeof(float));
   float *b = (float *)calloc(G, sizeof(float)), *bhn = (float *)calloc(H, sizeof(float));
