@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -98,9 +97,7 @@ void generate(const GruSpec &spec, const std::vector<TargetPolicy> &policies,
               const EmitOptions &emit) {
   if (output_dir.empty()) throw GruGenError("an output directory is required (-o DIR)");
   StagedOutput out(output_dir.getValue());
-  std::ofstream header(out.staging() / (spec.name + ".h"));
-  header << render_header(spec);
-  if (!header.flush()) throw GruGenError("cannot write '" + spec.name + ".h'");
+  write_header(spec, out.staging());
 
   for (const TargetPolicy &policy : policies) {
     ScratchDirectory work;

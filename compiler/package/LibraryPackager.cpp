@@ -65,11 +65,13 @@ std::string render_template(std::string_view template_name, const GruSpec &spec)
 
 }  // namespace
 
-std::string render_header(const GruSpec &spec) { return render_template("gru_library.h.in", spec); }
+void write_header(const GruSpec &spec, const fs::path &dir) {
+  write_file(dir / (spec.name + ".h"), render_template("gru_library.h.in", spec));
+}
 
 fs::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir) {
   write_file(dir / "HalideRuntime.h", embedded("HalideRuntime.h"));
-  write_file(dir / (spec.name + ".h"), render_header(spec));
+  write_header(spec, dir);
   const std::string source = spec.name + "_runtime.c", object = spec.name + "_runtime.o";
   write_file(dir / source, render_template("gru_runtime.c.in", spec));
 
@@ -90,8 +92,7 @@ fs::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy, const 
     if (first_line.empty()) first_line = "exited with status " + std::to_string(r.exit_code);
     for (size_t at = 0; at < r.output.size();) {
       const size_t end = std::min(r.output.find('\n', at), r.output.size());
-      if (r.output.compare(at, end - at, "") != 0 &&
-          r.output.substr(at, end - at).find("error") != std::string::npos) {
+      if (r.output.substr(at, end - at).find("error") != std::string::npos) {
         first_line = r.output.substr(at, end - at);
         break;
       }

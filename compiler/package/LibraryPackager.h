@@ -10,9 +10,9 @@
 
 namespace grugen {
 
-// The public header <name>.h (runtime/gru_library.h.in with the spec filled in). One header
-// serves every target.
-std::string render_header(const GruSpec &spec);
+// Writes the public header dir/<name>.h (runtime/gru_library.h.in with the spec filled in).
+// One header serves every target.
+void write_header(const GruSpec &spec, const std::filesystem::path &dir);
 
 // Compiles runtime/gru_runtime.c.in, filled in for `spec`, for `policy`'s target in `dir`, which must already hold the
 // kernels' Halide headers (<name>_kernel_projection.h, <name>_kernel_step.h). Returns the object.

@@ -19,6 +19,13 @@ int64_t GruSpec::model_bytes() const {
   return int64_t(sizeof(float)) * (weight_elements() + scratch);
 }
 
+// Within the limits, one timestep of every kernel buffer is addressable with 32-bit extents,
+// so max_seq_len() >= 1 for every valid spec.
+static_assert(GruSpecLimits::kMaxBatch *
+                      std::max(3 * GruSpecLimits::kMaxHiddenSize, GruSpecLimits::kMaxInputSize) <=
+                  INT32_MAX,
+              "limits must keep one timestep addressable");
+
 int64_t GruSpec::max_seq_len() const {
   const int64_t widest_row = std::max(3 * hidden_size, input_size);
   return int64_t(INT32_MAX) / (batch * widest_row);
@@ -77,9 +84,6 @@ std::optional<GruSpecError> validate(const GruSpec &spec) {
                         "3H*(D+H) weight elements = " + std::to_string(spec.weight_elements()) +
                             " exceed the limit of " +
                             std::to_string(GruSpecLimits::kMaxWeightElements)};
-  if (spec.max_seq_len() < 1)
-    return GruSpecError{GruSpecField::Batch,
-                        "N*max(3H, D) must stay below 2^31 so that one timestep is addressable"};
   return std::nullopt;
 }
 
