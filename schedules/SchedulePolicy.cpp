@@ -1,5 +1,6 @@
 #include "SchedulePolicy.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 

@@ -9,7 +9,6 @@
 
 #include <cstdio>
 #include <set>
-#include <sstream>
 
 #include "codegen/HalideCodegen.h"
 #include "llvm/ADT/StringExtras.h"
