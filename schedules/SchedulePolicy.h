@@ -1,5 +1,6 @@
 // The scheduling policy per target: which Halide target a gru-gen target name means, which
-// autoscheduler schedules each pipeline and with which parameters, and what an app must link.
+// autoscheduler schedules each pipeline (and what to fall back to when it fails), how the C
+// runtime is compiled and archived, and what an app must link.
 //
 // This is data, kept in one table (SchedulePolicy.cpp), so that adding a target or retuning one
 // is an edit to that table rather than `if`s scattered through the compiler.
@@ -14,24 +15,42 @@
 
 namespace grugen {
 
+// How one pipeline is scheduled. An empty `autoscheduler` means the pipeline's own known-good
+// schedule (schedules/GpuSchedules.h for GPU targets).
 struct PipelineSchedule {
   std::string autoscheduler;                  // Halide plugin name, e.g. "Adams2019"
   std::map<std::string, std::string> params;  // autoscheduler.<key>=<value>
+
+  std::string describe() const;  // "Adams2019 (parallelism=4)" or "the fallback schedule"
 };
+
+// Where a library keeps its weights and state between kernel calls.
+enum class DeviceApi { None, Metal, OpenCL };
+
+// The static-library flavour the target's linker reads.
+enum class ArchiveFormat { GNU, Darwin };
 
 struct TargetPolicy {
   std::string name;               // gru-gen's name: the output subdirectory
+  std::string description;        // one line for --help and the README
   Halide::Target halide_target;   // what the kernels and Halide's runtime are compiled for
-  PipelineSchedule projection;    // the input projection, a GEMM (both of its instances)
-  PipelineSchedule step;          // one recurrent step (GEMV-like for small N)
-  std::vector<std::string> c_compiler;  // compiles the C runtime: argv prefix, e.g. {"cc"}
-  std::vector<std::string> link_libraries;  // what an app links besides lib<name>.a
+  // Schedules to try, in order, for the input projection (a GEMM, both of its instances) and
+  // for one recurrent step (GEMV-like for small N). A later entry is a fallback, used only when
+  // the ones before it fail on this target; gru-gen says so when that happens.
+  std::vector<PipelineSchedule> projection;
+  std::vector<PipelineSchedule> step;
+  std::vector<std::string> c_compiler;      // compiles the C runtime: argv prefix
+  std::string c_compiler_variable;          // the environment variable that overrides it
+  std::vector<std::string> link_libraries;  // linker flags an app adds after lib<name>.a
+  ArchiveFormat archive = ArchiveFormat::GNU;
+  DeviceApi device = DeviceApi::None;
 };
 
 // Names accepted by --target, in the order --help lists them.
 std::vector<std::string> known_target_names();
 
-// The policy for one target name; std::nullopt for an unknown name.
-std::optional<TargetPolicy> lookup_target(const std::string &name);
+// The policy for a target name, or for a raw Halide target string (e.g. "arm-64-linux-sve2")
+// for experts; std::nullopt, with the reason in `why`, when gru-gen cannot build for it.
+std::optional<TargetPolicy> lookup_target(const std::string &name, std::string &why);
 
 }  // namespace grugen

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything gru-gen needs on a fresh Debian 12 machine, idempotently:
-#   - Debian packages: compilers, CMake, LLVM/MLIR 19 (FileCheck comes with llvm-19-tools);
+#   - Debian packages: compilers, CMake, LLVM/MLIR 19 (FileCheck comes with llvm-19-tools),
+#     the ARM64 cross compiler and qemu-user (arm64-linux libraries run under emulation in the
+#     tests), PoCL and the OpenCL loader (the GPU schedules run on the CPU in the tests);
 #   - a project-local virtualenv (.venv) with Halide 21 (the wheel is also the C++ SDK),
 #     CMake >= 3.28 (HalideConfig.cmake requires it; Debian 12 has 3.25), lit, numpy and
-#     mlx[cpu] (goldens and conformance only).
+#     mlx[cpu] (goldens and conformance only), and zig (ziglang: the C compiler, with macOS
+#     headers, for the runtime of macOS targets; Debian has no macOS SDK).
 # A second run does nothing but check. Prints one line per step.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,9 +15,11 @@ venv="$root/.venv"
 apt_packages=(
   build-essential cmake ninja-build python3 python3-venv python3-pip
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
+  g++-aarch64-linux-gnu qemu-user pocl-opencl-icd ocl-icd-opencl-dev pkg-config
 )
 pip_packages=(
   "halide==21.0.0" "cmake>=3.28,<4.5" "lit>=18" "numpy>=1.24" "mlx[cpu]>=0.31.2"
+  "ziglang==0.17.1"
 )
 
 sudo_cmd=()

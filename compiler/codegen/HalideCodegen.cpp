@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "pipelines/GruGenerator.h"
 #include "support/Error.h"
+#include "support/Files.h"
 
 namespace grugen {
 namespace fs = std::filesystem;
@@ -44,16 +47,17 @@ void load_autoscheduler(const std::string &name) {
   loaded.insert(name);
 }
 
-// One kernel of a library: which generator, with which rows, under which schedule.
+// One kernel of a library: which generator, with which rows, under which schedules (tried in
+// order until one compiles).
 struct Kernel {
   const char *generator;
   const char *suffix;  // <name>_kernel_<suffix>
   int64_t rows;        // projection rows per call (ignored by the step)
-  const PipelineSchedule &schedule;
+  const std::vector<PipelineSchedule> &schedules;
 };
 
-Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const Kernel &kernel) {
-  const PipelineSchedule &schedule = kernel.schedule;
+Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const Kernel &kernel,
+                                            const PipelineSchedule &schedule) {
   Halide::GeneratorParamsMap params = {
       {"input_size", std::to_string(spec.input_size)},
       {"hidden_size", std::to_string(spec.hidden_size)},
@@ -69,18 +73,24 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const Kernel &k
   return params;
 }
 
-PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
-                          const EmitOptions &emit, const Kernel &kernel) {
-  using Halide::OutputFileType;
-  // The ABI owns <name>_step; kernels live under <name>_kernel_*.
-  const std::string function = spec.name + "_kernel_" + kernel.suffix;
+// The source Halide writes for GPU kernels, named for the language it is in.
+std::string device_code_extension(const TargetPolicy &policy) {
+  return policy.device == DeviceApi::Metal ? ".metal" : ".cl";
+}
 
+void run_generator(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
+                   const EmitOptions &emit, const Kernel &kernel, const PipelineSchedule &schedule,
+                   const std::string &function) {
+  using Halide::OutputFileType;
   Halide::Internal::ExecuteGeneratorArgs args;
   args.output_dir = dir.string();
-  args.output_types = {OutputFileType::object, OutputFileType::c_header};
-  if (emit.stmt) args.output_types.insert(OutputFileType::stmt);
+  // The statement is always written: check_schedule reads it.
+  args.output_types = {OutputFileType::object, OutputFileType::c_header, OutputFileType::stmt};
   if (emit.assembly) args.output_types.insert(OutputFileType::assembly);
-  if (emit.schedule) args.output_types.insert(OutputFileType::schedule);
+  if (emit.schedule && !schedule.autoscheduler.empty())
+    args.output_types.insert(OutputFileType::schedule);
+  if (emit.device_code && policy.device != DeviceApi::None)
+    args.output_types.insert(OutputFileType::device_code);
   // The runtime is compiled once per library (compile_halide_runtime), not into each kernel.
   // UserContext: the C runtime passes its own tag, so its error handler can tell our kernels'
   // errors (returned as statuses) from those of other Halide code in the process.
@@ -89,15 +99,65 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
   args.generator_name = kernel.generator;
   args.function_name = function;
   args.file_base_name = function;
-  args.generator_params = generator_params(spec, kernel);
+  args.generator_params = generator_params(spec, kernel, schedule);
   Halide::Internal::execute_generator(args);
+}
 
+// Rejects a schedule whose kernel would fail on every call. Every extent is fixed, so when a
+// schedule computes past a buffer's end (a GPU tile rounded up, say), Halide's lowered code
+// carries this constraint check, which no valid call can pass.
+void check_schedule(const fs::path &stmt_file) {
+  std::ifstream in(stmt_file, std::ios::binary);
+  const std::string stmt((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  static const std::string marker = "halide_error_constraints_make_required_region_smaller(";
+  const size_t at = stmt.find(marker);
+  if (at == std::string::npos) return;
+  const size_t name_end = stmt.find(',', at);
+  throw GruGenError("it reads outside " +
+                    stmt.substr(at + marker.size(), name_end - at - marker.size()));
+}
+
+PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
+                          const EmitOptions &emit, const Kernel &kernel) {
+  // The ABI owns <name>_step; kernels live under <name>_kernel_*.
+  const std::string function = spec.name + "_kernel_" + kernel.suffix;
   PipelineFiles files;
+  const PipelineSchedule *used = nullptr;
+  std::string failures;
+  for (const PipelineSchedule &schedule : kernel.schedules) {
+    try {
+      run_generator(spec, policy, dir, emit, kernel, schedule, function);
+      check_schedule(dir / (function + ".stmt"));
+      used = &schedule;
+      break;
+    } catch (const GruGenError &e) {
+      // An autoscheduler that fails (or schedules what the backend rejects) is not the user's
+      // problem while a fallback remains; the last failure is.
+      if (&schedule == &kernel.schedules.back()) throw;
+      failures += (failures.empty() ? "" : "; ") + schedule.describe() + ": " + e.what();
+    }
+  }
+  if (!failures.empty())
+    files.notes.push_back(policy.name + ": " + function + " uses " + used->describe() +
+                          " because " + failures);
+
   files.object = dir / (function + ".o");
   files.header = dir / (function + ".h");
   if (emit.stmt) files.extras.push_back(dir / (function + ".stmt"));
   if (emit.assembly) files.extras.push_back(dir / (function + ".s"));
-  if (emit.schedule) files.extras.push_back(dir / (function + ".schedule.h"));
+  if (emit.schedule) {
+    const fs::path schedule_file = dir / (function + ".schedule.h");
+    // Halide writes the schedule an autoscheduler chose; a fallback is named instead.
+    if (used->autoscheduler.empty())
+      write_file(schedule_file, "// " + function + ": " + used->describe() +
+                                    " of schedules/GpuSchedules.cpp (no autoscheduler)\n");
+    files.extras.push_back(schedule_file);
+  }
+  if (emit.device_code && policy.device != DeviceApi::None) {
+    const fs::path source = dir / (function + device_code_extension(policy));
+    fs::rename(dir / (function + ".device_code"), source);
+    files.extras.push_back(source);
+  }
   for (const fs::path &p : files.extras)
     if (!fs::exists(p)) throw GruGenError("Halide did not write '" + p.filename().string() + "'");
   return files;

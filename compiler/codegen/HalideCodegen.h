@@ -16,13 +16,15 @@ namespace grugen {
 struct EmitOptions {
   bool stmt = false;      // Halide's lowered statement, <name>_kernel_<pipeline>.stmt
   bool assembly = false;  // <name>_kernel_<pipeline>.s
-  bool schedule = false;  // the schedule the autoscheduler chose, <name>_kernel_<pipeline>.schedule.h
+  bool schedule = false;  // the schedule that was used, <name>_kernel_<pipeline>.schedule.h
+  bool device_code = false;  // GPU kernel source: <name>_kernel_<pipeline>.metal (or .cl)
 };
 
 struct PipelineFiles {
   std::filesystem::path object;               // compiled kernel, no Halide runtime inside
   std::filesystem::path header;               // its C prototype (includes HalideRuntime.h)
   std::vector<std::filesystem::path> extras;  // the --emit outputs
+  std::vector<std::string> notes;  // what the user should know, e.g. that a fallback was used
 };
 
 // Compiles the kernels of `spec` for `policy` into `dir`: <name>_kernel_projection (a block of

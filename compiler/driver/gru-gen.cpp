@@ -7,6 +7,7 @@
 // left in the output directory (StagedOutput).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -41,14 +42,17 @@ cl::opt<bool> no_bias("no-bias", cl::desc("The layer has no b/bhn (mlx.nn.GRU(bi
 cl::opt<std::string> name("name", cl::desc("Library name: prefixes every symbol (a C identifier)"),
                           cl::value_desc("name"), cl::cat(category));
 cl::list<std::string> targets("target",
-                              cl::desc("Comma-separated targets to compile for (default host)"),
+                              cl::desc("Comma-separated targets to compile for (default host): "
+                                       "host, arm64-linux, arm64-macos, metal, opencl, or a "
+                                       "Halide target string"),
                               cl::value_desc("targets"), cl::CommaSeparated, cl::cat(category));
 cl::opt<std::string> output_dir("o", cl::desc("Output directory: <name>.h and <target>/lib<name>.a"),
                                 cl::value_desc("dir"), cl::cat(category));
 cl::list<std::string> emits("emit",
                             cl::desc("Extra outputs beside each library, comma-separated: "
                                      "stmt (Halide's lowered statement), assembly, schedule "
-                                     "(the schedule that was used, as C++)"),
+                                     "(the schedule that was used, as C++), metal (GPU kernel "
+                                     "source: .metal for metal, .cl for opencl)"),
                             cl::value_desc("kinds"), cl::CommaSeparated, cl::cat(category));
 
 long long parse_size(const cl::opt<std::string> &flag) {
@@ -83,9 +87,10 @@ std::vector<TargetPolicy> policies_from_flags() {
   std::vector<TargetPolicy> policies;
   std::set<std::string> seen;
   for (const std::string &t : names) {
-    auto policy = lookup_target(t);
+    std::string why;
+    auto policy = lookup_target(t, why);
     if (!policy)
-      throw GruGenError("unknown target '" + t + "' (known: " +
+      throw GruGenError("unknown target '" + t + "': " + why + " (gru-gen targets: " +
                         llvm::join(known_target_names(), ", ") + ")");
     if (seen.insert(policy->name).second) policies.push_back(*policy);
   }
@@ -104,18 +109,21 @@ void generate(const GruSpec &spec, const std::vector<TargetPolicy> &policies,
     const fs::path target_dir = out.staging() / policy.name;
     fs::create_directories(target_dir);
     for (const PipelineFiles &pipeline : compile_pipelines(spec, policy, work.path(), emit)) {
+      for (const std::string &note : pipeline.notes)
+        std::fprintf(stderr, "gru-gen: note: %s\n", note.c_str());
       members.push_back(pipeline.object);
       for (const fs::path &extra : pipeline.extras)
         fs::rename(extra, target_dir / extra.filename());
     }
     members.push_back(compile_runtime(spec, policy, work.path()));
     members.push_back(compile_halide_runtime(policy, work.path()));
-    write_archive(target_dir / ("lib" + spec.name + ".a"), members);
+    write_archive(target_dir / ("lib" + spec.name + ".a"), members, policy.archive);
+    write_link_metadata(spec, policy, target_dir);
   }
   out.commit();
 }
 
-EmitOptions emit_from_flags() {
+EmitOptions emit_from_flags(const std::vector<TargetPolicy> &policies) {
   EmitOptions emit;
   for (const std::string &kind : emits) {
     if (kind == "stmt") {
@@ -124,10 +132,18 @@ EmitOptions emit_from_flags() {
       emit.assembly = true;
     } else if (kind == "schedule") {
       emit.schedule = true;
+    } else if (kind == "metal") {
+      emit.device_code = true;
     } else {
-      throw GruGenError("unknown --emit kind '" + kind + "' (known: stmt, assembly, schedule)");
+      throw GruGenError("unknown --emit kind '" + kind +
+                        "' (known: stmt, assembly, schedule, metal)");
     }
   }
+  const bool any_gpu = std::any_of(policies.begin(), policies.end(), [](const TargetPolicy &p) {
+    return p.device != DeviceApi::None;
+  });
+  if (emit.device_code && !any_gpu)
+    throw GruGenError("--emit metal needs a GPU target (metal or opencl) in --target");
   return emit;
 }
 
@@ -181,7 +197,7 @@ int main(int argc, char **argv) {
   try {
     const GruSpec spec = spec_from_flags();
     const std::vector<TargetPolicy> policies = policies_from_flags();
-    generate(spec, policies, emit_from_flags());
+    generate(spec, policies, emit_from_flags(policies));
   } catch (const GruGenError &e) {
     std::fprintf(stderr, "gru-gen: error: %s\n", e.what());
     return 1;

@@ -8,6 +8,7 @@
 #include "llvm/Support/Error.h"
 #include "support/Embedded.h"
 #include "support/Error.h"
+#include "support/Files.h"
 #include "support/Subprocess.h"
 
 namespace grugen {
@@ -21,20 +22,16 @@ std::string_view embedded(std::string_view name) {
   return *text;
 }
 
-void write_file(const fs::path &path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(text.data(), std::streamsize(text.size()));
-  if (!out.flush()) throw GruGenError("cannot write '" + path.string() + "'");
-}
-
 std::string upper(std::string s) {
   for (char &c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
   return s;
 }
 
-// Fills a template of runtime/ (@KEY@ placeholders, whole tokens only) with the spec.
-std::string render_template(std::string_view template_name, const GruSpec &spec) {
-  const std::map<std::string, std::string> values = {
+using TemplateValues = std::map<std::string, std::string>;
+
+// What every template of runtime/ may say about the spec.
+TemplateValues spec_values(const GruSpec &spec) {
+  return {
       {"NAME", spec.name},
       {"NAME_UPPER", upper(spec.name)},
       {"INPUT_SIZE", std::to_string(spec.input_size)},
@@ -46,6 +43,10 @@ std::string render_template(std::string_view template_name, const GruSpec &spec)
       {"MODEL_BYTES", std::to_string(spec.model_bytes())},
       {"PROJECTION_ROWS", std::to_string(kProjectionBlockRows)},
   };
+}
+
+// Fills a template of runtime/ (@KEY@ placeholders, whole tokens only) with `values`.
+std::string render_template(std::string_view template_name, const TemplateValues &values) {
   const std::string text(embedded(template_name));
   static const std::regex placeholder("@([A-Z_]+)@");
   std::string result;
@@ -66,14 +67,19 @@ std::string render_template(std::string_view template_name, const GruSpec &spec)
 }  // namespace
 
 void write_header(const GruSpec &spec, const fs::path &dir) {
-  write_file(dir / (spec.name + ".h"), render_template("gru_library.h.in", spec));
+  write_file(dir / (spec.name + ".h"), render_template("gru_library.h.in", spec_values(spec)));
 }
 
 fs::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir) {
   write_file(dir / "HalideRuntime.h", embedded("HalideRuntime.h"));
   write_header(spec, dir);
   const std::string source = spec.name + "_runtime.c", object = spec.name + "_runtime.o";
-  write_file(dir / source, render_template("gru_runtime.c.in", spec));
+  TemplateValues values = spec_values(spec);
+  values["USES_DEVICE"] = policy.device == DeviceApi::None ? "0" : "1";
+  values["DEVICE_INTERFACE"] = policy.device == DeviceApi::Metal    ? "halide_metal_device_interface"
+                               : policy.device == DeviceApi::OpenCL ? "halide_opencl_device_interface"
+                                                                    : "no_device_interface";
+  write_file(dir / source, render_template("gru_runtime.c.in", values));
 
   // Relative paths in `dir` keep absolute temporary paths out of the object (reproducibility).
   std::vector<std::string> argv = policy.c_compiler;
@@ -85,7 +91,7 @@ fs::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy, const 
   const SubprocessResult r = run_subprocess(argv, dir);
   if (!r.started)
     throw GruGenError("cannot run the C compiler '" + argv[0] + "' for target '" + policy.name +
-                      "' (set CC to choose another)");
+                      "' (set " + policy.c_compiler_variable + " to choose another)");
   if (r.exit_code != 0) {
     // The first diagnostic that says "error" is the one to show; the rest is context.
     std::string first_line = r.output.substr(0, r.output.find('\n'));
@@ -104,7 +110,8 @@ fs::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy, const 
   return dir / object;
 }
 
-void write_archive(const fs::path &archive, const std::vector<fs::path> &members) {
+void write_archive(const fs::path &archive, const std::vector<fs::path> &members,
+                   ArchiveFormat format) {
   // Members are named by file name alone: the scratch directory they come from is random.
   std::vector<std::string> names;
   for (const fs::path &member : members) names.push_back(member.filename().string());
@@ -119,9 +126,43 @@ void write_archive(const fs::path &archive, const std::vector<fs::path> &members
   }
   if (llvm::Error err = llvm::writeArchive(archive.string(), new_members,
                                            llvm::SymtabWritingMode::NormalSymtab,
-                                           llvm::object::Archive::K_GNU, /*Deterministic=*/true,
+                                           format == ArchiveFormat::Darwin
+                                               ? llvm::object::Archive::K_DARWIN
+                                               : llvm::object::Archive::K_GNU,
+                                           /*Deterministic=*/true,
                                            /*Thin=*/false))
     throw GruGenError("cannot write '" + archive.string() + "': " + llvm::toString(std::move(err)));
+}
+
+void write_link_metadata(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir) {
+  const std::string library = "lib" + spec.name + ".a";
+  std::string flags;
+  for (const std::string &flag : policy.link_libraries) flags += " " + flag;
+  // pkg-config: paths relative to the .pc file, so the output directory can move.
+  write_file(dir / (spec.name + ".pc"),
+             "# " + spec.name + " for target " + policy.name + ", generated by gru-gen.\n"
+             "libdir=${pcfiledir}\n"
+             "includedir=${pcfiledir}/..\n\n"
+             "Name: " + spec.name + "\n"
+             "Description: GRU layer (mlx.nn.GRU), D=" + std::to_string(spec.input_size) +
+             " H=" + std::to_string(spec.hidden_size) + " N=" + std::to_string(spec.batch) +
+             ", for " + policy.name + "\n"
+             "Version: " GRUGEN_VERSION "\n"
+             "Cflags: -I${includedir}\n"
+             "Libs: ${libdir}/" + library + flags + "\n");
+  // CMake: find_package(<name> CONFIG PATHS <dir>/<target>) gives the imported target gru::<name>.
+  std::string cmake_flags;
+  for (const std::string &flag : policy.link_libraries)
+    cmake_flags += (cmake_flags.empty() ? "" : ";") + flag;
+  write_file(dir / (spec.name + "-config.cmake"),
+             "# " + spec.name + " for target " + policy.name + ", generated by gru-gen.\n"
+             "if(NOT TARGET gru::" + spec.name + ")\n"
+             "  add_library(gru::" + spec.name + " STATIC IMPORTED)\n"
+             "  set_target_properties(gru::" + spec.name + " PROPERTIES\n"
+             "    IMPORTED_LOCATION \"${CMAKE_CURRENT_LIST_DIR}/" + library + "\"\n"
+             "    INTERFACE_INCLUDE_DIRECTORIES \"${CMAKE_CURRENT_LIST_DIR}/..\"\n"
+             "    INTERFACE_LINK_LIBRARIES \"" + cmake_flags + "\")\n"
+             "endif()\n");
 }
 
 }  // namespace grugen

@@ -1,4 +1,5 @@
-// Stage: Halide objects + runtime source -> what a user ships: <name>.h and lib<name>.a.
+// Stage: Halide objects + runtime source -> what a user ships: <name>.h, lib<name>.a and
+// its link metadata.
 #pragma once
 
 #include <filesystem>
@@ -19,8 +20,15 @@ void write_header(const GruSpec &spec, const std::filesystem::path &dir);
 std::filesystem::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy,
                                       const std::filesystem::path &dir);
 
-// Writes a deterministic static library (no timestamps, owners or modes) with a symbol index.
+// Writes a deterministic static library (no timestamps, owners or modes) with a symbol index,
+// in the format the target's linker reads.
 void write_archive(const std::filesystem::path &archive,
-                   const std::vector<std::filesystem::path> &members);
+                   const std::vector<std::filesystem::path> &members, ArchiveFormat format);
+
+// Writes what an app needs to link the library in `dir` (one target's directory): <name>.pc for
+// pkg-config and <name>-config.cmake (imported target gru::<name>) for CMake, both carrying the
+// include directory and the target's link flags.
+void write_link_metadata(const GruSpec &spec, const TargetPolicy &policy,
+                         const std::filesystem::path &dir);
 
 }  // namespace grugen

@@ -47,7 +47,8 @@ class GruGenerator : public Halide::Generator<T> {
   }
 
   // A [N][cols] slice of a larger batch-first array: rows are `stride` apart, stride known
-  // only at run time (it is L*cols when the runtime walks timestep t of a [N][L][cols] array).
+  // only at run time (it is L*cols when the runtime walks timestep t of a [N][L][cols] array,
+  // more than cols where rows are padded).
   template <typename B>
   static void bound_batch_slice(B &buf, int cols, int n) {
     buf.dim(0).set_bounds(0, cols);

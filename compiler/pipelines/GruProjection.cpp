@@ -6,6 +6,7 @@
 // sequence in blocks of `rows` before the recurrence starts, which then only adds h*Wh^T per step.
 // A second instance with rows = N projects one timestep for streaming `step` calls.
 #include "pipelines/GruGenerator.h"
+#include "schedules/GpuSchedules.h"
 
 namespace grugen {
 namespace {
@@ -39,7 +40,11 @@ class GruProjection : public GruGenerator<GruProjection> {
     bound_dense_matrix(x, D, rows);
     bound_dense_matrix(Wx, D, G);
     if (has_bias) bound_vector(*b, G);
-    bound_dense_matrix(xp, G, rows);
+    // xp's rows may be padded apart: GPU targets align each row for the time loop's slices.
+    bound_batch_slice(xp, G, rows);
+
+    if (!using_autoscheduler() && get_target().has_gpu_feature())
+      schedule_projection_for_gpu(xp, acc, j, r);
   }
 };
 

@@ -9,6 +9,7 @@
 // Exactly mlx.nn.GRU's step. The time loop lives in the runtime, which points `xp`, `h` and
 // `h_next` at timestep slices of the caller's arrays, so no state is ever copied between steps.
 #include "pipelines/GruGenerator.h"
+#include "schedules/GpuSchedules.h"
 
 namespace grugen {
 namespace {
@@ -48,6 +49,9 @@ class GruStep : public GruGenerator<GruStep> {
     bound_dense_matrix(Wh, H, G);
     if (has_bias) bound_vector(*bhn, H);
     bound_batch_slice(h_next, H, N);
+
+    if (!using_autoscheduler() && get_target().has_gpu_feature())
+      schedule_step_for_gpu(h_next, hp, i, j, n);
   }
 };
 
