@@ -6,6 +6,9 @@
 #   %syslibs   what an app links besides lib<name>.a on this host
 #   %e2e       test/e2e (C test programs)      %goldens  test/goldens (MLX outputs)
 #   %python    the project virtualenv's Python (mlx, numpy)
+#   %cc-arm64  the ARM64 Linux cross compiler, as strict as %cc
+#   %run-arm64 runs an ARM64 Linux program here, under qemu-user
+#   %cc-macos  zig's C compiler and linker for arm64 macOS (libSystem stubs, no frameworks)
 # Features: `mlx` when mlx imports (the conformance tests call it directly).
 import os
 import subprocess
@@ -20,7 +23,12 @@ config.excludes = ["e2e/Inputs"]
 
 src = config.gru_gen_source_dir
 config.substitutions.append(("%gru-gen", os.path.join(config.gru_gen_bin_dir, "gru-gen")))
-config.substitutions.append(("%cc", config.c_compiler + " -std=c11 -O2 -Wall -Wextra -Werror"))
+strict_c = " -std=c11 -O2 -Wall -Wextra -Werror"
+# Longer names first: lit substitutes in order, and %cc is a prefix of %cc-arm64.
+config.substitutions.append(("%cc-arm64", "aarch64-linux-gnu-gcc" + strict_c))
+config.substitutions.append(("%run-arm64", "qemu-aarch64 -L /usr/aarch64-linux-gnu"))
+config.substitutions.append(("%cc-macos", config.zig + " cc -target aarch64-macos.11.0" + strict_c))
+config.substitutions.append(("%cc", config.c_compiler + strict_c))
 config.substitutions.append(("%syslibs", "-lpthread -ldl -lm"))
 config.substitutions.append(("%e2e", os.path.join(src, "test", "e2e")))
 config.substitutions.append(("%goldens", os.path.join(src, "test", "goldens")))

@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <set>
+#include <thread>
 
 #include "codegen/HalideCodegen.h"
 #include "llvm/ADT/StringExtras.h"
@@ -20,6 +22,7 @@
 #include "schedules/SchedulePolicy.h"
 #include "spec/GruSpec.h"
 #include "support/Error.h"
+#include "support/ForkedJobs.h"
 
 namespace cl = llvm::cl;
 namespace fs = std::filesystem;
@@ -97,29 +100,42 @@ std::vector<TargetPolicy> policies_from_flags() {
   return policies;
 }
 
+// Builds one target's directory: kernels, runtime, archive, link metadata.
+void build_target(const GruSpec &spec, const TargetPolicy &policy, const EmitOptions &emit,
+                  const fs::path &target_dir, const std::function<void(const std::string &)> &note) {
+  ScratchDirectory work;
+  std::vector<fs::path> members;
+  fs::create_directories(target_dir);
+  for (const PipelineFiles &pipeline : compile_pipelines(spec, policy, work.path(), emit)) {
+    for (const std::string &text : pipeline.notes) note(text);
+    members.push_back(pipeline.object);
+    for (const fs::path &extra : pipeline.extras) fs::rename(extra, target_dir / extra.filename());
+  }
+  members.push_back(compile_runtime(spec, policy, work.path()));
+  members.push_back(compile_halide_runtime(policy, work.path()));
+  write_archive(target_dir / ("lib" + spec.name + ".a"), members, policy.archive);
+  write_link_metadata(spec, policy, target_dir);
+}
+
 void generate(const GruSpec &spec, const std::vector<TargetPolicy> &policies,
               const EmitOptions &emit) {
   if (output_dir.empty()) throw GruGenError("an output directory is required (-o DIR)");
   StagedOutput out(output_dir.getValue());
   write_header(spec, out.staging());
 
-  for (const TargetPolicy &policy : policies) {
-    ScratchDirectory work;
-    std::vector<fs::path> members;
-    const fs::path target_dir = out.staging() / policy.name;
-    fs::create_directories(target_dir);
-    for (const PipelineFiles &pipeline : compile_pipelines(spec, policy, work.path(), emit)) {
-      for (const std::string &note : pipeline.notes)
-        std::fprintf(stderr, "gru-gen: note: %s\n", note.c_str());
-      members.push_back(pipeline.object);
-      for (const fs::path &extra : pipeline.extras)
-        fs::rename(extra, target_dir / extra.filename());
-    }
-    members.push_back(compile_runtime(spec, policy, work.path()));
-    members.push_back(compile_halide_runtime(policy, work.path()));
-    write_archive(target_dir / ("lib" + spec.name + ".a"), members, policy.archive);
-    write_link_metadata(spec, policy, target_dir);
-  }
+  // Each target compiles in a process of its own (support/ForkedJobs.h says why), as many at
+  // once as there are cores; notes and the first error are reported in --target order.
+  std::vector<ForkedJob> jobs;
+  for (const TargetPolicy &policy : policies)
+    jobs.push_back([&, target_dir = out.staging() / policy.name](const auto &note) {
+      build_target(spec, policy, emit, target_dir, note);
+    });
+  const auto results = run_forked_jobs(jobs, std::max(1u, std::thread::hardware_concurrency()));
+  for (const ForkedJobResult &result : results)
+    for (const std::string &note : result.notes)
+      std::fprintf(stderr, "gru-gen: note: %s\n", note.c_str());
+  for (const ForkedJobResult &result : results)
+    if (!result.ok) throw GruGenError(result.error);
   out.commit();
 }
 
