@@ -5,6 +5,7 @@
 #   %cc        the C compiler, strict: apps must compile against generated headers warning-free
 #   %syslibs   what an app links besides lib<name>.a on this host
 #   %e2e       test/e2e (C test programs)      %goldens  test/goldens (MLX outputs)
+#   %weights   test/weights (safetensors files, tools/make_weight_files.py)
 #   %python    the project virtualenv's Python (mlx, numpy)
 #   %cc-arm64  the ARM64 Linux cross compiler, as strict as %cc
 #   %run-arm64 runs an ARM64 Linux program here, under qemu-user
@@ -32,6 +33,7 @@ config.substitutions.append(("%cc", config.c_compiler + strict_c))
 config.substitutions.append(("%syslibs", "-lpthread -ldl -lm"))
 config.substitutions.append(("%e2e", os.path.join(src, "test", "e2e")))
 config.substitutions.append(("%goldens", os.path.join(src, "test", "goldens")))
+config.substitutions.append(("%weights", os.path.join(src, "test", "weights")))
 config.substitutions.append(("%python", config.python_executable))
 
 # FileCheck, not, count come from LLVM 19's tools.

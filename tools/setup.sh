@@ -15,7 +15,7 @@ venv="$root/.venv"
 apt_packages=(
   build-essential cmake ninja-build python3 python3-venv python3-pip
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
-  g++-aarch64-linux-gnu qemu-user pocl-opencl-icd ocl-icd-opencl-dev pkg-config
+  g++-aarch64-linux-gnu qemu-user pocl-opencl-icd ocl-icd-opencl-dev pkg-config libjsmn-dev
 )
 pip_packages=(
   "halide==21.0.0" "cmake>=3.28,<4.5" "lit>=18" "numpy>=1.24" "mlx[cpu]>=0.31.2"

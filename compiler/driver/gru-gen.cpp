@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -23,6 +24,7 @@
 #include "spec/GruSpec.h"
 #include "support/Error.h"
 #include "support/ForkedJobs.h"
+#include "weights/GruWeights.h"
 
 namespace cl = llvm::cl;
 namespace fs = std::filesystem;
@@ -42,6 +44,17 @@ cl::opt<std::string> batch("batch", cl::desc("N: sequences per call (default 1)"
                            cl::value_desc("N"), cl::init("1"), cl::cat(category));
 cl::opt<bool> no_bias("no-bias", cl::desc("The layer has no b/bhn (mlx.nn.GRU(bias=False))"),
                       cl::cat(category));
+cl::opt<std::string> weights_file("weights",
+                                  cl::desc("A trained layer's weights (MLX safetensors, "
+                                           "mlx.nn.GRU save_weights): gives D, H and bias"),
+                                  cl::value_desc("file"), cl::cat(category));
+cl::opt<std::string> weights_prefix("weights-prefix",
+                                    cl::desc("Prefix of the layer's keys in --weights, e.g. "
+                                             "'layers.0.' (default: none)"),
+                                    cl::value_desc("prefix"), cl::cat(category));
+cl::opt<bool> embed_weights("embed-weights",
+                            cl::desc("Bake the --weights into the library: <name>_create_default"),
+                            cl::cat(category));
 cl::opt<std::string> name("name", cl::desc("Library name: prefixes every symbol (a C identifier)"),
                           cl::value_desc("name"), cl::cat(category));
 cl::list<std::string> targets("target",
@@ -66,22 +79,50 @@ long long parse_size(const cl::opt<std::string> &flag) {
   return value;
 }
 
-GruSpec spec_from_flags() {
+// Flags, checked against the weights file when there is one: its shapes are the truth, and a
+// flag that says otherwise is a mistake worth stopping for.
+GruSpec spec_from_flags(const std::optional<GruWeights> &weights) {
   if (name.getNumOccurrences() == 0) throw GruGenError("--name is required");
-  if (input_size.getNumOccurrences() == 0) throw GruGenError("--input-size is required");
-  if (hidden_size.getNumOccurrences() == 0) throw GruGenError("--hidden-size is required");
   GruSpec spec;
   spec.name = name;
-  spec.input_size = parse_size(input_size);
-  spec.hidden_size = parse_size(hidden_size);
   spec.batch = parse_size(batch);
-  spec.has_bias = !no_bias;
+  if (weights) {
+    const std::string source = "--weights '" + weights_file.getValue() + "'";
+    auto agree = [&](const cl::opt<std::string> &flag, int64_t from_file) {
+      if (flag.getNumOccurrences() && parse_size(flag) != from_file)
+        throw GruGenError("--" + flag.ArgStr.str() + " " + flag.getValue() + " contradicts " +
+                          source + ", whose layer has " + flag.ArgStr.str() + " " +
+                          std::to_string(from_file));
+    };
+    agree(input_size, weights->input_size);
+    agree(hidden_size, weights->hidden_size);
+    if (no_bias && weights->has_bias)
+      throw GruGenError("--no-bias contradicts " + source + ", whose layer has b and bhn");
+    spec.input_size = weights->input_size;
+    spec.hidden_size = weights->hidden_size;
+    spec.has_bias = weights->has_bias;
+  } else {
+    if (input_size.getNumOccurrences() == 0) throw GruGenError("--input-size is required");
+    if (hidden_size.getNumOccurrences() == 0) throw GruGenError("--hidden-size is required");
+    spec.input_size = parse_size(input_size);
+    spec.hidden_size = parse_size(hidden_size);
+    spec.has_bias = !no_bias;
+  }
   if (auto err = validate(spec)) {
     static const char *flag_of[] = {"--name", "--input-size", "--hidden-size", "--batch",
                                     "--input-size/--hidden-size"};
     throw GruGenError(std::string("invalid ") + flag_of[int(err->field)] + ": " + err->message);
   }
   return spec;
+}
+
+std::optional<GruWeights> weights_from_flags() {
+  if (weights_file.getNumOccurrences() == 0) {
+    if (embed_weights) throw GruGenError("--embed-weights needs --weights FILE");
+    if (weights_prefix.getNumOccurrences()) throw GruGenError("--weights-prefix needs --weights FILE");
+    return std::nullopt;
+  }
+  return read_gru_weights(weights_file, weights_prefix);
 }
 
 std::vector<TargetPolicy> policies_from_flags() {
@@ -101,8 +142,9 @@ std::vector<TargetPolicy> policies_from_flags() {
 }
 
 // Builds one target's directory: kernels, runtime, archive, link metadata.
-void build_target(const GruSpec &spec, const TargetPolicy &policy, const EmitOptions &emit,
-                  const fs::path &target_dir, const std::function<void(const std::string &)> &note) {
+void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetPolicy &policy,
+                  const EmitOptions &emit, const fs::path &target_dir,
+                  const std::function<void(const std::string &)> &note) {
   ScratchDirectory work;
   std::vector<fs::path> members;
   fs::create_directories(target_dir);
@@ -111,24 +153,25 @@ void build_target(const GruSpec &spec, const TargetPolicy &policy, const EmitOpt
     members.push_back(pipeline.object);
     for (const fs::path &extra : pipeline.extras) fs::rename(extra, target_dir / extra.filename());
   }
-  members.push_back(compile_runtime(spec, policy, work.path()));
+  members.push_back(compile_runtime(spec, embedded, policy, work.path()));
+  if (embedded) members.push_back(assemble_embedded_weights(spec, *embedded, policy, work.path()));
   members.push_back(compile_halide_runtime(policy, work.path()));
   write_archive(target_dir / ("lib" + spec.name + ".a"), members, policy.archive);
   write_link_metadata(spec, policy, target_dir);
 }
 
-void generate(const GruSpec &spec, const std::vector<TargetPolicy> &policies,
-              const EmitOptions &emit) {
+void generate(const GruSpec &spec, const GruWeights *embedded,
+              const std::vector<TargetPolicy> &policies, const EmitOptions &emit) {
   if (output_dir.empty()) throw GruGenError("an output directory is required (-o DIR)");
   StagedOutput out(output_dir.getValue());
-  write_header(spec, out.staging());
+  write_header(spec, embedded, out.staging());
 
   // Each target compiles in a process of its own (support/ForkedJobs.h says why), as many at
   // once as there are cores; notes and the first error are reported in --target order.
   std::vector<ForkedJob> jobs;
   for (const TargetPolicy &policy : policies)
     jobs.push_back([&, target_dir = out.staging() / policy.name](const auto &note) {
-      build_target(spec, policy, emit, target_dir, note);
+      build_target(spec, embedded, policy, emit, target_dir, note);
     });
   const auto results = run_forked_jobs(jobs, std::max(1u, std::thread::hardware_concurrency()));
   for (const ForkedJobResult &result : results)
@@ -211,9 +254,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   try {
-    const GruSpec spec = spec_from_flags();
+    const std::optional<GruWeights> weights = weights_from_flags();
+    const GruSpec spec = spec_from_flags(weights);
     const std::vector<TargetPolicy> policies = policies_from_flags();
-    generate(spec, policies, emit_from_flags(policies));
+    generate(spec, embed_weights ? &*weights : nullptr, policies, emit_from_flags(policies));
   } catch (const GruGenError &e) {
     std::fprintf(stderr, "gru-gen: error: %s\n", e.what());
     return 1;

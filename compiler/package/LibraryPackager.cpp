@@ -29,9 +29,10 @@ std::string upper(std::string s) {
 
 using TemplateValues = std::map<std::string, std::string>;
 
-// What every template of runtime/ may say about the spec.
-TemplateValues spec_values(const GruSpec &spec) {
+// What every template of runtime/ may say about the library.
+TemplateValues spec_values(const GruSpec &spec, const GruWeights *embedded) {
   return {
+      {"EMBEDDED_WEIGHTS", embedded ? "1" : "0"},
       {"NAME", spec.name},
       {"NAME_UPPER", upper(spec.name)},
       {"INPUT_SIZE", std::to_string(spec.input_size)},
@@ -66,21 +67,17 @@ std::string render_template(std::string_view template_name, const TemplateValues
 
 }  // namespace
 
-void write_header(const GruSpec &spec, const fs::path &dir) {
-  write_file(dir / (spec.name + ".h"), render_template("gru_library.h.in", spec_values(spec)));
+void write_header(const GruSpec &spec, const GruWeights *weights, const fs::path &dir) {
+  write_file(dir / (spec.name + ".h"),
+             render_template("gru_library.h.in", spec_values(spec, weights)));
 }
 
-fs::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir) {
-  write_file(dir / "HalideRuntime.h", embedded("HalideRuntime.h"));
-  write_header(spec, dir);
-  const std::string source = spec.name + "_runtime.c", object = spec.name + "_runtime.o";
-  TemplateValues values = spec_values(spec);
-  values["USES_DEVICE"] = policy.device == DeviceApi::None ? "0" : "1";
-  values["DEVICE_INTERFACE"] = policy.device == DeviceApi::Metal    ? "halide_metal_device_interface"
-                               : policy.device == DeviceApi::OpenCL ? "halide_opencl_device_interface"
-                                                                    : "no_device_interface";
-  write_file(dir / source, render_template("gru_runtime.c.in", values));
+namespace {
 
+// Compiles (or assembles) `source` in `dir` with the target's C compiler; returns the object.
+fs::path compile_c(const TargetPolicy &policy, const fs::path &dir, const std::string &source,
+                   const std::string &what) {
+  const std::string object = fs::path(source).stem().string() + ".o";
   // Relative paths in `dir` keep absolute temporary paths out of the object (reproducibility).
   std::vector<std::string> argv = policy.c_compiler;
   for (const char *flag : {"-std=c11", "-O2", "-fPIC", "-fno-common", "-Wall", "-I."})
@@ -104,10 +101,44 @@ fs::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy, const 
       }
       at = end + 1;
     }
-    throw GruGenError("the C compiler '" + argv[0] + "' failed on the runtime for target '" +
+    throw GruGenError("the C compiler '" + argv[0] + "' failed on the " + what + " for target '" +
                       policy.name + "': " + first_line);
   }
   return dir / object;
+}
+
+}  // namespace
+
+fs::path compile_runtime(const GruSpec &spec, const GruWeights *weights, const TargetPolicy &policy,
+                         const fs::path &dir) {
+  for (const char *header : {"HalideRuntime.h", "gru_safetensors.h", "jsmn.h"})
+    write_file(dir / header, embedded(header));
+  write_header(spec, weights, dir);
+  const std::string source = spec.name + "_runtime.c";
+  TemplateValues values = spec_values(spec, weights);
+  values["USES_DEVICE"] = policy.device == DeviceApi::None ? "0" : "1";
+  values["DEVICE_INTERFACE"] = policy.device == DeviceApi::Metal    ? "halide_metal_device_interface"
+                               : policy.device == DeviceApi::OpenCL ? "halide_opencl_device_interface"
+                                                                    : "no_device_interface";
+  write_file(dir / source, render_template("gru_runtime.c.in", values));
+  return compile_c(policy, dir, source, "runtime");
+}
+
+fs::path assemble_embedded_weights(const GruSpec &spec, const GruWeights &weights,
+                                   const TargetPolicy &policy, const fs::path &dir) {
+  const std::string blob = spec.name + "_weights.bin", source = spec.name + "_weights.S";
+  write_file(dir / blob, std::string_view(reinterpret_cast<const char *>(weights.values.data()),
+                                          weights.values.size() * sizeof(float)));
+  // .incbin keeps megabytes of weights out of C initialisers; Mach-O spells the section and
+  // the symbol differently from ELF.
+  const bool macho = policy.halide_target.os == Halide::Target::OSX;
+  const std::string symbol = (macho ? "_" : "") + spec.name + "_embedded_weights";
+  std::string text = macho ? "  .section __TEXT,__const\n" : "  .section .rodata\n";
+  text += "  .globl " + symbol + "\n  .p2align 6\n" + symbol + ":\n  .incbin \"" + blob + "\"\n";
+  if (!macho) text += "  .type " + symbol + ", %object\n  .size " + symbol + ", " + std::to_string(weights.values.size() * 4) +
+                      "\n  .section .note.GNU-stack,\"\",%progbits\n";
+  write_file(dir / source, text);
+  return compile_c(policy, dir, source, "embedded weights");
 }
 
 void write_archive(const fs::path &archive, const std::vector<fs::path> &members,

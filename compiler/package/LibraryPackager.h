@@ -8,17 +8,26 @@
 
 #include "schedules/SchedulePolicy.h"
 #include "spec/GruSpec.h"
+#include "weights/GruWeights.h"
 
 namespace grugen {
 
 // Writes the public header dir/<name>.h (runtime/gru_library.h.in with the spec filled in).
-// One header serves every target.
-void write_header(const GruSpec &spec, const std::filesystem::path &dir);
+// One header serves every target. `embedded` (may be null): the weights baked into the library.
+void write_header(const GruSpec &spec, const GruWeights *embedded,
+                  const std::filesystem::path &dir);
 
-// Compiles runtime/gru_runtime.c.in, filled in for `spec`, for `policy`'s target in `dir`, which must already hold the
-// kernels' Halide headers (<name>_kernel_projection.h, <name>_kernel_step.h). Returns the object.
-std::filesystem::path compile_runtime(const GruSpec &spec, const TargetPolicy &policy,
+// Compiles runtime/gru_runtime.c.in, filled in for `spec`, for `policy`'s target in `dir`, which
+// must already hold the kernels' Halide headers (<name>_kernel_*.h). Returns the object.
+std::filesystem::path compile_runtime(const GruSpec &spec, const GruWeights *embedded,
+                                      const TargetPolicy &policy,
                                       const std::filesystem::path &dir);
+
+// Assembles `weights` into an object for `policy`'s target, defining <name>_embedded_weights
+// (read-only data, 64-byte aligned) for <name>_create_default. Returns the object.
+std::filesystem::path assemble_embedded_weights(const GruSpec &spec, const GruWeights &weights,
+                                                const TargetPolicy &policy,
+                                                const std::filesystem::path &dir);
 
 // Writes a deterministic static library (no timestamps, owners or modes) with a symbol index,
 // in the format the target's linker reads.

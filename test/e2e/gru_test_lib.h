@@ -99,9 +99,10 @@ static float max_abs_diff(const float *a, const float *b, size_t n) {
   return m;
 }
 
-/* Runs `lib` on the golden in `path` through run and through step x L; returns 1 when both
- * match MLX within GRU_TOLERANCE. Prints one line of figures. */
-static inline int check_golden(const gru_test_lib *lib, const char *path) {
+/* Runs model `m` of `lib` (NULL: one created from the golden's own weights) on the golden in
+ * `path` through run and through step x L; returns 1 when both match MLX within GRU_TOLERANCE.
+ * Prints one line of figures. */
+static inline int check_golden_model(const gru_test_lib *lib, void *given, const char *path) {
   golden g;
   if (!golden_load(path, &g)) return 0;
   const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -114,8 +115,8 @@ static inline int check_golden(const gru_test_lib *lib, const char *path) {
   const size_t NH = (size_t)g.N * g.H, NLH = NH * g.L;
   float *out = (float *)malloc(NLH * sizeof(float)), *out_step = (float *)malloc(NLH * sizeof(float));
   float *h = (float *)calloc(NH, sizeof(float)), *x_t = (float *)malloc((size_t)g.N * g.D * sizeof(float));
-  void *m = NULL;
-  gru_status s = lib->create(g.Wx, g.Wh, g.b, g.bhn, &m);
+  void *m = given;
+  gru_status s = given ? GRU_OK : lib->create(g.Wx, g.Wh, g.b, g.bhn, &m);
   if (s == GRU_OK) s = lib->run(m, g.x, g.L, g.h0, out);
   if (g.h0) memcpy(h, g.h0, NH * sizeof(float));
   for (int t = 0; t < g.L && s == GRU_OK; ++t) {
@@ -125,7 +126,7 @@ static inline int check_golden(const gru_test_lib *lib, const char *path) {
     for (int n = 0; n < g.N; ++n)
       memcpy(out_step + ((size_t)n * g.L + t) * g.H, h + (size_t)n * g.H, g.H * sizeof(float));
   }
-  lib->destroy(m);
+  if (!given) lib->destroy(m);
   int ok = s == GRU_OK;
   if (!ok) {
     printf("%s: FAIL status %d (%s)\n", base, (int)s, lib->status_string(s));
@@ -140,6 +141,10 @@ static inline int check_golden(const gru_test_lib *lib, const char *path) {
   }
   free(out), free(out_step), free(h), free(x_t), free(g.data);
   return ok;
+}
+
+static inline int check_golden(const gru_test_lib *lib, const char *path) {
+  return check_golden_model(lib, NULL, path);
 }
 
 #endif /* GRU_TEST_LIB_H */

@@ -1,0 +1,433 @@
+/* gru_safetensors.h: the safetensors reader shared by gru-gen (--weights) and every generated
+ * runtime (<name>_create_from_safetensors), so both accept and refuse exactly the same files.
+ *
+ * Header-only C99, every function static: each library compiles its own copy, so two gru-gen
+ * libraries in one program never clash. It needs only <stddef.h>/<stdint.h>, memory through the
+ * caller's allocator, and jsmn (Debian's libjsmn-dev, a kept JSON tokenizer) for the header.
+ *
+ * The format: an 8-byte little-endian header length n, n bytes of JSON, then the data. The JSON
+ * maps tensor names to {"dtype", "shape", "data_offsets": [begin, end]} (offsets into the data),
+ * plus an optional "__metadata__" object of strings (or null, as MLX writes it). Everything is
+ * checked: the header length against the file, the JSON, dtypes (F32, F16, BF16), shapes, that
+ * each tensor's bytes match its shape, and that the tensors tile the data exactly (no overlap,
+ * no gap), as the format's reference implementation requires.
+ */
+#ifndef GRU_SAFETENSORS_H
+#define GRU_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define JSMN_STATIC
+#define JSMN_STRICT
+#include "jsmn.h"
+
+/* The format's own cap on the JSON header, which also keeps jsmn's int offsets safe. */
+#define GST_MAX_HEADER 100000000u
+#define GST_MAX_RANK 8
+
+typedef enum { GST_OK = 0, GST_FORMAT = 1, GST_NO_MEMORY = 2 } gst_result;
+typedef enum { GST_F32, GST_F16, GST_BF16 } gst_dtype;
+
+typedef struct {
+  const char *name; /* the key as written in the header (not NUL-terminated) */
+  int name_len;
+  gst_dtype dtype;
+  int rank;
+  int64_t shape[GST_MAX_RANK];
+  uint64_t begin, end; /* byte range inside the data section */
+} gst_tensor;
+
+typedef struct {
+  const uint8_t *data; /* the data section, inside the caller's file bytes */
+  uint64_t data_size;
+  gst_tensor *tensors;
+  int count;
+} gst_file;
+
+typedef struct {
+  void *(*alloc)(void *ctx, size_t bytes);
+  void (*release)(void *ctx, void *p);
+  void *ctx;
+} gst_allocator;
+
+/* ---- Small helpers (no libc) --------------------------------------------------------------- */
+
+static size_t gst_strlen(const char *s) {
+  size_t n = 0;
+  while (s[n]) ++n;
+  return n;
+}
+
+static int gst_equal(const char *a, size_t a_len, const char *b, size_t b_len) {
+  if (a_len != b_len) return 0;
+  for (size_t i = 0; i < a_len; ++i)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
+/* Appends text to a bounded, always NUL-terminated message. */
+static void gst_put(char *msg, size_t cap, size_t *at, const char *text, size_t len) {
+  for (size_t i = 0; i < len && *at + 1 < cap; ++i) msg[(*at)++] = text[i];
+  if (cap) msg[*at < cap ? *at : cap - 1] = '\0';
+}
+
+static void gst_put_str(char *msg, size_t cap, size_t *at, const char *text) {
+  gst_put(msg, cap, at, text, gst_strlen(text));
+}
+
+static void gst_put_u64(char *msg, size_t cap, size_t *at, uint64_t v) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) gst_put(msg, cap, at, &digits[--n], 1);
+}
+
+/* A message of up to four parts: text, an optional quoted name, text, an optional number. */
+static gst_result gst_fail(char *msg, size_t cap, const char *what, const char *name, int name_len,
+                           const char *detail, int has_number, uint64_t number) {
+  size_t at = 0;
+  if (cap) msg[0] = '\0';
+  gst_put_str(msg, cap, &at, what);
+  if (name) {
+    gst_put_str(msg, cap, &at, " '");
+    gst_put(msg, cap, &at, name, (size_t)name_len);
+    gst_put_str(msg, cap, &at, "'");
+  }
+  if (detail) gst_put_str(msg, cap, &at, detail);
+  if (has_number) gst_put_u64(msg, cap, &at, number);
+  return GST_FORMAT;
+}
+
+/* A JSON non-negative integer without sign, fraction or exponent, below 2^63. */
+static int gst_parse_u63(const char *text, int len, uint64_t *out) {
+  if (len <= 0 || len > 19) return 0;
+  uint64_t v = 0;
+  for (int i = 0; i < len; ++i) {
+    if (text[i] < '0' || text[i] > '9') return 0;
+    v = v * 10 + (uint64_t)(text[i] - '0');
+  }
+  if (v > (uint64_t)INT64_MAX) return 0;
+  *out = v;
+  return 1;
+}
+
+/* Index of the token after token i and everything inside it. jsmn's `size` counts a token's
+ * children: an object's keys, an array's elements, and 1 for a key (its value). */
+static int gst_skip(const jsmntok_t *t, int i) {
+  for (int pending = 1; pending > 0; ++i) pending += t[i].size - 1;
+  return i;
+}
+
+static int gst_is(const char *json, const jsmntok_t *tok, const char *word) {
+  return gst_equal(json + tok->start, (size_t)(tok->end - tok->start), word, gst_strlen(word));
+}
+
+static uint64_t gst_dtype_size(gst_dtype d) { return d == GST_F32 ? 4 : 2; }
+
+/* ---- Parsing -------------------------------------------------------------------------------- */
+
+/* Reads one tensor entry, the object at token i, named by key token k. */
+static gst_result gst_read_entry(const char *json, const jsmntok_t *t, int k, int i,
+                                 gst_tensor *out, char *msg, size_t cap) {
+  const char *name = json + t[k].start;
+  const int name_len = t[k].end - t[k].start;
+  out->name = name;
+  out->name_len = name_len;
+  if (t[i].type != JSMN_OBJECT)
+    return gst_fail(msg, cap, "tensor", name, name_len, ": not an object", 0, 0);
+  int have_dtype = 0, have_shape = 0, have_offsets = 0;
+  const int fields = t[i].size;
+  int j = i + 1;
+  for (int f = 0; f < fields; ++f) {
+    const jsmntok_t *key = &t[j], *val = &t[j + 1];
+    if (gst_is(json, key, "dtype") && val->type == JSMN_STRING) {
+      if (gst_is(json, val, "F32")) {
+        out->dtype = GST_F32;
+      } else if (gst_is(json, val, "F16")) {
+        out->dtype = GST_F16;
+      } else if (gst_is(json, val, "BF16")) {
+        out->dtype = GST_BF16;
+      } else {
+        return gst_fail(msg, cap, "tensor", name, name_len,
+                        ": dtype is not F32, F16 or BF16 (the only ones a GRU's weights may have)",
+                        0, 0);
+      }
+      have_dtype = 1;
+    } else if (gst_is(json, key, "shape") && val->type == JSMN_ARRAY) {
+      if (val->size > GST_MAX_RANK)
+        return gst_fail(msg, cap, "tensor", name, name_len, ": rank above ", 1, GST_MAX_RANK);
+      out->rank = val->size;
+      for (int d = 0; d < val->size; ++d) {
+        const jsmntok_t *dim = &val[1 + d];
+        uint64_t extent;
+        if (dim->type != JSMN_PRIMITIVE ||
+            !gst_parse_u63(json + dim->start, dim->end - dim->start, &extent) ||
+            extent > ((uint64_t)1 << 40))
+          return gst_fail(msg, cap, "tensor", name, name_len,
+                          ": shape holds something other than a size", 0, 0);
+        out->shape[d] = (int64_t)extent;
+      }
+      have_shape = 1;
+    } else if (gst_is(json, key, "data_offsets") && val->type == JSMN_ARRAY && val->size == 2 &&
+               val[1].type == JSMN_PRIMITIVE && val[2].type == JSMN_PRIMITIVE &&
+               gst_parse_u63(json + val[1].start, val[1].end - val[1].start, &out->begin) &&
+               gst_parse_u63(json + val[2].start, val[2].end - val[2].start, &out->end)) {
+      have_offsets = 1;
+    } else {
+      return gst_fail(msg, cap, "tensor", name, name_len,
+                      ": unexpected or malformed field (expected dtype, shape, data_offsets)", 0,
+                      0);
+    }
+    j = gst_skip(t, j + 1);
+  }
+  if (!have_dtype || !have_shape || !have_offsets)
+    return gst_fail(msg, cap, "tensor", name, name_len,
+                    ": needs dtype, shape and data_offsets", 0, 0);
+  /* Bytes = elements * size, with every product bounded (extents <= 2^40, rank <= 8). */
+  uint64_t bytes = gst_dtype_size(out->dtype);
+  for (int d = 0; d < out->rank; ++d) {
+    if (out->shape[d] != 0 && bytes > ((uint64_t)1 << 62) / (uint64_t)out->shape[d])
+      return gst_fail(msg, cap, "tensor", name, name_len, ": too many elements", 0, 0);
+    bytes *= (uint64_t)out->shape[d];
+  }
+  if (out->end < out->begin || out->end - out->begin != bytes)
+    return gst_fail(msg, cap, "tensor", name, name_len,
+                    ": data_offsets do not span its shape's bytes, which number ", 1, bytes);
+  return GST_OK;
+}
+
+/* Orders tensors by where their data begins (insertion sort: a GRU file has a handful). */
+static void gst_sort(gst_tensor *v, int n) {
+  for (int i = 1; i < n; ++i) {
+    gst_tensor x = v[i];
+    int j = i - 1;
+    while (j >= 0 && v[j].begin > x.begin) {
+      v[j + 1] = v[j];
+      --j;
+    }
+    v[j + 1] = x;
+  }
+}
+
+/* Parses `bytes` (the whole file, which must outlive `out`). On GST_FORMAT, `msg` says what is
+ * wrong and where. */
+static gst_result gst_open(const uint8_t *bytes, uint64_t size, const gst_allocator *a,
+                           gst_file *out, char *msg, size_t cap) {
+  out->tensors = NULL;
+  out->count = 0;
+  if (size < 8)
+    return gst_fail(msg, cap, "file too short for a safetensors header (8 bytes at least): ",
+                    NULL, 0, NULL, 1, size);
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
+  if (n > GST_MAX_HEADER)
+    return gst_fail(msg, cap, "header length is above the format's limit of 100000000: ", NULL,
+                    0, NULL, 1, n);
+  if (n > size - 8)
+    return gst_fail(msg, cap, "header length exceeds the file; bytes after the length field: ",
+                    NULL, 0, NULL, 1, size - 8);
+  const char *json = (const char *)bytes + 8;
+  jsmn_parser p;
+  jsmn_init(&p);
+  const int count = jsmn_parse(&p, json, (size_t)n, NULL, 0);
+  if (count < 1)
+    return gst_fail(msg, cap, "header is not valid JSON", NULL, 0, NULL, 0, 0);
+  jsmntok_t *t = (jsmntok_t *)a->alloc(a->ctx, sizeof(jsmntok_t) * (size_t)count);
+  if (!t) return GST_NO_MEMORY;
+  jsmn_init(&p);
+  gst_result r = GST_OK;
+  if (jsmn_parse(&p, json, (size_t)n, t, (unsigned)count) != count) {
+    r = gst_fail(msg, cap, "header is not valid JSON", NULL, 0, NULL, 0, 0);
+  } else if (t[0].type != JSMN_OBJECT) {
+    r = gst_fail(msg, cap, "header is not a JSON object", NULL, 0, NULL, 0, 0);
+  } else if (gst_skip(t, 0) != count) {
+    r = gst_fail(msg, cap, "header holds more than one JSON value", NULL, 0, NULL, 0, 0);
+  }
+  gst_tensor *tensors = NULL;
+  if (r == GST_OK && t[0].size > 0) {
+    tensors = (gst_tensor *)a->alloc(a->ctx, sizeof(gst_tensor) * (size_t)t[0].size);
+    if (!tensors) r = GST_NO_MEMORY;
+  }
+  int found = 0;
+  for (int e = 0, i = 1; r == GST_OK && e < t[0].size; ++e) {
+    const int k = i, v = i + 1;
+    if (gst_is(json, &t[k], "__metadata__")) {
+      /* Free-form strings, or null: nothing in it changes the weights. */
+      if (!(t[v].type == JSMN_OBJECT || (t[v].type == JSMN_PRIMITIVE && gst_is(json, &t[v], "null"))))
+        r = gst_fail(msg, cap, "__metadata__ is neither an object nor null", NULL, 0, NULL, 0, 0);
+    } else {
+      __builtin_memset(&tensors[found], 0, sizeof tensors[found]);
+      r = gst_read_entry(json, t, k, v, &tensors[found], msg, cap);
+      for (int o = 0; r == GST_OK && o < found; ++o)
+        if (gst_equal(tensors[o].name, (size_t)tensors[o].name_len, tensors[found].name,
+                      (size_t)tensors[found].name_len))
+          r = gst_fail(msg, cap, "tensor", tensors[found].name, tensors[found].name_len,
+                       " appears twice", 0, 0);
+      ++found;
+    }
+    i = gst_skip(t, v);
+  }
+  a->release(a->ctx, t);
+  const uint64_t data_size = size - 8 - n;
+  if (r == GST_OK) {
+    gst_sort(tensors, found);
+    uint64_t covered = 0;
+    for (int i = 0; r == GST_OK && i < found; ++i) {
+      if (tensors[i].begin < covered) {
+        r = gst_fail(msg, cap, "tensor", tensors[i].name, tensors[i].name_len,
+                     " overlaps the tensor before it in the data, at byte ", 1, tensors[i].begin);
+      } else if (tensors[i].begin > covered) {
+        r = gst_fail(msg, cap, "data bytes not in any tensor, before tensor", tensors[i].name,
+                     tensors[i].name_len, ", from byte ", 1, covered);
+      } else if (tensors[i].end > data_size) {
+        r = gst_fail(msg, cap, "tensor", tensors[i].name, tensors[i].name_len,
+                     " ends past the end of the file; data bytes present: ", 1, data_size);
+      }
+      covered = tensors[i].end;
+    }
+    if (r == GST_OK && covered != data_size)
+      r = gst_fail(msg, cap, "data bytes not in any tensor at the end of the file, from byte ",
+                   NULL, 0, NULL, 1, covered);
+  }
+  if (r != GST_OK) {
+    if (tensors) a->release(a->ctx, tensors);
+    return r;
+  }
+  out->data = bytes + 8 + n;
+  out->data_size = data_size;
+  out->tensors = tensors;
+  out->count = found;
+  return GST_OK;
+}
+
+static void gst_close(gst_file *f, const gst_allocator *a) {
+  if (f->tensors) a->release(a->ctx, f->tensors);
+  f->tensors = NULL;
+  f->count = 0;
+}
+
+/* ---- Values --------------------------------------------------------------------------------- */
+
+static float gst_f32_from_bits(uint32_t bits) {
+  float f;
+  __builtin_memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+/* IEEE half to float, exactly (every half is a float): normals, subnormals, zeros, inf, NaN. */
+static float gst_f32_from_f16(uint16_t h) {
+  const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  if (exponent == 0x1f) return gst_f32_from_bits(sign | 0x7f800000u | (mantissa << 13));
+  if (exponent == 0) {
+    if (mantissa == 0) return gst_f32_from_bits(sign);
+    exponent = 113; /* 127 - 15 + 1, lowered while normalizing the subnormal */
+    while (!(mantissa & 0x400u)) {
+      mantissa <<= 1;
+      --exponent;
+    }
+    mantissa &= 0x3ffu;
+    return gst_f32_from_bits(sign | (exponent << 23) | (mantissa << 13));
+  }
+  return gst_f32_from_bits(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+
+/* Copies a tensor's values into dst as float32 (little-endian data, as the format defines). */
+static void gst_to_f32(const gst_file *f, const gst_tensor *t, float *dst) {
+  const uint8_t *src = f->data + t->begin;
+  const uint64_t count = (t->end - t->begin) / gst_dtype_size(t->dtype);
+  for (uint64_t i = 0; i < count; ++i) {
+    if (t->dtype == GST_F32) {
+      const uint8_t *b = src + 4 * i;
+      dst[i] = gst_f32_from_bits((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+                                 (uint32_t)b[3] << 24);
+    } else {
+      const uint16_t v = (uint16_t)(src[2 * i] | src[2 * i + 1] << 8);
+      dst[i] = t->dtype == GST_F16 ? gst_f32_from_f16(v) : gst_f32_from_bits((uint32_t)v << 16);
+    }
+  }
+}
+
+/* ---- A GRU layer ---------------------------------------------------------------------------- */
+
+/* The tensors of one mlx.nn.GRU layer, as MLX's save_weights names them under `prefix` (e.g.
+ * "layers.0."): Wx [3H][D], Wh [3H][H], and b [3H] with bhn [H] when it has a bias. */
+typedef struct {
+  const gst_tensor *Wx, *Wh, *b, *bhn; /* b and bhn are NULL without bias */
+  int64_t input_size, hidden_size;
+} gst_gru_layer;
+
+/* Finds the layer under `prefix` and checks its shapes. Keys outside the prefix are someone
+ * else's (a classifier head, another layer) and ignored; keys under it must be the layer's. */
+static gst_result gst_find_gru(const gst_file *f, const char *prefix, gst_gru_layer *out,
+                               char *msg, size_t cap) {
+  static const char *const names[4] = {"Wx", "Wh", "b", "bhn"};
+  const gst_tensor *found[4] = {NULL, NULL, NULL, NULL};
+  const size_t plen = gst_strlen(prefix);
+  for (int i = 0; i < f->count; ++i) {
+    const gst_tensor *t = &f->tensors[i];
+    if ((size_t)t->name_len < plen || !gst_equal(t->name, plen, prefix, plen)) continue;
+    int which = -1;
+    for (int w = 0; w < 4; ++w)
+      if (gst_equal(t->name + plen, (size_t)t->name_len - plen, names[w], gst_strlen(names[w])))
+        which = w;
+    if (which < 0) {
+      gst_fail(msg, cap, "unexpected tensor", t->name, t->name_len,
+               " (a GRU layer has only Wx, Wh, b and bhn)", 0, 0);
+      /* A key ending in "Wx" elsewhere says which prefix the user probably meant. */
+      for (int o = 0; o < f->count; ++o) {
+        const gst_tensor *c = &f->tensors[o];
+        if ((size_t)c->name_len > plen + 2 && gst_equal(c->name + c->name_len - 2, 2, "Wx", 2)) {
+          size_t at = gst_strlen(msg);
+          gst_put_str(msg, cap, &at, "; is the layer the one under prefix '");
+          gst_put(msg, cap, &at, c->name, (size_t)c->name_len - 2);
+          gst_put_str(msg, cap, &at, "'?");
+          break;
+        }
+      }
+      return GST_FORMAT;
+    }
+    found[which] = t;
+  }
+  for (int w = 0; w < 2; ++w)
+    if (!found[w]) {
+      size_t at = 0;
+      gst_put_str(msg, cap, &at, "missing tensor '");
+      gst_put_str(msg, cap, &at, prefix);
+      gst_put_str(msg, cap, &at, names[w]);
+      gst_put_str(msg, cap, &at, plen ? "'" : "' (pass the prefix of the layer's keys?)");
+      return GST_FORMAT;
+    }
+  if (!found[2] != !found[3]) {
+    const gst_tensor *present = found[2] ? found[2] : found[3];
+    return gst_fail(msg, cap, "tensor", present->name, present->name_len,
+                    " has no partner: a GRU with bias has both b and bhn", 0, 0);
+  }
+  const gst_tensor *Wx = found[0], *Wh = found[1], *b = found[2], *bhn = found[3];
+  if (Wh->rank != 2 || Wh->shape[1] < 1 || Wh->shape[0] != 3 * Wh->shape[1])
+    return gst_fail(msg, cap, "tensor", Wh->name, Wh->name_len,
+                    ": shape is not [3H][H] for any H", 0, 0);
+  const int64_t H = Wh->shape[1];
+  if (Wx->rank != 2 || Wx->shape[1] < 1 || Wx->shape[0] != 3 * H)
+    return gst_fail(msg, cap, "tensor", Wx->name, Wx->name_len,
+                    ": shape is not [3H][D] with H from Wh, which is ", 1, (uint64_t)H);
+  if (b && (b->rank != 1 || b->shape[0] != 3 * H))
+    return gst_fail(msg, cap, "tensor", b->name, b->name_len, ": shape is not [3H], with H = ", 1,
+                    (uint64_t)H);
+  if (bhn && (bhn->rank != 1 || bhn->shape[0] != H))
+    return gst_fail(msg, cap, "tensor", bhn->name, bhn->name_len,
+                    ": shape is not [H], with H = ", 1, (uint64_t)H);
+  out->Wx = Wx;
+  out->Wh = Wh;
+  out->b = b;
+  out->bhn = bhn;
+  out->input_size = Wx->shape[1];
+  out->hidden_size = H;
+  return GST_OK;
+}
+
+#endif /* GRU_SAFETENSORS_H */

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Writes defective safetensors files into OUTDIR, one per defect, each derived from a valid
+MLX-written GRU file (D=7, H=13, bias). Every file must be refused with a clear reason, by
+gru-gen --weights and by <name>_create_from_safetensors alike; weights.test checks each one.
+    make_bad_files.py GOOD.safetensors OUTDIR
+"""
+import json
+import os
+import struct
+import sys
+
+
+def read(path):
+    data = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    tensors = {k: (v["dtype"], v["shape"], body[v["data_offsets"][0]:v["data_offsets"][1]])
+               for k, v in header.items() if k != "__metadata__"}
+    return tensors
+
+
+def layout(tensors, metadata=None):
+    """Header dict and data bytes, tensors laid end to end in name order."""
+    header, blobs, at = {}, [], 0
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name in sorted(tensors):
+        dtype, shape, raw = tensors[name]
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [at, at + len(raw)]}
+        blobs.append(raw)
+        at += len(raw)
+    return header, b"".join(blobs)
+
+
+def pack(header_text: bytes, body: bytes, length=None):
+    return struct.pack("<Q", len(header_text) if length is None else length) + header_text + body
+
+
+def file_of(header, body):
+    return pack(json.dumps(header).encode(), body)
+
+
+def main():
+    good, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    t = read(good)
+    files = {}
+    h, body = layout(t)
+    text = json.dumps(h).encode()
+    whole = pack(text, body)
+
+    files["empty"] = b""
+    files["truncated"] = whole[:-10]
+    files["header_beyond_file"] = pack(text, body, length=len(text) + len(body) + 1)
+    files["oversized_header"] = pack(text, body, length=1 << 40)
+    files["not_json"] = pack(b"{\"Wx\": {\"dtype\": \"F32\",", body)
+    files["not_object"] = pack(b"[1, 2, 3]", b"")
+    files["two_values"] = pack(text + b" {}", body)
+
+    bad = dict(h)
+    bad["Wx"] = dict(h["Wx"], dtype="I32")
+    files["wrong_dtype"] = file_of(bad, body)
+
+    # Same number of values, shaped [D][3H] instead of [3H][D].
+    reshaped = dict(t)
+    reshaped["Wx"] = ("F32", [7, 39], t["Wx"][2])
+    files["wrong_shape"] = file_of(*layout(reshaped))
+
+    bad = dict(h)
+    bad["Wx"] = dict(h["Wx"], shape=[-39, 7])
+    files["negative_shape"] = file_of(bad, body)
+
+    bad = dict(h)
+    lo, hi = h["bhn"]["data_offsets"]
+    bad["bhn"] = dict(h["bhn"], data_offsets=[lo, hi - 4])
+    files["short_offsets"] = file_of(bad, body)
+
+    # b and bhn swap ranges with the start of Wh: two tensors claim the same bytes.
+    bad = dict(h)
+    lo, hi = h["Wh"]["data_offsets"]
+    size_b = h["b"]["data_offsets"][1] - h["b"]["data_offsets"][0]
+    bad["b"] = dict(h["b"], data_offsets=[lo, lo + size_b])
+    files["overlapping_offsets"] = file_of(bad, body)
+
+    files["gap"] = file_of(h, body + b"\0" * 4)
+
+    for name in ("Wh", "bhn"):
+        fewer = {k: v for k, v in t.items() if k != name}
+        files[f"missing_{name}"] = file_of(*layout(fewer))
+
+    more = dict(t)
+    more["Wq"] = ("F32", [2], b"\0" * 8)
+    files["extra_key"] = file_of(*layout(more))
+
+    # Raw JSON: a key twice.
+    h2, body2 = layout(t)
+    text2 = json.dumps(h2)
+    dup = text2[:-1] + ', "Wx": ' + json.dumps(h2["Wx"]) + "}"
+    files["duplicate_key"] = pack(dup.encode(), body2)
+
+    files["bad_metadata"] = file_of(*layout(t, metadata=5))
+
+    # A valid GRU, but D=8: refused by a D=7 library.
+    wider = dict(t)
+    wider["Wx"] = ("F32", [39, 8], t["Wx"][2] + b"\0" * (39 * 4))
+    files["other_shape_gru"] = file_of(*layout(wider))
+
+    for name, data in files.items():
+        with open(os.path.join(out, name + ".safetensors"), "wb") as f:
+            f.write(data)
+
+
+if __name__ == "__main__":
+    main()

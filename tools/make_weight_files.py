@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Writes test/weights/: safetensors files of trained-layer weights, and their goldens.
+
+Run from the repository root with the project's virtualenv:
+    .venv/bin/python tools/make_weight_files.py
+- MLX writes the files a user has (nn.Module.save_weights): a bare GRU layer with bias, and a
+  GRU without bias inside a larger model (keys under "gru.", beside a Linear head). Their weights
+  are those of goldens in test/goldens, so the e2e tests compare against MLX's outputs there.
+- Written here byte by byte, for what MLX does not write: F16 and BF16 weights. Their goldens
+  are MLX's outputs for the same weights widened to float32 (which is exact), so a loader that
+  converts exactly matches them.
+"""
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gru_golden import GruProblem, mlx_gru, random_problem, write_golden  # noqa: E402
+from make_goldens import CASES, case_name  # noqa: E402
+
+OUT = os.path.join("test", "weights")
+
+
+def golden_problem(D, H, N, L, bias, h0):
+    """The problem behind test/goldens/<case>.gold, rebuilt from make_goldens' seed."""
+    case = (D, H, N, L, bias, h0)
+    return random_problem(np.random.default_rng(1000 + CASES.index(case)), *case)
+
+
+def mlx_save(path, p: GruProblem, prefix=""):
+    import mlx.core as mx
+    import mlx.nn as nn
+
+    D, H, _, _ = p.shape
+    gru = nn.GRU(D, H, bias=p.b is not None)
+    params = {"Wx": mx.array(p.Wx), "Wh": mx.array(p.Wh)}
+    if p.b is not None:
+        params.update(b=mx.array(p.b), bhn=mx.array(p.bhn))
+    gru.update(params)
+    if not prefix:
+        gru.save_weights(path)
+        return
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = gru
+            self.head = nn.Linear(H, 2)
+
+    assert prefix == "gru."
+    Model().save_weights(path)
+
+
+def write_safetensors(path, tensors, dtype):
+    """A safetensors file with every tensor in `dtype` (F16 or BF16), keys in sorted order."""
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        a = np.asarray(tensors[name], dtype=np.float32)
+        if dtype == "F16":
+            raw = a.astype("<f2").tobytes()
+        else:  # BF16: the high half of each float32 (values here are exactly representable)
+            bits = a.astype("<f4").view("<u4")
+            assert np.all((bits & 0xFFFF) == 0), "BF16 values must be exact"
+            raw = (bits >> 16).astype("<u2").tobytes()
+        header[name] = {"dtype": dtype, "shape": list(a.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # the format pads the header to 8 bytes
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def rounded(p: GruProblem, dtype):
+    """p with weights rounded to F16 or BF16 (then widened back to float32 exactly)."""
+    def r(a):
+        if a is None:
+            return None
+        if dtype == "F16":
+            return a.astype(np.float16).astype(np.float32)
+        bits = a.astype(np.float32).view(np.uint32)
+        return ((bits + 0x8000) & 0xFFFF0000).astype(np.uint32).view(np.float32)  # round half up
+    return GruProblem(Wx=r(p.Wx), Wh=r(p.Wh), b=r(p.b), bhn=r(p.bhn), x=p.x, h0=p.h0)
+
+
+def main():
+    import mlx.core as mx
+    print(f"mlx {mx.__version__}")
+    mx.random.seed(0)  # the Linear head beside the GRU: same bytes on every run
+    os.makedirs(OUT, exist_ok=True)
+    # MLX-written: the weights of d7_h13_n3_bias_l5_h0 and of d7_h13_n3_nobias_l64_h0.
+    mlx_save(os.path.join(OUT, "mlx_d7_h13_bias.safetensors"),
+             golden_problem(7, 13, 3, 5, True, True))
+    mlx_save(os.path.join(OUT, "mlx_d7_h13_nobias_in_model.safetensors"),
+             golden_problem(7, 13, 3, 64, False, True), prefix="gru.")
+    # Hand-written half-precision files, with goldens of their own.
+    base = golden_problem(7, 13, 3, 5, True, True)
+    for dtype in ("F16", "BF16"):
+        p = rounded(base, dtype)
+        stem = f"{dtype.lower()}_d7_h13_bias"
+        tensors = {"Wx": p.Wx, "Wh": p.Wh, "b": p.b, "bhn": p.bhn}
+        write_safetensors(os.path.join(OUT, stem + ".safetensors"), tensors, dtype)
+        write_golden(os.path.join(OUT, stem + "_" + case_name(7, 13, 3, 5, True, True) + ".gold"),
+                     p, mlx_gru(p))
+    for name in sorted(os.listdir(OUT)):
+        print(f"wrote {os.path.join(OUT, name)} ({os.path.getsize(os.path.join(OUT, name))} bytes)")
+
+
+if __name__ == "__main__":
+    main()
