@@ -1,7 +1,8 @@
 // gru-gen: compiles a fixed-shape GRU spec into a static library with a C ABI.
 //
-//   flags -> GruSpec -> (per target) Halide pipelines + schedule -> objects -> lib<name>.a
-//                    -> <name>.h
+//   flags or spec.mlir -> gru module -> pass pipeline -> GruSpec (read back from the module)
+//     -> (per target) Halide pipelines + schedule -> objects -> lib<name>.a
+//     -> <name>.h
 //
 // Every user error ends here as one line `gru-gen: error: ...` and exit status 1, with nothing
 // left in the output directory (StagedOutput).
@@ -11,6 +12,7 @@
 #include <set>
 
 #include "codegen/HalideCodegen.h"
+#include "frontend/SpecFrontend.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
@@ -27,6 +29,9 @@ using namespace grugen;
 namespace {
 
 cl::OptionCategory category("gru-gen options");
+
+cl::opt<std::string> spec_file(cl::Positional, cl::Optional, cl::desc("[spec.mlir]"),
+                               cl::cat(category));
 
 // Sizes are parsed here rather than by llvm::cl, so a bad value gets the same one-line error
 // as every other mistake.
@@ -48,7 +53,8 @@ cl::opt<std::string> output_dir("o", cl::desc("Output directory: <name>.h and <t
 cl::list<std::string> emits("emit",
                             cl::desc("Extra outputs beside each library, comma-separated: "
                                      "stmt (Halide's lowered statement), assembly, schedule "
-                                     "(the schedule that was used, as C++)"),
+                                     "(the schedule that was used, as C++), mlir (the gru "
+                                     "module that was compiled, DIR/<name>.mlir)"),
                             cl::value_desc("kinds"), cl::CommaSeparated, cl::cat(category));
 
 long long parse_size(const cl::opt<std::string> &flag) {
@@ -92,11 +98,24 @@ std::vector<TargetPolicy> policies_from_flags() {
   return policies;
 }
 
+// The spec's front end: a spec file, or the flags that state one (not both).
+SpecFrontend frontend_from_input() {
+  if (spec_file.empty()) return SpecFrontend::from_flags(spec_from_flags());
+  const cl::Option *spec_flags[] = {&name, &input_size, &hidden_size, &batch, &no_bias};
+  for (const cl::Option *flag : spec_flags)
+    if (flag->getNumOccurrences() > 0)
+      throw GruGenError("--" + flag->ArgStr.str() + " cannot be combined with a spec file, "
+                        "which states the whole spec");
+  return SpecFrontend::from_file(spec_file);
+}
+
+// With `emit_mlir_of`, also writes the module it compiled as DIR/<name>.mlir.
 void generate(const GruSpec &spec, const std::vector<TargetPolicy> &policies,
-              const EmitOptions &emit) {
+              const EmitOptions &emit, const SpecFrontend *emit_mlir_of) {
   if (output_dir.empty()) throw GruGenError("an output directory is required (-o DIR)");
   StagedOutput out(output_dir.getValue());
   write_header(spec, out.staging());
+  if (emit_mlir_of) emit_mlir_of->write_module(out.staging() / (spec.name + ".mlir"));
 
   for (const TargetPolicy &policy : policies) {
     ScratchDirectory work;
@@ -115,17 +134,20 @@ void generate(const GruSpec &spec, const std::vector<TargetPolicy> &policies,
   out.commit();
 }
 
-EmitOptions emit_from_flags() {
+EmitOptions emit_from_flags(bool &emit_mlir) {
   EmitOptions emit;
   for (const std::string &kind : emits) {
-    if (kind == "stmt") {
+    if (kind == "mlir") {
+      emit_mlir = true;
+    } else if (kind == "stmt") {
       emit.stmt = true;
     } else if (kind == "assembly") {
       emit.assembly = true;
     } else if (kind == "schedule") {
       emit.schedule = true;
     } else {
-      throw GruGenError("unknown --emit kind '" + kind + "' (known: stmt, assembly, schedule)");
+      throw GruGenError("unknown --emit kind '" + kind +
+                        "' (known: stmt, assembly, schedule, mlir)");
     }
   }
   return emit;
@@ -143,7 +165,9 @@ bool parse_command_line(int argc, char **argv, std::string &error) {
   const bool ok = cl::ParseCommandLineOptions(
       argc, argv,
       "gru-gen: compile a fixed-shape GRU (mlx.nn.GRU semantics) into a static library with a "
-      "C ABI\n",
+      "C ABI\n\n"
+      "  The spec is given either as flags (--name, --input-size, --hidden-size, --batch,\n"
+      "  --no-bias) or as a file, spec.mlir: a gru dialect module (see --emit mlir).\n",
       &errs);
   errs.flush();
   std::string text;
@@ -179,9 +203,12 @@ int main(int argc, char **argv) {
     return 1;
   }
   try {
-    const GruSpec spec = spec_from_flags();
+    SpecFrontend frontend = frontend_from_input();
+    const GruSpec spec = frontend.compile();  // the only spec code generation sees
     const std::vector<TargetPolicy> policies = policies_from_flags();
-    generate(spec, policies, emit_from_flags());
+    bool emit_mlir = false;
+    const EmitOptions emit = emit_from_flags(emit_mlir);
+    generate(spec, policies, emit, emit_mlir ? &frontend : nullptr);
   } catch (const GruGenError &e) {
     std::fprintf(stderr, "gru-gen: error: %s\n", e.what());
     return 1;
