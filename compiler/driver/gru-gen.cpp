@@ -83,6 +83,17 @@ GruSpec spec_from_flags() {
   return spec;
 }
 
+// The spec's front end: a spec file, or the flags that state one (not both).
+SpecFrontend frontend_from_input() {
+  if (spec_file.empty()) return SpecFrontend::from_flags(spec_from_flags());
+  const cl::Option *spec_flags[] = {&name, &input_size, &hidden_size, &batch, &no_bias};
+  for (const cl::Option *flag : spec_flags)
+    if (flag->getNumOccurrences() > 0)
+      throw GruGenError("--" + flag->ArgStr.str() + " cannot be combined with a spec file, "
+                        "which states the whole spec");
+  return SpecFrontend::from_file(spec_file);
+}
+
 std::vector<TargetPolicy> policies_from_flags() {
   std::vector<std::string> names(targets.begin(), targets.end());
   if (names.empty()) names = {"host"};
@@ -96,17 +107,6 @@ std::vector<TargetPolicy> policies_from_flags() {
     if (seen.insert(policy->name).second) policies.push_back(*policy);
   }
   return policies;
-}
-
-// The spec's front end: a spec file, or the flags that state one (not both).
-SpecFrontend frontend_from_input() {
-  if (spec_file.empty()) return SpecFrontend::from_flags(spec_from_flags());
-  const cl::Option *spec_flags[] = {&name, &input_size, &hidden_size, &batch, &no_bias};
-  for (const cl::Option *flag : spec_flags)
-    if (flag->getNumOccurrences() > 0)
-      throw GruGenError("--" + flag->ArgStr.str() + " cannot be combined with a spec file, "
-                        "which states the whole spec");
-  return SpecFrontend::from_file(spec_file);
 }
 
 // With `emit_mlir_of`, also writes the module it compiled as DIR/<name>.mlir.
