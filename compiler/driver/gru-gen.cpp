@@ -13,6 +13,7 @@
 
 #include "codegen/HalideCodegen.h"
 #include "frontend/SpecFrontend.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
@@ -94,6 +95,9 @@ SpecFrontend frontend_from_input() {
   return SpecFrontend::from_file(spec_file);
 }
 
+// --emit mlir: DIR/<name>.mlir, the module the front end compiled.
+bool emit_mlir_requested() { return llvm::is_contained(emits, "mlir"); }
+
 std::vector<TargetPolicy> policies_from_flags() {
   std::vector<std::string> names(targets.begin(), targets.end());
   if (names.empty()) names = {"host"};
@@ -109,13 +113,12 @@ std::vector<TargetPolicy> policies_from_flags() {
   return policies;
 }
 
-// With `emit_mlir_of`, also writes the module it compiled as DIR/<name>.mlir.
 void generate(const GruSpec &spec, const std::vector<TargetPolicy> &policies,
-              const EmitOptions &emit, const SpecFrontend *emit_mlir_of) {
+              const EmitOptions &emit, const SpecFrontend *write_mlir_of) {
   if (output_dir.empty()) throw GruGenError("an output directory is required (-o DIR)");
   StagedOutput out(output_dir.getValue());
   write_header(spec, out.staging());
-  if (emit_mlir_of) emit_mlir_of->write_module(out.staging() / (spec.name + ".mlir"));
+  if (write_mlir_of) write_mlir_of->write_module(out.staging() / (spec.name + ".mlir"));
 
   for (const TargetPolicy &policy : policies) {
     ScratchDirectory work;
@@ -134,11 +137,11 @@ void generate(const GruSpec &spec, const std::vector<TargetPolicy> &policies,
   out.commit();
 }
 
-EmitOptions emit_from_flags(bool &emit_mlir) {
+EmitOptions emit_from_flags() {
   EmitOptions emit;
   for (const std::string &kind : emits) {
     if (kind == "mlir") {
-      emit_mlir = true;
+      continue;  // the front end's output, not code generation's: emit_mlir_requested()
     } else if (kind == "stmt") {
       emit.stmt = true;
     } else if (kind == "assembly") {
@@ -206,9 +209,7 @@ int main(int argc, char **argv) {
     SpecFrontend frontend = frontend_from_input();
     const GruSpec spec = frontend.compile();  // the only spec code generation sees
     const std::vector<TargetPolicy> policies = policies_from_flags();
-    bool emit_mlir = false;
-    const EmitOptions emit = emit_from_flags(emit_mlir);
-    generate(spec, policies, emit, emit_mlir ? &frontend : nullptr);
+    generate(spec, policies, emit_from_flags(), emit_mlir_requested() ? &frontend : nullptr);
   } catch (const GruGenError &e) {
     std::fprintf(stderr, "gru-gen: error: %s\n", e.what());
     return 1;
