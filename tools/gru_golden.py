@@ -5,7 +5,7 @@ A golden file holds one GRU problem and mlx.nn.GRU's answer, little-endian:
     int32   D, H, N, L, has_bias, has_h0
     float32 Wx [3H][D], Wh [3H][H], (b [3H], bhn [H] if has_bias),
             x [N][L][D], (h0 [N][H] if has_h0), out [N][L][H]
-test/e2e/gru_golden.h reads the same layout in C.
+test/e2e/gru_test_lib.h reads the same layout in C, read_golden in Python.
 """
 import struct
 from dataclasses import dataclass
@@ -67,3 +67,26 @@ def write_golden(path, p: GruProblem, out: np.ndarray):
         for a in (p.Wx, p.Wh, p.b, p.bhn, p.x, p.h0, out):
             if a is not None:
                 f.write(np.ascontiguousarray(a, dtype="<f4").tobytes())
+
+
+def read_golden(path):
+    """The problem in a golden file and MLX's output for it: (GruProblem, out [N][L][H])."""
+    with open(path, "rb") as f:
+        if f.read(len(MAGIC)) != MAGIC:
+            raise ValueError(f"{path}: not a golden file")
+        D, H, N, L, has_bias, has_h0 = struct.unpack("<6i", f.read(24))
+        data = np.frombuffer(f.read(), dtype="<f4").astype(np.float32)
+    shapes = [("Wx", (3 * H, D)), ("Wh", (3 * H, H))]
+    if has_bias:
+        shapes += [("b", (3 * H,)), ("bhn", (H,))]
+    shapes += [("x", (N, L, D))] + ([("h0", (N, H))] if has_h0 else []) + [("out", (N, L, H))]
+    arrays, offset = {}, 0
+    for key, shape in shapes:
+        count = int(np.prod(shape))
+        arrays[key] = data[offset:offset + count].reshape(shape)
+        offset += count
+    if offset != data.size:
+        raise ValueError(f"{path}: {data.size - offset} floats more than the header says")
+    out = arrays.pop("out")
+    return GruProblem(b=arrays.pop("b", None), bhn=arrays.pop("bhn", None),
+                      h0=arrays.pop("h0", None), **arrays), out

@@ -1,7 +1,8 @@
 // gru-gen: compiles a fixed-shape GRU spec into a static library with a C ABI.
 //
-//   flags -> GruSpec -> (per target) Halide pipelines + schedule -> objects -> lib<name>.a
-//                    -> <name>.h
+//   flags or spec.mlir -> gru module -> pass pipeline -> GruSpec (read back from the module)
+//     -> (per target) Halide pipelines + schedule -> objects -> lib<name>.a
+//     -> <name>.h
 //
 // Every user error ends here as one line `gru-gen: error: ...` and exit status 1, with nothing
 // left in the output directory (StagedOutput).
@@ -15,6 +16,8 @@
 #include <thread>
 
 #include "codegen/HalideCodegen.h"
+#include "frontend/SpecFrontend.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
@@ -33,6 +36,9 @@ using namespace grugen;
 namespace {
 
 cl::OptionCategory category("gru-gen options");
+
+cl::opt<std::string> spec_file(cl::Positional, cl::Optional, cl::desc("[spec.mlir]"),
+                               cl::cat(category));
 
 // Sizes are parsed here rather than by llvm::cl, so a bad value gets the same one-line error
 // as every other mistake.
@@ -68,7 +74,8 @@ cl::list<std::string> emits("emit",
                             cl::desc("Extra outputs beside each library, comma-separated: "
                                      "stmt (Halide's lowered statement), assembly, schedule "
                                      "(the schedule that was used, as C++), metal (GPU kernel "
-                                     "source: .metal for metal, .cl for opencl)"),
+                                     "source: .metal for metal, .cl for opencl), mlir (the gru "
+                                     "module that was compiled, DIR/<name>.mlir)"),
                             cl::value_desc("kinds"), cl::CommaSeparated, cl::cat(category));
 
 long long parse_size(const cl::opt<std::string> &flag) {
@@ -125,6 +132,33 @@ std::optional<GruWeights> weights_from_flags() {
   return read_gru_weights(weights_file, weights_prefix);
 }
 
+// The spec's front end: a spec file, or the flags that state one (not both). A weights file
+// must agree with a spec file as it must with flags.
+SpecFrontend frontend_from_input(const std::optional<GruWeights> &weights) {
+  if (spec_file.empty()) return SpecFrontend::from_flags(spec_from_flags(weights));
+  const cl::Option *spec_flags[] = {&name, &input_size, &hidden_size, &batch, &no_bias};
+  for (const cl::Option *flag : spec_flags)
+    if (flag->getNumOccurrences() > 0)
+      throw GruGenError("--" + flag->ArgStr.str() + " cannot be combined with a spec file, "
+                        "which states the whole spec");
+  return SpecFrontend::from_file(spec_file);
+}
+
+void check_weights_match(const GruSpec &spec, const std::optional<GruWeights> &weights) {
+  if (!weights) return;
+  if (weights->input_size != spec.input_size || weights->hidden_size != spec.hidden_size ||
+      weights->has_bias != spec.has_bias)
+    throw GruGenError("--weights '" + weights_file.getValue() + "' holds a GRU with D=" +
+                      std::to_string(weights->input_size) + " H=" +
+                      std::to_string(weights->hidden_size) + " bias " +
+                      (weights->has_bias ? "on" : "off") + ", but the spec says D=" +
+                      std::to_string(spec.input_size) + " H=" + std::to_string(spec.hidden_size) +
+                      " bias " + (spec.has_bias ? "on" : "off"));
+}
+
+// --emit mlir: DIR/<name>.mlir, the module the front end compiled.
+bool emit_mlir_requested() { return llvm::is_contained(emits, "mlir"); }
+
 std::vector<TargetPolicy> policies_from_flags() {
   std::vector<std::string> names(targets.begin(), targets.end());
   if (names.empty()) names = {"host"};
@@ -161,10 +195,12 @@ void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetP
 }
 
 void generate(const GruSpec &spec, const GruWeights *embedded,
-              const std::vector<TargetPolicy> &policies, const EmitOptions &emit) {
+              const std::vector<TargetPolicy> &policies, const EmitOptions &emit,
+              const SpecFrontend *write_mlir_of) {
   if (output_dir.empty()) throw GruGenError("an output directory is required (-o DIR)");
   StagedOutput out(output_dir.getValue());
   write_header(spec, embedded, out.staging());
+  if (write_mlir_of) write_mlir_of->write_module(out.staging() / (spec.name + ".mlir"));
 
   // Each target compiles in a process of its own (support/ForkedJobs.h says why), as many at
   // once as there are cores; notes and the first error are reported in --target order.
@@ -185,7 +221,9 @@ void generate(const GruSpec &spec, const GruWeights *embedded,
 EmitOptions emit_from_flags(const std::vector<TargetPolicy> &policies) {
   EmitOptions emit;
   for (const std::string &kind : emits) {
-    if (kind == "stmt") {
+    if (kind == "mlir") {
+      continue;  // the front end's output, not code generation's: emit_mlir_requested()
+    } else if (kind == "stmt") {
       emit.stmt = true;
     } else if (kind == "assembly") {
       emit.assembly = true;
@@ -195,7 +233,7 @@ EmitOptions emit_from_flags(const std::vector<TargetPolicy> &policies) {
       emit.device_code = true;
     } else {
       throw GruGenError("unknown --emit kind '" + kind +
-                        "' (known: stmt, assembly, schedule, metal)");
+                        "' (known: stmt, assembly, schedule, metal, mlir)");
     }
   }
   const bool any_gpu = std::any_of(policies.begin(), policies.end(), [](const TargetPolicy &p) {
@@ -218,7 +256,9 @@ bool parse_command_line(int argc, char **argv, std::string &error) {
   const bool ok = cl::ParseCommandLineOptions(
       argc, argv,
       "gru-gen: compile a fixed-shape GRU (mlx.nn.GRU semantics) into a static library with a "
-      "C ABI\n",
+      "C ABI\n\n"
+      "  The spec is given either as flags (--name, --input-size, --hidden-size, --batch,\n"
+      "  --no-bias) or as a file, spec.mlir: a gru dialect module (see --emit mlir).\n",
       &errs);
   errs.flush();
   std::string text;
@@ -255,9 +295,12 @@ int main(int argc, char **argv) {
   }
   try {
     const std::optional<GruWeights> weights = weights_from_flags();
-    const GruSpec spec = spec_from_flags(weights);
+    SpecFrontend frontend = frontend_from_input(weights);
+    const GruSpec spec = frontend.compile();  // the only spec code generation sees
+    check_weights_match(spec, weights);
     const std::vector<TargetPolicy> policies = policies_from_flags();
-    generate(spec, embed_weights ? &*weights : nullptr, policies, emit_from_flags(policies));
+    generate(spec, embed_weights ? &*weights : nullptr, policies, emit_from_flags(policies),
+             emit_mlir_requested() ? &frontend : nullptr);
   } catch (const GruGenError &e) {
     std::fprintf(stderr, "gru-gen: error: %s\n", e.what());
     return 1;

@@ -1,0 +1,39 @@
+// The gru dialect: gru-gen's IR. One op states one GRU layer; its attributes are the spec that
+// gru-gen compiles (see GruOps.td).
+#ifndef GRU_DIALECT_TD
+#define GRU_DIALECT_TD
+
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+include "mlir/IR/OpBase.td"
+
+def Gru_Dialect : Dialect {
+  let name = "gru";
+  let summary = "Fixed-shape GRU layers with mlx.nn.GRU semantics";
+  let description = [{
+    gru-gen's intermediate representation. A spec, whether given as flags or as an MLIR file, is a
+    module holding one `func.func` named after the library, whose body is one `gru.layer`. Passes
+    check it (`gru-check-limits`), the Halide code generator reads the spec from it, and
+    `gru-lower-to-linalg` states the same computation in upstream dialects.
+  }];
+  let cppNamespace = "::grugen::gru";
+  // The enum attributes below print as #gru.<mnemonic><...>.
+  let useDefaultAttributePrinterParser = 1;
+}
+
+class Gru_Op<string mnemonic, list<Trait> traits = []> : Op<Gru_Dialect, mnemonic, traits>;
+
+// Which way the layer walks the sequence. Only `forward` exists (mlx.nn.GRU); a reverse or
+// bidirectional layer would add cases here, and everything that reads a layer would have to
+// handle them, so passes and code generation refuse cases they do not know.
+def Gru_DirectionForward : I32EnumAttrCase<"forward", 0>;
+def Gru_Direction : I32EnumAttr<"Direction", "direction in which a GRU layer walks time",
+                                [Gru_DirectionForward]> {
+  let cppNamespace = "::grugen::gru";
+  let genSpecializedAttr = 0;
+}
+def Gru_DirectionAttr : EnumAttr<Gru_Dialect, Gru_Direction, "direction"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+#endif  // GRU_DIALECT_TD

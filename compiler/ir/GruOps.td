@@ -1,0 +1,73 @@
+// gru.layer: one GRU layer over a whole batch of sequences.
+#ifndef GRU_OPS_TD
+#define GRU_OPS_TD
+
+include "GruDialect.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
+  let summary = "One GRU layer (mlx.nn.GRU) over N sequences of length L";
+  let description = [{
+    Every state of a GRU layer, with the semantics of `mlx.nn.GRU`: gate order r, z, n along 3H;
+    with `xp = x·Wxᵀ + b` and `hp = h·Whᵀ`,
+
+        r = σ(xp_r + hp_r)   z = σ(xp_z + hp_z)   n = tanh(xp_n + r ⊙ (hp_n + bhn))
+        h' = (1 − z) ⊙ n + z ⊙ h
+
+    The attributes are the spec; the operand types repeat it and the verifier holds them to it,
+    so that a pass can read sizes from either. The sequence length L is the only size that may be
+    dynamic (a library accepts any L per call).
+
+    | operand | type |
+    |---|---|
+    | `input` | `[N][L][D]` |
+    | `Wx`, `Wh` | `[3H][D]`, `[3H][H]` |
+    | `b`, `bhn` (exactly when `has_bias`) | `[3H]`, `[H]` |
+    | `h0` (optional; absent means zeros) | `[N][H]` |
+    | result `output`, every state | `[N][L][H]` |
+
+    ```mlir
+    %out = gru.layer %x, %Wx, %Wh bias(%b, %bhn) initial(%h0)
+        {input_size = 7 : i64, hidden_size = 13 : i64, batch = 3 : i64, has_bias = true,
+         dtype = f32}
+        : (tensor<3x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>, tensor<39xf32>,
+           tensor<13xf32>, tensor<3x13xf32>) -> tensor<3x?x13xf32>
+    ```
+
+    `direction` defaults to forward and is then not printed. Later variants (e.g. where the reset
+    gate applies) belong beside it as enum attributes with a default, so existing IR keeps its
+    meaning.
+  }];
+
+  let arguments = (ins
+    RankedTensorOf<[AnyFloat]>:$input,
+    RankedTensorOf<[AnyFloat]>:$Wx,
+    RankedTensorOf<[AnyFloat]>:$Wh,
+    Optional<RankedTensorOf<[AnyFloat]>>:$b,
+    Optional<RankedTensorOf<[AnyFloat]>>:$bhn,
+    Optional<RankedTensorOf<[AnyFloat]>>:$h0,
+    ConfinedAttr<I64Attr, [IntPositive]>:$input_size,
+    ConfinedAttr<I64Attr, [IntPositive]>:$hidden_size,
+    ConfinedAttr<I64Attr, [IntPositive]>:$batch,
+    BoolAttr:$has_bias,
+    TypeAttrOf<AnyFloat>:$dtype,
+    DefaultValuedAttr<Gru_DirectionAttr, "::grugen::gru::Direction::forward">:$direction
+  );
+  let results = (outs RankedTensorOf<[AnyFloat]>:$output);
+
+  // Operands are printed in declaration order, so functional-type lists their types in the same
+  // order as they appear.
+  let assemblyFormat = [{
+    $input `,` $Wx `,` $Wh (`bias` `(` $b^ `,` $bhn `)`)? (`initial` `(` $h0^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+
+  let hasVerifier = 1;
+
+  let extraClassDeclaration = [{
+    // 3H: rows of Wx and Wh, gates r, z, n stacked.
+    int64_t getGateRows() { return 3 * getHiddenSize(); }
+  }];
+}
+
+#endif  // GRU_OPS_TD

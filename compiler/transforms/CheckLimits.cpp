@@ -1,0 +1,54 @@
+// gru-check-limits: the spec check that flags get in the driver, for specs written as IR, with
+// the error at the op (or function) that states the offending value.
+#include "ir/GruOps.h"
+#include "ir/SpecModule.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "transforms/Passes.h"
+
+namespace grugen {
+
+#define GEN_PASS_DEF_CHECKLIMITS
+#include "transforms/Passes.h.inc"
+
+namespace {
+
+// How the IR names each field that validate() may refuse.
+const char *attribute_of(GruSpecField field) {
+  switch (field) {
+    case GruSpecField::Name: return "library name";
+    case GruSpecField::InputSize: return "input_size";
+    case GruSpecField::HiddenSize: return "hidden_size";
+    case GruSpecField::Batch: return "batch";
+    case GruSpecField::Weights: return "input_size/hidden_size";
+  }
+  return "spec";
+}
+
+mlir::LogicalResult check_layer(gru::LayerOp layer) {
+  if (!layer.getDtype().isF32())
+    return layer.emitError() << "dtype " << layer.getDtype()
+                             << " is not supported: gru-gen compiles f32 layers";
+  if (layer.getDirection() != gru::Direction::forward)
+    return layer.emitError() << "direction " << stringifyDirection(layer.getDirection())
+                             << " is not supported";
+  mlir::FailureOr<GruSpec> spec = spec_of_layer(layer);
+  if (failed(spec)) return mlir::failure();
+  if (std::optional<GruSpecError> error = validate(*spec)) {
+    // A bad name belongs to the function that carries it, a bad size to the layer.
+    mlir::Operation *at = error->field == GruSpecField::Name ? layer->getParentOp() : layer;
+    return at->emitError() << "invalid " << attribute_of(error->field) << ": " << error->message;
+  }
+  return mlir::success();
+}
+
+struct CheckLimits : impl::CheckLimitsBase<CheckLimits> {
+  void runOnOperation() override {
+    bool ok = true;
+    getOperation().walk([&](gru::LayerOp layer) { ok &= succeeded(check_layer(layer)); });
+    if (!ok) signalPassFailure();
+  }
+};
+
+}  // namespace
+
+}  // namespace grugen

@@ -1,0 +1,230 @@
+// gru-lower-to-linalg: gru.layer in upstream dialects, on tensors.
+//
+// The same arithmetic as the Halide pipelines, written independently, so that MLIR's own CPU
+// pipeline can execute a layer as a second implementation (test/mlir/differential):
+//
+//   xp = x·Wxᵀ + b                          one contraction over all N·L rows
+//   scf.for t in [0, L):                    h carried, output filled slice by slice
+//     hp = h·Whᵀ                            contraction
+//     h' = gates(xp[:, t], hp, h, bhn)      one elementwise linalg.generic
+//     output[:, t] = h'
+#include "ir/GruOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+#include "transforms/Passes.h"
+
+namespace grugen {
+
+#define GEN_PASS_DEF_LOWERTOLINALG
+#include "transforms/Passes.h.inc"
+
+namespace {
+
+using mlir::Value;
+using IteratorType = mlir::utils::IteratorType;
+
+// Builds the lowering of one layer; one member per piece of the computation.
+class LayerLowering {
+ public:
+  LayerLowering(gru::LayerOp layer, mlir::OpBuilder &builder)
+      : b_(builder), loc_(layer.getLoc()), dtype_(layer.getDtype()),
+        N_(layer.getBatch()), H_(layer.getHiddenSize()), G_(layer.getGateRows()) {}
+
+  Value lower(Value x, Value Wx, Value Wh, Value bias, Value bhn, Value h0) {
+    auto x_type = llvm::cast<mlir::RankedTensorType>(x.getType());
+    const int64_t L_static = x_type.getDimSize(1);
+    Value L = b_.createOrFold<mlir::tensor::DimOp>(loc_, x, 1);
+    llvm::SmallVector<Value> L_dynamic;  // tensor.empty's operand when L is not static
+    if (x_type.isDynamicDim(1)) L_dynamic.push_back(L);
+
+    Value xp = project_inputs(x, Wx, bias, L_static, L_dynamic);
+    Value h_init = h0 ? h0 : zeros({N_, H_});
+    Value states = b_.create<mlir::tensor::EmptyOp>(
+        loc_, llvm::ArrayRef<int64_t>{N_, L_static, H_}, dtype_, L_dynamic);
+
+    Value zero = b_.create<mlir::arith::ConstantIndexOp>(loc_, 0);
+    Value one = b_.create<mlir::arith::ConstantIndexOp>(loc_, 1);
+    auto time_loop = b_.create<mlir::scf::ForOp>(
+        loc_, zero, L, one, mlir::ValueRange{h_init, states},
+        [&](mlir::OpBuilder &body, mlir::Location, Value t, mlir::ValueRange carried) {
+          mlir::OpBuilder::InsertionGuard guard(b_);
+          b_.setInsertionPoint(body.getInsertionBlock(), body.getInsertionPoint());
+          Value h = carried[0];
+          Value h_next = step(xp, t, h, Wh, bhn);
+          Value filled = insert_state(h_next, carried[1], t);
+          b_.create<mlir::scf::YieldOp>(loc_, mlir::ValueRange{h_next, filled});
+        });
+    return time_loop.getResult(1);
+  }
+
+ private:
+  mlir::RankedTensorType tensor(llvm::ArrayRef<int64_t> dims) {
+    return mlir::RankedTensorType::get(dims, dtype_);
+  }
+
+  Value constant(double value) {
+    return b_.create<mlir::arith::ConstantOp>(loc_, b_.getFloatAttr(dtype_, value));
+  }
+
+  Value zeros(llvm::ArrayRef<int64_t> dims) {
+    Value empty = b_.create<mlir::tensor::EmptyOp>(loc_, dims, dtype_);
+    return b_.create<mlir::linalg::FillOp>(loc_, constant(0.0), empty).getResult(0);
+  }
+
+  mlir::AffineMap map(unsigned dims, llvm::ArrayRef<unsigned> results) {
+    return mlir::AffineMap::getMultiDimMapWithTargets(dims, results, b_.getContext());
+  }
+
+  // xp [N][L][3H] = x·Wxᵀ + b: b broadcast into the accumulator (zeros without bias), then a
+  // contraction over D.
+  Value project_inputs(Value x, Value Wx, Value bias, int64_t L_static,
+                       llvm::ArrayRef<Value> L_dynamic) {
+    auto xp_type = tensor({N_, L_static, G_});
+    Value acc = b_.create<mlir::tensor::EmptyOp>(loc_, xp_type.getShape(), dtype_, L_dynamic);
+    if (bias) {
+      acc = b_.create<mlir::linalg::GenericOp>(
+                  loc_, xp_type, mlir::ValueRange{bias}, mlir::ValueRange{acc},
+                  llvm::ArrayRef<mlir::AffineMap>{map(3, {2}), map(3, {0, 1, 2})},
+                  llvm::SmallVector<IteratorType>(3, IteratorType::parallel),
+                  [](mlir::OpBuilder &nb, mlir::Location nloc, mlir::ValueRange args) {
+                    nb.create<mlir::linalg::YieldOp>(nloc, args[0]);
+                  })
+                .getResult(0);
+    } else {
+      acc = b_.create<mlir::linalg::FillOp>(loc_, constant(0.0), acc).getResult(0);
+    }
+    // (n, l, g, d): xp[n][l][g] += x[n][l][d] * Wx[g][d]
+    return contraction(x, Wx, acc, 4, {map(4, {0, 1, 3}), map(4, {2, 3}), map(4, {0, 1, 2})});
+  }
+
+  // out += lhs * rhs over the last of `loops` dimensions.
+  Value contraction(Value lhs, Value rhs, Value acc, unsigned loops,
+                    llvm::ArrayRef<mlir::AffineMap> maps) {
+    llvm::SmallVector<IteratorType> iterators(loops - 1, IteratorType::parallel);
+    iterators.push_back(IteratorType::reduction);
+    return b_.create<mlir::linalg::GenericOp>(
+                 loc_, acc.getType(), mlir::ValueRange{lhs, rhs}, mlir::ValueRange{acc}, maps,
+                 iterators,
+                 [](mlir::OpBuilder &nb, mlir::Location nloc, mlir::ValueRange args) {
+                   Value product = nb.create<mlir::arith::MulFOp>(nloc, args[0], args[1]);
+                   Value sum = nb.create<mlir::arith::AddFOp>(nloc, args[2], product);
+                   nb.create<mlir::linalg::YieldOp>(nloc, sum);
+                 })
+        .getResult(0);
+  }
+
+  // Rows [n][gate*H, gate*H + H) of a [N][L][3H] tensor at time t, or of a [N][3H] tensor.
+  Value gate_slice(Value source, unsigned gate, Value t) {
+    auto at = [&](int64_t v) -> mlir::OpFoldResult { return b_.getIndexAttr(v); };
+    auto type = tensor({N_, H_});
+    if (!t)
+      return b_.create<mlir::tensor::ExtractSliceOp>(
+          loc_, type, source, llvm::ArrayRef<mlir::OpFoldResult>{at(0), at(gate * H_)},
+          llvm::ArrayRef<mlir::OpFoldResult>{at(N_), at(H_)},
+          llvm::ArrayRef<mlir::OpFoldResult>{at(1), at(1)});
+    return b_.create<mlir::tensor::ExtractSliceOp>(
+        loc_, type, source, llvm::ArrayRef<mlir::OpFoldResult>{at(0), t, at(gate * H_)},
+        llvm::ArrayRef<mlir::OpFoldResult>{at(N_), at(1), at(H_)},
+        llvm::ArrayRef<mlir::OpFoldResult>{at(1), at(1), at(1)});
+  }
+
+  // One timestep: hp = h·Whᵀ, then r, z, n and h' elementwise over (n, j). h' overwrites h:
+  // each element of h is read only by the element of h' it becomes, and bufferization needs the
+  // loop-carried state to stay in one buffer.
+  Value step(Value xp, Value t, Value h, Value Wh, Value bhn) {
+    // (n, g, k): hp[n][g] += h[n][k] * Wh[g][k]
+    Value hp = contraction(h, Wh, zeros({N_, G_}), 3,
+                           {map(3, {0, 2}), map(3, {1, 2}), map(3, {0, 1})});
+    llvm::SmallVector<Value> inputs = {gate_slice(xp, 0, t), gate_slice(xp, 1, t),
+                                       gate_slice(xp, 2, t), gate_slice(hp, 0, {}),
+                                       gate_slice(hp, 1, {}), gate_slice(hp, 2, {})};
+    llvm::SmallVector<mlir::AffineMap> maps(inputs.size(), map(2, {0, 1}));
+    if (bhn) {
+      inputs.push_back(bhn);
+      maps.push_back(map(2, {1}));
+    }
+    maps.push_back(map(2, {0, 1}));  // h, read and written
+    const bool has_bhn = bool(bhn);
+    return b_.create<mlir::linalg::GenericOp>(
+                 loc_, h.getType(), inputs, mlir::ValueRange{h}, maps,
+                 llvm::SmallVector<IteratorType>(2, IteratorType::parallel),
+                 [has_bhn](mlir::OpBuilder &nb, mlir::Location nloc, mlir::ValueRange args) {
+                   Value xr = args[0], xz = args[1], xn = args[2];
+                   Value hr = args[3], hz = args[4], hn = args[5], h = args.back();
+                   mlir::Type type = h.getType();
+                   Value one = nb.create<mlir::arith::ConstantOp>(nloc, nb.getFloatAttr(type, 1.0));
+                   // σ(v) = 1 / (1 + e^-v)
+                   auto sigmoid = [&](Value v) -> Value {
+                     Value e = nb.create<mlir::math::ExpOp>(
+                         nloc, nb.create<mlir::arith::NegFOp>(nloc, v));
+                     return nb.create<mlir::arith::DivFOp>(
+                         nloc, one, nb.create<mlir::arith::AddFOp>(nloc, one, e));
+                   };
+                   Value r = sigmoid(nb.create<mlir::arith::AddFOp>(nloc, xr, hr));
+                   Value z = sigmoid(nb.create<mlir::arith::AddFOp>(nloc, xz, hz));
+                   if (has_bhn) hn = nb.create<mlir::arith::AddFOp>(nloc, hn, args[6]);
+                   Value n = nb.create<mlir::math::TanhOp>(
+                       nloc, nb.create<mlir::arith::AddFOp>(
+                                 nloc, xn, nb.create<mlir::arith::MulFOp>(nloc, r, hn)));
+                   // h' = (1 − z) ⊙ n + z ⊙ h
+                   Value keep_new = nb.create<mlir::arith::MulFOp>(
+                       nloc, nb.create<mlir::arith::SubFOp>(nloc, one, z), n);
+                   Value keep_old = nb.create<mlir::arith::MulFOp>(nloc, z, h);
+                   nb.create<mlir::linalg::YieldOp>(
+                       nloc, Value(nb.create<mlir::arith::AddFOp>(nloc, keep_new, keep_old)));
+                 })
+        .getResult(0);
+  }
+
+  // states[:, t, :] = h
+  Value insert_state(Value h, Value states, Value t) {
+    auto at = [&](int64_t v) -> mlir::OpFoldResult { return b_.getIndexAttr(v); };
+    return b_.create<mlir::tensor::InsertSliceOp>(
+        loc_, h, states, llvm::ArrayRef<mlir::OpFoldResult>{at(0), t, at(0)},
+        llvm::ArrayRef<mlir::OpFoldResult>{at(N_), at(1), at(H_)},
+        llvm::ArrayRef<mlir::OpFoldResult>{at(1), at(1), at(1)});
+  }
+
+  mlir::OpBuilder &b_;
+  mlir::Location loc_;
+  mlir::Type dtype_;
+  int64_t N_, H_, G_;
+};
+
+struct LayerOpLowering : mlir::OpConversionPattern<gru::LayerOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  mlir::LogicalResult matchAndRewrite(gru::LayerOp layer, OpAdaptor operands,
+                                      mlir::ConversionPatternRewriter &rewriter) const override {
+    if (layer.getDirection() != gru::Direction::forward)
+      return rewriter.notifyMatchFailure(layer, "only forward layers are lowered");
+    Value states = LayerLowering(layer, rewriter)
+                       .lower(operands.getInput(), operands.getWx(), operands.getWh(),
+                              operands.getB(), operands.getBhn(), operands.getH0());
+    rewriter.replaceOp(layer, states);
+    return mlir::success();
+  }
+};
+
+struct LowerToLinalg : impl::LowerToLinalgBase<LowerToLinalg> {
+  void runOnOperation() override {
+    mlir::ConversionTarget target(getContext());
+    target.addIllegalDialect<gru::GruDialect>();
+    target.addLegalDialect<mlir::arith::ArithDialect, mlir::func::FuncDialect,
+                           mlir::linalg::LinalgDialect, mlir::math::MathDialect,
+                           mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
+    mlir::RewritePatternSet patterns(&getContext());
+    patterns.add<LayerOpLowering>(&getContext());
+    if (failed(mlir::applyPartialConversion(getOperation(), target, std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+}  // namespace
+
+}  // namespace grugen

@@ -1,0 +1,39 @@
+// gru.layer prints and parses back unchanged, in its custom and its generic form.
+// RUN: %gru-opt %s | %gru-opt | FileCheck %s
+// RUN: %gru-opt %s --mlir-print-op-generic | %gru-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @kws
+// CHECK: gru.layer %{{.*}}, %{{.*}}, %{{.*}} bias(%{{.*}}, %{{.*}}) initial(%{{.*}}) {batch = 2 : i64, dtype = f32, has_bias = true, hidden_size = 128 : i64, input_size = 40 : i64} : (tensor<2x?x40xf32>, tensor<384x40xf32>, tensor<384x128xf32>, tensor<384xf32>, tensor<128xf32>, tensor<2x128xf32>) -> tensor<2x?x128xf32>
+func.func @kws(%x: tensor<2x?x40xf32>, %Wx: tensor<384x40xf32>, %Wh: tensor<384x128xf32>,
+               %b: tensor<384xf32>, %bhn: tensor<128xf32>, %h0: tensor<2x128xf32>)
+    -> tensor<2x?x128xf32> {
+  %out = gru.layer %x, %Wx, %Wh bias(%b, %bhn) initial(%h0)
+      {input_size = 40, hidden_size = 128, batch = 2, has_bias = true, dtype = f32}
+      : (tensor<2x?x40xf32>, tensor<384x40xf32>, tensor<384x128xf32>, tensor<384xf32>,
+         tensor<128xf32>, tensor<2x128xf32>) -> tensor<2x?x128xf32>
+  return %out : tensor<2x?x128xf32>
+}
+
+// No bias, no initial state, a static sequence length; the default direction is not printed.
+// CHECK-LABEL: func.func @plain
+// CHECK: gru.layer %{{.*}}, %{{.*}}, %{{.*}} {batch = 1 : i64, dtype = f32, has_bias = false, hidden_size = 13 : i64, input_size = 7 : i64} : (tensor<1x5x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<1x5x13xf32>
+func.func @plain(%x: tensor<1x5x7xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<39x13xf32>)
+    -> tensor<1x5x13xf32> {
+  %out = gru.layer %x, %Wx, %Wh
+      {input_size = 7, hidden_size = 13, batch = 1, has_bias = false, dtype = f32,
+       direction = #gru.direction<forward>}
+      : (tensor<1x5x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<1x5x13xf32>
+  return %out : tensor<1x5x13xf32>
+}
+
+// An initial state without bias.
+// CHECK-LABEL: func.func @state_only
+// CHECK: gru.layer %{{.*}}, %{{.*}}, %{{.*}} initial(%{{.*}}) {batch = 3 : i64, dtype = f32, has_bias = false, hidden_size = 4 : i64, input_size = 2 : i64}
+func.func @state_only(%x: tensor<3x?x2xf32>, %Wx: tensor<12x2xf32>, %Wh: tensor<12x4xf32>,
+                      %h0: tensor<3x4xf32>) -> tensor<3x?x4xf32> {
+  %out = gru.layer %x, %Wx, %Wh initial(%h0)
+      {input_size = 2, hidden_size = 4, batch = 3, has_bias = false, dtype = f32}
+      : (tensor<3x?x2xf32>, tensor<12x2xf32>, tensor<12x4xf32>, tensor<3x4xf32>)
+      -> tensor<3x?x4xf32>
+  return %out : tensor<3x?x4xf32>
+}
