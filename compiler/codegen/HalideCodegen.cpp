@@ -9,6 +9,7 @@
 #include "pipelines/GruGenerator.h"
 #include "support/Error.h"
 #include "support/Files.h"
+#include "support/Progress.h"
 
 namespace grugen {
 namespace fs = std::filesystem;
@@ -125,6 +126,7 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
   const PipelineSchedule *used = nullptr;
   std::string failures;
   for (const PipelineSchedule &schedule : kernel.schedules) {
+    progress(policy.name + ": scheduling " + function + " with " + schedule.describe());
     try {
       run_generator(spec, policy, dir, emit, kernel, schedule, function);
       check_schedule(dir / (function + ".stmt"));

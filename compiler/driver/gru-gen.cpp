@@ -27,6 +27,7 @@
 #include "spec/GruSpec.h"
 #include "support/Error.h"
 #include "support/ForkedJobs.h"
+#include "support/Progress.h"
 #include "weights/GruWeights.h"
 
 namespace cl = llvm::cl;
@@ -70,6 +71,12 @@ cl::list<std::string> targets("target",
                               cl::value_desc("targets"), cl::CommaSeparated, cl::cat(category));
 cl::opt<std::string> output_dir("o", cl::desc("Output directory: <name>.h and <target>/lib<name>.a"),
                                 cl::value_desc("dir"), cl::cat(category));
+cl::opt<bool> quiet("q", cl::desc("Quiet: no progress lines (errors and notes still print)"),
+                    cl::cat(category));
+cl::opt<bool> print_link_flags("print-link-flags",
+                               cl::desc("Print what an app links besides lib<name>.a for each "
+                                        "--target, one line per target, and exit"),
+                               cl::cat(category));
 cl::list<std::string> emits("emit",
                             cl::desc("Extra outputs beside each library, comma-separated: "
                                      "stmt (Halide's lowered statement), assembly, schedule "
@@ -216,6 +223,7 @@ void generate(const GruSpec &spec, const GruWeights *embedded,
   for (const ForkedJobResult &result : results)
     if (!result.ok) throw GruGenError(result.error);
   out.commit();
+  progress("wrote " + output_dir.getValue());
 }
 
 EmitOptions emit_from_flags(const std::vector<TargetPolicy> &policies) {
@@ -293,7 +301,14 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "gru-gen: error: %s\n", error.c_str());
     return 1;
   }
+  progress_enabled() = !quiet;
   try {
+    if (print_link_flags) {
+      // For build systems at configure time (gru_add_library): no spec needed.
+      for (const TargetPolicy &policy : policies_from_flags())
+        std::printf("%s\n", llvm::join(policy.link_libraries, " ").c_str());
+      return 0;
+    }
     const std::optional<GruWeights> weights = weights_from_flags();
     SpecFrontend frontend = frontend_from_input(weights);
     const GruSpec spec = frontend.compile();  // the only spec code generation sees

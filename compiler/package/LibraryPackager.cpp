@@ -9,6 +9,7 @@
 #include "support/Embedded.h"
 #include "support/Error.h"
 #include "support/Files.h"
+#include "support/Progress.h"
 #include "support/Subprocess.h"
 
 namespace grugen {
@@ -78,6 +79,8 @@ namespace {
 fs::path compile_c(const TargetPolicy &policy, const fs::path &dir, const std::string &source,
                    const std::string &what) {
   const std::string object = fs::path(source).stem().string() + ".o";
+  progress(policy.name + ": compiling the " + what + " with " +
+           fs::path(policy.c_compiler[0]).filename().string());
   // Relative paths in `dir` keep absolute temporary paths out of the object (reproducibility).
   std::vector<std::string> argv = policy.c_compiler;
   for (const char *flag : {"-std=c11", "-O2", "-fPIC", "-fno-common", "-Wall", "-I."})
