@@ -9,6 +9,7 @@
 #   %python    the project virtualenv's Python (mlx, numpy)
 #   %cc-arm64  the ARM64 Linux cross compiler, as strict as %cc
 #   %run-arm64 runs an ARM64 Linux program here, under qemu-user
+#   %cmake     the CMake gru-gen was built with    %build_root  its build tree   %src  the sources
 #   %cc-macos  zig's C compiler and linker for arm64 macOS (libSystem stubs, no frameworks)
 # Features: `mlx` when mlx imports (the conformance tests call it directly).
 import os
@@ -35,6 +36,9 @@ config.substitutions.append(("%e2e", os.path.join(src, "test", "e2e")))
 config.substitutions.append(("%goldens", os.path.join(src, "test", "goldens")))
 config.substitutions.append(("%weights", os.path.join(src, "test", "weights")))
 config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%cmake", config.cmake_command))
+config.substitutions.append(("%build_root", os.path.dirname(config.gru_gen_bin_dir)))
+config.substitutions.append(("%src", src))
 
 # FileCheck, not, count come from LLVM 19's tools.
 config.environment["PATH"] = os.pathsep.join(

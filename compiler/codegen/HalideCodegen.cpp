@@ -33,15 +33,29 @@ void install_error_reporter() {
   Halide::set_custom_compile_time_error_reporter(&reporter);
 }
 
-// Autoscheduler plugins ship beside libHalide (GRUGEN_HALIDE_PLUGIN_DIR, from Halide's CMake
-// package); each is loaded once per process.
+// Where the autoscheduler plugins are: beside an installed gru-gen (<prefix>/bin/gru-gen and
+// <prefix>/GRUGEN_INSTALLED_PLUGIN_DIR), else where the build found them (the Halide wheel).
+fs::path plugin_dir() {
+  static const fs::path dir = [] {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+      const fs::path installed = exe.parent_path().parent_path() / GRUGEN_INSTALLED_PLUGIN_DIR;
+      if (fs::exists(installed / "libautoschedule_adams2019.so", ec)) return installed;
+    }
+    return fs::path(GRUGEN_HALIDE_PLUGIN_DIR);
+  }();
+  return dir;
+}
+
+// Each plugin is loaded once per process.
 void load_autoscheduler(const std::string &name) {
   static std::set<std::string> loaded;
   if (loaded.count(name)) return;
   std::string file = name;
   std::transform(file.begin(), file.end(), file.begin(),
                  [](unsigned char c) { return char(std::tolower(c)); });
-  const fs::path plugin = fs::path(GRUGEN_HALIDE_PLUGIN_DIR) / ("libautoschedule_" + file + ".so");
+  const fs::path plugin = plugin_dir() / ("libautoschedule_" + file + ".so");
   if (!fs::exists(plugin))
     throw GruGenError("autoscheduler plugin '" + plugin.string() + "' not found");
   Halide::load_plugin(plugin.string());

@@ -1,0 +1,94 @@
+# gru_add_library: a GRU layer compiled by gru-gen at build time, as a library target.
+#
+#   gru_add_library(<name>
+#                   [INPUT_SIZE D HIDDEN_SIZE H] [NO_BIAS]   # or taken from WEIGHTS
+#                   [BATCH N]                                # default 1
+#                   [TARGETS host|arm64-linux|arm64-macos|metal|opencl|<Halide target> ...]
+#                   [WEIGHTS file.safetensors [WEIGHTS_PREFIX p] [EMBED]]
+#                   [OUTPUT_DIR dir])                        # default <binary dir>/gru-gen/<name>
+#
+# Creates <name>, an imported static library (the first of TARGETS, default host) carrying the
+# include directory of <name>.h and the target's link flags, so `target_link_libraries(app
+# PRIVATE <name>)` is all an app needs. gru-gen re-runs when the spec, the weights file or
+# gru-gen itself change. Every target in TARGETS is generated under OUTPUT_DIR/<target>.
+include_guard(GLOBAL)
+
+function(gru_add_library name)
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "NO_BIAS;EMBED"
+                        "INPUT_SIZE;HIDDEN_SIZE;BATCH;WEIGHTS;WEIGHTS_PREFIX;OUTPUT_DIR" "TARGETS")
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "gru_add_library(${name}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT ARG_WEIGHTS AND (NOT ARG_INPUT_SIZE OR NOT ARG_HIDDEN_SIZE))
+    message(FATAL_ERROR "gru_add_library(${name}): needs INPUT_SIZE and HIDDEN_SIZE, or WEIGHTS")
+  endif()
+  if((ARG_EMBED OR ARG_WEIGHTS_PREFIX) AND NOT ARG_WEIGHTS)
+    message(FATAL_ERROR "gru_add_library(${name}): EMBED and WEIGHTS_PREFIX need WEIGHTS")
+  endif()
+  if(NOT ARG_TARGETS)
+    set(ARG_TARGETS host)
+  endif()
+  if(NOT ARG_BATCH)
+    set(ARG_BATCH 1)
+  endif()
+  set(out "${ARG_OUTPUT_DIR}")
+  if(NOT out)
+    set(out "${CMAKE_CURRENT_BINARY_DIR}/gru-gen/${name}")
+  endif()
+
+  list(JOIN ARG_TARGETS "," target_list)
+  set(args --name ${name} --batch ${ARG_BATCH} --target ${target_list})
+  set(inputs "$<TARGET_FILE:GruGen::gru-gen>")
+  if(ARG_INPUT_SIZE)
+    list(APPEND args --input-size ${ARG_INPUT_SIZE} --hidden-size ${ARG_HIDDEN_SIZE})
+  endif()
+  if(ARG_NO_BIAS)
+    list(APPEND args --no-bias)
+  endif()
+  if(ARG_WEIGHTS)
+    get_filename_component(weights "${ARG_WEIGHTS}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    list(APPEND args --weights ${weights})
+    list(APPEND inputs "${weights}")
+    if(ARG_WEIGHTS_PREFIX)
+      list(APPEND args --weights-prefix ${ARG_WEIGHTS_PREFIX})
+    endif()
+    if(ARG_EMBED)
+      list(APPEND args --embed-weights)
+    endif()
+  endif()
+
+  # The spec as a file that changes only when the spec does: the build re-runs gru-gen then,
+  # whichever generator tracks (or does not track) command lines.
+  file(MAKE_DIRECTORY "${out}")
+  file(CONFIGURE OUTPUT "${out}.spec" CONTENT "${args}\n")
+  list(GET ARG_TARGETS 0 linked)
+  set(outputs "${out}/${name}.h")
+  foreach(t IN LISTS ARG_TARGETS)
+    list(APPEND outputs "${out}/${t}/lib${name}.a")
+  endforeach()
+  add_custom_command(
+    OUTPUT ${outputs}
+    COMMAND GruGen::gru-gen -q ${args} -o "${out}"
+    DEPENDS ${inputs} "${out}.spec"
+    COMMENT "gru-gen: ${name} for ${target_list}"
+    VERBATIM)
+  add_custom_target(${name}_gru_gen DEPENDS ${outputs})
+
+  # Link flags come from gru-gen itself, so they never drift from its targets.
+  get_target_property(gru_gen GruGen::gru-gen IMPORTED_LOCATION)
+  execute_process(COMMAND "${gru_gen}" --print-link-flags --target ${linked}
+                  OUTPUT_VARIABLE flags RESULT_VARIABLE failed ERROR_VARIABLE error
+                  OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(failed)
+    message(FATAL_ERROR "gru_add_library(${name}): ${error}")
+  endif()
+  string(REPLACE "-framework " "-framework\\ " flags "${flags}")
+  separate_arguments(flags UNIX_COMMAND "${flags}")
+
+  add_library(${name} STATIC IMPORTED GLOBAL)
+  set_target_properties(${name} PROPERTIES
+    IMPORTED_LOCATION "${out}/${linked}/lib${name}.a"
+    INTERFACE_INCLUDE_DIRECTORIES "${out}"
+    INTERFACE_LINK_LIBRARIES "${flags}")
+  add_dependencies(${name} ${name}_gru_gen)
+endfunction()
