@@ -15,10 +15,12 @@
 #include <set>
 #include <thread>
 
+#include "HalideRuntime.h"
 #include "codegen/HalideCodegen.h"
 #include "frontend/SpecFrontend.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
 #include "package/LibraryPackager.h"
@@ -265,8 +267,9 @@ bool parse_command_line(int argc, char **argv, std::string &error) {
       argc, argv,
       "gru-gen: compile a fixed-shape GRU (mlx.nn.GRU semantics) into a static library with a "
       "C ABI\n\n"
-      "  The spec is given either as flags (--name, --input-size, --hidden-size, --batch,\n"
-      "  --no-bias) or as a file, spec.mlir: a gru dialect module (see --emit mlir).\n",
+      "  The spec is given as flags (--name, --input-size, --hidden-size, --batch, --no-bias),\n"
+      "  taken from a trained layer's weights (--weights, MLX safetensors), or read from a\n"
+      "  file, spec.mlir: a gru dialect module (see --emit mlir).\n",
       &errs);
   errs.flush();
   std::string text;
@@ -296,6 +299,10 @@ bool parse_command_line(int argc, char **argv, std::string &error) {
 
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "gru-gen " GRUGEN_VERSION " (Halide " << HALIDE_VERSION_MAJOR << "." << HALIDE_VERSION_MINOR
+       << "." << HALIDE_VERSION_PATCH << ", LLVM " LLVM_VERSION_STRING ")\n";
+  });
   std::string error;
   if (!parse_command_line(argc, argv, error)) {
     std::fprintf(stderr, "gru-gen: error: %s\n", error.c_str());
