@@ -42,8 +42,8 @@ def random_problem(rng, D, H, N, L, bias, with_h0):
         h0=rng.uniform(-1.0, 1.0, size=(N, H)).astype(np.float32) if with_h0 else None)
 
 
-def mlx_gru(p: GruProblem) -> np.ndarray:
-    """mlx.nn.GRU's output [N][L][H] for problem p, computed by MLX itself."""
+def mlx_layer(p: GruProblem):
+    """An mlx.nn.GRU holding problem p's weights."""
     import mlx.core as mx
     import mlx.nn as nn
 
@@ -53,6 +53,14 @@ def mlx_gru(p: GruProblem) -> np.ndarray:
     if p.b is not None:
         params.update(b=mx.array(p.b), bhn=mx.array(p.bhn))
     gru.update(params)
+    return gru
+
+
+def mlx_gru(p: GruProblem) -> np.ndarray:
+    """mlx.nn.GRU's output [N][L][H] for problem p, computed by MLX itself."""
+    import mlx.core as mx
+
+    gru = mlx_layer(p)
     hidden = None if p.h0 is None else mx.array(p.h0)
     out = gru(mx.array(p.x), hidden=hidden)
     return np.array(out, dtype=np.float32)

@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gru_golden import GruProblem, mlx_gru, random_problem, write_golden  # noqa: E402
+from gru_golden import GruProblem, mlx_gru, mlx_layer, random_problem, write_golden  # noqa: E402
 from make_goldens import CASES, case_name  # noqa: E402
 
 OUT = os.path.join("test", "weights")
@@ -31,15 +31,10 @@ def golden_problem(D, H, N, L, bias, h0):
 
 
 def mlx_save(path, p: GruProblem, prefix=""):
-    import mlx.core as mx
     import mlx.nn as nn
 
-    D, H, _, _ = p.shape
-    gru = nn.GRU(D, H, bias=p.b is not None)
-    params = {"Wx": mx.array(p.Wx), "Wh": mx.array(p.Wh)}
-    if p.b is not None:
-        params.update(b=mx.array(p.b), bhn=mx.array(p.bhn))
-    gru.update(params)
+    H = p.shape[1]
+    gru = mlx_layer(p)
     if not prefix:
         gru.save_weights(path)
         return
