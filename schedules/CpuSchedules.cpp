@@ -34,7 +34,7 @@ Tile tile_of(int extent, int lanes, int vectors) {
 
 // Work (flops) below which a kernel call stays on one thread: forking Halide's thread pool
 // costs microseconds, more than splitting a small call saves.
-constexpr double kParallelFlops = 2.0e6;
+constexpr double kParallelFlops = 1.0e6;
 
 }  // namespace
 
