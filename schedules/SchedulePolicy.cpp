@@ -85,11 +85,13 @@ TargetPolicy make_policy(const std::string &name, const std::string &description
     p.projection = {gpu, {}};
     p.step = {gpu, {}};
   } else {
-    // Adams2019 measured fastest here (docs/ARCHITECTURE.md); Mullapudi2016 backs it up.
+    // gru-gen's own register-tiled schedules beat both autoschedulers on every shape measured
+    // (bench/, docs/ARCHITECTURE.md); Adams2019, then Mullapudi2016, back them up.
+    const PipelineSchedule own = {"", {}, "schedules/CpuSchedules.cpp"};
     const PipelineSchedule adams = {"Adams2019", {{"parallelism", cores}}};
     const PipelineSchedule mullapudi = {"Mullapudi2016", {{"parallelism", cores}}};
-    p.projection = {adams, mullapudi};
-    p.step = {adams, mullapudi};
+    p.projection = {own, adams, mullapudi};
+    p.step = {own, adams, mullapudi};
   }
 
   std::tie(p.c_compiler, p.c_compiler_variable) = c_compiler_for(target);
@@ -106,7 +108,8 @@ TargetPolicy make_policy(const std::string &name, const std::string &description
 }  // namespace
 
 std::string PipelineSchedule::describe() const {
-  if (autoscheduler.empty()) return "the fallback schedule";
+  if (autoscheduler.empty())
+    return source == "schedules/CpuSchedules.cpp" ? "the CPU schedule" : "the fallback schedule";
   std::string text = autoscheduler + " (";
   for (auto it = params.begin(); it != params.end(); ++it)
     text += (it == params.begin() ? "" : ", ") + it->first + "=" + it->second;

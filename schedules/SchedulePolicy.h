@@ -15,13 +15,16 @@
 
 namespace grugen {
 
-// How one pipeline is scheduled. An empty `autoscheduler` means the pipeline's own known-good
-// schedule (schedules/GpuSchedules.h for GPU targets).
+// How one pipeline is scheduled. An empty `autoscheduler` means the pipeline's own schedule,
+// written in `source`: schedules/CpuSchedules.cpp for CPU targets, the known-good fallback of
+// schedules/GpuSchedules.cpp for GPU targets.
 struct PipelineSchedule {
   std::string autoscheduler;                  // Halide plugin name, e.g. "Adams2019"
   std::map<std::string, std::string> params;  // autoscheduler.<key>=<value>
+  std::string source = "schedules/GpuSchedules.cpp";  // where the own schedule is written
 
-  std::string describe() const;  // "Adams2019 (parallelism=4)" or "the fallback schedule"
+  // "Adams2019 (parallelism=4)", "the CPU schedule" or "the fallback schedule"
+  std::string describe() const;
 };
 
 // Where a library keeps its weights and state between kernel calls.

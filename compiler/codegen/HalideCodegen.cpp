@@ -163,10 +163,10 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
   if (emit.assembly) files.extras.push_back(dir / (function + ".s"));
   if (emit.schedule) {
     const fs::path schedule_file = dir / (function + ".schedule.h");
-    // Halide writes the schedule an autoscheduler chose; a fallback is named instead.
+    // Halide writes the schedule an autoscheduler chose; an own schedule is named instead.
     if (used->autoscheduler.empty())
       write_file(schedule_file, "// " + function + ": " + used->describe() +
-                                    " of schedules/GpuSchedules.cpp (no autoscheduler)\n");
+                                    " of " + used->source + " (no autoscheduler)\n");
     files.extras.push_back(schedule_file);
   }
   if (emit.device_code && policy.device != DeviceApi::None) {

@@ -31,6 +31,15 @@ class GruGenerator : public Halide::Generator<T> {
  protected:
   int gates() const { return 3 * int(hidden_size); }
 
+  // CPU targets read the weights as the runtime packs them at create: transposed, Wx as
+  // [D][3H] and Wh as [H][3H], so that consecutive gate outputs j are consecutive floats and
+  // vector lanes over j load them directly. GPU targets keep MLX's layout ([3H][D], [3H][H]),
+  // which their one-thread-per-output schedules were written for.
+  bool packed_weights() { return !this->get_target().has_gpu_feature(); }
+
+  // gru-gen's own CPU schedules (schedules/CpuSchedules.h) apply where no autoscheduler runs.
+  bool cpu_schedule() { return !this->using_autoscheduler() && packed_weights(); }
+
   // A dense row-major matrix [rows][cols] as a Halide buffer (cols innermost, stride 1).
   template <typename B>
   static void bound_dense_matrix(B &buf, int cols, int rows) {

@@ -6,6 +6,7 @@
 // sequence in blocks of `rows` before the recurrence starts, which then only adds h*Wh^T per step.
 // A second instance with rows = N projects one timestep for streaming `step` calls.
 #include "pipelines/GruGenerator.h"
+#include "schedules/CpuSchedules.h"
 #include "schedules/GpuSchedules.h"
 
 namespace grugen {
@@ -14,7 +15,7 @@ namespace {
 class GruProjection : public GruGenerator<GruProjection> {
  public:
   Input<Buffer<float, 2>> x{"x"};    // (k, r): [rows][D]
-  Input<Buffer<float, 2>> Wx{"Wx"};  // (k, j): [3H][D]
+  Input<Buffer<float, 2>> Wx{"Wx"};  // (k, j): [3H][D], or (j, k): [D][3H] packed (CPU)
   Input<Buffer<float, 1>> *b = nullptr;  // (j): [3H], only with bias
   Output<Buffer<float, 2>> xp{"xp"};     // (j, r): [rows][3H]
 
@@ -33,16 +34,21 @@ class GruProjection : public GruGenerator<GruProjection> {
     } else {
       acc(j, r) = 0.0f;
     }
-    acc(j, r) += Wx(k, j) * x(k, r);
+    acc(j, r) += (packed_weights() ? Wx(j, k) : Wx(k, j)) * x(k, r);
     xp(j, r) = acc(j, r);
 
     // Rows are contiguous: the runtime views the [N][L][D] input as [N*L][D] rows.
     bound_dense_matrix(x, D, rows);
-    bound_dense_matrix(Wx, D, G);
+    if (packed_weights()) {
+      bound_dense_matrix(Wx, G, D);
+    } else {
+      bound_dense_matrix(Wx, D, G);
+    }
     if (has_bias) bound_vector(*b, G);
     // xp's rows may be padded apart: GPU targets align each row for the time loop's slices.
     bound_batch_slice(xp, G, rows);
 
+    if (cpu_schedule()) schedule_projection_for_cpu(get_target(), xp, acc, j, r, k, G, rows, D);
     if (!using_autoscheduler() && get_target().has_gpu_feature())
       schedule_projection_for_gpu(xp, acc, j, r);
   }

@@ -9,6 +9,7 @@
 // Exactly mlx.nn.GRU's step. The time loop lives in the runtime, which points `xp`, `h` and
 // `h_next` at timestep slices of the caller's arrays, so no state is ever copied between steps.
 #include "pipelines/GruGenerator.h"
+#include "schedules/CpuSchedules.h"
 #include "schedules/GpuSchedules.h"
 
 namespace grugen {
@@ -18,7 +19,7 @@ class GruStep : public GruGenerator<GruStep> {
  public:
   Input<Buffer<float, 2>> xp{"xp"};  // (j, n): [N][3H], a timestep slice of the projection
   Input<Buffer<float, 2>> h{"h"};    // (k, n): [N][H], the previous state
-  Input<Buffer<float, 2>> Wh{"Wh"};  // (k, j): [3H][H]
+  Input<Buffer<float, 2>> Wh{"Wh"};  // (k, j): [3H][H], or (j, k): [H][3H] packed (CPU)
   Input<Buffer<float, 1>> *bhn = nullptr;  // (i): [H], only with bias
   Output<Buffer<float, 2>> h_next{"h_next"};  // (i, n): [N][H]
 
@@ -28,28 +29,43 @@ class GruStep : public GruGenerator<GruStep> {
 
   void generate() {
     const int H = hidden_size, G = gates(), N = batch;
-    Halide::Var i("i"), j("j"), n("n");
+    Halide::Var i("i"), j("j"), g("g"), n("n");
     Halide::RDom k(0, H, "k");
 
-    Halide::Func hp("hp");
-    hp(j, n) = 0.0f;
-    hp(j, n) += Wh(k, j) * h(k, n);
-
     auto sigmoid = [](Halide::Expr v) { return 1.0f / (1.0f + Halide::exp(-v)); };
-    Halide::Func r("r"), z("z"), c("c");
-    r(i, n) = sigmoid(xp(i, n) + hp(i, n));
-    z(i, n) = sigmoid(xp(i + H, n) + hp(i + H, n));
-    Halide::Expr hp_n = hp(i + 2 * H, n);
+    Halide::Func hp("hp"), r("r"), z("z"), c("c");
+    Halide::Expr hp_r, hp_z, hp_n;
+    if (packed_weights()) {
+      // hp(i, g, n): gate g's row i, so that a tile of states i gets all three of its gate
+      // products in one pass over Wh's packed rows (one h(k) broadcast feeds all three).
+      hp(i, g, n) = 0.0f;
+      hp(i, g, n) += Wh(i + g * H, k) * h(k, n);
+      hp_r = hp(i, 0, n), hp_z = hp(i, 1, n), hp_n = hp(i, 2, n);
+    } else {
+      hp(j, n) = 0.0f;
+      hp(j, n) += Wh(k, j) * h(k, n);
+      hp_r = hp(i, n), hp_z = hp(i + H, n), hp_n = hp(i + 2 * H, n);
+    }
+    r(i, n) = sigmoid(xp(i, n) + hp_r);
+    z(i, n) = sigmoid(xp(i + H, n) + hp_z);
     if (has_bias) hp_n += (*bhn)(i);
-    c(i, n) = Halide::tanh(xp(i + 2 * H, n) + r(i, n) * hp_n);
+    Halide::Expr pre = xp(i + 2 * H, n) + r(i, n) * hp_n;
+    // CPU backends call libm's tanhf lane by lane; 1 - 2/(e^2v + 1) is tanh in vector exps
+    // (absolute error ~1e-7; e^2v overflowing to inf still gives 1).
+    c(i, n) = packed_weights() ? 1.0f - 2.0f / (Halide::exp(2.0f * pre) + 1.0f) : Halide::tanh(pre);
     h_next(i, n) = (1.0f - z(i, n)) * c(i, n) + z(i, n) * h(i, n);
 
     bound_batch_slice(xp, G, N);
     bound_batch_slice(h, H, N);
-    bound_dense_matrix(Wh, H, G);
+    if (packed_weights()) {
+      bound_dense_matrix(Wh, G, H);
+    } else {
+      bound_dense_matrix(Wh, H, G);
+    }
     if (has_bias) bound_vector(*bhn, H);
     bound_batch_slice(h_next, H, N);
 
+    if (cpu_schedule()) schedule_step_for_cpu(get_target(), h_next, hp, i, g, n, k, H, N);
     if (!using_autoscheduler() && get_target().has_gpu_feature())
       schedule_step_for_gpu(h_next, hp, i, j, n);
   }

@@ -1,0 +1,216 @@
+/* Timing harness for one gru-gen library (compiled by bench/bench.py against it).
+ *
+ *   harness DIR L OUT
+ *
+ * DIR holds the model and input as raw float32 files (Wx, Wh, b, bhn, x; written by bench.py).
+ * The harness checks nothing itself: it writes run's output [N][L][H] to OUT (bench.py compares
+ * it with MLX and with every peer), then times
+ *   - run over the whole sequence (no initial state), the ABI call a user makes;
+ *   - step (streaming, h in/out), per call;
+ *   - each Halide kernel alone, called through its argv entry point with buffers shaped from its
+ *     own metadata (the estimates gru-gen gives every buffer), so the projection GEMM and one
+ *     recurrent step can be compared with the machine's limits.
+ * Times are the minimum over repetitions (and the median, to show the noise), in seconds, as one
+ * JSON object on stdout. The thread count is Halide's: HL_NUM_THREADS.
+ *
+ * Built with -DLIB=<name> -DLIB_UPPER=<NAME> -include <name>.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "HalideRuntime.h"
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(suffix) CAT(LIB, suffix)
+#define K(suffix) CAT(LIB_UPPER, suffix)
+
+enum { D = K(_INPUT_SIZE), H = K(_HIDDEN_SIZE), N = K(_BATCH) };
+
+typedef int (*argv_kernel)(void **);
+typedef const struct halide_filter_metadata_t *(*kernel_metadata)(void);
+extern int FN(_kernel_projection_argv)(void **);
+extern const struct halide_filter_metadata_t *FN(_kernel_projection_metadata)(void);
+extern int FN(_kernel_step_argv)(void **);
+extern const struct halide_filter_metadata_t *FN(_kernel_step_metadata)(void);
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static float *load(const char *dir, const char *name, size_t count) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s.f32", dir, name);
+  float *data = malloc(count * sizeof(float) + 1);
+  FILE *f = fopen(path, "rb");
+  if (!data || !f || fread(data, sizeof(float), count, f) != count) {
+    fprintf(stderr, "harness: cannot read %zu floats from %s\n", count, path);
+    exit(1);
+  }
+  fclose(f);
+  return data;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Repeats `fn` (each call doing `inner` operations) until `budget` seconds and at least
+ * `min_reps` repetitions have passed; per-operation minimum and median. */
+typedef struct {
+  double min, median;
+  int reps;
+} timing;
+
+#define MAX_REPS 100000
+static double samples[MAX_REPS];
+
+static timing measure(void (*fn)(void *), void *arg, int inner, double budget, int min_reps) {
+  fn(arg); /* warm-up: caches, Halide's thread pool */
+  fn(arg);
+  int reps = 0;
+  const double start = now();
+  while (reps < MAX_REPS && (reps < min_reps || now() - start < budget)) {
+    const double t0 = now();
+    fn(arg);
+    samples[reps++] = (now() - t0) / inner;
+  }
+  qsort(samples, reps, sizeof samples[0], cmp_double);
+  timing t = {samples[0], samples[reps / 2], reps};
+  return t;
+}
+
+/* ---- run and step through the ABI ---- */
+
+typedef struct {
+  FN(_model) * m;
+  const float *x;
+  int L;
+  float *out, *h;
+} abi_args;
+
+static void do_run(void *p) {
+  abi_args *a = p;
+  if (FN(_run)(a->m, a->x, a->L, NULL, a->out) != GRU_OK) {
+    fprintf(stderr, "harness: run failed\n");
+    exit(1);
+  }
+}
+
+enum { STEPS_PER_SAMPLE = 64 };
+static void do_steps(void *p) {
+  abi_args *a = p;
+  for (int i = 0; i < STEPS_PER_SAMPLE; ++i)
+    if (FN(_step)(a->m, a->x + (size_t)(i % a->L) * D * N, a->h) != GRU_OK) {
+      fprintf(stderr, "harness: step failed\n");
+      exit(1);
+    }
+}
+
+/* ---- one kernel through its argv entry point ---- */
+
+typedef struct {
+  argv_kernel fn;
+  void **args;
+} kernel_call;
+
+static void do_kernel(void *p) {
+  kernel_call *k = p;
+  if (k->fn(k->args) != 0) {
+    fprintf(stderr, "harness: kernel failed\n");
+    exit(1);
+  }
+}
+
+static timing time_kernel(argv_kernel fn, kernel_metadata meta, double budget) {
+  const struct halide_filter_metadata_t *md = meta();
+  void **args = calloc(md->num_arguments, sizeof(void *));
+  static void *null_context = NULL;
+  for (int i = 0; i < md->num_arguments; ++i) {
+    const struct halide_filter_argument_t *a = &md->arguments[i];
+    if (a->kind == halide_argument_kind_input_scalar) { /* __user_context */
+      args[i] = &null_context;
+      continue;
+    }
+    halide_buffer_t *b = calloc(1, sizeof *b);
+    halide_dimension_t *dims = calloc(a->dimensions, sizeof *dims);
+    size_t count = 1;
+    for (int d = 0; d < a->dimensions; ++d) {
+      dims[d].min = (int32_t)*a->buffer_estimates[2 * d];
+      dims[d].extent = (int32_t)*a->buffer_estimates[2 * d + 1];
+      dims[d].stride = (int32_t)count;
+      count *= dims[d].extent;
+    }
+    float *data = aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64);
+    for (size_t e = 0; e < count; ++e) data[e] = 0.01f * (float)((e * 2654435761u) % 97) - 0.48f;
+    b->host = (uint8_t *)data;
+    b->type = a->type;
+    b->dimensions = a->dimensions;
+    b->dim = dims;
+    args[i] = b;
+  }
+  kernel_call k = {fn, args};
+  return measure(do_kernel, &k, 1, budget, 20);
+}
+
+static void print_timing(const char *name, timing t, int last) {
+  printf("  \"%s\": {\"min_s\": %.9g, \"median_s\": %.9g, \"reps\": %d}%s\n", name, t.min,
+         t.median, t.reps, last ? "" : ",");
+}
+
+int main(int argc, char **argv) {
+  if (argc != 4) {
+    fprintf(stderr, "usage: %s DIR L OUT\n", argv[0]);
+    return 2;
+  }
+  const char *dir = argv[1];
+  const int L = atoi(argv[2]);
+  float *Wx = load(dir, "Wx", (size_t)3 * H * D), *Wh = load(dir, "Wh", (size_t)3 * H * H);
+  float *b = K(_HAS_BIAS) ? load(dir, "b", (size_t)3 * H) : NULL;
+  float *bhn = K(_HAS_BIAS) ? load(dir, "bhn", (size_t)H) : NULL;
+  float *x = load(dir, "x", (size_t)N * L * D);
+  float *out = malloc(sizeof(float) * (size_t)N * L * H);
+  float *h = calloc((size_t)N * H, sizeof(float));
+
+  FN(_model) *m = NULL;
+  if (FN(_create)(Wx, Wh, b, bhn, &m) != GRU_OK) {
+    fprintf(stderr, "harness: create failed\n");
+    return 1;
+  }
+  abi_args a = {m, x, L, out, h};
+  do_run(&a);
+  FILE *f = fopen(argv[3], "wb");
+  if (!f || fwrite(out, sizeof(float), (size_t)N * L * H, f) != (size_t)N * L * H) {
+    fprintf(stderr, "harness: cannot write %s\n", argv[3]);
+    return 1;
+  }
+  fclose(f);
+
+  /* x is [N][L][D]; step reads [N][D] rows: for timing, any rows of x will do. */
+  const timing run = measure(do_run, &a, 1, 0.6, 5);
+  const timing step = measure(do_steps, &a, STEPS_PER_SAMPLE, 0.3, 20);
+  const timing proj = time_kernel(FN(_kernel_projection_argv), FN(_kernel_projection_metadata),
+                                  0.3);
+  const timing kstep = time_kernel(FN(_kernel_step_argv), FN(_kernel_step_metadata), 0.3);
+  /* Rows per projection kernel call: the extent of its input x's outer dimension. */
+  const struct halide_filter_metadata_t *pm = FN(_kernel_projection_metadata)();
+  long long rows = 0;
+  for (int i = 0; i < pm->num_arguments; ++i)
+    if (!strcmp(pm->arguments[i].name, "x")) rows = *pm->arguments[i].buffer_estimates[3];
+  const char *threads = getenv("HL_NUM_THREADS");
+  printf("{\n  \"threads\": %s,\n  \"projection_rows\": %lld,\n", threads ? threads : "null",
+         rows);
+  print_timing("run", run, 0);
+  print_timing("step", step, 0);
+  print_timing("projection_kernel", proj, 0);
+  print_timing("step_kernel", kstep, 1);
+  printf("}\n");
+  FN(_destroy)(m);
+  free(Wx), free(Wh), free(b), free(bhn), free(x), free(out), free(h);
+  return 0;
+}

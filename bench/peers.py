@@ -1,0 +1,247 @@
+"""The peers gru-gen is compared with: mlx.nn.GRU, ONNX Runtime's GRU op, PyTorch's nn.GRU.
+
+Run by bench.py in a child process per thread count (thread pools are fixed at import time by
+some frameworks):
+
+    peers.py --threads T --points POINTS.json --out RESULT.json
+
+Each point names a directory with the model (MLX layout, raw float32), the input and gru-gen's
+output for it. Every peer is built from the MLX weights with the conversion documented below,
+computes the sequence, and is compared with gru-gen's output (max abs difference, which must be
+<= 1e-4) before it is timed; a peer that does not match is reported, not timed.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+TOLERANCE = 1e-4
+
+
+def set_thread_env(threads):
+    # Before any framework is imported: BLAS/OpenMP pools read these once.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
+def load_point(point):
+    d, h, n, L = point["D"], point["H"], point["N"], point["L"]
+    rd = lambda name, shape: np.fromfile(os.path.join(point["dir"], name + ".f32"),
+                                         dtype=np.float32).reshape(shape)
+    return {
+        "Wx": rd("Wx", (3 * h, d)), "Wh": rd("Wh", (3 * h, h)),
+        "b": rd("b", (3 * h,)), "bhn": rd("bhn", (h,)),
+        "x": rd("x", (n, L, d)), "ours": rd(point["ours_output"], (n, L, h)),
+    }
+
+
+def best_time(fn, budget, min_reps=5, max_reps=2000):
+    """Minimum and median seconds per call, after two warm-up calls."""
+    fn()
+    fn()
+    samples = []
+    start = time.perf_counter()
+    while len(samples) < max_reps and (len(samples) < min_reps or
+                                       time.perf_counter() - start < budget):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    samples.sort()
+    return {"min_s": samples[0], "median_s": samples[len(samples) // 2], "reps": len(samples)}
+
+
+# ---- mlx.nn.GRU: the reference semantics -------------------------------------------------------
+
+class MlxPeer:
+    name = "mlx"
+
+    def __init__(self, threads):
+        import mlx.core as mx
+        import mlx.nn as nn
+        self.mx, self.nn = mx, nn
+        mx.set_default_device(mx.cpu)
+        self.version = mx.__version__
+
+    def build(self, w):
+        mx = self.mx
+        d, h = w["Wx"].shape[1], w["Wh"].shape[1]
+        gru = self.nn.GRU(d, h, bias=True)
+        gru.Wx, gru.Wh = mx.array(w["Wx"]), mx.array(w["Wh"])
+        gru.b, gru.bhn = mx.array(w["b"]), mx.array(w["bhn"])
+        x = mx.array(w["x"])
+        mx.eval(gru.parameters(), x)
+
+        def run():
+            y = gru(x)
+            mx.eval(y)
+            return y
+
+        state = {"h": mx.zeros((w["x"].shape[0], h))}
+        x_t = x[:, :1, :]
+        mx.eval(x_t, state["h"])
+
+        def step():
+            state["h"] = gru(x_t, hidden=state["h"])[:, -1, :]
+            mx.eval(state["h"])
+
+        return lambda: np.array(run()), run, step
+
+
+# ---- ONNX Runtime: the GRU op, linear_before_reset=1 -------------------------------------------
+
+def swap_zr(a, h):
+    """P: swaps the first two H-blocks along axis 0 (MLX r, z <-> ONNX z, r); P is its own
+    inverse."""
+    return np.concatenate([a[h:2 * h], a[:h], a[2 * h:]], axis=0)
+
+
+def onnx_weights(w):
+    """Inverts Wx = P(W), Wh = P(R), b = P(Wb) + [P(Rb)[:2H], 0], bhn = Rb[2H:]: take
+    Rb = [0, 0, bhn], so Wb = P(b)."""
+    h = w["Wh"].shape[1]
+    W = swap_zr(w["Wx"], h)[None]
+    R = swap_zr(w["Wh"], h)[None]
+    Rb = np.concatenate([np.zeros(2 * h, np.float32), w["bhn"]])
+    B = np.concatenate([swap_zr(w["b"], h), Rb])[None]
+    return W, R, B
+
+
+class OrtPeer:
+    name = "onnxruntime"
+
+    def __init__(self, threads):
+        import onnx
+        import onnxruntime as ort
+        self.onnx, self.ort, self.threads = onnx, ort, threads
+        self.version = ort.__version__
+
+    def build(self, w):
+        onnx, ort = self.onnx, self.ort
+        from onnx import TensorProto, helper, numpy_helper
+        n, L, d = w["x"].shape
+        h = w["Wh"].shape[1]
+        W, R, B = onnx_weights(w)
+        node = helper.make_node("GRU", ["X", "W", "R", "B", "", "initial_h"], ["Y", "Y_h"],
+                                hidden_size=h, linear_before_reset=1, direction="forward")
+        graph = helper.make_graph(
+            [node], "gru",
+            [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["seq", n, d]),
+             helper.make_tensor_value_info("initial_h", TensorProto.FLOAT, [1, n, h])],
+            [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["seq", 1, n, h]),
+             helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [1, n, h])],
+            initializer=[numpy_helper.from_array(W, "W"), numpy_helper.from_array(R, "R"),
+                         numpy_helper.from_array(B, "B")])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+        model.ir_version = 8
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        sess = ort.InferenceSession(model.SerializeToString(), opts,
+                                    providers=["CPUExecutionProvider"])
+        # ONNX is time-major ([seq][batch][D]); the transpose is part of what a user pays.
+        x_nld = w["x"]
+        h0 = np.zeros((1, n, h), np.float32)
+
+        def run():
+            y = sess.run(["Y"], {"X": np.ascontiguousarray(x_nld.transpose(1, 0, 2)),
+                                 "initial_h": h0})[0]
+            return np.ascontiguousarray(y[:, 0].transpose(1, 0, 2))
+
+        x_t = np.ascontiguousarray(x_nld[:, :1, :].transpose(1, 0, 2))
+        state = {"h": h0.copy()}
+
+        def step():
+            state["h"] = sess.run(["Y_h"], {"X": x_t, "initial_h": state["h"]})[0]
+
+        return run, run, step
+
+
+# ---- PyTorch nn.GRU ----------------------------------------------------------------------------
+
+class TorchPeer:
+    name = "torch"
+
+    def __init__(self, threads):
+        import torch
+        self.torch = torch
+        torch.set_num_threads(threads)
+        self.version = torch.__version__
+
+    def build(self, w):
+        torch = self.torch
+        n, L, d = w["x"].shape
+        h = w["Wh"].shape[1]
+        gru = torch.nn.GRU(d, h, batch_first=True)
+        # Wx = weight_ih, Wh = weight_hh, b = bias_ih + [bias_hh[:2H], 0], bhn = bias_hh[2H:].
+        with torch.no_grad():
+            gru.weight_ih_l0.copy_(torch.from_numpy(w["Wx"]))
+            gru.weight_hh_l0.copy_(torch.from_numpy(w["Wh"]))
+            gru.bias_ih_l0.copy_(torch.from_numpy(w["b"]))
+            gru.bias_hh_l0.copy_(torch.from_numpy(
+                np.concatenate([np.zeros(2 * h, np.float32), w["bhn"]])))
+        gru.eval()
+        x = torch.from_numpy(w["x"])
+
+        def run():
+            with torch.inference_mode():
+                return gru(x)[0]
+
+        state = {"h": torch.zeros(1, n, h)}
+        x_t = x[:, :1, :].contiguous()
+
+        def step():
+            with torch.inference_mode():
+                state["h"] = gru(x_t, state["h"])[1]
+
+        return lambda: run().numpy(), run, step
+
+
+PEERS = [MlxPeer, OrtPeer, TorchPeer]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--points", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--budget", type=float, default=0.6)
+    args = ap.parse_args()
+    set_thread_env(args.threads)
+    points = json.load(open(args.points))
+
+    peers, results = [], {"threads": args.threads, "peers": {}, "points": []}
+    for cls in PEERS:
+        try:
+            peer = cls(args.threads)
+        except ImportError as e:  # torch may not install on every machine
+            results["peers"][cls.name] = {"available": False, "why": str(e)}
+            continue
+        results["peers"][cls.name] = {"available": True, "version": peer.version}
+        peers.append(peer)
+
+    for point in points:
+        w = load_point(point)
+        entry = {"key": point["key"], "peers": {}}
+        for peer in peers:
+            compute, run, step = peer.build(w)
+            err = float(np.max(np.abs(compute() - w["ours"])))
+            r = {"max_abs_diff_vs_gru_gen": err, "verified": err <= TOLERANCE}
+            if r["verified"]:
+                r["run"] = best_time(run, args.budget)
+                if point.get("time_step"):
+                    r["step"] = best_time(step, args.budget / 2, min_reps=20)
+            entry["peers"][peer.name] = r
+            print(f"  peers ({args.threads} thread{'s' if args.threads > 1 else ''}): "
+                  f"{point['key']} {peer.name}: max |peer - gru-gen| = {err:.2e}"
+                  + (f", run {r['run']['min_s'] * 1e3:.3f} ms" if r["verified"] else
+                     " MISMATCH, not timed"), file=sys.stderr, flush=True)
+        results["points"].append(entry)
+    json.dump(results, open(args.out, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
