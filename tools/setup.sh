@@ -20,6 +20,8 @@ apt_packages=(
 pip_packages=(
   "halide==21.0.0" "cmake>=3.28,<4.5" "lit>=18" "numpy>=1.24" "mlx[cpu]>=0.31.2"
   "ziglang==0.17.1"
+  # tools/gru-import: ONNX models in, safetensors out; ONNX Runtime is the tests' reference.
+  "onnx>=1.16" "onnxruntime>=1.18" "safetensors>=0.4"
 )
 
 sudo_cmd=()

@@ -1,0 +1,203 @@
+"""Inputs for the gru-import tests, made at test time:
+
+    make_cases.py onnx DIR    ONNX GRU models (onnx.helper, random weights) and, for those that
+                              ONNX Runtime runs, goldens of its outputs; models gru-import refuses
+    make_cases.py torch DIR   state dicts (safetensors, no torch needed) that gru-import refuses
+
+A golden (GRUGOLD1, tools/gru_golden.py) holds the problem in MLX layout and the reference
+framework's output [N][L][H]; test/e2e/weights_check.c runs a library whose weights gru-import
+wrote on the golden's x and h0 and compares.
+"""
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+from gru_golden import GruProblem, write_golden  # noqa: E402
+
+
+def rz_first(a, H):
+    """Reorders gate blocks z, r, h (ONNX) to r, z, n (MLX) along the first axis."""
+    order = np.r_[H:2 * H, 0:H, 2 * H:3 * H]
+    return a[order]
+
+
+# ---- ONNX -----------------------------------------------------------------------------------
+
+
+class OnnxCase:
+    def __init__(self, rng, D, H, N, L, bias, h0):
+        s = 0.6
+        self.D, self.H, self.N, self.L = D, H, N, L
+        self.W = rng.uniform(-s, s, (1, 3 * H, D)).astype(np.float32)
+        self.R = rng.uniform(-s, s, (1, 3 * H, H)).astype(np.float32)
+        self.B = rng.uniform(-s, s, (1, 6 * H)).astype(np.float32) if bias else None
+        self.x = rng.normal(0.0, 2.0, (N, L, D)).astype(np.float32)
+        self.h0 = rng.uniform(-1, 1, (N, H)).astype(np.float32) if h0 else None
+
+    def problem(self):
+        """The same layer in MLX layout, written out independently of gru-import."""
+        H = self.H
+        b = bhn = None
+        if self.B is not None:
+            wb, rb = self.B[0, :3 * H], self.B[0, 3 * H:]
+            b = rz_first(wb, H) + np.r_[rz_first(rb, H)[:2 * H], np.zeros(H, np.float32)]
+            bhn = rb[2 * H:]
+        return GruProblem(Wx=rz_first(self.W[0], H), Wh=rz_first(self.R[0], H), b=b, bhn=bhn,
+                          x=self.x, h0=self.h0)
+
+
+def gru_model(cases, const_nodes=False, seq_lens=False, graph_input_weights=False, **attrs):
+    """A model with one GRU node per case, all on the same X [L][N][D] (layout 0), outputs Y<i>.
+    Weights are initializers, or Constant nodes, or (to be refused) graph inputs."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    c0 = cases[0]
+    L, N, D = c0.L, c0.N, c0.D
+    inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, [L, N, D])]
+    outputs, nodes, inits = [], [], []
+    if seq_lens:
+        inits.append(numpy_helper.from_array(np.full(N, L, np.int32), "seq_lens"))
+    for i, c in enumerate(cases):
+        names = []
+        for label, a in (("W", c.W), ("R", c.R), ("B", c.B)):
+            if a is None:
+                names.append("")
+                continue
+            name = f"{label}{i}"
+            names.append(name)
+            if graph_input_weights and label == "W":
+                inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, a.shape))
+            elif const_nodes:
+                nodes.append(helper.make_node("Constant", [], [name],
+                                              value=numpy_helper.from_array(a, name)))
+            else:
+                inits.append(numpy_helper.from_array(a, name))
+        gin = ["X"] + names + ["seq_lens" if seq_lens else ""]
+        if c.h0 is not None:
+            gin.append(f"h0_{i}")
+            inputs.append(helper.make_tensor_value_info(f"h0_{i}", TensorProto.FLOAT, [1, N, c.H]))
+        while gin[-1] == "":
+            gin.pop()
+        nodes.append(helper.make_node("GRU", gin, [f"Y{i}"], name=f"gru_{'abcdefgh'[i]}",
+                                      hidden_size=c.H, **attrs))
+        outputs.append(helper.make_tensor_value_info(f"Y{i}", TensorProto.FLOAT,
+                                                     [L, 1, N, c.H]))
+    graph = helper.make_graph(nodes, "g", inputs, outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    return model
+
+
+def ort_outputs(model, cases):
+    """ONNX Runtime's Y for each GRU node, as [N][L][H]."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    feeds = {"X": np.ascontiguousarray(cases[0].x.transpose(1, 0, 2))}
+    for i, c in enumerate(cases):
+        if c.h0 is not None:
+            feeds[f"h0_{i}"] = c.h0[None]
+    ys = sess.run(None, feeds)
+    return [y[:, 0].transpose(1, 0, 2) for y in ys]
+
+
+def save(model, path):
+    import onnx
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def onnx_cases(out):
+    import onnx
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(5)
+    lbr = dict(linear_before_reset=1)
+
+    def runnable(stem, cases, **kw):
+        for c in cases[1:]:  # every node reads the same X
+            c.x = cases[0].x
+        model = gru_model(cases, **kw, **lbr)
+        save(model, os.path.join(out, stem + ".onnx"))
+        for i, (c, y) in enumerate(zip(cases, ort_outputs(model, cases))):
+            write_golden(os.path.join(out, f"{stem}_{i}.gold"), c.problem(), y)
+
+    # Bias, a nonzero initial_h, N=3.
+    bias = OnnxCase(rng, 7, 13, 3, 5, True, True)
+    runnable("bias_n3_l5_h0", [bias])
+    # No bias (B omitted), initial_h, N=2.
+    runnable("nobias_n2_l9_h0", [OnnxCase(rng, 7, 13, 2, 9, False, True)])
+    # Weights as Constant nodes, sequence_lens given (all L: a run-time input), no initial_h,
+    # D > H, a long sequence.
+    runnable("const_n1_l64", [OnnxCase(rng, 40, 16, 1, 64, True, False)],
+             const_nodes=True, seq_lens=True)
+    # Two GRU nodes: --node picks one.
+    runnable("two_nodes", [OnnxCase(rng, 7, 13, 2, 6, True, True),
+                           OnnxCase(rng, 7, 13, 2, 6, True, False)])
+    # layout=1 changes only X/Y's axes, not the weights (ONNX Runtime does not run it).
+    save(gru_model([bias], layout=1, **lbr), os.path.join(out, "layout1.onnx"))
+    # Explicit default activations and direction are fine.
+    save(gru_model([bias], activations=["Sigmoid", "Tanh"], direction="forward", **lbr),
+         os.path.join(out, "explicit_defaults.onnx"))
+
+    # Refused.
+    c = OnnxCase(rng, 7, 13, 2, 5, True, False)
+    save(gru_model([c], linear_before_reset=0), os.path.join(out, "lbr0.onnx"))
+    save(gru_model([c]), os.path.join(out, "lbr_default.onnx"))
+    save(gru_model([c], clip=3.0, **lbr), os.path.join(out, "clip.onnx"))
+    save(gru_model([c], activations=["HardSigmoid", "Tanh"], **lbr),
+         os.path.join(out, "activations.onnx"))
+    save(gru_model([c], direction="reverse", **lbr), os.path.join(out, "reverse.onnx"))
+    save(gru_model([c], graph_input_weights=True, **lbr), os.path.join(out, "w_input.onnx"))
+    bi = OnnxCase(rng, 7, 13, 2, 5, True, False)
+    bi.W = np.concatenate([bi.W, bi.W])
+    bi.R = np.concatenate([bi.R, bi.R])
+    bi.B = np.concatenate([bi.B, bi.B])
+    save(gru_model([bi], direction="bidirectional", **lbr),
+         os.path.join(out, "bidirectional.onnx"))
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, [2, 3])
+    y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [2, 3])
+    relu = helper.make_graph([helper.make_node("Relu", ["X"], ["Y"])], "g", [x], [y])
+    save(helper.make_model(relu), os.path.join(out, "relu.onnx"))
+    with open(os.path.join(out, "garbage.onnx"), "wb") as f:
+        f.write(b"\xff\xfe not a protobuf \x00" * 8)
+    assert onnx.load(os.path.join(out, "lbr0.onnx")).graph.node[0].op_type == "GRU"
+
+
+# ---- PyTorch state dicts gru-import refuses ---------------------------------------------------
+
+
+def torch_cases(out):
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(6)
+    D, H = 5, 4
+    u = lambda *s: rng.uniform(-0.5, 0.5, s).astype(np.float32)
+    layer = {"weight_ih_l0": u(3 * H, D), "weight_hh_l0": u(3 * H, H),
+             "bias_ih_l0": u(3 * H), "bias_hh_l0": u(3 * H)}
+    l1 = {"weight_ih_l1": u(3 * H, H), "weight_hh_l1": u(3 * H, H)}
+    rev = {k + "_reverse": v for k, v in layer.items()}
+    files = {
+        "good": layer,
+        "two_layers": {**layer, **l1},
+        "bidirectional": {**layer, **rev},
+        "nested": {"gru." + k: v for k, v in layer.items()} | {"head.weight": u(2, H)},
+        "extra": {**layer, "head.weight": u(2, H)},
+        "one_bias": {k: v for k, v in layer.items() if k != "bias_hh_l0"},
+        "no_hh": {k: v for k, v in layer.items() if k != "weight_hh_l0"},
+        "bad_shape": {**layer, "weight_ih_l0": u(3 * H + 1, D)},
+        "not_gru": {"weight": u(3, 3)},
+    }
+    for stem, tensors in files.items():
+        save_file(tensors, os.path.join(out, stem + ".safetensors"))
+    with open(os.path.join(out, "garbage.pt"), "wb") as f:
+        f.write(b"neither safetensors nor a torch.save file\n")
+
+
+if __name__ == "__main__":
+    kind, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    {"onnx": onnx_cases, "torch": torch_cases}[kind](out)
