@@ -35,7 +35,11 @@ class GruStep : public GruGenerator<GruStep> {
     hp(j, n) = 0.0f;
     hp(j, n) += Wh(k, j) * h(k, n);
 
-    auto sigmoid = [](Halide::Expr v) { return 1.0f / (1.0f + Halide::exp(-v)); };
+    // Halide's exp on CPUs clamps its argument, which turns NaN into a number; NaN must stay
+    // NaN, as in MLX (IEEE propagation through the gates).
+    auto sigmoid = [](Halide::Expr v) {
+      return Halide::select(Halide::is_nan(v), v, 1.0f / (1.0f + Halide::exp(-v)));
+    };
     Halide::Func r("r"), z("z"), c("c");
     r(i, n) = sigmoid(xp(i, n) + hp(i, n));
     z(i, n) = sigmoid(xp(i + H, n) + hp(i + H, n));
