@@ -1,5 +1,7 @@
 #include "package/StagedOutput.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <system_error>
 
 #include "support/Error.h"
+#include "support/Interrupt.h"
 
 namespace grugen {
 namespace fs = std::filesystem;
@@ -42,6 +45,7 @@ StagedOutput::StagedOutput(fs::path dir) : dir_(std::move(dir)) {
   if (!fs::is_directory(anchor, ec))
     throw GruGenError("output directory '" + dir_.string() + "' has a non-directory in its path");
   staging_ = make_temp_dir(anchor, "output directory '" + dir_.string() + "'");
+  interrupt_handle_ = remember_directory(staging_.string());
   // mkdtemp makes it private (0700); when it is renamed into place as the output directory
   // it must have the mode any new directory would get.
   const mode_t mask = umask(0);
@@ -50,15 +54,41 @@ StagedOutput::StagedOutput(fs::path dir) : dir_(std::move(dir)) {
 }
 
 StagedOutput::~StagedOutput() {
+  forget_directory(interrupt_handle_);
   if (committed_) return;
   std::error_code ec;
   fs::remove_all(staging_, ec);
 }
 
+namespace {
+
+// An exclusive lock on a directory for this object's lifetime (flock; released on any exit).
+class DirectoryLock {
+ public:
+  explicit DirectoryLock(const fs::path &dir) : fd_(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_ >= 0)
+      while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+      }
+  }
+  ~DirectoryLock() {
+    if (fd_ >= 0) close(fd_);
+  }
+  DirectoryLock(const DirectoryLock &) = delete;
+  DirectoryLock &operator=(const DirectoryLock &) = delete;
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
 void StagedOutput::commit() {
   std::error_code ec;
   const fs::path target = fs::absolute(dir_).lexically_normal();
-  if (!fs::exists(target, ec) && existing_ancestor(target) == target.parent_path()) {
+  DeferInterrupts defer;  // a commit never stops halfway
+  fs::create_directories(target.parent_path(), ec);
+  DirectoryLock lock(target.parent_path());  // one commit into this directory at a time
+  if (!fs::exists(target, ec)) {
     // A new directory appears whole, in one rename.
     fs::rename(staging_, target, ec);
     if (!ec) {
@@ -82,9 +112,11 @@ ScratchDirectory::ScratchDirectory() {
   fs::path tmp = fs::temp_directory_path(ec);
   const fs::path parent = ec ? fs::path("/tmp") : tmp;
   path_ = make_temp_dir(parent, "temporary files in '" + parent.string() + "'");
+  interrupt_handle_ = remember_directory(path_.string());
 }
 
 ScratchDirectory::~ScratchDirectory() {
+  forget_directory(interrupt_handle_);
   // For gru-gen's developers: GRU_GEN_KEEP_TEMPS=1 keeps intermediate files for inspection.
   if (const char *keep = std::getenv("GRU_GEN_KEEP_TEMPS"); keep && *keep && *keep != '0') {
     std::fprintf(stderr, "gru-gen: kept intermediate files in %s\n", path_.c_str());

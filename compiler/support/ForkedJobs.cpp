@@ -1,5 +1,7 @@
 #include "support/ForkedJobs.h"
 
+#include "support/Interrupt.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,6 +85,7 @@ std::vector<ForkedJobResult> run_forked_jobs(const std::vector<ForkedJob> &jobs,
         results[next++].error = std::string("cannot fork: ") + std::strerror(errno);
         continue;
       }
+      remember_child(pid);  // stopped and waited for if gru-gen is interrupted
       running[pid] = Running{next++, fds[0], {}};
     }
     if (running.empty()) break;
@@ -94,6 +97,7 @@ std::vector<ForkedJobResult> run_forked_jobs(const std::vector<ForkedJob> &jobs,
       if (errno == EINTR) continue;
       break;
     }
+    forget_child(pid);
     auto it = running.find(pid);
     if (it == running.end()) continue;
     Running job = it->second;

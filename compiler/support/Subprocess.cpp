@@ -1,5 +1,7 @@
 #include "support/Subprocess.h"
 
+#include "support/Interrupt.h"
+
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +37,7 @@ SubprocessResult run_subprocess(const std::vector<std::string> &argv,
     (void)!write(status_pipe[1], &err, sizeof err);
     _exit(127);
   }
+  if (pid > 0) remember_child(pid);  // stopped and waited for if gru-gen is interrupted
   close(out[1]);
   close(status_pipe[1]);
   if (pid < 0) {
@@ -52,6 +55,7 @@ SubprocessResult run_subprocess(const std::vector<std::string> &argv,
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  forget_child(pid);
   if (result.started) result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }
