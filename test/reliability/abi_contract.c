@@ -10,22 +10,12 @@
 #include <unistd.h>
 
 #include "reliability.h"
+#include "../e2e/gru_test_lib.h" /* sentinel, untouched */
 
 static void *const kMarker = (void *)&rel_passed;
 
 static int mentions(const char *text, const char *word) {
   return text && strstr(text, word) != NULL && strchr(text, '\n') == NULL;
-}
-
-static float *sentinel(size_t n) {
-  float *p = (float *)malloc(n * sizeof(float));
-  for (size_t i = 0; i < n; ++i) p[i] = -12345.0f - (float)i;
-  return p;
-}
-static int untouched(const float *p, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    if (p[i] != -12345.0f - (float)i) return 0;
-  return 1;
 }
 
 static void *other_thread_error(void *arg) {
