@@ -44,8 +44,11 @@ StagedOutput::StagedOutput(fs::path dir) : dir_(std::move(dir)) {
   const fs::path anchor = existing_ancestor(dir_);
   if (!fs::is_directory(anchor, ec))
     throw GruGenError("output directory '" + dir_.string() + "' has a non-directory in its path");
-  staging_ = make_temp_dir(anchor, "output directory '" + dir_.string() + "'");
-  interrupt_handle_ = remember_directory(staging_.string());
+  {
+    DeferInterrupts defer;  // made and remembered at once, for the interrupt handler
+    staging_ = make_temp_dir(anchor, "output directory '" + dir_.string() + "'");
+    interrupt_handle_ = remember_directory(staging_.string());
+  }
   // mkdtemp makes it private (0700); when it is renamed into place as the output directory
   // it must have the mode any new directory would get.
   const mode_t mask = umask(0);
@@ -54,10 +57,11 @@ StagedOutput::StagedOutput(fs::path dir) : dir_(std::move(dir)) {
 }
 
 StagedOutput::~StagedOutput() {
-  forget_directory(interrupt_handle_);
-  if (committed_) return;
-  std::error_code ec;
-  fs::remove_all(staging_, ec);
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove_all(staging_, ec);
+  }
+  forget_directory(interrupt_handle_);  // after: an interruption meanwhile removes it too
 }
 
 namespace {
@@ -93,6 +97,8 @@ void StagedOutput::commit() {
     fs::rename(staging_, target, ec);
     if (!ec) {
       committed_ = true;
+      forget_directory(interrupt_handle_);  // it is the output now
+      interrupt_handle_ = -1;
       return;
     }
   }
@@ -111,12 +117,16 @@ ScratchDirectory::ScratchDirectory() {
   std::error_code ec;
   fs::path tmp = fs::temp_directory_path(ec);
   const fs::path parent = ec ? fs::path("/tmp") : tmp;
+  DeferInterrupts defer;  // made and remembered at once, for the interrupt handler
   path_ = make_temp_dir(parent, "temporary files in '" + parent.string() + "'");
   interrupt_handle_ = remember_directory(path_.string());
 }
 
 ScratchDirectory::~ScratchDirectory() {
-  forget_directory(interrupt_handle_);
+  struct Forget {
+    int handle;
+    ~Forget() { forget_directory(handle); }  // after the removal below
+  } forget{interrupt_handle_};
   // For gru-gen's developers: GRU_GEN_KEEP_TEMPS=1 keeps intermediate files for inspection.
   if (const char *keep = std::getenv("GRU_GEN_KEEP_TEMPS"); keep && *keep && *keep != '0') {
     std::fprintf(stderr, "gru-gen: kept intermediate files in %s\n", path_.c_str());

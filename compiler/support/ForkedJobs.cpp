@@ -74,8 +74,10 @@ std::vector<ForkedJobResult> run_forked_jobs(const std::vector<ForkedJob> &jobs,
         results[next++].error = std::string("cannot create a pipe: ") + std::strerror(errno);
         continue;
       }
+      DeferInterrupts defer;  // the child is remembered before an interruption can see it
       const pid_t pid = fork();
       if (pid == 0) {
+        defer.end();
         close(fds[0]);
         run_child(jobs[next], fds[1]);
       }
@@ -86,6 +88,7 @@ std::vector<ForkedJobResult> run_forked_jobs(const std::vector<ForkedJob> &jobs,
         continue;
       }
       remember_child(pid);  // stopped and waited for if gru-gen is interrupted
+      defer.end();
       running[pid] = Running{next++, fds[0], {}};
     }
     if (running.empty()) break;

@@ -140,7 +140,9 @@ DeferInterrupts::DeferInterrupts() {
   sigprocmask(SIG_BLOCK, &block, reinterpret_cast<sigset_t *>(saved_));
 }
 
-DeferInterrupts::~DeferInterrupts() {
+void DeferInterrupts::end() {
+  if (!active_) return;
+  active_ = false;
   sigprocmask(SIG_SETMASK, reinterpret_cast<const sigset_t *>(saved_), nullptr);
 }
 

@@ -24,16 +24,20 @@ void forget_directory(int handle);
 void remember_child(pid_t pid);
 void forget_child(pid_t pid);
 
-// Blocks the interrupting signals for its lifetime (a commit that must not stop halfway).
+// Blocks the interrupting signals for its lifetime (a commit that must not stop halfway, a
+// directory or a child process and its registration, which must not be separated).
 class DeferInterrupts {
  public:
   DeferInterrupts();
-  ~DeferInterrupts();
+  ~DeferInterrupts() { end(); }
+  // Restores the signal mask now, e.g. in a forked child (which inherits the blocked mask).
+  void end();
   DeferInterrupts(const DeferInterrupts &) = delete;
   DeferInterrupts &operator=(const DeferInterrupts &) = delete;
 
  private:
   unsigned long saved_[16];
+  bool active_ = true;
 };
 
 }  // namespace grugen

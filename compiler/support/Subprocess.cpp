@@ -24,8 +24,10 @@ SubprocessResult run_subprocess(const std::vector<std::string> &argv,
   for (const std::string &a : argv) args.push_back(const_cast<char *>(a.c_str()));
   args.push_back(nullptr);
 
+  DeferInterrupts defer;  // the child is remembered before an interruption can see it
   const pid_t pid = fork();
   if (pid == 0) {
+    defer.end();  // the signal mask survives exec
     // Child: output into the pipe; an exec failure is reported through status_pipe.
     dup2(out[1], STDOUT_FILENO);
     dup2(out[1], STDERR_FILENO);
@@ -38,6 +40,7 @@ SubprocessResult run_subprocess(const std::vector<std::string> &argv,
     _exit(127);
   }
   if (pid > 0) remember_child(pid);  // stopped and waited for if gru-gen is interrupted
+  defer.end();
   close(out[1]);
   close(status_pipe[1]);
   if (pid < 0) {

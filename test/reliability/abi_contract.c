@@ -83,6 +83,11 @@ int main(int argc, char **argv) {
                 GRU_IO_ERROR, "/nonexistent/x.safetensors");
   EXPECT_CREATE(F(create_from_safetensors)(".", prefix, &m_), GRU_IO_ERROR, "regular file");
   EXPECT_CREATE(F(create_from_safetensors)("/dev/null", prefix, &m_), GRU_IO_ERROR, "/dev/null");
+  if (mkfifo("abi_contract_fifo", 0600) == 0) { /* would block forever if opened */
+    EXPECT_CREATE(F(create_from_safetensors)("abi_contract_fifo", prefix, &m_), GRU_IO_ERROR,
+                  "regular file");
+    unlink("abi_contract_fifo");
+  }
   char empty[] = "abi_contract_empty_XXXXXX";
   const int fd = mkstemp(empty);
   if (fd >= 0) close(fd);

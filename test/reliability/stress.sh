@@ -57,6 +57,11 @@ if "$gru_gen" "${spec[@]}" -o file 2>err; then fail "-o a regular file"; fi
 if "$gru_gen" "${spec[@]}" -o file/sub 2>err; then fail "-o below a regular file"; fi
 [ "$(cat file)" = x ] || fail "the regular file changed"
 say "output path through a regular file: refused"
+mkfifo fifo
+if timeout 20 "$gru_gen" --weights fifo --name w -q -o fromfifo 2>err; then fail "--weights a FIFO"; fi
+grep -q "not a regular file" err || fail "--weights a FIFO: $(cat err)"
+check_clean "--weights a FIFO" fromfifo
+say "--weights a FIFO: refused without blocking"
 
 # Writes that fail (EFBIG): a file-size limit of 64 KiB, with SIGXFSZ ignored as gru-gen does.
 if (ulimit -f 64; "$gru_gen" "${spec[@]}" -o big 2>err); then fail "wrote past ulimit -f"; fi
@@ -85,6 +90,9 @@ fi
 # no scratch); gru-gen dies of the signal. SIGKILL cannot be caught: no output either, but a
 # staging directory may remain (documented).
 slow=(--input-size 7 --hidden-size 13 --batch 3 --name st -q --target host,opencl,arm64-linux)
+# Job control on: otherwise bash starts background commands with SIGINT ignored, and gru-gen
+# (rightly) leaves an ignored signal ignored.
+set -m
 for sig in INT TERM; do
   interrupted=0
   for delay in 0.05 0.3 0.8 1.5 2.5; do
@@ -112,6 +120,7 @@ kill -KILL "$pid"; wait "$pid" 2>/dev/null
 [ -e keep/killed ] && fail "SIGKILL left a partial output"
 say "SIGKILL: no output directory (staging left: $(find keep -maxdepth 1 -name '.gru-gen-*' | wc -l))"
 rm -rf keep "$work"/tmp/.gru-gen-*
+set +m
 
 # 4. Concurrent runs: into different directories (each equals the reference), and into one
 # directory, new or existing, with the same spec and with two specs (the result is one run's
