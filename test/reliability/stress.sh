@@ -90,13 +90,18 @@ fi
 # no scratch); gru-gen dies of the signal. SIGKILL cannot be caught: no output either, but a
 # staging directory may remain (documented).
 slow=(--input-size 7 --hidden-size 13 --batch 3 --name st -q --target host,opencl,arm64-linux)
-# Job control on: otherwise bash starts background commands with SIGINT ignored, and gru-gen
-# (rightly) leaves an ignored signal ignored.
-set -m
+# gru-gen leaves a signal ignored when it starts ignored (nohup); background commands of a
+# script, and whatever runs under a parent that ignores SIGINT (a CI runner, lit started in the
+# background), start so. `default_signals` execs gru-gen with SIGINT and SIGTERM at their defaults.
+default_signals() {
+  exec python3 -c 'import os, signal, sys
+for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$@"
+}
 for sig in INT TERM; do
   interrupted=0
   for delay in 0.05 0.3 0.8 1.5 2.5; do
-    "$gru_gen" "${slow[@]}" -o "int_$sig" & pid=$!
+    default_signals "$gru_gen" "${slow[@]}" -o "int_$sig" & pid=$!
     sleep "$delay"
     kill -s "$sig" "$pid" 2>/dev/null
     wait "$pid"
@@ -120,7 +125,6 @@ kill -KILL "$pid"; wait "$pid" 2>/dev/null
 [ -e keep/killed ] && fail "SIGKILL left a partial output"
 say "SIGKILL: no output directory (staging left: $(find keep -maxdepth 1 -name '.gru-gen-*' | wc -l))"
 rm -rf keep "$work"/tmp/.gru-gen-*
-set +m
 
 # 4. Concurrent runs: into different directories (each equals the reference), and into one
 # directory, new or existing, with the same spec and with two specs (the result is one run's
