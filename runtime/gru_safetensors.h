@@ -122,6 +122,25 @@ static int gst_skip(const jsmntok_t *t, int i) {
   return i;
 }
 
+/* Index after the JSON value at token i, or -1 when the tokens there do not form one: jsmn lets
+ * a key without a value through ({"a":}), after which a key's value would be read past the
+ * last token. Nesting deeper than a header needs is refused too (a bounded recursion). */
+static int gst_value_end(const jsmntok_t *t, int count, int i, int depth) {
+  if (i >= count || depth > 32) return -1;
+  if (t[i].type == JSMN_OBJECT || t[i].type == JSMN_ARRAY) {
+    int j = i + 1;
+    for (int c = 0; c < t[i].size && j >= 0; ++c) {
+      if (t[i].type == JSMN_OBJECT) {
+        if (j >= count || t[j].type != JSMN_STRING || t[j].size != 1) return -1;
+        ++j;
+      }
+      j = gst_value_end(t, count, j, depth + 1);
+    }
+    return j;
+  }
+  return t[i].size == 0 ? i + 1 : -1; /* a string or a primitive: no children */
+}
+
 static int gst_is(const char *json, const jsmntok_t *tok, const char *word) {
   return gst_equal(json + tok->start, (size_t)(tok->end - tok->start), word, gst_strlen(word));
 }
@@ -244,7 +263,9 @@ static gst_result gst_open(const uint8_t *bytes, uint64_t size, const gst_alloca
     r = gst_fail(msg, cap, "header is not valid JSON", NULL, 0, NULL, 0, 0);
   } else if (t[0].type != JSMN_OBJECT) {
     r = gst_fail(msg, cap, "header is not a JSON object", NULL, 0, NULL, 0, 0);
-  } else if (gst_skip(t, 0) != count) {
+  } else if (gst_value_end(t, count, 0, 0) < 0) {
+    r = gst_fail(msg, cap, "header is not valid JSON", NULL, 0, NULL, 0, 0);
+  } else if (gst_value_end(t, count, 0, 0) != count) {
     r = gst_fail(msg, cap, "header holds more than one JSON value", NULL, 0, NULL, 0, 0);
   }
   gst_tensor *tensors = NULL;

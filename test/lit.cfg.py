@@ -9,9 +9,11 @@
 #   %python    the project virtualenv's Python (mlx, numpy)
 #   %cc-arm64  the ARM64 Linux cross compiler, as strict as %cc
 #   %run-arm64 runs an ARM64 Linux program here, under qemu-user
+#   %fuzz-bin  the libFuzzer targets (feature `fuzz`)
 #   %cmake     the CMake gru-gen was built with    %build_root  its build tree   %src  the sources
 #   %cc-macos  zig's C compiler and linker for arm64 macOS (libSystem stubs, no frameworks)
-# Features: `mlx` when mlx imports (the conformance tests call it directly).
+# Features: `mlx` when mlx imports (the conformance tests call it directly); `sanitize` in a
+# -DGRUGEN_SANITIZE build (then %cc and the runtimes gru-gen compiles carry the sanitizers).
 import os
 import subprocess
 
@@ -30,7 +32,15 @@ strict_c = " -std=c11 -O2 -Wall -Wextra -Werror"
 config.substitutions.append(("%cc-arm64", "aarch64-linux-gnu-gcc" + strict_c))
 config.substitutions.append(("%run-arm64", "qemu-aarch64 -L /usr/aarch64-linux-gnu"))
 config.substitutions.append(("%cc-macos", config.zig + " cc -target aarch64-macos.11.0" + strict_c))
-config.substitutions.append(("%cc", config.c_compiler + strict_c))
+# A sanitized build (-DGRUGEN_SANITIZE=...): the host's test programs and the runtimes gru-gen
+# compiles for them get the same sanitizers; feature `sanitize`.
+host_c = strict_c
+if config.sanitize:
+    sanitize = " -g -fno-omit-frame-pointer -fno-sanitize-recover=all -fsanitize=" + config.sanitize
+    host_c += sanitize
+    config.environment["GRU_GEN_RUNTIME_CFLAGS"] = sanitize.strip()
+    config.available_features.add("sanitize")
+config.substitutions.append(("%cc", config.c_compiler + host_c))
 config.substitutions.append(("%syslibs", "-lpthread -ldl -lm"))
 config.substitutions.append(("%e2e", os.path.join(src, "test", "e2e")))
 config.substitutions.append(("%goldens", os.path.join(src, "test", "goldens")))
@@ -46,6 +56,11 @@ config.environment["PATH"] = os.pathsep.join(
 for var in ("HOME", "TMPDIR", "CC"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
+
+# libFuzzer targets (test/fuzz): feature `fuzz`, %fuzz-bin their directory.
+if config.fuzz_bin_dir:
+    config.available_features.add("fuzz")
+    config.substitutions.append(("%fuzz-bin", config.fuzz_bin_dir))
 
 if subprocess.call([config.python_executable, "-c", "import mlx.core"],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:

@@ -2,7 +2,8 @@
 # Installs everything gru-gen needs on a fresh Debian 12 machine, idempotently:
 #   - Debian packages: compilers, CMake, LLVM/MLIR 19 (FileCheck comes with llvm-19-tools),
 #     the ARM64 cross compiler and qemu-user (arm64-linux libraries run under emulation in the
-#     tests), PoCL and the OpenCL loader (the GPU schedules run on the CPU in the tests);
+#     tests), PoCL and the OpenCL loader (the GPU schedules run on the CPU in the tests),
+#     clang-19 with libFuzzer and the sanitizer runtimes (test/fuzz);
 #   - a project-local virtualenv (.venv) with Halide 21 (the wheel is also the C++ SDK),
 #     CMake >= 3.28 (HalideConfig.cmake requires it; Debian 12 has 3.25), lit, numpy and
 #     mlx[cpu] (goldens and conformance only), and zig (ziglang: the C compiler, with macOS
@@ -16,6 +17,7 @@ apt_packages=(
   build-essential cmake ninja-build python3 python3-venv python3-pip
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   g++-aarch64-linux-gnu qemu-user pocl-opencl-icd ocl-icd-opencl-dev pkg-config libjsmn-dev
+  clang-19 libclang-rt-19-dev
 )
 pip_packages=(
   "halide==21.0.0" "cmake>=3.28,<4.5" "lit>=18" "numpy>=1.24" "mlx[cpu]>=0.31.2"

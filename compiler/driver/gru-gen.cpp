@@ -29,6 +29,7 @@
 #include "spec/GruSpec.h"
 #include "support/Error.h"
 #include "support/ForkedJobs.h"
+#include "support/Interrupt.h"
 #include "support/Progress.h"
 #include "weights/GruWeights.h"
 
@@ -89,10 +90,10 @@ cl::list<std::string> emits("emit",
 
 long long parse_size(const cl::opt<std::string> &flag) {
   const std::string &text = flag.getValue();
-  long long value = 0;
-  if (text.empty() || llvm::StringRef(text).getAsInteger(10, value))
+  const std::optional<int64_t> value = grugen::parse_size(text);
+  if (!value)
     throw GruGenError("invalid --" + flag.ArgStr.str() + " '" + text + "': not an integer");
-  return value;
+  return *value;
 }
 
 // Flags, checked against the weights file when there is one: its shapes are the truth, and a
@@ -309,6 +310,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   progress_enabled() = !quiet;
+  install_interrupt_cleanup();  // SIGINT/SIGTERM/SIGHUP leave nothing behind
   try {
     if (print_link_flags) {
       // For build systems at configure time (gru_add_library): no spec needed.

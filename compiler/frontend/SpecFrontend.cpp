@@ -69,18 +69,31 @@ SpecFrontend::SpecFrontend(std::unique_ptr<State> state) : state_(std::move(stat
 SpecFrontend::SpecFrontend(SpecFrontend &&) = default;
 SpecFrontend::~SpecFrontend() = default;
 
+namespace {
+
+// Parsing verifies the module, so a malformed spec is refused here with its location.
+std::unique_ptr<SpecFrontend::State> parse_spec(std::unique_ptr<llvm::MemoryBuffer> buffer,
+                                                const std::string &name) {
+  auto state = std::make_unique<SpecFrontend::State>();
+  llvm::SourceMgr sources;
+  sources.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+  FirstError errors(state->context);
+  state->module = mlir::parseSourceFile<mlir::ModuleOp>(sources, &state->context);
+  if (!state->module) errors.raise("cannot parse spec file '" + name + "'");
+  return state;
+}
+
+}  // namespace
+
 SpecFrontend SpecFrontend::from_file(const std::string &path) {
-  auto state = std::make_unique<State>();
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer)
     throw GruGenError("cannot read spec file '" + path + "': " + buffer.getError().message());
-  llvm::SourceMgr sources;
-  sources.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
-  FirstError errors(state->context);
-  // Parsing verifies the module, so a malformed spec is refused here with its location.
-  state->module = mlir::parseSourceFile<mlir::ModuleOp>(sources, &state->context);
-  if (!state->module) errors.raise("cannot parse spec file '" + path + "'");
-  return SpecFrontend(std::move(state));
+  return SpecFrontend(parse_spec(std::move(*buffer), path));
+}
+
+SpecFrontend SpecFrontend::from_source(const std::string &text, const std::string &name) {
+  return SpecFrontend(parse_spec(llvm::MemoryBuffer::getMemBufferCopy(text, name), name));
 }
 
 SpecFrontend SpecFrontend::from_flags(const GruSpec &spec) {

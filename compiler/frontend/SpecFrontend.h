@@ -21,6 +21,8 @@ class SpecFrontend {
   // A spec written as MLIR (a module with one func.func @<name> holding one gru.layer).
   // Throws GruGenError with the first located error: "<file>:<line>:<col>: <message>".
   static SpecFrontend from_file(const std::string &path);
+  // The same for a spec held in memory; `name` stands for the file in error locations.
+  static SpecFrontend from_source(const std::string &text, const std::string &name);
   // A spec given as flags, already validated by the caller (which names the offending flag).
   static SpecFrontend from_flags(const GruSpec &spec);
 
@@ -33,8 +35,9 @@ class SpecFrontend {
   // Throws GruGenError.
   void write_module(const std::filesystem::path &file) const;
 
+ struct State;  // opaque: the MLIR context and the module
+
  private:
-  struct State;
   explicit SpecFrontend(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };

@@ -1,9 +1,11 @@
 #include "package/LibraryPackager.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <regex>
 
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Object/ArchiveWriter.h"
 #include "llvm/Support/Error.h"
 #include "support/Embedded.h"
@@ -85,6 +87,15 @@ fs::path compile_c(const TargetPolicy &policy, const fs::path &dir, const std::s
   std::vector<std::string> argv = policy.c_compiler;
   for (const char *flag : {"-std=c11", "-O2", "-fPIC", "-fno-common", "-Wall", "-I."})
     argv.push_back(flag);
+  // GRU_GEN_RUNTIME_CFLAGS: extra flags for the host's compiler ($CC) only, e.g. sanitizers
+  // for the tests (docs/RELIABILITY.md); cross compilers never see them.
+  if (const char *extra = std::getenv("GRU_GEN_RUNTIME_CFLAGS");
+      extra && policy.c_compiler_variable == "CC")
+    for (llvm::StringRef rest = extra; !rest.trim().empty();) {
+      auto [flag, tail] = rest.ltrim().split(' ');
+      if (!flag.empty()) argv.push_back(flag.str());
+      rest = tail;
+    }
   for (const std::string &arg : {std::string("-c"), source, std::string("-o"), object})
     argv.push_back(arg);
 
@@ -158,14 +169,17 @@ void write_archive(const fs::path &archive, const std::vector<fs::path> &members
     m->MemberName = names[i];
     new_members.push_back(std::move(*m));
   }
-  if (llvm::Error err = llvm::writeArchive(archive.string(), new_members,
-                                           llvm::SymtabWritingMode::NormalSymtab,
+  // Built in memory and written by write_file: llvm::writeArchive to a file ends the process
+  // ("LLVM ERROR: IO failure on output stream") when a write fails, e.g. on a full disk.
+  auto buffer = llvm::writeArchiveToBuffer(new_members, llvm::SymtabWritingMode::NormalSymtab,
                                            format == ArchiveFormat::Darwin
                                                ? llvm::object::Archive::K_DARWIN
                                                : llvm::object::Archive::K_GNU,
-                                           /*Deterministic=*/true,
-                                           /*Thin=*/false))
-    throw GruGenError("cannot write '" + archive.string() + "': " + llvm::toString(std::move(err)));
+                                           /*Deterministic=*/true, /*Thin=*/false);
+  if (!buffer)
+    throw GruGenError("cannot write '" + archive.string() +
+                      "': " + llvm::toString(buffer.takeError()));
+  write_file(archive, (*buffer)->getBuffer());
 }
 
 void write_link_metadata(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir) {

@@ -1,5 +1,7 @@
 #include "package/StagedOutput.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <system_error>
 
 #include "support/Error.h"
+#include "support/Interrupt.h"
 
 namespace grugen {
 namespace fs = std::filesystem;
@@ -41,7 +44,11 @@ StagedOutput::StagedOutput(fs::path dir) : dir_(std::move(dir)) {
   const fs::path anchor = existing_ancestor(dir_);
   if (!fs::is_directory(anchor, ec))
     throw GruGenError("output directory '" + dir_.string() + "' has a non-directory in its path");
-  staging_ = make_temp_dir(anchor, "output directory '" + dir_.string() + "'");
+  {
+    DeferInterrupts defer;  // made and remembered at once, for the interrupt handler
+    staging_ = make_temp_dir(anchor, "output directory '" + dir_.string() + "'");
+    interrupt_handle_ = remember_directory(staging_.string());
+  }
   // mkdtemp makes it private (0700); when it is renamed into place as the output directory
   // it must have the mode any new directory would get.
   const mode_t mask = umask(0);
@@ -50,19 +57,48 @@ StagedOutput::StagedOutput(fs::path dir) : dir_(std::move(dir)) {
 }
 
 StagedOutput::~StagedOutput() {
-  if (committed_) return;
-  std::error_code ec;
-  fs::remove_all(staging_, ec);
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove_all(staging_, ec);
+  }
+  forget_directory(interrupt_handle_);  // after: an interruption meanwhile removes it too
 }
+
+namespace {
+
+// An exclusive lock on a directory for this object's lifetime (flock; released on any exit).
+class DirectoryLock {
+ public:
+  explicit DirectoryLock(const fs::path &dir) : fd_(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_ >= 0)
+      while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+      }
+  }
+  ~DirectoryLock() {
+    if (fd_ >= 0) close(fd_);
+  }
+  DirectoryLock(const DirectoryLock &) = delete;
+  DirectoryLock &operator=(const DirectoryLock &) = delete;
+
+ private:
+  int fd_;
+};
+
+}  // namespace
 
 void StagedOutput::commit() {
   std::error_code ec;
   const fs::path target = fs::absolute(dir_).lexically_normal();
-  if (!fs::exists(target, ec) && existing_ancestor(target) == target.parent_path()) {
+  DeferInterrupts defer;  // a commit never stops halfway
+  fs::create_directories(target.parent_path(), ec);
+  DirectoryLock lock(target.parent_path());  // one commit into this directory at a time
+  if (!fs::exists(target, ec)) {
     // A new directory appears whole, in one rename.
     fs::rename(staging_, target, ec);
     if (!ec) {
       committed_ = true;
+      forget_directory(interrupt_handle_);  // it is the output now
+      interrupt_handle_ = -1;
       return;
     }
   }
@@ -81,10 +117,16 @@ ScratchDirectory::ScratchDirectory() {
   std::error_code ec;
   fs::path tmp = fs::temp_directory_path(ec);
   const fs::path parent = ec ? fs::path("/tmp") : tmp;
+  DeferInterrupts defer;  // made and remembered at once, for the interrupt handler
   path_ = make_temp_dir(parent, "temporary files in '" + parent.string() + "'");
+  interrupt_handle_ = remember_directory(path_.string());
 }
 
 ScratchDirectory::~ScratchDirectory() {
+  struct Forget {
+    int handle;
+    ~Forget() { forget_directory(handle); }  // after the removal below
+  } forget{interrupt_handle_};
   // For gru-gen's developers: GRU_GEN_KEEP_TEMPS=1 keeps intermediate files for inspection.
   if (const char *keep = std::getenv("GRU_GEN_KEEP_TEMPS"); keep && *keep && *keep != '0') {
     std::fprintf(stderr, "gru-gen: kept intermediate files in %s\n", path_.c_str());

@@ -20,12 +20,15 @@ class StagedOutput {
   const std::filesystem::path &staging() const { return staging_; }
 
   // Moves every staged file to the output directory (creating it if needed), replacing files of
-  // the same name; other files there are left alone.
+  // the same name; other files there are left alone. Commits into one directory are serialized
+  // (a lock on its parent), and an interrupting signal waits until the commit is done, so
+  // concurrent runs leave one run's complete output.
   void commit();
 
  private:
   std::filesystem::path dir_;
   std::filesystem::path staging_;
+  int interrupt_handle_ = -1;  // removed on SIGINT/SIGTERM (support/Interrupt.h)
   bool committed_ = false;
 };
 
@@ -40,6 +43,7 @@ class ScratchDirectory {
 
  private:
   std::filesystem::path path_;
+  int interrupt_handle_ = -1;
 };
 
 }  // namespace grugen

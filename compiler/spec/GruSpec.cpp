@@ -53,6 +53,21 @@ bool is_c_keyword(const std::string &s) {
 
 }  // namespace
 
+std::optional<int64_t> parse_size(std::string_view text) {
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) text.remove_prefix(1);
+  if (text.empty()) return std::nullopt;
+  uint64_t magnitude = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const uint64_t digit = uint64_t(c - '0');
+    if (magnitude > (uint64_t(INT64_MAX) + 1 - digit) / 10) return std::nullopt;
+    magnitude = magnitude * 10 + digit;
+  }
+  if (!negative && magnitude > uint64_t(INT64_MAX)) return std::nullopt;
+  return negative ? int64_t(0 - magnitude) : int64_t(magnitude);
+}
+
 std::optional<std::string> check_library_name(const std::string &name) {
   if (name.empty()) return "must not be empty";
   if (name.size() > GruSpecLimits::kMaxNameLength)

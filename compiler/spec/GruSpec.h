@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace grugen {
 
@@ -52,6 +53,10 @@ struct GruSpecError {
 
 // Checks every field and the derived sizes; returns the first problem found.
 std::optional<GruSpecError> validate(const GruSpec &spec);
+
+// A size as the flags write it: an optional '-', then decimal digits only, within int64 (no
+// '+', no spaces, no other radix). nullopt when `text` is not one; range checks are validate's.
+std::optional<int64_t> parse_size(std::string_view text);
 
 // True when `name` can prefix C symbols: [A-Za-z_][A-Za-z0-9_]*, not a C keyword,
 // not reserved (leading underscore), not in Halide's namespace, not too long.

@@ -1,6 +1,8 @@
 // Writing whole files, with failures on gru-gen's one-line error path.
 #pragma once
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string_view>
@@ -10,9 +12,16 @@
 namespace grugen {
 
 inline void write_file(const std::filesystem::path &path, std::string_view text) {
+  errno = 0;
   std::ofstream out(path, std::ios::binary);
   out.write(text.data(), std::streamsize(text.size()));
-  if (!out.flush()) throw GruGenError("cannot write '" + path.string() + "'");
+  out.flush();
+  if (out) out.close();  // a full disk may only tell at close
+  if (!out) {
+    const int error = errno;
+    throw GruGenError("cannot write '" + path.string() + "'" +
+                      (error ? std::string(": ") + std::strerror(error) : std::string()));
+  }
 }
 
 }  // namespace grugen

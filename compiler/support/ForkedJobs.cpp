@@ -1,5 +1,7 @@
 #include "support/ForkedJobs.h"
 
+#include "support/Interrupt.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,8 +74,10 @@ std::vector<ForkedJobResult> run_forked_jobs(const std::vector<ForkedJob> &jobs,
         results[next++].error = std::string("cannot create a pipe: ") + std::strerror(errno);
         continue;
       }
+      DeferInterrupts defer;  // the child is remembered before an interruption can see it
       const pid_t pid = fork();
       if (pid == 0) {
+        defer.end();
         close(fds[0]);
         run_child(jobs[next], fds[1]);
       }
@@ -83,6 +87,8 @@ std::vector<ForkedJobResult> run_forked_jobs(const std::vector<ForkedJob> &jobs,
         results[next++].error = std::string("cannot fork: ") + std::strerror(errno);
         continue;
       }
+      remember_child(pid);  // stopped and waited for if gru-gen is interrupted
+      defer.end();
       running[pid] = Running{next++, fds[0], {}};
     }
     if (running.empty()) break;
@@ -94,6 +100,7 @@ std::vector<ForkedJobResult> run_forked_jobs(const std::vector<ForkedJob> &jobs,
       if (errno == EINTR) continue;
       break;
     }
+    forget_child(pid);
     auto it = running.find(pid);
     if (it == running.end()) continue;
     Running job = it->second;

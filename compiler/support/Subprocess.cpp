@@ -1,5 +1,7 @@
 #include "support/Subprocess.h"
 
+#include "support/Interrupt.h"
+
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,8 +24,10 @@ SubprocessResult run_subprocess(const std::vector<std::string> &argv,
   for (const std::string &a : argv) args.push_back(const_cast<char *>(a.c_str()));
   args.push_back(nullptr);
 
+  DeferInterrupts defer;  // the child is remembered before an interruption can see it
   const pid_t pid = fork();
   if (pid == 0) {
+    defer.end();  // the signal mask survives exec
     // Child: output into the pipe; an exec failure is reported through status_pipe.
     dup2(out[1], STDOUT_FILENO);
     dup2(out[1], STDERR_FILENO);
@@ -35,6 +39,8 @@ SubprocessResult run_subprocess(const std::vector<std::string> &argv,
     (void)!write(status_pipe[1], &err, sizeof err);
     _exit(127);
   }
+  if (pid > 0) remember_child(pid);  // stopped and waited for if gru-gen is interrupted
+  defer.end();
   close(out[1]);
   close(status_pipe[1]);
   if (pid < 0) {
@@ -52,6 +58,7 @@ SubprocessResult run_subprocess(const std::vector<std::string> &argv,
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  forget_child(pid);
   if (result.started) result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }

@@ -1,5 +1,6 @@
 #include "weights/GruWeights.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -9,6 +10,10 @@
 namespace grugen {
 
 GruWeights read_gru_weights(const std::string &path, const std::string &prefix) {
+  // Opening a FIFO would block until someone writes to it: only regular files are read.
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    throw GruGenError("cannot read --weights file '" + path + "': not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw GruGenError("cannot open --weights file '" + path + "'");
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),

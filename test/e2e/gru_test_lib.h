@@ -42,6 +42,18 @@ typedef struct gru_test_lib {
                                           lib##_abi_version, lib##_t_create, lib##_t_run,      \
                                           lib##_t_step, lib##_t_destroy, lib##_status_string}
 
+/* A buffer of n floats filled with a recognisable pattern, to prove nothing was written. */
+static inline float *sentinel(size_t n) {
+  float *p = (float *)malloc(n * sizeof(float));
+  for (size_t i = 0; i < n; ++i) p[i] = -12345.0f - (float)i;
+  return p;
+}
+static inline int untouched(const float *p, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (p[i] != -12345.0f - (float)i) return 0;
+  return 1;
+}
+
 typedef struct {
   int32_t D, H, N, L, has_bias, has_h0;
   float *data; /* one block; the pointers below point into it */
