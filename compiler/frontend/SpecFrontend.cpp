@@ -79,6 +79,10 @@ struct SpecFrontend::State {
     mlir::DialectRegistry registry;
     registry.insert<gru::GruDialect, mlir::func::FuncDialect>();
     context.appendDialectRegistry(registry);
+    // gru-gen reports one line per error: MLIR's habit of attaching the failing op, printed, to
+    // a diagnostic adds nothing there, and printing a malformed op can crash MLIR 19 (see
+    // FirstError::describe).
+    context.printOpOnDiagnostic(false);
   }
 };
 
