@@ -1,6 +1,7 @@
 #include "CpuSchedules.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace grugen {
 namespace {
@@ -36,6 +37,21 @@ Tile tile_of(int extent, int lanes, int vectors) {
 // costs microseconds, more than splitting a small call saves.
 constexpr double kParallelFlops = 1.0e6;
 
+// Tiles `out` over (col, row) into `cols` x `rows` blocks whose accumulators stay in registers:
+// col tiles outermost, then row tiles; inside a block, col vectorized by cols.lanes and rows
+// unrolled. Returns the loops over col tiles and row tiles, named <col>o and <row>o.
+std::pair<Halide::Var, Halide::Var> register_tiles(Halide::Func out, Halide::Var col,
+                                                   Halide::Var row, Tile cols, int rows) {
+  Halide::Var co(col.name() + "o"), ci(col.name() + "i"), ro(row.name() + "o"),
+      ri(row.name() + "i");
+  out.split(col, co, ci, cols.width, TailStrategy::ShiftInwards)
+      .split(row, ro, ri, rows, TailStrategy::ShiftInwards)
+      .reorder(ci, ri, ro, co)
+      .vectorize(ci, cols.lanes)
+      .unroll(ri);
+  return {co, ro};
+}
+
 }  // namespace
 
 void schedule_projection_for_cpu(const Halide::Target &target, Halide::Func xp, Halide::Func acc,
@@ -44,15 +60,10 @@ void schedule_projection_for_cpu(const Halide::Target &target, Halide::Func xp, 
   const int lanes = target.natural_vector_size<float>();
   const Tile tj = tile_of(G, lanes, 3);
   const int tr = divisor_at_most(rows, accumulator_registers(target) / (tj.width / tj.lanes));
-  Halide::Var jo("jo"), ji("ji"), ro("ro"), ri("ri");
   // Outer loop over column panels of Wx (D x tj floats, reused by every row tile), inner over
   // row tiles; each tile is tj x tr accumulators in registers, one FMA per weight vector and
   // broadcast x(k, r).
-  xp.split(j, jo, ji, tj.width, TailStrategy::ShiftInwards)
-      .split(r, ro, ri, tr, TailStrategy::ShiftInwards)
-      .reorder(ji, ri, ro, jo)
-      .vectorize(ji, tj.lanes)
-      .unroll(ri);
+  const auto [jo, ro] = register_tiles(xp, j, r, tj, tr);
   if (2.0 * rows * D * G >= kParallelFlops && G / tj.width > 1) xp.parallel(jo);
   acc.compute_at(xp, ro).vectorize(j, tj.lanes).unroll(j).unroll(r);
   acc.update().reorder(j, r, k).vectorize(j, tj.lanes).unroll(j).unroll(r);
@@ -68,14 +79,9 @@ void schedule_step_for_cpu(const Halide::Target &target, Halide::Func h_next, Ha
   // A lone batch row only streams Wh: 4 vectors per gate row read longer contiguous runs
   // (measured, H=512 N=1 from L3: 51 -> 37 us per step; no change at H=128).
   if (tn == 1) ti = tile_of(H, lanes, 4);
-  Halide::Var io("io"), ii("ii"), no("no"), ni("ni");
   // Outer loop over tiles of states (each reads its 3 x ti columns of packed Wh once per batch
   // tile), then batch tiles; hp for the tile lives in registers, the gates follow in vectors.
-  h_next.split(i, io, ii, ti.width, TailStrategy::ShiftInwards)
-      .split(n, no, ni, tn, TailStrategy::ShiftInwards)
-      .reorder(ii, ni, no, io)
-      .vectorize(ii, ti.lanes)
-      .unroll(ni);
+  const auto [io, no] = register_tiles(h_next, i, n, ti, tn);
   if (2.0 * N * H * 3 * H >= kParallelFlops && H / ti.width > 1) h_next.parallel(io);
   hp.compute_at(h_next, no).vectorize(i, ti.lanes).unroll(i).unroll(g).unroll(n);
   hp.update().reorder(i, g, n, k).vectorize(i, ti.lanes).unroll(i).unroll(g).unroll(n);
