@@ -40,6 +40,20 @@ class GruGenerator : public Halide::Generator<T> {
   // gru-gen's own CPU schedules (schedules/CpuSchedules.h) apply where no autoscheduler runs.
   bool cpu_schedule() { return !this->using_autoscheduler() && packed_weights(); }
 
+  // The known-good GPU schedules (schedules/GpuSchedules.h), the GPU targets' fallback.
+  bool gpu_schedule() { return !this->using_autoscheduler() && !packed_weights(); }
+
+  // A weight matrix of `gate_rows` x `cols` in MLX's layout ([gate_rows][cols]), or transposed
+  // ([cols][gate_rows]) where the runtime packs it.
+  template <typename B>
+  void bound_weights(B &buf, int gate_rows, int cols) {
+    if (packed_weights()) {
+      bound_dense_matrix(buf, gate_rows, cols);
+    } else {
+      bound_dense_matrix(buf, cols, gate_rows);
+    }
+  }
+
   // A dense row-major matrix [rows][cols] as a Halide buffer (cols innermost, stride 1).
   template <typename B>
   static void bound_dense_matrix(B &buf, int cols, int rows) {

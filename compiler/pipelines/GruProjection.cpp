@@ -39,18 +39,13 @@ class GruProjection : public GruGenerator<GruProjection> {
 
     // Rows are contiguous: the runtime views the [N][L][D] input as [N*L][D] rows.
     bound_dense_matrix(x, D, rows);
-    if (packed_weights()) {
-      bound_dense_matrix(Wx, G, D);
-    } else {
-      bound_dense_matrix(Wx, D, G);
-    }
+    bound_weights(Wx, G, D);
     if (has_bias) bound_vector(*b, G);
     // xp's rows may be padded apart: GPU targets align each row for the time loop's slices.
     bound_batch_slice(xp, G, rows);
 
     if (cpu_schedule()) schedule_projection_for_cpu(get_target(), xp, acc, j, r, k, G, rows, D);
-    if (!using_autoscheduler() && get_target().has_gpu_feature())
-      schedule_projection_for_gpu(xp, acc, j, r);
+    if (gpu_schedule()) schedule_projection_for_gpu(xp, acc, j, r);
   }
 };
 

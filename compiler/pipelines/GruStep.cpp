@@ -74,17 +74,12 @@ class GruStep : public GruGenerator<GruStep> {
 
     bound_batch_slice(xp, G, N);
     bound_batch_slice(h, H, N);
-    if (packed_weights()) {
-      bound_dense_matrix(Wh, G, H);
-    } else {
-      bound_dense_matrix(Wh, H, G);
-    }
+    bound_weights(Wh, G, H);
     if (has_bias) bound_vector(*bhn, H);
     bound_batch_slice(h_next, H, N);
 
     if (cpu_schedule()) schedule_step_for_cpu(get_target(), h_next, hp, i, g, n, k, H, N);
-    if (!using_autoscheduler() && get_target().has_gpu_feature())
-      schedule_step_for_gpu(h_next, hp, i, j, n);
+    if (gpu_schedule()) schedule_step_for_gpu(h_next, hp, i, j, n);
   }
 };
 
