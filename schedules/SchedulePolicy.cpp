@@ -14,7 +14,6 @@ using Halide::Target;
 // One named target: its Halide target and the parallelism its class of machine offers.
 struct NamedTarget {
   const char *name;
-  const char *description;
   Target (*halide_target)();
   int parallelism;  // 0: the cores of the machine gru-gen runs on
 };
@@ -25,18 +24,19 @@ Target host_target() {
 }
 
 const NamedTarget kNamedTargets[] = {
-    {"host", "this machine's CPU, every ISA extension it has", host_target, 0},
-    // Baseline ARMv8-A: NEON is always there; 4 cores is the common embedded board.
-    {"arm64-linux", "ARM64 Linux, NEON (e.g. Raspberry Pi, Jetson, Android-class boards)",
-     [] { return Target("arm-64-linux"); }, 4},
-    // Apple M-series: 8 or more cores (performance + efficiency), NEON, dot-product.
-    {"arm64-macos", "Apple silicon macOS, NEON", [] { return Target("arm-64-osx-arm_dot_prod"); },
-     8},
-    {"metal", "Apple silicon macOS, kernels on the GPU through Metal",
-     [] { return Target("arm-64-osx-arm_dot_prod-metal"); }, 8},
-    // Runs the Metal schedules through OpenCL: the executable stand-in for `metal` here (PoCL).
-    {"opencl", "this machine's CPU, kernels on an OpenCL device (the GPU schedules of `metal`)",
-     [] { return host_target().with_feature(Target::OpenCL); }, 0},
+    // This machine's CPU, every ISA extension it has.
+    {"host", host_target, 0},
+    // ARM64 Linux (Raspberry Pi, Jetson, Android-class boards). Baseline ARMv8-A: NEON is always
+    // there; 4 cores is the common embedded board.
+    {"arm64-linux", [] { return Target("arm-64-linux"); }, 4},
+    // Apple silicon macOS, M-series: 8 or more cores (performance + efficiency), NEON,
+    // dot-product.
+    {"arm64-macos", [] { return Target("arm-64-osx-arm_dot_prod"); }, 8},
+    // The same, with the kernels on the GPU through Metal.
+    {"metal", [] { return Target("arm-64-osx-arm_dot_prod-metal"); }, 8},
+    // This machine's CPU with the kernels on an OpenCL device: the Metal schedules through
+    // OpenCL, the executable stand-in for `metal` here (PoCL).
+    {"opencl", [] { return host_target().with_feature(Target::OpenCL); }, 0},
 };
 
 std::string env_or(const char *var, const std::string &fallback) {
@@ -66,11 +66,9 @@ std::pair<std::vector<std::string>, std::string> c_compiler_for(const Target &t)
   return {};
 }
 
-TargetPolicy make_policy(const std::string &name, const std::string &description,
-                         const Target &target, int parallelism) {
+TargetPolicy make_policy(const std::string &name, const Target &target, int parallelism) {
   TargetPolicy p;
   p.name = name;
-  p.description = description;
   p.halide_target = target;
   if (parallelism <= 0) parallelism = int(std::max(1u, std::thread::hardware_concurrency()));
   const std::string cores = std::to_string(parallelism);
@@ -124,7 +122,7 @@ std::vector<std::string> known_target_names() {
 
 std::optional<TargetPolicy> lookup_target(const std::string &name, std::string &why) {
   for (const NamedTarget &t : kNamedTargets)
-    if (name == t.name) return make_policy(t.name, t.description, t.halide_target(), t.parallelism);
+    if (name == t.name) return make_policy(t.name, t.halide_target(), t.parallelism);
   // An expert's raw Halide target string: a policy derived from its OS, architecture and GPU API.
   if (!Target::validate_target_string(name)) {
     why = "not a gru-gen target nor a Halide target string";
@@ -144,7 +142,7 @@ std::optional<TargetPolicy> lookup_target(const std::string &name, std::string &
   // that a cross target's library does not depend on where gru-gen ran.
   const Target host = Halide::get_host_target();
   const bool native = target.os == host.os && target.arch == host.arch;
-  TargetPolicy p = make_policy(name, "Halide target " + name, target, native ? 0 : 4);
+  TargetPolicy p = make_policy(name, target, native ? 0 : 4);
   if (p.c_compiler.empty()) {
     why = "gru-gen has no C compiler for its runtime on this architecture";
     return std::nullopt;

@@ -35,7 +35,6 @@ enum class ArchiveFormat { GNU, Darwin };
 
 struct TargetPolicy {
   std::string name;               // gru-gen's name: the output subdirectory
-  std::string description;        // one line for --help and the README
   Halide::Target halide_target;   // what the kernels and Halide's runtime are compiled for
   // Schedules to try, in order, for the input projection (a GEMM, both of its instances) and
   // for one recurrent step (GEMV-like for small N). A later entry is a fallback, used only when

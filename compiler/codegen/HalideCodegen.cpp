@@ -158,7 +158,6 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
                           " because " + failures);
 
   files.object = dir / (function + ".o");
-  files.header = dir / (function + ".h");
   if (emit.stmt) files.extras.push_back(dir / (function + ".stmt"));
   if (emit.assembly) files.extras.push_back(dir / (function + ".s"));
   if (emit.schedule) {

@@ -22,7 +22,6 @@ struct EmitOptions {
 
 struct PipelineFiles {
   std::filesystem::path object;               // compiled kernel, no Halide runtime inside
-  std::filesystem::path header;               // its C prototype (includes HalideRuntime.h)
   std::vector<std::filesystem::path> extras;  // the --emit outputs
   std::vector<std::string> notes;  // what the user should know, e.g. that a fallback was used
 };
