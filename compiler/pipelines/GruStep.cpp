@@ -15,6 +15,13 @@
 namespace grugen {
 namespace {
 
+// e^v for the gates. Halide's vector exp on x86 splits v into k ln 2 + f with k an int32: past
+// |v| = 2^31 ln 2 (1.49e9) k overflows and e^v comes out as 0 for a huge positive v (seen:
+// tanh(7.44e8) = -1, sigmoid(-1.49e9) = 1, with GRU_OK). Beyond |v| = 100, e^v is 0 or inf in
+// float32 anyway, so the argument is clamped there first, on every target (ARM's and the GPUs'
+// exps were right already; the clamp costs a vector min and max per gate). test/reliability/activations.test covers the range.
+Halide::Expr gate_exp(Halide::Expr v) { return Halide::exp(Halide::clamp(v, -100.0f, 100.0f)); }
+
 // tanh in vector arithmetic: CPU backends call libm's tanhf lane by lane. 1 - 2/(e^2v + 1) alone
 // loses tanh's small values to cancellation (absolute error ~1e-7, which a trained recurrence
 // amplifies: it doubled the drift from the exact answer in examples/kws), so below 0.55 the
@@ -26,7 +33,7 @@ Halide::Expr vector_tanh(Halide::Expr v) {
                                  0.0035921280f, -0.0014558344f, 0.00059002744f};
   Halide::Expr v2 = v * v, series = taylor[8];
   for (int t = 7; t >= 0; --t) series = series * v2 + taylor[t];
-  Halide::Expr by_exp = 1.0f - 2.0f / (Halide::exp(2.0f * v) + 1.0f);
+  Halide::Expr by_exp = 1.0f - 2.0f / (gate_exp(2.0f * v) + 1.0f);
   return Halide::select(Halide::is_nan(v), v, Halide::abs(v) < 0.55f, v * series, by_exp);
 }
 
@@ -47,10 +54,10 @@ class GruStep : public GruGenerator<GruStep> {
     Halide::Var i("i"), j("j"), g("g"), n("n");
     Halide::RDom k(0, H, "k");
 
-    // Halide's exp on CPUs clamps its argument, which turns NaN into a number; NaN must stay
+    // gate_exp clamps its argument, which turns NaN into a number; NaN must stay
     // NaN, as in MLX (IEEE propagation through the gates).
     auto sigmoid = [](Halide::Expr v) {
-      return Halide::select(Halide::is_nan(v), v, 1.0f / (1.0f + Halide::exp(-v)));
+      return Halide::select(Halide::is_nan(v), v, 1.0f / (1.0f + gate_exp(-v)));
     };
     Halide::Func hp("hp"), r("r"), z("z"), c("c");
     Halide::Expr hp_r, hp_z, hp_n;

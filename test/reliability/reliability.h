@@ -46,12 +46,12 @@ static int rel_report(void) {
 
 /* Deterministic weights and inputs in [-scale, scale), never exactly zero. */
 static uint32_t rel_seed = 12345u;
-static float rel_uniform(float scale) {
+static inline float rel_uniform(float scale) {
   rel_seed = rel_seed * 1664525u + 1013904223u;
   float v = ((float)(rel_seed >> 8) / 16777216.0f * 2.0f - 1.0f) * scale;
   return v == 0.0f ? scale / 4 : v;
 }
-static float *rel_array(size_t n, float scale) {
+static inline float *rel_array(size_t n, float scale) {
   float *p = (float *)malloc((n ? n : 1) * sizeof(float));
   for (size_t i = 0; i < n; ++i) p[i] = rel_uniform(scale);
   return p;
@@ -61,7 +61,7 @@ typedef struct {
   float *Wx, *Wh, *b, *bhn; /* b and bhn NULL without bias */
 } rel_weights;
 
-static rel_weights rel_make_weights(void) {
+static inline rel_weights rel_make_weights(void) {
   rel_weights w;
   w.Wx = rel_array(SZ_G * SZ_D, 0.4f);
   w.Wh = rel_array(SZ_G * SZ_H, 0.4f);
@@ -69,7 +69,7 @@ static rel_weights rel_make_weights(void) {
   w.bhn = C(HAS_BIAS) ? rel_array(SZ_H, 0.2f) : NULL;
   return w;
 }
-static void rel_free_weights(rel_weights *w) {
+static inline void rel_free_weights(rel_weights *w) {
   free(w->Wx), free(w->Wh), free(w->b), free(w->bhn);
 }
 
