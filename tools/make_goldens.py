@@ -4,7 +4,9 @@
 Run from the repository root with the project's virtualenv:
     .venv/bin/python tools/make_goldens.py
 The cases cover odd sizes (D=7, H=13), D wider than 3H, N in {1, 2, 3}, L in {1, 5, 64},
-bias on and off, initial state given and absent. Fixed seeds: rerunning rewrites the same bytes
+bias on and off, initial state given and absent; and one saturating case (`extreme_d1_h4`):
+nn.GRU(1, 4) fed inputs across the whole float range (1e10, 7.44e8 and 1.49e9 where an int32
+range reduction of exp overflows, the largest floats, +-Inf), where every gate saturates. Fixed seeds: rerunning rewrites the same bytes
 unless MLX's numbers change, which is exactly what a diff should then show.
 """
 import argparse
@@ -34,6 +36,23 @@ def case_name(D, H, N, L, bias, h0):
     return f"d{D}_h{H}_n{N}_{'bias' if bias else 'nobias'}_l{L}_{'h0' if h0 else 'zero'}"
 
 
+# Inputs of the saturating case: every magnitude from tiny to infinite, both signs. With D = 1 every
+# pre-activation is x * w + b, so x = +-Inf drives each gate to its limit (no Inf * 0: MLX's
+# initial weights are never exactly zero, which the script checks).
+EXTREME_X = [0.0, 1e-40, 1e-3, 0.5, 3.0, 9.0, 20.0, 50.0, 89.0, 120.0, 1e4, 1e8, 7.44e8, 1.49e9,
+             2.2e9, 1e10, 1e20, 3.4028235e38, float("inf")]
+
+
+def extreme_problem():
+    rng = np.random.default_rng(2000)
+    p = random_problem(rng, 1, 4, 2, 2 * len(EXTREME_X), True, True)
+    assert np.all(p.Wx != 0) and np.all(p.b != 0)
+    xs = np.array(EXTREME_X + [-v for v in EXTREME_X], dtype=np.float32)
+    p.x[0, :, 0] = xs
+    p.x[1, :, 0] = xs[::-1]
+    return p
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join("test", "goldens"))
@@ -46,6 +65,12 @@ def main():
         path = os.path.join(args.out, case_name(*case) + ".gold")
         write_golden(path, p, mlx_gru(p))
         print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+    p = extreme_problem()
+    path = os.path.join(args.out, "extreme_d1_h4_n2_bias_l38_h0.gold")
+    out = mlx_gru(p)
+    assert np.all(np.isfinite(out))
+    write_golden(path, p, out)
+    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
 
 if __name__ == "__main__":
