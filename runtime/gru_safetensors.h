@@ -10,7 +10,9 @@
  * plus an optional "__metadata__" object of strings (or null, as MLX writes it). Everything is
  * checked: the header length against the file, the JSON, dtypes (F32, F16, BF16), shapes, that
  * each tensor's bytes match its shape, and that the tensors tile the data exactly (no overlap,
- * no gap), as the format's reference implementation requires.
+ * no gap), as the format's reference implementation requires. A file of a format users pass by
+ * mistake (an .npz, a torch.save file, an ONNX model, ...) is named for what it is, and a prefix
+ * that misses the layer gets the one the user most likely meant.
  */
 #ifndef GRU_SAFETENSORS_H
 #define GRU_SAFETENSORS_H
