@@ -5,7 +5,7 @@
 #                   [BATCH N]                                # default 1
 #                   [TARGETS host|arm64-linux|arm64-macos|metal|opencl|<Halide target> ...]
 #                   [WEIGHTS file.safetensors [WEIGHTS_PREFIX p] [EMBED]]
-#                   [OUTPUT_DIR dir])                        # default <binary dir>/gru-gen/<name>
+#                   [OUTPUT_DIR dir])      # default gru-gen/<name>; relative to the binary dir
 #
 # Creates <name>, an imported static library (the first of TARGETS, default host) carrying the
 # include directory of <name>.h and the target's link flags, so `target_link_libraries(app
@@ -31,10 +31,12 @@ function(gru_add_library name)
   if(NOT ARG_BATCH)
     set(ARG_BATCH 1)
   endif()
-  set(out "${ARG_OUTPUT_DIR}")
-  if(NOT out)
-    set(out "${CMAKE_CURRENT_BINARY_DIR}/gru-gen/${name}")
+  # A relative OUTPUT_DIR is relative to the current binary directory, as CMake's own outputs
+  # are: the generated files belong to the build tree, never to the sources.
+  if(NOT ARG_OUTPUT_DIR)
+    set(ARG_OUTPUT_DIR "gru-gen/${name}")
   endif()
+  get_filename_component(out "${ARG_OUTPUT_DIR}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_BINARY_DIR}")
 
   list(JOIN ARG_TARGETS "," target_list)
   set(args --name ${name} --batch ${ARG_BATCH} --target ${target_list})

@@ -10,7 +10,9 @@
  * plus an optional "__metadata__" object of strings (or null, as MLX writes it). Everything is
  * checked: the header length against the file, the JSON, dtypes (F32, F16, BF16), shapes, that
  * each tensor's bytes match its shape, and that the tensors tile the data exactly (no overlap,
- * no gap), as the format's reference implementation requires.
+ * no gap), as the format's reference implementation requires. A file of a format users pass by
+ * mistake (an .npz, a torch.save file, an ONNX model, ...) is named for what it is, and a prefix
+ * that misses the layer gets the one the user most likely meant.
  */
 #ifndef GRU_SAFETENSORS_H
 #define GRU_SAFETENSORS_H
@@ -232,6 +234,55 @@ static void gst_sort(gst_tensor *v, int n) {
   }
 }
 
+/* ---- Files of other formats ---------------------------------------------------------------- */
+
+static int gst_starts(const uint8_t *bytes, uint64_t size, const char *magic, size_t len) {
+  return size >= len && gst_equal((const char *)bytes, len, magic, len);
+}
+
+/* Names the format of a file that is not safetensors, from its first bytes, and says how to get
+ * a safetensors file from it; 0 when the format is not one of those a user may pass by mistake.
+ * Asked only of files whose first 8 bytes are no valid header length: every format named here
+ * gives one above the limit or beyond the file, so no safetensors file can be mistaken for one. */
+static int gst_foreign_format(const uint8_t *bytes, uint64_t size, char *msg, size_t cap) {
+  const char *what = NULL;
+  if (gst_starts(bytes, size, "PK\x03\x04", 4) || gst_starts(bytes, size, "PK\x05\x06", 4)) {
+    /* A zip archive. Its first entry's name (at 30, length at 26) tells NumPy's .npz (entries
+     * NAME.npy; MLX's save_weights writes one for a .npz name) from torch.save's (DIR/data.pkl). */
+    const uint64_t name_len = size >= 30 ? (uint64_t)(bytes[26] | bytes[27] << 8) : 0;
+    const char *name = (const char *)bytes + 30;
+    const int fits = name_len >= 4 && 30 + name_len <= size;
+    if (fits && gst_equal(name + name_len - 4, 4, ".npy", 4))
+      what = "not a safetensors file but a NumPy .npz archive (MLX's save_weights writes one for "
+             "a .npz name); resave it: mx.save_safetensors('w.safetensors', mx.load('w.npz'))";
+    else if (fits && name_len >= 8 && gst_equal(name + name_len - 8, 8, "data.pkl", 8))
+      what = "not a safetensors file but a PyTorch torch.save archive; convert it: "
+             "tools/gru-import torch IN.pt -o OUT.safetensors";
+    else
+      what = "not a safetensors file but a zip archive";
+  } else if (size >= 2 && bytes[0] == 0x80 && bytes[1] >= 2 && bytes[1] <= 5) {
+    what = "not a safetensors file but a Python pickle (torch.save's legacy format?); convert it: "
+           "tools/gru-import torch IN.pt -o OUT.safetensors";
+  } else if (gst_starts(bytes, size, "\x93NUMPY", 6)) {
+    what = "not a safetensors file but a NumPy .npy array; save the layer's tensors with "
+           "mx.save_safetensors or safetensors.numpy.save_file";
+  } else if (gst_starts(bytes, size, "\x89HDF\r\n\x1a\n", 8)) {
+    what = "not a safetensors file but an HDF5 file (Keras .h5?); only safetensors files are read";
+  } else if (size >= 3 && bytes[0] == 0x08 && bytes[1] >= 1 && bytes[1] < 0x80 &&
+             (bytes[2] & 7) == 2) {
+    /* A protobuf message opening with field 1 as a small varint, then a length-delimited field:
+     * an ONNX ModelProto (ir_version, then producer_name, graph, ...). */
+    what = "not a safetensors file; it looks like an ONNX model (protobuf); convert its GRU node: "
+           "tools/gru-import onnx IN.onnx -o OUT.safetensors";
+  } else if (size >= 1 && (bytes[0] == '{' || bytes[0] == '[')) {
+    what = "not a safetensors file but JSON text (a safetensors file begins with an 8-byte header "
+           "length, then a JSON header)";
+  }
+  if (!what) return 0;
+  gst_fail(msg, cap, what, NULL, 0, NULL, 0, 0);
+  return 1;
+}
+
 /* Parses `bytes` (the whole file, which must outlive `out`). On GST_FORMAT, `msg` says what is
  * wrong and where. */
 static gst_result gst_open(const uint8_t *bytes, uint64_t size, const gst_allocator *a,
@@ -243,6 +294,8 @@ static gst_result gst_open(const uint8_t *bytes, uint64_t size, const gst_alloca
                     NULL, 0, NULL, 1, size);
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
+  if ((n > GST_MAX_HEADER || n > size - 8) && gst_foreign_format(bytes, size, msg, cap))
+    return GST_FORMAT;
   if (n > GST_MAX_HEADER)
     return gst_fail(msg, cap, "header length is above the format's limit of 100000000: ", NULL,
                     0, NULL, 1, n);
@@ -382,6 +435,57 @@ typedef struct {
   int64_t input_size, hidden_size;
 } gst_gru_layer;
 
+/* Edit distance between a and b (insertions, deletions, substitutions), for names of up to
+ * GST_HINT_MAX bytes; longer ones count as GST_HINT_MAX + 1 apart. */
+#define GST_HINT_MAX 128
+static size_t gst_distance(const char *a, size_t a_len, const char *b, size_t b_len) {
+  if (a_len > GST_HINT_MAX || b_len > GST_HINT_MAX) return GST_HINT_MAX + 1;
+  size_t row[GST_HINT_MAX + 1];
+  for (size_t j = 0; j <= b_len; ++j) row[j] = j;
+  for (size_t i = 1; i <= a_len; ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b_len; ++j) {
+      const size_t above = row[j];
+      size_t best = diagonal + (a[i - 1] != b[j - 1]);
+      if (above + 1 < best) best = above + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diagonal = above;
+    }
+  }
+  return row[b_len];
+}
+
+/* Appends "; is the layer the one under prefix 'P'?" for the prefix P of a layer in the file
+ * (a key ending in "Wx") that the user most likely meant by `prefix`: one that extends it
+ * ("layers.0" -> "layers.0."), the shortest such; else the nearest by edit distance; ties go to
+ * the first in the file. Nothing when no other layer is there. */
+static void gst_hint_prefix(const gst_file *f, const char *prefix, size_t plen, char *msg,
+                            size_t cap) {
+  const gst_tensor *best = NULL;
+  int best_extends = 0;
+  size_t best_score = 0;
+  for (int o = 0; o < f->count; ++o) {
+    const gst_tensor *c = &f->tensors[o];
+    if (c->name_len < 2 || !gst_equal(c->name + c->name_len - 2, 2, "Wx", 2)) continue;
+    const size_t clen = (size_t)c->name_len - 2;
+    if (gst_equal(c->name, clen, prefix, plen)) continue; /* the prefix given: no news */
+    const int extends = clen > plen && gst_equal(c->name, plen, prefix, plen);
+    const size_t score = extends ? clen : gst_distance(c->name, clen, prefix, plen);
+    if (!best || extends > best_extends || (extends == best_extends && score < best_score)) {
+      best = c;
+      best_extends = extends;
+      best_score = score;
+    }
+  }
+  if (!best) return;
+  size_t at = gst_strlen(msg);
+  gst_put_str(msg, cap, &at, "; is the layer the one under prefix '");
+  gst_put(msg, cap, &at, best->name, (size_t)best->name_len - 2);
+  gst_put_str(msg, cap, &at, "'?");
+}
+
 /* Finds the layer under `prefix` and checks its shapes. Keys outside the prefix are someone
  * else's (a classifier head, another layer) and ignored; keys under it must be the layer's. */
 static gst_result gst_find_gru(const gst_file *f, const char *prefix, gst_gru_layer *out,
@@ -399,17 +503,7 @@ static gst_result gst_find_gru(const gst_file *f, const char *prefix, gst_gru_la
     if (which < 0) {
       gst_fail(msg, cap, "unexpected tensor", t->name, t->name_len,
                " (a GRU layer has only Wx, Wh, b and bhn)", 0, 0);
-      /* A key ending in "Wx" elsewhere says which prefix the user probably meant. */
-      for (int o = 0; o < f->count; ++o) {
-        const gst_tensor *c = &f->tensors[o];
-        if ((size_t)c->name_len > plen + 2 && gst_equal(c->name + c->name_len - 2, 2, "Wx", 2)) {
-          size_t at = gst_strlen(msg);
-          gst_put_str(msg, cap, &at, "; is the layer the one under prefix '");
-          gst_put(msg, cap, &at, c->name, (size_t)c->name_len - 2);
-          gst_put_str(msg, cap, &at, "'?");
-          break;
-        }
-      }
+      gst_hint_prefix(f, prefix, plen, msg, cap);
       return GST_FORMAT;
     }
     found[which] = t;
@@ -420,7 +514,11 @@ static gst_result gst_find_gru(const gst_file *f, const char *prefix, gst_gru_la
       gst_put_str(msg, cap, &at, "missing tensor '");
       gst_put_str(msg, cap, &at, prefix);
       gst_put_str(msg, cap, &at, names[w]);
-      gst_put_str(msg, cap, &at, plen ? "'" : "' (pass the prefix of the layer's keys?)");
+      gst_put_str(msg, cap, &at, "'");
+      /* No Wx under the prefix: the layer may be under another one. */
+      if (!found[0]) gst_hint_prefix(f, prefix, plen, msg, cap);
+      if (!plen && gst_strlen(msg) == at)
+        gst_put_str(msg, cap, &at, " (pass the prefix of the layer's keys?)");
       return GST_FORMAT;
     }
   if (!found[2] != !found[3]) {

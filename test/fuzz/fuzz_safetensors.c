@@ -29,9 +29,13 @@ static void convert(const gst_file *f, const gst_tensor *t) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static const char *const prefixes[] = {"", "gru.", "layers.0.", "W"};
+  /* The last is longer than the prefix hint's edit distance considers (GST_HINT_MAX). */
+  static const char *const prefixes[] = {
+      "", "gru.", "layers.0.", "W", "layers.0", "layer.1.", "l",
+      "a_prefix_of_more_than_128_bytes.a_prefix_of_more_than_128_bytes."
+      "a_prefix_of_more_than_128_bytes.a_prefix_of_more_than_128_bytes.tail."};
   if (size < 1) return 0;
-  const char *prefix = prefixes[data[0] & 3];
+  const char *prefix = prefixes[data[0] & 7];
   /* The file in a buffer of its own size, so ASan sees every byte past its end. */
   const size_t n = size - 1;
   uint8_t *bytes = (uint8_t *)malloc(n ? n : 1);

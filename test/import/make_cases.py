@@ -2,13 +2,16 @@
 
     make_cases.py onnx DIR    ONNX GRU models (onnx.helper, random weights) and, for those that
                               ONNX Runtime runs, goldens of its outputs; models gru-import refuses
-    make_cases.py torch DIR   state dicts (safetensors, no torch needed) that gru-import refuses
+    make_cases.py torch DIR   state dicts (safetensors, no torch needed) that gru-import refuses,
+                              and F16/BF16 state dicts beside the same values in F32
 
 A golden (GRUGOLD1, tools/gru_golden.py) holds the problem in MLX layout and the reference
 framework's output [N][L][H]; test/e2e/weights_check.c runs a library whose weights gru-import
 wrote on the golden's x and h0 and compares.
 """
+import json
 import os
+import struct
 import sys
 
 import numpy as np
@@ -195,6 +198,54 @@ def torch_cases(out):
         save_file(tensors, os.path.join(out, stem + ".safetensors"))
     with open(os.path.join(out, "garbage.pt"), "wb") as f:
         f.write(b"neither safetensors nor a torch.save file\n")
+    half_cases(out, layer)
+
+
+def write_half_safetensors(path, tensors, dtype):
+    """A safetensors file of float32 arrays stored as F16 or BF16, as PyTorch's
+    safetensors.torch.save_file writes a half-precision state dict (no torch, and numpy has no
+    bfloat16: BF16 is the high half of each float32, which must be exact)."""
+    header, blobs, at = {}, [], 0
+    for name in sorted(tensors):
+        a = np.asarray(tensors[name], dtype=np.float32)
+        if dtype == "F16":
+            assert np.array_equal(a.astype(np.float16).astype(np.float32), a)
+            raw = a.astype("<f2").tobytes()
+        else:
+            bits = a.view(np.uint32)
+            assert not np.any(bits & 0xFFFF)
+            raw = (bits >> 16).astype("<u2").tobytes()
+        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [at, at + len(raw)]}
+        blobs.append(raw)
+        at += len(raw)
+    text = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def half_cases(out, layer):
+    """half_{bf16,f16}.safetensors: the layer's values rounded to BF16 or F16, with each format's
+    extremes in the weights (largest finite, smallest subnormal, -0); half_{bf16,f16}_f32 holds the
+    very same values in F32, which gru-import's output for the half file must equal exactly."""
+    from safetensors.numpy import save_file
+
+    def bf16(a):
+        return (a.astype(np.float32).view(np.uint32) & 0xFFFF0000).view(np.float32)
+
+    def f16(a):
+        return a.astype(np.float16).astype(np.float32)
+
+    extremes = {"BF16": [np.uint32(0x7F7F0000).view(np.float32), np.uint32(0x00010000).view(np.float32),
+                         np.float32(-0.0), np.uint32(0x80800000).view(np.float32)],
+                "F16": [65504.0, -65504.0, 2.0 ** -24, -0.0, 2.0 ** -14]}
+    for dtype, rounded in (("BF16", bf16), ("F16", f16)):
+        tensors = {k: rounded(v) for k, v in layer.items()}
+        e = np.asarray(extremes[dtype], dtype=np.float32)
+        tensors["weight_ih_l0"].flat[:len(e)] = e
+        tensors["weight_hh_l0"].flat[-len(e):] = e
+        stem = "half_" + dtype.lower()
+        write_half_safetensors(os.path.join(out, stem + ".safetensors"), tensors, dtype)
+        save_file(tensors, os.path.join(out, stem + "_f32.safetensors"))
 
 
 if __name__ == "__main__":

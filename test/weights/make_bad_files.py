@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Writes defective safetensors files into OUTDIR, one per defect, each derived from a valid
-MLX-written GRU file (D=7, H=13, bias). Every file must be refused with a clear reason, by
+MLX-written GRU file (D=7, H=13, bias), and files of other formats (zip, pickle, ONNX, ...). Every file must be refused with a clear reason, by
 gru-gen --weights and by <name>_create_from_safetensors alike; weights.test checks each one.
     make_bad_files.py GOOD.safetensors OUTDIR
 """
+import io
 import json
 import os
+import pickle
 import struct
 import sys
+import zipfile
 
 
 def read(path):
@@ -109,6 +112,41 @@ def main():
     for name, data in files.items():
         with open(os.path.join(out, name + ".safetensors"), "wb") as f:
             f.write(data)
+
+    # Files of other formats, named as a user might pass them: each must be named for what it is.
+    # (An .npz written by MLX itself is checked in: test/weights/mlx_two_layers.npz.)
+    state = {"weight_ih_l0": [0.5] * 4}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:  # torch.save's layout: archive/data.pkl first
+        z.writestr("archive/data.pkl", pickle.dumps(state, protocol=2))
+        z.writestr("archive/version", "3\n")
+    foreign = {
+        "torch_save.pt": buffer.getvalue(),
+        "legacy_torch_save.pt": pickle.dumps(state, protocol=2),
+        "other.zip": zip_of("weights.bin", b"\0" * 16),
+        # A ModelProto: ir_version 8, producer_name "pytorch".
+        "model.onnx": b"\x08\x08\x12\x07pytorch",
+        "array.npy": npy_of_one_float(),
+        "keras.h5": b"\x89HDF\r\n\x1a\n" + b"\0" * 64,
+        "config.json": b'{"hidden_size": 64, "input_size": 40}\n',
+    }
+    for name, data in foreign.items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+
+
+def npy_of_one_float():
+    """np.save of a float32 [1] array, without numpy: NPY 1.0, header padded to 64 bytes."""
+    text = b"{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }"
+    text += b" " * (-(10 + len(text) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text + b"\0" * 4
+
+
+def zip_of(name, data):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr(name, data)
+    return buffer.getvalue()
 
 
 if __name__ == "__main__":
