@@ -1,5 +1,7 @@
 #include "SchedulePolicy.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
@@ -92,6 +94,26 @@ std::vector<std::string> command_from(const char *variable, std::vector<std::str
   return value && *value ? command_words(variable, value) : std::move(fallback);
 }
 
+// zig, for macOS runtimes, found where an installed gru-gen can see it (nothing is fixed at
+// build time): $GRU_GEN_ZIG, else `zig` on PATH, else `python-zig` on PATH (the command that
+// `pip install ziglang` installs beside its Python). "" when there is none.
+std::string find_zig() {
+  if (const char *zig = std::getenv("GRU_GEN_ZIG"); zig && *zig) return zig;
+  const char *path = std::getenv("PATH");
+  for (const char *program : {"zig", "python-zig"}) {
+    std::string dirs = path ? path : "";
+    for (size_t start = 0; start <= dirs.size();) {
+      size_t end = dirs.find(':', start);
+      if (end == std::string::npos) end = dirs.size();
+      const std::string dir = end == start ? "." : dirs.substr(start, end - start);
+      const std::string candidate = dir + "/" + program;
+      if (access(candidate.c_str(), X_OK) == 0) return candidate;
+      start = end + 1;
+    }
+  }
+  return "";
+}
+
 // The C compiler for the runtime and the variable that overrides it. Host code honours $CC as
 // make and CMake do; cross targets have their own variables, so one environment can build every
 // target. An empty argv: no compiler is known for the target.
@@ -103,7 +125,9 @@ std::pair<std::vector<std::string>, std::string> c_compiler_for(const Target &t)
     // Debian has no macOS SDK; zig (PyPI `ziglang`) carries the macOS libc headers.
     if (const char *cc = std::getenv("GRU_GEN_CC_MACOS"); cc && *cc)
       return {command_words("GRU_GEN_CC_MACOS", cc), "GRU_GEN_CC_MACOS"};
-    return {{GRUGEN_ZIG, "cc", "-target",
+    const std::string zig = find_zig();
+    if (zig.empty()) return {{}, "GRU_GEN_CC_MACOS"};
+    return {{zig, "cc", "-target",
              t.arch == Target::ARM ? "aarch64-macos.11.0" : "x86_64-macos.11.0", "-g0"},
             "GRU_GEN_CC_MACOS"};
   }
@@ -143,6 +167,10 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
   }
 
   std::tie(p.c_compiler, p.c_compiler_variable) = c_compiler_for(target);
+  if (p.c_compiler.empty() && target.os == Target::OSX)
+    p.no_c_compiler = "target '" + name + "' needs zig to compile its runtime and there is none: "
+                      "pip install ziglang (or put zig on PATH, set GRU_GEN_ZIG to a zig "
+                      "executable, or GRU_GEN_CC_MACOS to a C compiler for macOS)";
   if (target.os == Target::OSX) {
     p.archive = ArchiveFormat::Darwin;
     if (p.device == DeviceApi::Metal)
@@ -197,7 +225,7 @@ std::optional<TargetPolicy> lookup_target(const std::string &name, std::string &
   const Target host = Halide::get_host_target();
   const bool native = target.os == host.os && target.arch == host.arch;
   TargetPolicy p = make_policy(name, target, native ? 0 : 4);
-  if (p.c_compiler.empty()) {
+  if (p.c_compiler.empty() && p.no_c_compiler.empty()) {
     why = "gru-gen has no C compiler for its runtime on this architecture";
     return std::nullopt;
   }

@@ -327,6 +327,8 @@ int main(int argc, char **argv) {
     const GruSpec spec = frontend.compile();  // the only spec code generation sees
     check_weights_match(spec, weights);
     const std::vector<TargetPolicy> policies = policies_from_flags();
+    for (const TargetPolicy &policy : policies)
+      if (!policy.no_c_compiler.empty()) throw GruGenError(policy.no_c_compiler);
     generate(spec, embed_weights ? &*weights : nullptr, policies, emit_from_flags(policies),
              emit_mlir_requested() ? &frontend : nullptr);
   } catch (const GruGenError &e) {
