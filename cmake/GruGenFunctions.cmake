@@ -84,6 +84,11 @@ function(gru_add_library name)
   if(failed)
     message(FATAL_ERROR "gru_add_library(${name}): ${error}")
   endif()
+  # One line "TARGET: FLAGS", or "TARGET: (none)".
+  string(REGEX REPLACE "^[^:]*: " "" flags "${flags}")
+  if(flags STREQUAL "(none)")
+    set(flags "")
+  endif()
   string(REPLACE "-framework " "-framework\\ " flags "${flags}")
   separate_arguments(flags UNIX_COMMAND "${flags}")
 

@@ -1,7 +1,10 @@
 #include "SchedulePolicy.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <stdexcept>
 #include <thread>
 #include <tuple>
 #include <utility>
@@ -39,9 +42,76 @@ const NamedTarget kNamedTargets[] = {
     {"opencl", [] { return host_target().with_feature(Target::OpenCL); }, 0},
 };
 
-std::string env_or(const char *var, const std::string &fallback) {
-  const char *value = std::getenv(var);
-  return value && *value ? value : fallback;
+// A command in an environment variable, split into words as make and CMake users expect:
+// blanks separate words; '...' keeps its text as it is, "..." too except that \" and \\ stand
+// for " and \; elsewhere a backslash keeps the next character. Nothing is expanded and no shell
+// runs. Throws std::invalid_argument naming the variable when the text is not such a command.
+std::vector<std::string> command_words(const char *variable, const std::string &text) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  auto fail = [&](const char *why) {
+    throw std::invalid_argument(std::string(variable) + " '" + text + "': " + why);
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) words.push_back(word);
+      word.clear();
+      in_word = false;
+      continue;
+    }
+    in_word = true;
+    if (c == '\'') {
+      const size_t end = text.find('\'', i + 1);
+      if (end == std::string::npos) fail("unterminated quote");
+      word.append(text, i + 1, end - i - 1);
+      i = end;
+    } else if (c == '"') {
+      for (++i;; ++i) {
+        if (i >= text.size()) fail("unterminated quote");
+        if (text[i] == '"') break;
+        if (text[i] == '\\' && i + 1 < text.size() && (text[i + 1] == '"' || text[i + 1] == '\\'))
+          ++i;
+        word += text[i];
+      }
+    } else if (c == '\\') {
+      if (i + 1 == text.size()) fail("a backslash ends it");
+      word += text[++i];
+    } else {
+      word += c;
+    }
+  }
+  if (in_word) words.push_back(word);
+  if (words.empty()) fail("no command");
+  return words;
+}
+
+// The command a variable names when it is set (even to blanks, which is a mistake), else
+// `fallback`.
+std::vector<std::string> command_from(const char *variable, std::vector<std::string> fallback) {
+  const char *value = std::getenv(variable);
+  return value && *value ? command_words(variable, value) : std::move(fallback);
+}
+
+// zig, for macOS runtimes, found where an installed gru-gen can see it (nothing is fixed at
+// build time): $GRU_GEN_ZIG, else `zig` on PATH, else `python-zig` on PATH (the command that
+// `pip install ziglang` installs beside its Python). "" when there is none.
+std::string find_zig() {
+  if (const char *zig = std::getenv("GRU_GEN_ZIG"); zig && *zig) return zig;
+  const char *path = std::getenv("PATH");
+  for (const char *program : {"zig", "python-zig"}) {
+    std::string dirs = path ? path : "";
+    for (size_t start = 0; start <= dirs.size();) {
+      size_t end = dirs.find(':', start);
+      if (end == std::string::npos) end = dirs.size();
+      const std::string dir = end == start ? "." : dirs.substr(start, end - start);
+      const std::string candidate = dir + "/" + program;
+      if (access(candidate.c_str(), X_OK) == 0) return candidate;
+      start = end + 1;
+    }
+  }
+  return "";
 }
 
 // The C compiler for the runtime and the variable that overrides it. Host code honours $CC as
@@ -50,19 +120,23 @@ std::string env_or(const char *var, const std::string &fallback) {
 std::pair<std::vector<std::string>, std::string> c_compiler_for(const Target &t) {
   const Target host = Halide::get_host_target();
   if (t.os == host.os && t.arch == host.arch && t.bits == host.bits)
-    return {{env_or("CC", "cc")}, "CC"};
+    return {command_from("CC", {"cc"}), "CC"};
   if (t.os == Target::OSX) {
     // Debian has no macOS SDK; zig (PyPI `ziglang`) carries the macOS libc headers.
-    const std::string cc = env_or("GRU_GEN_CC_MACOS", "");
-    if (!cc.empty()) return {{cc}, "GRU_GEN_CC_MACOS"};
-    return {{GRUGEN_ZIG, "cc", "-target",
+    if (const char *cc = std::getenv("GRU_GEN_CC_MACOS"); cc && *cc)
+      return {command_words("GRU_GEN_CC_MACOS", cc), "GRU_GEN_CC_MACOS"};
+    const std::string zig = find_zig();
+    if (zig.empty()) return {{}, "GRU_GEN_CC_MACOS"};
+    return {{zig, "cc", "-target",
              t.arch == Target::ARM ? "aarch64-macos.11.0" : "x86_64-macos.11.0", "-g0"},
             "GRU_GEN_CC_MACOS"};
   }
   if (t.os == Target::Linux && t.arch == Target::ARM && t.bits == 64)
-    return {{env_or("GRU_GEN_CC_ARM64_LINUX", "aarch64-linux-gnu-gcc")}, "GRU_GEN_CC_ARM64_LINUX"};
+    return {command_from("GRU_GEN_CC_ARM64_LINUX", {"aarch64-linux-gnu-gcc"}),
+            "GRU_GEN_CC_ARM64_LINUX"};
   if (t.os == Target::Linux && t.arch == Target::X86 && t.bits == 64)
-    return {{env_or("GRU_GEN_CC_X86_64_LINUX", "x86_64-linux-gnu-gcc")}, "GRU_GEN_CC_X86_64_LINUX"};
+    return {command_from("GRU_GEN_CC_X86_64_LINUX", {"x86_64-linux-gnu-gcc"}),
+            "GRU_GEN_CC_X86_64_LINUX"};
   return {};
 }
 
@@ -93,6 +167,10 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
   }
 
   std::tie(p.c_compiler, p.c_compiler_variable) = c_compiler_for(target);
+  if (p.c_compiler.empty() && target.os == Target::OSX)
+    p.no_c_compiler = "target '" + name + "' needs zig to compile its runtime and there is none: "
+                      "pip install ziglang (or put zig on PATH, set GRU_GEN_ZIG to a zig "
+                      "executable, or GRU_GEN_CC_MACOS to a C compiler for macOS)";
   if (target.os == Target::OSX) {
     p.archive = ArchiveFormat::Darwin;
     if (p.device == DeviceApi::Metal)
@@ -136,6 +214,10 @@ std::optional<TargetPolicy> lookup_target(const std::string &name, std::string &
   } else if (target.has_gpu_feature() && !target.has_feature(Target::Metal) &&
              !target.has_feature(Target::OpenCL)) {
     why = "the GPU APIs gru-gen supports are Metal and OpenCL";
+  } else if (target.has_feature(Target::Metal) && target.os != Target::OSX) {
+    // Each device API by the operating systems that have it: Metal is Apple's (of gru-gen's
+    // operating systems, macOS); OpenCL exists on Linux and macOS alike.
+    why = "Metal exists on macOS only, not on Linux";
   }
   if (!why.empty()) return std::nullopt;
   // Tuned for this machine when it is this machine's kind, else for a common 4-core device, so
@@ -143,7 +225,7 @@ std::optional<TargetPolicy> lookup_target(const std::string &name, std::string &
   const Target host = Halide::get_host_target();
   const bool native = target.os == host.os && target.arch == host.arch;
   TargetPolicy p = make_policy(name, target, native ? 0 : 4);
-  if (p.c_compiler.empty()) {
+  if (p.c_compiler.empty() && p.no_c_compiler.empty()) {
     why = "gru-gen has no C compiler for its runtime on this architecture";
     return std::nullopt;
   }

@@ -43,6 +43,10 @@ struct TargetPolicy {
   std::vector<PipelineSchedule> step;
   std::vector<std::string> c_compiler;      // compiles the C runtime: argv prefix
   std::string c_compiler_variable;          // the environment variable that overrides it
+  // Why c_compiler is empty when a compiler would exist but is not installed here (zig for
+  // macOS): building for the target is refused with it, naming what to install; printing the
+  // link flags is not.
+  std::string no_c_compiler;
   std::vector<std::string> link_libraries;  // linker flags an app adds after lib<name>.a
   ArchiveFormat archive = ArchiveFormat::GNU;
   DeviceApi device = DeviceApi::None;

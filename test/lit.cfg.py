@@ -12,6 +12,7 @@
 #   %fuzz-bin  the libFuzzer targets (feature `fuzz`)
 #   %cmake     the CMake gru-gen was built with    %build_root  its build tree   %src  the sources
 #   %cc-macos  zig's C compiler and linker for arm64 macOS (libSystem stubs, no frameworks)
+#   %zig       that zig (gru-gen gets it as $GRU_GEN_ZIG)
 # Features: `mlx` when mlx imports (the conformance tests call it directly); `sanitize` in a
 # -DGRUGEN_SANITIZE build (then %cc and the runtimes gru-gen compiles carry the sanitizers).
 import os
@@ -32,6 +33,9 @@ strict_c = " -std=c11 -O2 -Wall -Wextra -Werror"
 config.substitutions.append(("%cc-arm64", "aarch64-linux-gnu-gcc" + strict_c))
 config.substitutions.append(("%run-arm64", "qemu-aarch64 -L /usr/aarch64-linux-gnu"))
 config.substitutions.append(("%cc-macos", config.zig + " cc -target aarch64-macos.11.0" + strict_c))
+# gru-gen finds zig at run time ($GRU_GEN_ZIG, then PATH): the tests' zig is the virtualenv's.
+config.environment["GRU_GEN_ZIG"] = config.zig
+config.substitutions.append(("%zig", config.zig))
 # A sanitized build (-DGRUGEN_SANITIZE=...): the host's test programs and the runtimes gru-gen
 # compiles for them get the same sanitizers; feature `sanitize`.
 host_c = strict_c

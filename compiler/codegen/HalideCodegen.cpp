@@ -1,8 +1,12 @@
 #include "codegen/HalideCodegen.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <set>
 
@@ -132,12 +136,47 @@ void check_schedule(const fs::path &stmt_file) {
                     stmt.substr(at + marker.size(), name_end - at - marker.size()));
 }
 
+// --emit schedule for a kernel under gru-gen's own schedule (no autoscheduler, so Halide writes
+// no schedule file): the loop nest that schedule gives, as Halide prints it
+// (Pipeline::print_loop_nest: every Func's loops with their splits, and which are parallel,
+// vectorized or unrolled), from the same generator and parameters the object was compiled with.
+std::string own_schedule_loop_nest(const GruSpec &spec, const TargetPolicy &policy,
+                                   const Kernel &kernel, const PipelineSchedule &schedule) {
+  auto generator = Halide::Internal::GeneratorRegistry::create(
+      kernel.generator, Halide::GeneratorContext(policy.halide_target
+                                                     .with_feature(Halide::Target::NoRuntime)
+                                                     .with_feature(Halide::Target::UserContext)));
+  if (!generator) throw GruGenError(std::string("internal: no generator ") + kernel.generator);
+  for (const auto &[key, value] : generator_params(spec, kernel, schedule))
+    generator->set_generatorparam_value(key, value);
+  Halide::Pipeline pipeline = generator->build_pipeline();
+  // print_loop_nest writes to stderr (Halide's debug(0)): caught in a temporary file.
+  std::fflush(stderr);
+  std::cerr.flush();
+  std::FILE *capture = std::tmpfile();
+  if (!capture) throw GruGenError("cannot write the schedule: no temporary file");
+  const int saved = dup(STDERR_FILENO);
+  dup2(fileno(capture), STDERR_FILENO);
+  pipeline.print_loop_nest();
+  std::cerr.flush();
+  std::fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  std::rewind(capture);
+  std::string text;
+  char chunk[4096];
+  for (size_t n; (n = std::fread(chunk, 1, sizeof chunk, capture)) > 0;) text.append(chunk, n);
+  std::fclose(capture);
+  return text;
+}
+
 PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
-                          const EmitOptions &emit, const Kernel &kernel) {
+                          const EmitOptions &emit, const Kernel &kernel,
+                          const PipelineSchedule *&used) {
   // The ABI owns <name>_step; kernels live under <name>_kernel_*.
   const std::string function = spec.name + "_kernel_" + kernel.suffix;
   PipelineFiles files;
-  const PipelineSchedule *used = nullptr;
+  used = nullptr;
   std::string failures;
   for (const PipelineSchedule &schedule : kernel.schedules) {
     progress(policy.name + ": scheduling " + function + " with " + schedule.describe());
@@ -162,10 +201,12 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
   if (emit.assembly) files.extras.push_back(dir / (function + ".s"));
   if (emit.schedule) {
     const fs::path schedule_file = dir / (function + ".schedule.h");
-    // Halide writes the schedule an autoscheduler chose; an own schedule is named instead.
+    // Halide writes the schedule an autoscheduler chose; for an own schedule, its loop nest
+    // follows (append_loop_nests) once every kernel is compiled.
     if (used->autoscheduler.empty())
-      write_file(schedule_file, "// " + function + ": " + used->describe() +
-                                    " of " + used->source + " (no autoscheduler)\n");
+      write_file(schedule_file, "// " + function + ": " + used->describe() + " of " +
+                                    used->source +
+                                    " (no autoscheduler), as the loop nest Halide prints for it:\n");
     files.extras.push_back(schedule_file);
   }
   if (emit.device_code && policy.device != DeviceApi::None) {
@@ -191,7 +232,26 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
       {kStepGenerator, "step", 0, policy.step},
   };
   std::vector<PipelineFiles> files;
-  for (const Kernel &kernel : kernels) files.push_back(compile_one(spec, policy, dir, emit, kernel));
+  std::vector<const PipelineSchedule *> used;
+  for (const Kernel &kernel : kernels)
+    files.push_back(compile_one(spec, policy, dir, emit, kernel, used.emplace_back()));
+  // --emit schedule, own schedules: the loop nests, built only now, after every kernel, because
+  // building a pipeline advances Halide's unique names, which later kernels' objects would show
+  // (a library must not depend on --emit).
+  if (emit.schedule)
+    for (size_t i = 0; i < std::size(kernels); ++i)
+      if (used[i]->autoscheduler.empty()) {
+        const std::string nest = own_schedule_loop_nest(spec, policy, kernels[i], *used[i]);
+        std::string text;
+        for (size_t at = 0; at < nest.size();) {
+          const size_t end = std::min(nest.find('\n', at), nest.size());
+          text += "// " + nest.substr(at, end - at) + "\n";
+          at = end + 1;
+        }
+        for (const fs::path &file : files[i].extras)
+          if (file.stem().extension() == ".schedule")
+            std::ofstream(file, std::ios::app) << text;
+      }
   return files;
 }
 

@@ -78,7 +78,8 @@ cl::opt<bool> quiet("q", cl::desc("Quiet: no progress lines (errors and notes st
                     cl::cat(category));
 cl::opt<bool> print_link_flags("print-link-flags",
                                cl::desc("Print what an app links besides lib<name>.a for each "
-                                        "--target, one line per target, and exit"),
+                                        "--target, one line 'TARGET: FLAGS' per target ('(none)' "
+                                        "when nothing), and exit"),
                                cl::cat(category));
 cl::list<std::string> emits("emit",
                             cl::desc("Extra outputs beside each library, comma-separated: "
@@ -314,8 +315,11 @@ int main(int argc, char **argv) {
   try {
     if (print_link_flags) {
       // For build systems at configure time (gru_add_library): no spec needed.
+      // One line per target, "TARGET: FLAGS", "(none)" when an app links nothing more.
       for (const TargetPolicy &policy : policies_from_flags())
-        std::printf("%s\n", llvm::join(policy.link_libraries, " ").c_str());
+        std::printf("%s: %s\n", policy.name.c_str(),
+                    policy.link_libraries.empty() ? "(none)"
+                                                  : llvm::join(policy.link_libraries, " ").c_str());
       return 0;
     }
     const std::optional<GruWeights> weights = weights_from_flags();
@@ -323,6 +327,8 @@ int main(int argc, char **argv) {
     const GruSpec spec = frontend.compile();  // the only spec code generation sees
     check_weights_match(spec, weights);
     const std::vector<TargetPolicy> policies = policies_from_flags();
+    for (const TargetPolicy &policy : policies)
+      if (!policy.no_c_compiler.empty()) throw GruGenError(policy.no_c_compiler);
     generate(spec, embed_weights ? &*weights : nullptr, policies, emit_from_flags(policies),
              emit_mlir_requested() ? &frontend : nullptr);
   } catch (const GruGenError &e) {

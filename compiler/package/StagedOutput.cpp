@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <system_error>
+#include <vector>
 
 #include "support/Error.h"
 #include "support/Interrupt.h"
@@ -90,9 +91,29 @@ void StagedOutput::commit() {
   std::error_code ec;
   const fs::path target = fs::absolute(dir_).lexically_normal();
   DeferInterrupts defer;  // a commit never stops halfway
+  // What this commit makes: missing parents of the output directory (innermost first) and the
+  // output directory itself. A commit that fails removes them again (parents only if empty),
+  // so a failure leaves no trace.
+  std::vector<fs::path> parents;
+  for (fs::path p = target.parent_path(); p.has_relative_path() && !fs::exists(p, ec);
+       p = p.parent_path())
+    parents.push_back(p);
+  bool made_target = false;
+  struct Undo {
+    const std::vector<fs::path> &parents;
+    const fs::path &target;
+    const bool &made_target, &committed;
+    ~Undo() {
+      if (committed) return;
+      std::error_code ec;
+      if (made_target) fs::remove_all(target, ec);  // only this run's files are in it
+      for (const fs::path &dir : parents) fs::remove(dir, ec);  // fails if not empty: kept
+    }
+  } undo{parents, target, made_target, committed_};
   fs::create_directories(target.parent_path(), ec);
   DirectoryLock lock(target.parent_path());  // one commit into this directory at a time
-  if (!fs::exists(target, ec)) {
+  made_target = !fs::exists(target, ec);
+  if (made_target) {
     // A new directory appears whole, in one rename.
     fs::rename(staging_, target, ec);
     if (!ec) {

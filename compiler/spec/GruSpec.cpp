@@ -51,6 +51,23 @@ bool is_c_keyword(const std::string &s) {
   return std::find(kKeywords.begin(), kKeywords.end(), s) != kKeywords.end();
 }
 
+// Names whose symbols a C library already defines (glibc, musl, macOS libSystem), read from
+// their symbol tables by tools/make_reserved_names.py.
+struct ReservedName {
+  const char *name;
+  const char *symbol;     // the C library's symbol the library would define too
+  const char *libraries;  // which C libraries define it
+};
+const ReservedName kReservedNames[] = {
+#include "spec/ReservedNames.inc"
+};
+
+const ReservedName *find_reserved(const std::string &name) {
+  for (const ReservedName &r : kReservedNames)
+    if (name == r.name) return &r;
+  return nullptr;
+}
+
 }  // namespace
 
 std::optional<int64_t> parse_size(std::string_view text) {
@@ -81,6 +98,15 @@ std::optional<std::string> check_library_name(const std::string &name) {
       return "'" + name + "' is not a C identifier (letters, digits and '_' only)";
   if (is_c_keyword(name)) return "'" + name + "' is a C keyword";
   if (name.rfind("halide", 0) == 0) return "'" + name + "' would clash with Halide's runtime symbols";
+  // NAME__ prefixes the library's internal symbols; no other name may produce that prefix.
+  if (name.find("__") != std::string::npos)
+    return "'" + name + "' contains '__', which separates a library's name from its internal symbols";
+  if (name.back() == '_')
+    return "'" + name + "' ends with '_': its symbols would start with '" + name +
+           "_', the prefix of a library's internal symbols";
+  if (const ReservedName *r = find_reserved(name))
+    return "'" + name + "' would define " + r->symbol + ", which the C library defines (" +
+           r->libraries + ")";
   return std::nullopt;
 }
 

@@ -58,8 +58,10 @@ std::optional<GruSpecError> validate(const GruSpec &spec);
 // '+', no spaces, no other radix). nullopt when `text` is not one; range checks are validate's.
 std::optional<int64_t> parse_size(std::string_view text);
 
-// True when `name` can prefix C symbols: [A-Za-z_][A-Za-z0-9_]*, not a C keyword,
-// not reserved (leading underscore), not in Halide's namespace, not too long.
+// Why `name` cannot prefix a library's C symbols, or nullopt when it can: it must be
+// [A-Za-z][A-Za-z0-9_]* of at most kMaxNameLength characters, not a C keyword, not in Halide's
+// namespace, without "__" and not ending in '_' (NAME__ is the library's internal namespace),
+// and none of its symbols (NAME_create, ...) may be one a C library defines (ReservedNames.inc).
 std::optional<std::string> check_library_name(const std::string &name);
 
 }  // namespace grugen

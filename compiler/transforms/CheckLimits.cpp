@@ -31,6 +31,18 @@ mlir::LogicalResult check_layer(gru::LayerOp layer) {
   if (layer.getDirection() != gru::Direction::forward)
     return layer.emitError() << "direction " << stringifyDirection(layer.getDirection())
                              << " is not supported";
+  // A library takes any sequence length up to NAME_MAX_SEQ_LEN at run time; a static length in
+  // the spec would promise a bound the library does not keep, so it is refused, not ignored.
+  auto input = llvm::cast<mlir::RankedTensorType>(layer.getInput().getType());
+  if (!input.isDynamicDim(1)) {
+    std::string dynamic;  // printed here: a type in a diagnostic comes out quoted
+    llvm::raw_string_ostream(dynamic) << input.clone(
+        {input.getDimSize(0), mlir::ShapedType::kDynamic, input.getDimSize(2)});
+    return layer.emitError() << "static sequence length " << input.getDimSize(1)
+                             << ": a library takes any length up to NAME_MAX_SEQ_LEN at run "
+                                "time; write the input as "
+                             << dynamic;
+  }
   mlir::FailureOr<GruSpec> spec = spec_of_layer(layer);
   if (failed(spec)) return mlir::failure();
   if (std::optional<GruSpecError> error = validate(*spec)) {

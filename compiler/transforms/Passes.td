@@ -10,7 +10,8 @@ def CheckLimits : Pass<"gru-check-limits", "mlir::ModuleOp"> {
   let description = [{
     The verifier holds a layer to its own attributes; this pass holds it to what gru-gen
     compiles: the documented limits (spec/GruSpec.h, the same check the flags get), f32, the
-    forward direction, and a library name (the enclosing function's symbol) that can prefix C
+    forward direction, a dynamic sequence length (a library takes any length up to
+    NAME_MAX_SEQ_LEN at run time), and a library name (the enclosing function's symbol) that can prefix C
     symbols. Changes nothing.
   }];
 }

@@ -104,3 +104,27 @@ func.func @outer(%x: tensor<1x?x1xf32>, %Wx: tensor<3x1xf32>, %Wh: tensor<3x1xf3
   }
   return
 }
+
+// -----
+
+// A static sequence length is refused: a library takes any length up to NAME_MAX_SEQ_LEN.
+func.func @fixed(%x: tensor<3x5x7xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<39x13xf32>)
+    -> tensor<3x5x13xf32> {
+  // expected-error @+1 {{static sequence length 5: a library takes any length up to NAME_MAX_SEQ_LEN at run time; write the input as tensor<3x?x7xf32>}}
+  %out = gru.layer %x, %Wx, %Wh
+      {input_size = 7, hidden_size = 13, batch = 3, has_bias = false, dtype = f32}
+      : (tensor<3x5x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<3x5x13xf32>
+  return %out : tensor<3x5x13xf32>
+}
+
+// -----
+
+// Library names: the same rules as --name (C library symbols, the internal namespace NAME__).
+// expected-error @+1 {{invalid library name: 'sem' would define sem_destroy, which the C library defines (glibc, musl, macOS)}}
+func.func @sem(%x: tensor<1x?x7xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<39x13xf32>)
+    -> tensor<1x?x13xf32> {
+  %out = gru.layer %x, %Wx, %Wh
+      {input_size = 7, hidden_size = 13, batch = 1, has_bias = false, dtype = f32}
+      : (tensor<1x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<1x?x13xf32>
+  return %out : tensor<1x?x13xf32>
+}
