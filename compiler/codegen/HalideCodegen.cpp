@@ -95,7 +95,7 @@ std::string device_code_extension(const TargetPolicy &policy) {
 
 void run_generator(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
                    const EmitOptions &emit, const Kernel &kernel, const PipelineSchedule &schedule,
-                   const std::string &function) {
+                   const std::string &function, const std::string &file_base) {
   using Halide::OutputFileType;
   Halide::Internal::ExecuteGeneratorArgs args;
   args.output_dir = dir.string();
@@ -113,7 +113,7 @@ void run_generator(const GruSpec &spec, const TargetPolicy &policy, const fs::pa
                       .with_feature(Halide::Target::UserContext)};
   args.generator_name = kernel.generator;
   args.function_name = function;
-  args.file_base_name = function;
+  args.file_base_name = file_base;
   args.generator_params = generator_params(spec, kernel, schedule);
   Halide::Internal::execute_generator(args);
 }
@@ -134,7 +134,11 @@ void check_schedule(const fs::path &stmt_file) {
 
 PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
                           const EmitOptions &emit, const Kernel &kernel) {
-  // The ABI owns <name>_step; kernels live under <name>_kernel_*.
+  // The ABI owns <name>_<function>; every other symbol of a library lives under <name>__, which
+  // no other valid library name can produce (names neither contain "__" nor end with '_'):
+  // the kernel is the symbol <name>__kernel_<suffix> (and Halide's <name>__kernel_<suffix>_argv
+  // and _metadata). Its files keep the kernel's plain name <name>_kernel_<suffix>.
+  const std::string symbol = spec.name + "__kernel_" + kernel.suffix;
   const std::string function = spec.name + "_kernel_" + kernel.suffix;
   PipelineFiles files;
   const PipelineSchedule *used = nullptr;
@@ -142,7 +146,7 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
   for (const PipelineSchedule &schedule : kernel.schedules) {
     progress(policy.name + ": scheduling " + function + " with " + schedule.describe());
     try {
-      run_generator(spec, policy, dir, emit, kernel, schedule, function);
+      run_generator(spec, policy, dir, emit, kernel, schedule, symbol, function);
       check_schedule(dir / (function + ".stmt"));
       used = &schedule;
       break;

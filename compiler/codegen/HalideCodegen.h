@@ -27,7 +27,9 @@ struct PipelineFiles {
 };
 
 // Compiles the kernels of `spec` for `policy` into `dir`: <name>_kernel_projection (a block of
-// kProjectionBlockRows rows), <name>_kernel_step_projection (N rows) and <name>_kernel_step.
+// kProjectionBlockRows rows), <name>_kernel_step_projection (N rows) and <name>_kernel_step,
+// each in files of that name (<name>_kernel_step.o, .h, ...) defining the symbol
+// <name>__kernel_step (and so on: the library's internal namespace is <name>__).
 // Throws GruGenError.
 std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPolicy &policy,
                                              const std::filesystem::path &dir,
