@@ -199,10 +199,35 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
   return files;
 }
 
+namespace {
+
+// The target Halide's runtime is compiled for: the kernels' target reduced as Halide reduces the
+// runtime of a multi-target library, here against the plain architecture: instruction-set
+// features (sse41, avx512, x86apx, arm_dot_prod, ...) go, device APIs and the features every
+// part must agree on (sanitizers, debug) stay. The runtime checks at create that the CPU has
+// the kernels' features (halide_can_use_target_features), so it must run on a CPU that lacks
+// them; and its symbols are weak, so any library's copy may serve every gru-gen library of a
+// program.
+Halide::Target runtime_target(const Halide::Target &target) {
+  Halide::Target plain(target.os, target.arch, target.bits, target.processor_tune, {},
+                       target.vector_bits);
+  for (int i = 0; i < Halide::Target::FeatureEnd; ++i) {
+    const auto feature = static_cast<Halide::Target::Feature>(i);
+    Halide::Target with = plain.with_feature(feature), ignored;
+    // A feature both sides must agree on (the comparison fails without it) is kept.
+    if (target.has_feature(feature) && !with.get_runtime_compatible_target(plain, ignored))
+      plain = plain.with_feature(feature);
+  }
+  Halide::Target kernels = target, result;
+  return kernels.get_runtime_compatible_target(plain, result) ? result : target;
+}
+
+}  // namespace
+
 fs::path compile_halide_runtime(const TargetPolicy &policy, const fs::path &dir) {
   install_error_reporter();
   const fs::path object = dir / "halide_runtime.o";
-  Halide::compile_standalone_runtime(object.string(), policy.halide_target);
+  Halide::compile_standalone_runtime(object.string(), runtime_target(policy.halide_target));
   return object;
 }
 

@@ -35,8 +35,9 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
                                              const std::filesystem::path &dir,
                                              const EmitOptions &emit);
 
-// Compiles Halide's runtime for `policy`'s target into `dir`; its symbols are weak, so any number
-// of gru-gen libraries can link into one program. Throws GruGenError.
+// Compiles Halide's runtime for `policy`'s target, less its instruction-set features (the
+// runtime checks them at create, so it must run where they are missing), into `dir`; its symbols
+// are weak, so any number of gru-gen libraries can link into one program. Throws GruGenError.
 std::filesystem::path compile_halide_runtime(const TargetPolicy &policy,
                                              const std::filesystem::path &dir);
 

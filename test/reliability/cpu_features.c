@@ -2,8 +2,10 @@
  * the library's target (halide_can_use_target_features): on a CPU that lacks them it returns
  * GRU_UNSUPPORTED_CPU, naming them in last_error, and leaves *out untouched, instead of creating
  * a model whose kernels die of SIGILL. A CPU without the features is simulated with Halide's
- * hook halide_set_custom_can_use_target_features.
- * Usage: cpu_features MATCHING.safetensors PREFIX */
+ * hook halide_set_custom_can_use_target_features, or real: a library for a target whose features
+ * no CPU here has, refused by Halide's own detection.
+ * Usage: cpu_features MATCHING.safetensors PREFIX
+ *        cpu_features --lacking FEATURE   (this CPU lacks FEATURE of the library's target) */
 #include "reliability.h"
 
 /* From HalideRuntime.h, which the library's users need not have. */
@@ -33,6 +35,15 @@ static int no_features(int count, const uint64_t *features) {
   } while (0)
 
 int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--lacking") == 0) {
+    rel_weights w = rel_make_weights();
+    EXPECT_UNSUPPORTED(F(create)(w.Wx, w.Wh, w.b, w.bhn, &m_), "create");
+    CHECK(strstr(F(last_error)(), argv[2]) != NULL, "last_error '%s' names %s", F(last_error)(),
+          argv[2]);
+    printf("last_error: %s\n", F(last_error)());
+    rel_free_weights(&w);
+    return rel_report();
+  }
   if (argc != 3) {
     fprintf(stderr, "usage: %s MATCHING.safetensors PREFIX\n", argv[0]);
     return 2;
