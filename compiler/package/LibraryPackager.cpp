@@ -152,7 +152,9 @@ void remove_stale_libraries(const std::string &name, const std::string &stamp,
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return;
   for (const fs::directory_entry &entry : fs::directory_iterator(dir, ec)) {
-    if (!entry.is_directory(ec)) continue;
+    // Staging directories (.gru-gen-*) hold no library files at their top.
+    if (!entry.is_directory(ec) || entry.path().filename().string().rfind(".gru-gen-", 0) == 0)
+      continue;
     const std::vector<fs::path> files = library_files(name, entry.path());
     bool present = false;
     for (const fs::path &file : files) present = present || fs::exists(file, ec);

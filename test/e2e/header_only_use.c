@@ -1,5 +1,5 @@
-/* A C app including a generated header, for the strict compile checks of stale_library.test: it
- * links only when the library is of the header's spec. -DLIB=<name>. */
+/* A C app including a generated header (stale_library.test, spec_symbol.test): it links only
+ * against a library of the header's spec. -DLIB=<name>. */
 #define GRU_TEST_STR_(x) #x
 #define GRU_TEST_STR(x) GRU_TEST_STR_(x)
 #include GRU_TEST_STR(LIB.h)
