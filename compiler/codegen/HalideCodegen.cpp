@@ -99,7 +99,7 @@ std::string device_code_extension(const TargetPolicy &policy) {
 
 void run_generator(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
                    const EmitOptions &emit, const Kernel &kernel, const PipelineSchedule &schedule,
-                   const std::string &function) {
+                   const std::string &function, const std::string &file_base) {
   using Halide::OutputFileType;
   Halide::Internal::ExecuteGeneratorArgs args;
   args.output_dir = dir.string();
@@ -117,7 +117,7 @@ void run_generator(const GruSpec &spec, const TargetPolicy &policy, const fs::pa
                       .with_feature(Halide::Target::UserContext)};
   args.generator_name = kernel.generator;
   args.function_name = function;
-  args.file_base_name = function;
+  args.file_base_name = file_base;
   args.generator_params = generator_params(spec, kernel, schedule);
   Halide::Internal::execute_generator(args);
 }
@@ -173,7 +173,11 @@ std::string own_schedule_loop_nest(const GruSpec &spec, const TargetPolicy &poli
 PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
                           const EmitOptions &emit, const Kernel &kernel,
                           const PipelineSchedule *&used) {
-  // The ABI owns <name>_step; kernels live under <name>_kernel_*.
+  // The ABI owns <name>_<function>; every other symbol of a library lives under <name>__, which
+  // no other valid library name can produce (names neither contain "__" nor end with '_'):
+  // the kernel is the symbol <name>__kernel_<suffix> (and Halide's <name>__kernel_<suffix>_argv
+  // and _metadata). Its files keep the kernel's plain name <name>_kernel_<suffix>.
+  const std::string symbol = spec.name + "__kernel_" + kernel.suffix;
   const std::string function = spec.name + "_kernel_" + kernel.suffix;
   PipelineFiles files;
   used = nullptr;
@@ -181,7 +185,7 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
   for (const PipelineSchedule &schedule : kernel.schedules) {
     progress(policy.name + ": scheduling " + function + " with " + schedule.describe());
     try {
-      run_generator(spec, policy, dir, emit, kernel, schedule, function);
+      run_generator(spec, policy, dir, emit, kernel, schedule, symbol, function);
       check_schedule(dir / (function + ".stmt"));
       used = &schedule;
       break;
@@ -255,10 +259,35 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
   return files;
 }
 
+namespace {
+
+// The target Halide's runtime is compiled for: the kernels' target reduced as Halide reduces the
+// runtime of a multi-target library, here against the plain architecture: instruction-set
+// features (sse41, avx512, x86apx, arm_dot_prod, ...) go, device APIs and the features every
+// part must agree on (sanitizers, debug) stay. The runtime checks at create that the CPU has
+// the kernels' features (halide_can_use_target_features), so it must run on a CPU that lacks
+// them; and its symbols are weak, so any library's copy may serve every gru-gen library of a
+// program.
+Halide::Target runtime_target(const Halide::Target &target) {
+  Halide::Target plain(target.os, target.arch, target.bits, target.processor_tune, {},
+                       target.vector_bits);
+  for (int i = 0; i < Halide::Target::FeatureEnd; ++i) {
+    const auto feature = static_cast<Halide::Target::Feature>(i);
+    Halide::Target with = plain.with_feature(feature), ignored;
+    // A feature both sides must agree on (the comparison fails without it) is kept.
+    if (target.has_feature(feature) && !with.get_runtime_compatible_target(plain, ignored))
+      plain = plain.with_feature(feature);
+  }
+  Halide::Target kernels = target, result;
+  return kernels.get_runtime_compatible_target(plain, result) ? result : target;
+}
+
+}  // namespace
+
 fs::path compile_halide_runtime(const TargetPolicy &policy, const fs::path &dir) {
   install_error_reporter();
   const fs::path object = dir / "halide_runtime.o";
-  Halide::compile_standalone_runtime(object.string(), policy.halide_target);
+  Halide::compile_standalone_runtime(object.string(), runtime_target(policy.halide_target));
   return object;
 }
 

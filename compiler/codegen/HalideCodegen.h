@@ -27,14 +27,17 @@ struct PipelineFiles {
 };
 
 // Compiles the kernels of `spec` for `policy` into `dir`: <name>_kernel_projection (a block of
-// kProjectionBlockRows rows), <name>_kernel_step_projection (N rows) and <name>_kernel_step.
+// kProjectionBlockRows rows), <name>_kernel_step_projection (N rows) and <name>_kernel_step,
+// each in files of that name (<name>_kernel_step.o, .h, ...) defining the symbol
+// <name>__kernel_step (and so on: the library's internal namespace is <name>__).
 // Throws GruGenError.
 std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPolicy &policy,
                                              const std::filesystem::path &dir,
                                              const EmitOptions &emit);
 
-// Compiles Halide's runtime for `policy`'s target into `dir`; its symbols are weak, so any number
-// of gru-gen libraries can link into one program. Throws GruGenError.
+// Compiles Halide's runtime for `policy`'s target, less its instruction-set features (the
+// runtime checks them at create, so it must run where they are missing), into `dir`; its symbols
+// are weak, so any number of gru-gen libraries can link into one program. Throws GruGenError.
 std::filesystem::path compile_halide_runtime(const TargetPolicy &policy,
                                              const std::filesystem::path &dir);
 

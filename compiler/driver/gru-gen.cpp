@@ -202,7 +202,7 @@ void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetP
   if (embedded) members.push_back(assemble_embedded_weights(spec, *embedded, policy, work.path()));
   members.push_back(compile_halide_runtime(policy, work.path()));
   write_archive(target_dir / ("lib" + spec.name + ".a"), members, policy.archive);
-  write_link_metadata(spec, policy, target_dir);
+  write_link_metadata(spec, embedded, policy, target_dir);
 }
 
 void generate(const GruSpec &spec, const GruWeights *embedded,
@@ -226,7 +226,11 @@ void generate(const GruSpec &spec, const GruWeights *embedded,
       std::fprintf(stderr, "gru-gen: note: %s\n", note.c_str());
   for (const ForkedJobResult &result : results)
     if (!result.ok) throw GruGenError(result.error);
-  out.commit();
+  // No library of another spec may stay beside the new header (same-spec ones from earlier
+  // runs, e.g. another target, do).
+  out.commit([&](const fs::path &dir) {
+    remove_stale_libraries(spec.name, spec_stamp(spec, embedded), dir);
+  });
   progress("wrote " + output_dir.getValue());
 }
 

@@ -1,7 +1,9 @@
 #include "package/LibraryPackager.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <regex>
 
@@ -32,10 +34,16 @@ std::string upper(std::string s) {
 
 using TemplateValues = std::map<std::string, std::string>;
 
+int64_t padded_for_device(int64_t floats) {
+  return (floats + kDeviceRowAlignFloats - 1) / kDeviceRowAlignFloats * kDeviceRowAlignFloats;
+}
+
 // What every template of runtime/ may say about the library.
 TemplateValues spec_values(const GruSpec &spec, const GruWeights *embedded) {
+  const GruSpec::ModelLayout layout = spec.model_layout();
   return {
       {"EMBEDDED_WEIGHTS", embedded ? "1" : "0"},
+      {"SPEC_SYMBOL", spec_symbol(spec, embedded)},
       {"NAME", spec.name},
       {"NAME_UPPER", upper(spec.name)},
       {"INPUT_SIZE", std::to_string(spec.input_size)},
@@ -46,6 +54,19 @@ TemplateValues spec_values(const GruSpec &spec, const GruWeights *embedded) {
       {"MAX_SEQ_LEN", std::to_string(spec.max_seq_len())},
       {"MODEL_BYTES", std::to_string(spec.model_bytes())},
       {"PROJECTION_ROWS", std::to_string(kProjectionBlockRows)},
+      {"GATES", std::to_string(3 * spec.hidden_size)},
+      {"DEVICE_ROW_ALIGN", std::to_string(kDeviceRowAlignFloats)},
+      {"DEVICE_GATES", std::to_string(padded_for_device(3 * spec.hidden_size))},
+      {"DEVICE_HIDDEN", std::to_string(padded_for_device(spec.hidden_size))},
+      {"MODEL_STRUCT_BYTES", std::to_string(kModelStructBytes)},
+      {"OFFSET_WX", std::to_string(layout.Wx)},
+      {"OFFSET_WH", std::to_string(layout.Wh)},
+      {"OFFSET_B", std::to_string(layout.b)},
+      {"OFFSET_BHN", std::to_string(layout.bhn)},
+      {"OFFSET_X_TAIL", std::to_string(layout.x_tail)},
+      {"OFFSET_ZEROS", std::to_string(layout.zeros)},
+      {"OFFSET_XP_STEP", std::to_string(layout.xp_step)},
+      {"OFFSET_H_STEP", std::to_string(layout.h_step)},
   };
 }
 
@@ -68,7 +89,86 @@ std::string render_template(std::string_view template_name, const TemplateValues
   return result;
 }
 
+// The CPU features of `policy`'s Halide target as halide_can_use_target_features takes them
+// (one bit per Halide::Target::Feature, in 64-bit words), and a table naming each set bit, for
+// the runtime's check at create.
+void add_target_features(const TargetPolicy &policy, TemplateValues &values) {
+  const Halide::Target &target = policy.halide_target;
+  std::vector<uint64_t> words((Halide::Target::FeatureEnd + 63) / 64, 0);
+  std::string names;
+  for (int i = 0; i < Halide::Target::FeatureEnd; ++i) {
+    const auto feature = static_cast<Halide::Target::Feature>(i);
+    if (!target.has_feature(feature)) continue;
+    words[i / 64] |= uint64_t(1) << (i % 64);
+    names += "{" + std::to_string(i) + ", \"" + Halide::Target::feature_to_name(feature) + "\"}, ";
+  }
+  std::string list;
+  for (uint64_t w : words) {
+    char text[32];
+    std::snprintf(text, sizeof text, "0x%016llxULL", static_cast<unsigned long long>(w));
+    list += (list.empty() ? "" : ", ") + std::string(text);
+  }
+  values["TARGET_FEATURE_WORDS"] = std::to_string(words.size());
+  values["TARGET_FEATURES"] = list;
+  values["TARGET_FEATURE_NAMES"] = names;
+  values["HALIDE_TARGET"] = target.to_string();
+}
+
 }  // namespace
+
+std::string spec_symbol(const GruSpec &spec, const GruWeights *embedded) {
+  return spec.name + "__spec_d" + std::to_string(spec.input_size) + "_h" +
+         std::to_string(spec.hidden_size) + "_n" + std::to_string(spec.batch) +
+         (spec.has_bias ? "_bias" : "_nobias") + (embedded ? "_w1" : "_w0");
+}
+
+std::string spec_stamp(const GruSpec &spec, const GruWeights *embedded) {
+  // The spec symbol names the shape; embedded weights are told apart by their bytes (FNV-1a).
+  std::string stamp = "gru-gen " GRUGEN_VERSION " " + spec_symbol(spec, embedded);
+  if (embedded) {
+    uint64_t hash = 14695981039346656037ull;
+    const auto *bytes = reinterpret_cast<const unsigned char *>(embedded->values.data());
+    for (size_t i = 0; i < embedded->values.size() * sizeof(float); ++i)
+      hash = (hash ^ bytes[i]) * 1099511628211ull;
+    char text[48];
+    std::snprintf(text, sizeof text, " weights-fnv1a64=%016llx", static_cast<unsigned long long>(hash));
+    stamp += text;
+  }
+  return stamp + "\n";
+}
+
+std::vector<fs::path> library_files(const std::string &name, const fs::path &target_dir) {
+  std::vector<fs::path> files = {target_dir / ("lib" + name + ".a"), target_dir / (name + ".pc"),
+                                 target_dir / (name + "-config.cmake"),
+                                 target_dir / (name + ".spec")};
+  for (const char *kernel : {"projection", "step_projection", "step"})
+    for (const char *extension : {".stmt", ".s", ".schedule.h", ".cl", ".metal"})
+      files.push_back(target_dir / (name + "_kernel_" + kernel + extension));
+  return files;
+}
+
+void remove_stale_libraries(const std::string &name, const std::string &stamp,
+                            const fs::path &dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return;
+  for (const fs::directory_entry &entry : fs::directory_iterator(dir, ec)) {
+    // Staging directories (.gru-gen-*) hold no library files at their top.
+    if (!entry.is_directory(ec) || entry.path().filename().string().rfind(".gru-gen-", 0) == 0)
+      continue;
+    const std::vector<fs::path> files = library_files(name, entry.path());
+    bool present = false;
+    for (const fs::path &file : files) present = present || fs::exists(file, ec);
+    if (!present) continue;
+    std::ifstream in(entry.path() / (name + ".spec"), std::ios::binary);
+    const std::string old((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (old == stamp) continue;  // the same spec, from an earlier run: it stays
+    for (const fs::path &file : files) {
+      fs::remove(file, ec);
+      if (ec) throw GruGenError("cannot remove '" + file.string() + "': " + ec.message());
+    }
+    fs::remove(entry.path(), ec);  // only when nothing else is left there
+  }
+}
 
 void write_header(const GruSpec &spec, const GruWeights *weights, const fs::path &dir) {
   write_file(dir / (spec.name + ".h"),
@@ -130,6 +230,7 @@ fs::path compile_runtime(const GruSpec &spec, const GruWeights *weights, const T
   write_header(spec, weights, dir);
   const std::string source = spec.name + "_runtime.c";
   TemplateValues values = spec_values(spec, weights);
+  add_target_features(policy, values);
   values["USES_DEVICE"] = policy.device == DeviceApi::None ? "0" : "1";
   values["DEVICE_INTERFACE"] = policy.device == DeviceApi::Metal    ? "halide_metal_device_interface"
                                : policy.device == DeviceApi::OpenCL ? "halide_opencl_device_interface"
@@ -146,7 +247,7 @@ fs::path assemble_embedded_weights(const GruSpec &spec, const GruWeights &weight
   // .incbin keeps megabytes of weights out of C initialisers; Mach-O spells the section and
   // the symbol differently from ELF.
   const bool macho = policy.halide_target.os == Halide::Target::OSX;
-  const std::string symbol = (macho ? "_" : "") + spec.name + "_embedded_weights";
+  const std::string symbol = (macho ? "_" : "") + spec.name + "__embedded_weights";
   std::string text = macho ? "  .section __TEXT,__const\n" : "  .section .rodata\n";
   text += "  .globl " + symbol + "\n  .p2align 6\n" + symbol + ":\n  .incbin \"" + blob + "\"\n";
   if (!macho) text += "  .type " + symbol + ", %object\n  .size " + symbol + ", " + std::to_string(weights.values.size() * 4) +
@@ -182,7 +283,9 @@ void write_archive(const fs::path &archive, const std::vector<fs::path> &members
   write_file(archive, (*buffer)->getBuffer());
 }
 
-void write_link_metadata(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir) {
+void write_link_metadata(const GruSpec &spec, const GruWeights *embedded,
+                         const TargetPolicy &policy, const fs::path &dir) {
+  write_file(dir / (spec.name + ".spec"), spec_stamp(spec, embedded));
   const std::string library = "lib" + spec.name + ".a";
   std::string flags;
   for (const std::string &flag : policy.link_libraries) flags += " " + flag;

@@ -23,7 +23,7 @@ std::filesystem::path compile_runtime(const GruSpec &spec, const GruWeights *emb
                                       const TargetPolicy &policy,
                                       const std::filesystem::path &dir);
 
-// Assembles `weights` into an object for `policy`'s target, defining <name>_embedded_weights
+// Assembles `weights` into an object for `policy`'s target, defining <name>__embedded_weights
 // (read-only data, 64-byte aligned) for <name>_create_default. Returns the object.
 std::filesystem::path assemble_embedded_weights(const GruSpec &spec, const GruWeights &weights,
                                                 const TargetPolicy &policy,
@@ -36,8 +36,29 @@ void write_archive(const std::filesystem::path &archive,
 
 // Writes what an app needs to link the library in `dir` (one target's directory): <name>.pc for
 // pkg-config and <name>-config.cmake (imported target gru::<name>) for CMake, both carrying the
-// include directory and the target's link flags.
-void write_link_metadata(const GruSpec &spec, const TargetPolicy &policy,
-                         const std::filesystem::path &dir);
+// include directory and the target's link flags; and the spec stamp <name>.spec (spec_stamp).
+void write_link_metadata(const GruSpec &spec, const GruWeights *embedded,
+                         const TargetPolicy &policy, const std::filesystem::path &dir);
+
+// The symbol only a runtime of this spec defines and every header of it references, so that a
+// header linked against a library of another spec fails to link, naming the spec:
+// <name>__spec_d<D>_h<H>_n<N>_<bias|nobias>_w<0|1> (w1: weights embedded).
+std::string spec_symbol(const GruSpec &spec, const GruWeights *embedded);
+
+// What <target>/<name>.spec holds: the gru-gen version, the spec symbol and a digest of the
+// embedded weights. Two libraries of one name with equal stamps serve the same header.
+std::string spec_stamp(const GruSpec &spec, const GruWeights *embedded);
+
+// The files of library `name` in one target directory: archive, link metadata, stamp and the
+// --emit outputs.
+std::vector<std::filesystem::path> library_files(const std::string &name,
+                                                 const std::filesystem::path &target_dir);
+
+// Removes, from every target directory under the output directory `dir`, the files of a
+// library `name` whose stamp differs from `stamp` (or is missing: an older gru-gen's), and the
+// directory when nothing else is left in it. Called while committing a new <name>.h, so that
+// no library of another spec is left beside it. Throws GruGenError.
+void remove_stale_libraries(const std::string &name, const std::string &stamp,
+                            const std::filesystem::path &dir);
 
 }  // namespace grugen

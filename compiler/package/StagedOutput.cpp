@@ -87,7 +87,7 @@ class DirectoryLock {
 
 }  // namespace
 
-void StagedOutput::commit() {
+void StagedOutput::commit(const std::function<void(const fs::path &)> &before_moving) {
   std::error_code ec;
   const fs::path target = fs::absolute(dir_).lexically_normal();
   DeferInterrupts defer;  // a commit never stops halfway
@@ -123,6 +123,7 @@ void StagedOutput::commit() {
       return;
     }
   }
+  if (before_moving) before_moving(target);
   for (const fs::directory_entry &entry : fs::recursive_directory_iterator(staging_)) {
     if (entry.is_directory()) continue;
     const fs::path destination = target / fs::relative(entry.path(), staging_);

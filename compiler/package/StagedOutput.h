@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 
 namespace grugen {
 
@@ -22,8 +23,10 @@ class StagedOutput {
   // Moves every staged file to the output directory (creating it if needed), replacing files of
   // the same name; other files there are left alone. Commits into one directory are serialized
   // (a lock on its parent), and an interrupting signal waits until the commit is done, so
-  // concurrent runs leave one run's complete output.
-  void commit();
+  // concurrent runs leave one run's complete output. `before_moving` (optional) runs under that
+  // lock, when the output directory already exists, before any file moves: it may remove what
+  // the new files would contradict (remove_stale_libraries).
+  void commit(const std::function<void(const std::filesystem::path &output_dir)> &before_moving = {});
 
  private:
   std::filesystem::path dir_;

@@ -11,13 +11,32 @@ int64_t GruSpec::weight_elements() const {
   return gates * input_size + gates * hidden_size + (has_bias ? gates + hidden_size : 0);
 }
 
-int64_t GruSpec::model_bytes() const {
-  // Scratch: the padded tail block of a sequence [rows][D]; for `step` one projected input
-  // [N][3H] and one state [N][H]; the zero state [N][H] used when no initial state is given.
-  const int64_t scratch = kProjectionBlockRows * input_size + batch * 3 * hidden_size +
-                          2 * batch * hidden_size;
-  return int64_t(sizeof(float)) * (weight_elements() + scratch);
+GruSpec::ModelLayout GruSpec::model_layout() const {
+  // The model struct, then each array 64-byte aligned for the kernels' vector loads: the weights
+  // (Wx [3H][D], Wh [3H][H], b [3H], bhn [H]); the zero-padded tail block of a sequence
+  // [rows][D]; the zero state [N][H] used when no initial state is given; for `step` one
+  // projected input [N][3H] and one state [N][H].
+  int64_t at = kModelStructBytes;
+  auto carve = [&at](int64_t floats) {
+    const int64_t offset = at;
+    at = (at + floats * int64_t(sizeof(float)) + 63) / 64 * 64;
+    return offset;
+  };
+  const int64_t gates = 3 * hidden_size;
+  ModelLayout layout;
+  layout.Wx = carve(gates * input_size);
+  layout.Wh = carve(gates * hidden_size);
+  layout.b = carve(has_bias ? gates : 0);
+  layout.bhn = carve(has_bias ? hidden_size : 0);
+  layout.x_tail = carve(kProjectionBlockRows * input_size);
+  layout.zeros = carve(batch * hidden_size);
+  layout.xp_step = carve(batch * gates);
+  layout.h_step = carve(batch * hidden_size);
+  layout.bytes = at;
+  return layout;
 }
+
+int64_t GruSpec::model_bytes() const { return model_layout().bytes; }
 
 // Within the limits, one timestep of every kernel buffer is addressable with 32-bit extents,
 // so max_seq_len() >= 1 for every valid spec.

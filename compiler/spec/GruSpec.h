@@ -16,6 +16,14 @@ namespace grugen {
 // one block: the zero-padded tail of a sequence.
 inline constexpr int64_t kProjectionBlockRows = 32;
 
+// GPU targets lay out the rows of the arrays the time loop slices on the device at multiples of
+// this many floats (256 bytes: OpenCL sub-buffers must be aligned that way).
+inline constexpr int64_t kDeviceRowAlignFloats = 64;
+
+// Bytes at the start of a model's block that hold the runtime's model struct (runtime/ checks
+// at compile time that its struct fits).
+inline constexpr int64_t kModelStructBytes = 1024;
+
 struct GruSpec {
   std::string name;         // C identifier; prefixes every exported symbol of the library
   int64_t input_size = 0;   // D
@@ -25,7 +33,14 @@ struct GruSpec {
 
   // Elements of the weights the model copies: Wx [3H][D], Wh [3H][H], b [3H], bhn [H].
   int64_t weight_elements() const;
-  // Bytes a created model holds: the weights plus fixed per-model scratch (see runtime/).
+  // Where a created model keeps its arrays: the one host block that create obtains from
+  // halide_malloc (runtime/gru_runtime.c.in carves it at these offsets).
+  struct ModelLayout {
+    int64_t Wx, Wh, b, bhn, x_tail, zeros, xp_step, h_step;  // byte offsets, 64-byte aligned
+    int64_t bytes;  // the whole block, model struct included: NAME_MODEL_BYTES
+  };
+  ModelLayout model_layout() const;
+  // Bytes a created model holds from halide_malloc: model_layout().bytes.
   int64_t model_bytes() const;
   // Longest sequence one `run` call accepts: every buffer the kernels see must stay
   // addressable with 32-bit extents and strides (Halide's default addressing).

@@ -45,8 +45,8 @@ int main(int argc, char **argv) {
   CHECK(F(abi_version)() == 1, "abi_version");
   CHECK(strcmp(F(last_error)(), "") == 0, "last_error before any failure is \"\"");
   static const char *const names[] = {"ok", "invalid argument", "out of memory", "I/O error",
-                                      "format error", "internal error"};
-  for (int s = 0; s <= GRU_INTERNAL_ERROR; ++s)
+                                      "format error", "internal error", "unsupported CPU"};
+  for (int s = 0; s <= GRU_UNSUPPORTED_CPU; ++s)
     CHECK(strcmp(F(status_string)((gru_status)s), names[s]) == 0, "status_string(%d)", s);
   CHECK(strcmp(F(status_string)((gru_status)99), "unknown status") == 0, "status_string(99)");
   CHECK(strcmp(F(status_string)((gru_status)-1), "unknown status") == 0, "status_string(-1)");
