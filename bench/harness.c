@@ -31,10 +31,10 @@ enum { D = K(_INPUT_SIZE), H = K(_HIDDEN_SIZE), N = K(_BATCH) };
 
 typedef int (*argv_kernel)(void **);
 typedef const struct halide_filter_metadata_t *(*kernel_metadata)(void);
-extern int FN(_kernel_projection_argv)(void **);
-extern const struct halide_filter_metadata_t *FN(_kernel_projection_metadata)(void);
-extern int FN(_kernel_step_argv)(void **);
-extern const struct halide_filter_metadata_t *FN(_kernel_step_metadata)(void);
+extern int FN(__kernel_projection_argv)(void **);
+extern const struct halide_filter_metadata_t *FN(__kernel_projection_metadata)(void);
+extern int FN(__kernel_step_argv)(void **);
+extern const struct halide_filter_metadata_t *FN(__kernel_step_metadata)(void);
 
 static double now(void) {
   struct timespec ts;
@@ -194,11 +194,11 @@ int main(int argc, char **argv) {
   /* x is [N][L][D]; step reads [N][D] rows: for timing, any rows of x will do. */
   const timing run = measure(do_run, &a, 1, 0.6, 5);
   const timing step = measure(do_steps, &a, STEPS_PER_SAMPLE, 0.3, 20);
-  const timing proj = time_kernel(FN(_kernel_projection_argv), FN(_kernel_projection_metadata),
+  const timing proj = time_kernel(FN(__kernel_projection_argv), FN(__kernel_projection_metadata),
                                   0.3);
-  const timing kstep = time_kernel(FN(_kernel_step_argv), FN(_kernel_step_metadata), 0.3);
+  const timing kstep = time_kernel(FN(__kernel_step_argv), FN(__kernel_step_metadata), 0.3);
   /* Rows per projection kernel call: the extent of its input x's outer dimension. */
-  const struct halide_filter_metadata_t *pm = FN(_kernel_projection_metadata)();
+  const struct halide_filter_metadata_t *pm = FN(__kernel_projection_metadata)();
   long long rows = 0;
   for (int i = 0; i < pm->num_arguments; ++i)
     if (!strcmp(pm->arguments[i].name, "x")) rows = *pm->arguments[i].buffer_estimates[3];

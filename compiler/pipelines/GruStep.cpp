@@ -16,11 +16,12 @@ namespace grugen {
 namespace {
 
 // e^v for the gates. Halide's vector exp on x86 splits v into k ln 2 + f with k an int32: past
-// |v| = 2^31 ln 2 (1.49e9) k overflows and e^v comes out as 0 for a huge positive v (seen:
-// tanh(7.44e8) = -1, sigmoid(-1.49e9) = 1, with GRU_OK). Beyond |v| = 100, e^v is 0 or inf in
-// float32 anyway, so the argument is clamped there first, on every target (ARM's and the GPUs'
-// exps were right already; the clamp costs a vector min and max per gate). test/reliability/activations.test covers the range.
-Halide::Expr gate_exp(Halide::Expr v) { return Halide::exp(Halide::clamp(v, -100.0f, 100.0f)); }
+// v = 2^31 ln 2 (1.49e9) k overflows and e^v comes out as 0 (seen: tanh(7.44e8) = -1,
+// sigmoid(-1.49e9) = 1, with GRU_OK). Above v = 100, e^v is inf in float32 anyway, so v is
+// capped there first, on every target (ARM's and the GPUs' exps were right already). A huge
+// negative v needs no cap: k saturates to INT_MIN, and Halide's underflow check gives 0.
+// One vector min per gate; test/reliability/activations.test covers the whole range.
+Halide::Expr gate_exp(Halide::Expr v) { return Halide::exp(Halide::min(v, 100.0f)); }
 
 // tanh in vector arithmetic: CPU backends call libm's tanhf lane by lane. 1 - 2/(e^2v + 1) alone
 // loses tanh's small values to cancellation (absolute error ~1e-7, which a trained recurrence
@@ -54,7 +55,7 @@ class GruStep : public GruGenerator<GruStep> {
     Halide::Var i("i"), j("j"), g("g"), n("n");
     Halide::RDom k(0, H, "k");
 
-    // gate_exp clamps its argument, which turns NaN into a number; NaN must stay
+    // gate_exp caps its argument, which turns NaN into a number; NaN must stay
     // NaN, as in MLX (IEEE propagation through the gates).
     auto sigmoid = [](Halide::Expr v) {
       return Halide::select(Halide::is_nan(v), v, 1.0f / (1.0f + gate_exp(-v)));
