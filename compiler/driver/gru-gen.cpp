@@ -28,6 +28,7 @@
 #include "schedules/SchedulePolicy.h"
 #include "spec/GruSpec.h"
 #include "support/Error.h"
+#include "support/Files.h"
 #include "support/ForkedJobs.h"
 #include "support/Interrupt.h"
 #include "support/Progress.h"
@@ -228,8 +229,17 @@ void generate(const GruSpec &spec, const GruWeights *embedded,
     if (!result.ok) throw GruGenError(result.error);
   // No library of another spec may stay beside the new header (same-spec ones from earlier
   // runs, e.g. another target, do).
+  // DIR/<name>.mlir (--emit mlir) belongs to the header beside it: a run that writes another
+  // header and no module removes it.
+  const std::string header = spec.name + ".h", module = spec.name + ".mlir";
   out.commit([&](const fs::path &dir) {
     remove_stale_libraries(spec.name, spec_stamp(spec, embedded), dir);
+    std::error_code ec;
+    if (!write_mlir_of && fs::exists(dir / module, ec) &&
+        read_text(dir / header) != read_text(out.staging() / header)) {
+      fs::remove(dir / module, ec);
+      if (ec) throw GruGenError("cannot remove '" + (dir / module).string() + "': " + ec.message());
+    }
   });
   progress("wrote " + output_dir.getValue());
 }

@@ -2,8 +2,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <regex>
 
@@ -159,9 +157,7 @@ void remove_stale_libraries(const std::string &name, const std::string &stamp,
     bool present = false;
     for (const fs::path &file : files) present = present || fs::exists(file, ec);
     if (!present) continue;
-    std::ifstream in(entry.path() / (name + ".spec"), std::ios::binary);
-    const std::string old((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (old == stamp) continue;  // the same spec, from an earlier run: it stays
+    if (read_text(entry.path() / (name + ".spec")) == stamp) continue;  // the same spec, from an earlier run: it stays
     for (const fs::path &file : files) {
       fs::remove(file, ec);
       if (ec) throw GruGenError("cannot remove '" + file.string() + "': " + ec.message());

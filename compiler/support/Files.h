@@ -1,10 +1,12 @@
-// Writing whole files, with failures on gru-gen's one-line error path.
+// Reading and writing whole files, with write failures on gru-gen's one-line error path.
 #pragma once
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 #include <string_view>
 
 #include "support/Error.h"
@@ -22,6 +24,12 @@ inline void write_file(const std::filesystem::path &path, std::string_view text)
     throw GruGenError("cannot write '" + path.string() + "'" +
                       (error ? std::string(": ") + std::strerror(error) : std::string()));
   }
+}
+
+// A file's bytes; "" when it cannot be read (absent, say).
+inline std::string read_text(const std::filesystem::path &path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 }  // namespace grugen
