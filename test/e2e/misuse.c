@@ -1,17 +1,7 @@
 /* Every misuse of the C ABI returns GRU_INVALID_ARGUMENT and writes nothing.
  * Build: cc -DLIB=<name> -DLIB_UPPER=<NAME> -I<gru-gen output> misuse.c <target>/lib<name>.a */
 #include "gru_test_one_lib.h"
-
-static int passed, failed;
-
-static void expect(int ok, const char *what) {
-  if (ok) {
-    ++passed;
-  } else {
-    ++failed;
-    printf("FAIL: %s\n", what);
-  }
-}
+#include "expect.h"
 
 int main(void) {
   const gru_test_lib *lib = THE_LIB;
@@ -81,6 +71,5 @@ int main(void) {
          "status_string(99)");
 
   free(Wx), free(Wh), free(b), free(bhn), free(x), free(h0), free(out), free(h);
-  printf("%s: %d passed, %d failed\n", lib->name, passed, failed);
-  return failed != 0;
+  return expect_report(lib->name);
 }

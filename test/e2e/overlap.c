@@ -3,20 +3,7 @@
  * overlapping h and computes what it computes on separate copies.
  * Build: cc -DLIB=<name> -DLIB_UPPER=<NAME> -I<gru-gen output> overlap.c <target>/lib<name>.a */
 #include "gru_test_one_lib.h"
-
-#define LAST_ERROR_(lib) lib##_last_error
-#define LAST_ERROR(lib) LAST_ERROR_(lib)
-
-static int passed, failed;
-
-static void expect(int ok, const char *what) {
-  if (ok) {
-    ++passed;
-  } else {
-    ++failed;
-    printf("FAIL: %s (last_error: %s)\n", what, LAST_ERROR(LIB)());
-  }
-}
+#include "expect.h"
 
 static float *pattern(size_t n, float scale) {
   float *p = (float *)malloc(n * sizeof(float));
@@ -37,7 +24,7 @@ static void expect_refused(const gru_test_lib *lib, void *m, float *buf, size_t 
   snprintf(label, sizeof label, "%s: GRU_INVALID_ARGUMENT", what);
   expect(s == GRU_INVALID_ARGUMENT, label);
   snprintf(label, sizeof label, "%s: last_error names %s", what, pair);
-  expect(strstr(LAST_ERROR(LIB)(), pair) != NULL, label);
+  expect(strstr(GRU_TEST_LAST_ERROR(LIB)(), pair) != NULL, label);
   snprintf(label, sizeof label, "%s: nothing written", what);
   expect(memcmp(copy, buf, floats * sizeof(float)) == 0, label);
   free(copy);
@@ -67,7 +54,7 @@ int main(void) {
                  "run(h0 inside out)");
   expect_refused(lib, m, buf, floats, L, floats - nx, (long)(nout - 1), 0, "h0 [",
                  "run(h0 starts on out's last float)");
-  expect(strstr(LAST_ERROR(LIB)(), "out [") != NULL, "last_error names out too");
+  expect(strstr(GRU_TEST_LAST_ERROR(LIB)(), "out [") != NULL, "last_error names out too");
 
   /* Adjacent but disjoint arrays, and x overlapping h0, are fine: the same result as on
    * separate copies. */
@@ -100,6 +87,5 @@ int main(void) {
 
   lib->destroy(m);
   free(Wx), free(Wh), free(b), free(bhn), free(buf), free(x), free(h0), free(expected), free(joint);
-  printf("%s: %d passed, %d failed\n", lib->name, passed, failed);
-  return failed != 0;
+  return expect_report(lib->name);
 }
