@@ -13,6 +13,8 @@
 #   %cmake     the CMake gru-gen was built with    %build_root  its build tree   %src  the sources
 #   %cc-macos  zig's C compiler and linker for arm64 macOS (libSystem stubs, no frameworks)
 #   %zig       that zig (gru-gen gets it as $GRU_GEN_ZIG)
+#   %halide_include  the directory of HalideRuntime.h   %jsmn_include  that of jsmn.h
+#              (what the runtime, runtime/, includes besides itself: its unit tests, test/runtime)
 # Features: `mlx` when mlx imports (the conformance tests call it directly); `sanitize` in a
 # -DGRUGEN_SANITIZE build (then %cc and the runtimes gru-gen compiles carry the sanitizers).
 import os
@@ -53,6 +55,8 @@ config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%cmake", config.cmake_command))
 config.substitutions.append(("%build_root", os.path.dirname(config.gru_gen_bin_dir)))
 config.substitutions.append(("%src", src))
+config.substitutions.append(("%halide_include", os.path.dirname(config.halide_runtime_header)))
+config.substitutions.append(("%jsmn_include", config.jsmn_include_dir))
 
 # FileCheck, not, count come from LLVM 19's tools.
 config.environment["PATH"] = os.pathsep.join(

@@ -2,7 +2,7 @@
 """Regenerates compiler/spec/ReservedNames.inc: library names gru-gen refuses because a symbol
 the library would export is already a C library symbol.
 
-A library NAME exports NAME_<suffix> for each suffix of its C ABI (runtime/gru_library.h.in) and
+A library NAME exports NAME_<suffix> for each suffix of its C ABI (compiler/package/templates/gru_library.h.in) and
 keeps its internal symbols under NAME__ (two underscores). A name is refused when a C library
 defines one of those public symbols (--name pthread would define pthread_create) or any symbol
 in its internal namespace. The C libraries are read from real symbol tables:
@@ -20,7 +20,7 @@ import re
 import subprocess
 import sys
 
-# The public symbols of a library NAME are NAME_<suffix>: runtime/gru_library.h.in.
+# The public symbols of a library NAME are NAME_<suffix>: compiler/package/templates/gru_library.h.in.
 ABI_SUFFIXES = ["abi_version", "create", "create_from_safetensors", "create_default", "run",
                 "step", "last_error", "destroy", "status_string"]
 

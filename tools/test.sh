@@ -11,4 +11,4 @@ bash "$root/tools/build.sh"
   -DGRUGEN_SANITIZE=address,undefined -DGRUGEN_FUZZ=OFF >/dev/null
 "$root/.venv/bin/cmake" --build "$root/build-asan" -j2 --target gru-gen
 "$root/.venv/bin/lit" -v "$root/build-asan/test/e2e" "$root/build-asan/test/weights" \
-  "$root/build-asan/test/reliability"
+  "$root/build-asan/test/reliability" "$root/build-asan/test/runtime"

@@ -36,12 +36,14 @@ int64_t padded_for_device(int64_t floats) {
   return (floats + kDeviceRowAlignFloats - 1) / kDeviceRowAlignFloats * kDeviceRowAlignFloats;
 }
 
-// What every template of runtime/ may say about the library.
-TemplateValues spec_values(const GruSpec &spec, const GruWeights *embedded) {
-  const GruSpec::ModelLayout layout = spec.model_layout();
+// What the header template (templates/gru_library.h.in) says about the library.
+TemplateValues header_values(const GruSpec &spec, const GruWeights *weights) {
+  // gru_status, as runtime/gru_status.h defines it for the runtime (its opening comment aside).
+  std::string_view status = embedded("gru_status.h");
+  status.remove_prefix(status.find("*/\n") + 3);
   return {
-      {"EMBEDDED_WEIGHTS", embedded ? "1" : "0"},
-      {"SPEC_SYMBOL", spec_symbol(spec, embedded)},
+      {"EMBEDDED_WEIGHTS", weights ? "1" : "0"},
+      {"SPEC_SYMBOL", spec_symbol(spec, weights)},
       {"NAME", spec.name},
       {"NAME_UPPER", upper(spec.name)},
       {"INPUT_SIZE", std::to_string(spec.input_size)},
@@ -56,19 +58,11 @@ TemplateValues spec_values(const GruSpec &spec, const GruWeights *embedded) {
       {"DEVICE_ROW_ALIGN", std::to_string(kDeviceRowAlignFloats)},
       {"DEVICE_GATES", std::to_string(padded_for_device(3 * spec.hidden_size))},
       {"DEVICE_HIDDEN", std::to_string(padded_for_device(spec.hidden_size))},
-      {"MODEL_STRUCT_BYTES", std::to_string(kModelStructBytes)},
-      {"OFFSET_WX", std::to_string(layout.Wx)},
-      {"OFFSET_WH", std::to_string(layout.Wh)},
-      {"OFFSET_B", std::to_string(layout.b)},
-      {"OFFSET_BHN", std::to_string(layout.bhn)},
-      {"OFFSET_X_TAIL", std::to_string(layout.x_tail)},
-      {"OFFSET_ZEROS", std::to_string(layout.zeros)},
-      {"OFFSET_XP_STEP", std::to_string(layout.xp_step)},
-      {"OFFSET_H_STEP", std::to_string(layout.h_step)},
+      {"STATUS_TYPE", std::string(status)},
   };
 }
 
-// Fills a template of runtime/ (@KEY@ placeholders, whole tokens only) with `values`.
+// Fills a template (@KEY@ placeholders, whole tokens only) with `values`.
 std::string render_template(std::string_view template_name, const TemplateValues &values) {
   const std::string text(embedded(template_name));
   static const std::regex placeholder("@([A-Z_]+)@");
@@ -87,10 +81,21 @@ std::string render_template(std::string_view template_name, const TemplateValues
   return result;
 }
 
-// The CPU features of `policy`'s Halide target as halide_can_use_target_features takes them
-// (one bit per Halide::Target::Feature, in 64-bit words), and a table naming each set bit, for
-// the runtime's check at create.
-void add_target_features(const TargetPolicy &policy, TemplateValues &values) {
+// The library's layer descriptor (runtime/gru_runtime_internal.h) for `policy`'s target and its
+// ABI functions, each a call into the fixed runtime: <name>_runtime.c, the one translation unit
+// of the library's runtime. Every target-dependent fact the runtime reads is decided here, from
+// the policy: the weight layout and the row alignment (GPU targets: MLX's layout, rows at
+// kDeviceRowAlignFloats; CPU targets: packed weights, dense rows), the device interface and the
+// CPU features checked at create.
+std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
+                           const TargetPolicy &policy) {
+  const std::string &n = spec.name;
+  const bool gpu = policy.device != DeviceApi::None;
+  const char *device_interface = policy.device == DeviceApi::Metal    ? "halide_metal_device_interface"
+                                 : policy.device == DeviceApi::OpenCL ? "halide_opencl_device_interface"
+                                                                      : nullptr;
+  // The features of the Halide target as halide_can_use_target_features takes them (one bit per
+  // Halide::Target::Feature, in 64-bit words), and each set one by name.
   const Halide::Target &target = policy.halide_target;
   std::vector<uint64_t> words((Halide::Target::FeatureEnd + 63) / 64, 0);
   std::string names;
@@ -100,16 +105,82 @@ void add_target_features(const TargetPolicy &policy, TemplateValues &values) {
     words[i / 64] |= uint64_t(1) << (i % 64);
     names += "{" + std::to_string(i) + ", \"" + Halide::Target::feature_to_name(feature) + "\"}, ";
   }
-  std::string list;
+  std::string features;
   for (uint64_t w : words) {
     char text[32];
     std::snprintf(text, sizeof text, "0x%016llxULL", static_cast<unsigned long long>(w));
-    list += (list.empty() ? "" : ", ") + std::string(text);
+    features += (features.empty() ? "" : ", ") + std::string(text);
   }
-  values["TARGET_FEATURE_WORDS"] = std::to_string(words.size());
-  values["TARGET_FEATURES"] = list;
-  values["TARGET_FEATURE_NAMES"] = names;
-  values["HALIDE_TARGET"] = target.to_string();
+  const GruSpec::ModelLayout layout = spec.model_layout();
+  const auto num = [](int64_t v) { return std::to_string(v); };
+  const char *bias = spec.has_bias ? "bias" : "no_bias";
+
+  std::string c =
+      "/* " + n + "_runtime.c: the runtime of gru-gen library " + n + " for target " +
+      policy.name + ". Generated; do not edit.\n"
+      " * The fixed runtime (gru_runtime.c, all static), this library's layer descriptor and its\n"
+      " * ABI functions, each a call into the runtime. */\n"
+      "#define GRU_RT_MODEL " + n + "_model\n"
+      "#include \"gru_runtime.c\"\n"
+      "#include \"" + n + ".h\"\n"
+      "#include \"" + n + "_kernel_projection.h\"\n"
+      "#include \"" + n + "_kernel_step.h\"\n"
+      "#include \"" + n + "_kernel_step_projection.h\"\n\n"
+      "_Static_assert(sizeof(gru_rt_model) <= " + num(kModelStructBytes) +
+      ", \"the model struct outgrows the room gru-gen's layout gives it (kModelStructBytes)\");\n\n"
+      "/* The spec this runtime implements: " + n + ".h references it (an app that links a header\n"
+      " * of another spec against this library fails to link, naming the spec it expected). */\n"
+      "const char " + spec_symbol(spec, embedded) + " = 1;\n\n";
+  if (device_interface)
+    c += "extern const struct halide_device_interface_t *" + std::string(device_interface) +
+         "(void);\n";
+  if (embedded) c += "extern const float " + n + "__embedded_weights[];\n";
+  c += "static const uint64_t " + n + "__target_features[] = {" + features + "};\n"
+       "static const gru_rt_feature " + n + "__target_feature_names[] = {" + names + "{-1, \"\"}};\n\n"
+       "static const gru_layer_descriptor " + n + "__descriptor = {\n"
+       "    .version = GRU_LAYER_DESCRIPTOR_VERSION,\n"
+       "    .input_size = " + num(spec.input_size) + ",\n"
+       "    .hidden_size = " + num(spec.hidden_size) + ",\n"
+       "    .batch = " + num(spec.batch) + ",\n"
+       "    .has_bias = " + (spec.has_bias ? "1" : "0") + ",\n"
+       "    .max_seq_len = " + num(spec.max_seq_len()) + ",\n"
+       "    .block_rows = " + num(kProjectionBlockRows) + ",\n"
+       "    .packed_weights = " + (gpu ? "0" : "1") + ",\n"
+       "    .row_align_floats = " + num(gpu ? kDeviceRowAlignFloats : 1) + ",\n"
+       "    .layout = {.Wx = " + num(layout.Wx) + ", .Wh = " + num(layout.Wh) + ", .b = " +
+       num(layout.b) + ", .bhn = " + num(layout.bhn) + ", .x_tail = " + num(layout.x_tail) +
+       ",\n               .zeros = " + num(layout.zeros) + ", .xp_step = " + num(layout.xp_step) +
+       ", .h_step = " + num(layout.h_step) + ", .bytes = " + num(layout.bytes) + "},\n"
+       "    .device_interface = " + (device_interface ? device_interface : "NULL") + ",\n"
+       "    .projection = {." + bias + " = " + n + "__kernel_projection},\n"
+       "    .step_projection = {." + bias + " = " + n + "__kernel_step_projection},\n"
+       "    .step = {." + bias + " = " + n + "__kernel_step},\n"
+       "    .target_feature_words = " + num(int64_t(words.size())) + ",\n"
+       "    .target_features = " + n + "__target_features,\n"
+       "    .target_feature_names = " + n + "__target_feature_names,\n"
+       "    .halide_target = \"" + target.to_string() + "\",\n"
+       "    .embedded_weights = " + (embedded ? n + "__embedded_weights" : std::string("NULL")) +
+       ",\n};\n\n"
+       "/* The ABI (" + n + ".h). */\n"
+       "uint32_t " + n + "_abi_version(void) { return gru_rt_abi_version(); }\n"
+       "const char *" + n + "_last_error(void) { return gru_rt_last_error(); }\n"
+       "const char *" + n + "_status_string(gru_status s) { return gru_rt_status_string(s); }\n"
+       "gru_status " + n + "_create(const float *Wx, const float *Wh, const float *b,\n"
+       "    const float *bhn, " + n + "_model **out) {\n"
+       "  return gru_rt_create(&" + n + "__descriptor, Wx, Wh, b, bhn, out);\n}\n"
+       "gru_status " + n + "_create_from_safetensors(const char *path, const char *prefix,\n"
+       "    " + n + "_model **out) {\n"
+       "  return gru_rt_create_from_safetensors(&" + n + "__descriptor, path, prefix, out);\n}\n";
+  if (embedded)
+    c += "gru_status " + n + "_create_default(" + n + "_model **out) {\n"
+         "  return gru_rt_create_default(&" + n + "__descriptor, out);\n}\n";
+  c += "gru_status " + n + "_run(" + n + "_model *m, const float *x, int32_t seq_len,\n"
+       "    const float *h0, float *out) {\n"
+       "  return gru_rt_run(m, x, seq_len, h0, out);\n}\n"
+       "gru_status " + n + "_step(" + n + "_model *m, const float *x_t, float *h) {\n"
+       "  return gru_rt_step(m, x_t, h);\n}\n"
+       "void " + n + "_destroy(" + n + "_model *m) { gru_rt_destroy(m); }\n";
+  return c;
 }
 
 }  // namespace
@@ -168,7 +239,7 @@ void remove_stale_libraries(const std::string &name, const std::string &stamp,
 
 void write_header(const GruSpec &spec, const GruWeights *weights, const fs::path &dir) {
   write_file(dir / (spec.name + ".h"),
-             render_template("gru_library.h.in", spec_values(spec, weights)));
+             render_template("gru_library.h.in", header_values(spec, weights)));
 }
 
 namespace {
@@ -221,17 +292,12 @@ fs::path compile_c(const TargetPolicy &policy, const fs::path &dir, const std::s
 
 fs::path compile_runtime(const GruSpec &spec, const GruWeights *weights, const TargetPolicy &policy,
                          const fs::path &dir) {
-  for (const char *header : {"HalideRuntime.h", "gru_safetensors.h", "jsmn.h"})
-    write_file(dir / header, embedded(header));
+  for (const char *file : {"HalideRuntime.h", "gru_safetensors.h", "jsmn.h", "gru_runtime.c",
+                           "gru_runtime_internal.h", "gru_status.h"})
+    write_file(dir / file, embedded(file));
   write_header(spec, weights, dir);
   const std::string source = spec.name + "_runtime.c";
-  TemplateValues values = spec_values(spec, weights);
-  add_target_features(policy, values);
-  values["USES_DEVICE"] = policy.device == DeviceApi::None ? "0" : "1";
-  values["DEVICE_INTERFACE"] = policy.device == DeviceApi::Metal    ? "halide_metal_device_interface"
-                               : policy.device == DeviceApi::OpenCL ? "halide_opencl_device_interface"
-                                                                    : "no_device_interface";
-  write_file(dir / source, render_template("gru_runtime.c.in", values));
+  write_file(dir / source, runtime_source(spec, weights, policy));
   return compile_c(policy, dir, source, "runtime");
 }
 

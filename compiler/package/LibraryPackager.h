@@ -12,13 +12,15 @@
 
 namespace grugen {
 
-// Writes the public header dir/<name>.h (runtime/gru_library.h.in with the spec filled in).
+// Writes the public header dir/<name>.h (compiler/package/templates/gru_library.h.in filled in).
 // One header serves every target. `embedded` (may be null): the weights baked into the library.
 void write_header(const GruSpec &spec, const GruWeights *embedded,
                   const std::filesystem::path &dir);
 
-// Compiles runtime/gru_runtime.c.in, filled in for `spec`, for `policy`'s target in `dir`, which
-// must already hold the kernels' Halide headers (<name>_kernel_*.h). Returns the object.
+// Compiles the library's runtime for `policy`'s target in `dir`, which must already hold the
+// kernels' Halide headers (<name>_kernel_*.h): <name>_runtime.c, the fixed runtime/gru_runtime.c
+// with the library's layer descriptor (filled from the spec and the policy, the one place the
+// runtime's target-dependent facts are decided) and its ABI functions. Returns the object.
 std::filesystem::path compile_runtime(const GruSpec &spec, const GruWeights *embedded,
                                       const TargetPolicy &policy,
                                       const std::filesystem::path &dir);

@@ -34,7 +34,7 @@ struct GruSpec {
   // Elements of the weights the model copies: Wx [3H][D], Wh [3H][H], b [3H], bhn [H].
   int64_t weight_elements() const;
   // Where a created model keeps its arrays: the one host block that create obtains from
-  // halide_malloc (runtime/gru_runtime.c.in carves it at these offsets).
+  // halide_malloc (the generated layer descriptor carries them to runtime/gru_runtime.c, which carves it).
   struct ModelLayout {
     int64_t Wx, Wh, b, bhn, x_tail, zeros, xp_step, h_step;  // byte offsets, 64-byte aligned
     int64_t bytes;  // the whole block, model struct included: NAME_MODEL_BYTES

@@ -7,7 +7,7 @@
 
 namespace grugen {
 
-// The contents of the embedded file `name` (e.g. "gru_runtime.c.in"), or nullopt.
+// The contents of the embedded file `name` (e.g. "gru_runtime.c"), or nullopt.
 std::optional<std::string_view> embedded_file(std::string_view name);
 
 }  // namespace grugen

@@ -1,13 +1,14 @@
-/* The C ABI (version 1) of one gru-gen library: weights, buffers and the time loop around the
- * Halide kernels @NAME@__kernel_projection, @NAME@__kernel_step_projection and
- * @NAME@__kernel_step (declared in @NAME@_kernel_*.h).
+/* The runtime of every gru-gen library: weights, buffers and the time loop around the Halide
+ * kernels, driven by a layer descriptor (gru_runtime_internal.h) that says everything that
+ * varies between libraries and targets.
  *
- * A template: gru-gen replaces each @NAME@ / @NAME_UPPER@ with the library's name and compiles
- * the result once per target beside the generated @NAME@.h, so every symbol defined here carries
- * the library's prefix (the ABI's functions @NAME@_*, everything else @NAME@__*) and the
- * compiler checks each definition against the public header.
- * (Whole-token substitution, not macro pasting: a library may be called `linux` or `unix`,
- * which the C preprocessor predefines.)
+ * Ordinary C11, compiled as part of one translation unit: gru-gen's generated <name>_runtime.c
+ * includes this file, then defines the library's descriptor and its ABI functions (<name>_run
+ * calls gru_rt_run, ...). Everything here is static, so two libraries in one program never share
+ * a symbol, and the library's name reaches C only as whole tokens in the generated file (a
+ * library may be called `linux` or `unix`, which the C preprocessor predefines). The unit tests
+ * (test/runtime) include it the same way around stub kernels.
+ *
  * Memory comes from halide_malloc, so one allocator hook (halide_set_custom_malloc) governs the
  * whole library; from libc it uses stdio and stat, to read weight files and format error
  * messages (Linux and macOS both have them).
@@ -17,57 +18,13 @@
 #include <sys/stat.h>
 
 #include "HalideRuntime.h"
+#include "gru_runtime_internal.h"
 #include "gru_safetensors.h"
-#include "@NAME@.h"
-#include "@NAME@_kernel_projection.h"
-#include "@NAME@_kernel_step.h"
-#include "@NAME@_kernel_step_projection.h"
+#include "gru_status.h"
 
-#define D ((int32_t)@NAME_UPPER@_INPUT_SIZE)
-#define H ((int32_t)@NAME_UPPER@_HIDDEN_SIZE)
-#define N ((int32_t)@NAME_UPPER@_BATCH)
-#define G (3 * H) /* gate rows r, z, n */
-#define HAS_BIAS @NAME_UPPER@_HAS_BIAS
-#define MAX_SEQ_LEN @NAME_UPPER@_MAX_SEQ_LEN
-#define BLOCK_ROWS ((int32_t)@PROJECTION_ROWS@) /* rows per projection kernel call */
-#define EMBEDDED_WEIGHTS @NAME_UPPER@_HAS_EMBEDDED_WEIGHTS
-
-/* GPU targets (metal, opencl) keep the weights, the projected sequence and the states in device
- * memory; @DEVICE_INTERFACE@ names Halide's device interface there. On CPU targets DEVICE is NULL
- * and every device call below is dead code. */
-#define USES_DEVICE @USES_DEVICE@
-#if USES_DEVICE
-extern const struct halide_device_interface_t *@DEVICE_INTERFACE@(void);
-#define DEVICE (@DEVICE_INTERFACE@())
-#else
-#define DEVICE ((const struct halide_device_interface_t *)0)
-#endif
-
-/* CPU kernels read the weights packed once here, at create: transposed, Wx as [D][3H] and Wh as
- * [H][3H], so that the gate outputs j are contiguous and a kernel's vector lanes load them
- * directly (compiler/pipelines/GruGenerator.h). GPU kernels read MLX's [3H][D] and [3H][H]. */
-#define PACK_WEIGHTS (!USES_DEVICE)
-
-/* Rows of the arrays that the time loop slices on the device start on 256-byte boundaries:
- * OpenCL makes a sub-buffer per slice, and sub-buffers must be aligned that way (Metal does not
- * care; one layout keeps the OpenCL run an honest stand-in for Metal). */
-#define ROW_ALIGN (USES_DEVICE ? @DEVICE_ROW_ALIGN@ : 1)
-#define PADDED(n) (((n) + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN)
-
-typedef @NAME@_model model;
-
-#define OFFSET_WX @OFFSET_WX@
-#define OFFSET_WH @OFFSET_WH@
-#define OFFSET_B @OFFSET_B@
-#define OFFSET_BHN @OFFSET_BHN@
-#define OFFSET_X_TAIL @OFFSET_X_TAIL@
-#define OFFSET_ZEROS @OFFSET_ZEROS@
-#define OFFSET_XP_STEP @OFFSET_XP_STEP@
-#define OFFSET_H_STEP @OFFSET_H_STEP@
-
-/* The spec this runtime implements: @NAME@.h references it (an app that links a header of
- * another spec against this library fails to link, naming the spec it expected). */
-const char @SPEC_SYMBOL@ = 1;
+/* Every runtime function is static to the library's translation unit; those the ABI wrappers
+ * call may go unused in a library (create_default without embedded weights). */
+#define GRU_RT_API static __attribute__((unused))
 
 /* A Halide view of a float array of up to 3 dimensions, innermost first. `slice` marks a view
  * whose device memory belongs to another view (released, not freed). */
@@ -77,20 +34,25 @@ typedef struct {
   int slice;
 } tensor;
 
-/* A model is one host block, @NAME_UPPER@_MODEL_BYTES from halide_malloc, laid out by gru-gen
- * (GruSpec::model_layout): this struct, then each array at its OFFSET_*. */
-struct @NAME@_model {
-  tensor Wx, Wh, b, bhn; /* as PACK_WEIGHTS says; b [3H], bhn [H]; on the device for GPU targets */
+/* A model is one host block, layout.bytes from halide_malloc, laid out by gru-gen
+ * (GruSpec::model_layout): this struct, then each array at its layout offset. Its tag is
+ * GRU_RT_MODEL: the generated file names it <name>_model, the type its public header declares,
+ * so the ABI functions pass models on without a cast. */
+#ifndef GRU_RT_MODEL
+#define GRU_RT_MODEL gru_rt_model_s
+#endif
+typedef struct GRU_RT_MODEL gru_rt_model;
+struct GRU_RT_MODEL {
+  const gru_layer_descriptor *d;
+  tensor Wx, Wh, b, bhn; /* as d->packed_weights says; b [3H], bhn [H]; on the device for GPUs */
   tensor zeros;   /* [N][H]: the state before t = 0 when the caller gives none */
   tensor xp_step; /* [N][3H]: projected input of one step */
   tensor h_step;  /* [N][H]: the next state, before step copies it into the caller's h */
-  float *x_tail;  /* [BLOCK_ROWS][D]: the last, partial block of a sequence, zero-padded */
+  float *x_tail;  /* [block_rows][D]: the last, partial block of a sequence, zero-padded */
 };
-_Static_assert(sizeof(struct @NAME@_model) <= @MODEL_STRUCT_BYTES@,
-               "the model struct outgrows the room gru-gen's layout gives it (kModelStructBytes)");
 
 /* ---- Failures ----------------------------------------------------------------------------
- * Every failing call leaves one line in this thread's last_error (@NAME@_last_error). */
+ * Every failing call leaves one line in this thread's last_error (<name>_last_error). */
 static _Thread_local char last_error[320];
 static _Thread_local char kernel_message[256]; /* what Halide said, if on this thread */
 
@@ -99,7 +61,7 @@ static gru_status fail(gru_status s, const char *message) {
   return s;
 }
 
-const char *@NAME@_last_error(void) { return last_error; }
+GRU_RT_API const char *gru_rt_last_error(void) { return last_error; }
 
 /* ---- Kernel errors ------------------------------------------------------------------------
  * Halide's default error handler prints and aborts; a library inside an app must return a
@@ -155,15 +117,28 @@ static gru_status from_halide(int err) {
 
 /* ---- Buffers ------------------------------------------------------------------------------ */
 
+/* GPU targets (metal, opencl) keep the weights, the projected sequence and the states in device
+ * memory; on CPU targets the device is NULL and every device call below is skipped. */
+static const struct halide_device_interface_t *device_of(const gru_layer_descriptor *d) {
+  return d->device_interface ? d->device_interface() : NULL;
+}
+
+/* n floats rounded up to the descriptor's row alignment (rows the time loop slices on the
+ * device: OpenCL sub-buffers must start on 256-byte boundaries). */
+static int32_t padded(const gru_layer_descriptor *d, int32_t n) {
+  const int32_t a = d->row_align_floats > 0 ? d->row_align_floats : 1;
+  return (n + a - 1) / a * a;
+}
+
 /* A row-major view: extents innermost first, a zero extent ends the list (a vector has only
  * `d0`); rows (dimension 1) are `row_stride` floats apart, at least d0. `data` may be NULL for
- * device-only arrays. */
-static void view(tensor *t, const float *data, int32_t d0, int32_t d1, int32_t d2,
+ * device-only arrays. A caller's array (`on_device`: for a GPU target) is news to the device: a
+ * GPU kernel must copy it before use. */
+static void view(tensor *t, int on_device, const float *data, int32_t d0, int32_t d1, int32_t d2,
                  int32_t row_stride) {
   __builtin_memset(t, 0, sizeof *t);
   t->buf.host = (uint8_t *)data;
-  /* A caller's array is news to the device: a GPU kernel must copy it before use. */
-  if (DEVICE && data) t->buf.flags = halide_buffer_flag_host_dirty;
+  if (on_device && data) t->buf.flags = halide_buffer_flag_host_dirty;
   t->buf.type.code = halide_type_float;
   t->buf.type.bits = 32;
   t->buf.type.lanes = 1;
@@ -179,8 +154,9 @@ static void view(tensor *t, const float *data, int32_t d0, int32_t d1, int32_t d
 }
 
 /* A dense view: rows are d0 floats apart. */
-static void dense(tensor *t, const float *data, int32_t d0, int32_t d1, int32_t d2) {
-  view(t, data, d0, d1, d2, d0);
+static void dense(tensor *t, int on_device, const float *data, int32_t d0, int32_t d1,
+                  int32_t d2) {
+  view(t, on_device, data, d0, d1, d2, d0);
 }
 
 /* `out` = `parent` at index `pos` of dimension `d`, one dimension fewer, without copying: the
@@ -203,7 +179,7 @@ static gru_status slice(const tensor *parent, int d, int32_t pos, tensor *out) {
 /* Gives back the device memory a view holds: its own (a host array that a kernel copied to the
  * device, or an array made on the device) or its share of a sliced parent. */
 static void release(tensor *t) {
-  if (!DEVICE || !t->buf.device) return;
+  if (!t->buf.device) return;
   if (t->slice) {
     halide_device_release_crop(kernel_context, &t->buf);
   } else {
@@ -212,47 +188,38 @@ static void release(tensor *t) {
 }
 
 /* Puts a host array on the device, where it stays until released (weights, scratch). */
-static gru_status upload(tensor *t) {
-  if (!DEVICE) return GRU_OK;
-  return from_halide(halide_copy_to_device(kernel_context, &t->buf, DEVICE));
+static gru_status upload(const struct halide_device_interface_t *device, tensor *t) {
+  if (!device) return GRU_OK;
+  return from_halide(halide_copy_to_device(kernel_context, &t->buf, device));
 }
 
 /* ---- Kernel calls ------------------------------------------------------------------------- */
 
-/* xp [rows][3H] = x [rows][D] Wx^T + b, with rows = BLOCK_ROWS (kernel_projection) or
- * N (kernel_step_projection). Both kernels share one signature. */
-typedef int (*projection_kernel)(const void *, struct halide_buffer_t *, struct halide_buffer_t *,
-#if HAS_BIAS
-                                 struct halide_buffer_t *,
-#endif
-                                 struct halide_buffer_t *);
-
-static gru_status project(model *m, projection_kernel kernel, tensor *x, tensor *xp) {
-#if HAS_BIAS
-  return from_halide(kernel(kernel_context, &x->buf, &m->Wx.buf, &m->b.buf, &xp->buf));
-#else
-  return from_halide(kernel(kernel_context, &x->buf, &m->Wx.buf, &xp->buf));
-#endif
+/* xp [rows][3H] = x [rows][D] Wx^T + b, with rows = block_rows (kernel_projection) or N
+ * (kernel_step_projection). */
+static gru_status project(gru_rt_model *m, gru_rt_projection_kernel kernel, tensor *x,
+                          tensor *xp) {
+  if (m->d->has_bias)
+    return from_halide(kernel.bias(kernel_context, &x->buf, &m->Wx.buf, &m->b.buf, &xp->buf));
+  return from_halide(kernel.no_bias(kernel_context, &x->buf, &m->Wx.buf, &xp->buf));
 }
 
 /* h_next [N][H] = GRU step from h [N][H], given this step's projected input xp [N][3H]. */
-static gru_status advance(model *m, tensor *xp, tensor *h, tensor *h_next) {
-#if HAS_BIAS
-  return from_halide(@NAME@__kernel_step(kernel_context, &xp->buf, &h->buf, &m->Wh.buf,
-                                        &m->bhn.buf, &h_next->buf));
-#else
-  return from_halide(
-      @NAME@__kernel_step(kernel_context, &xp->buf, &h->buf, &m->Wh.buf, &h_next->buf));
-#endif
+static gru_status advance(gru_rt_model *m, tensor *xp, tensor *h, tensor *h_next) {
+  const gru_rt_step_kernel step = m->d->step;
+  if (m->d->has_bias)
+    return from_halide(step.bias(kernel_context, &xp->buf, &h->buf, &m->Wh.buf, &m->bhn.buf,
+                                 &h_next->buf));
+  return from_halide(step.no_bias(kernel_context, &xp->buf, &h->buf, &m->Wh.buf, &h_next->buf));
 }
 
 /* ---- The ABI ------------------------------------------------------------------------------ */
 
-uint32_t @NAME@_abi_version(void) { return 1; }
+GRU_RT_API uint32_t gru_rt_abi_version(void) { return 1; }
 
 /* dst [cols][rows] = src [rows][cols]^T when the kernels want packed weights, else a copy. */
-static void pack(float *dst, const float *src, int32_t rows, int32_t cols) {
-  if (!PACK_WEIGHTS) {
+static void pack(int packed, float *dst, const float *src, int32_t rows, int32_t cols) {
+  if (!packed) {
     __builtin_memcpy(dst, src, sizeof(float) * (size_t)rows * cols);
     return;
   }
@@ -261,112 +228,115 @@ static void pack(float *dst, const float *src, int32_t rows, int32_t cols) {
 }
 
 /* ---- CPU features ---------------------------------------------------------------------------
- * The features of the library's Halide target (@HALIDE_TARGET@), as
- * halide_can_use_target_features takes them: a kernel that uses one this CPU lacks would die
+ * The features of the library's Halide target: a kernel that uses one this CPU lacks would die
  * (SIGILL), so create checks them first. */
-static const uint64_t target_features[@TARGET_FEATURE_WORDS@] = {@TARGET_FEATURES@};
-static const struct {
-  int bit;
-  const char *name;
-} target_feature_names[] = {@TARGET_FEATURE_NAMES@{-1, ""}};
-
-static gru_status check_cpu(void) {
-  const int words = (int)(sizeof target_features / sizeof target_features[0]);
-  if (halide_can_use_target_features(words, target_features)) return GRU_OK;
+static gru_status check_cpu(const gru_layer_descriptor *d) {
+  enum { kMaxWords = 8 };
+  const int words = d->target_feature_words;
+  if (halide_can_use_target_features(words, d->target_features)) return GRU_OK;
   /* Which ones: each feature on its own. */
   char missing[200] = "";
   size_t used = 0;
-  for (int i = 0; target_feature_names[i].bit >= 0; ++i) {
-    uint64_t one[sizeof target_features / sizeof target_features[0]] = {0};
-    one[target_feature_names[i].bit / 64] = (uint64_t)1 << (target_feature_names[i].bit % 64);
+  for (const gru_rt_feature *f = d->target_feature_names; f && f->bit >= 0; ++f) {
+    uint64_t one[kMaxWords] = {0};
+    if (f->bit / 64 >= kMaxWords || f->bit / 64 >= words) continue;
+    one[f->bit / 64] = (uint64_t)1 << (f->bit % 64);
     if (halide_can_use_target_features(words, one) || used >= sizeof missing - 1) continue;
     used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%s", used ? " " : "",
-                             target_feature_names[i].name);
+                             f->name);
   }
   snprintf(last_error, sizeof last_error,
-           "create: this CPU lacks %s, which the library was compiled for (target "
-           "@HALIDE_TARGET@)",
-           missing[0] ? missing : "features");
+           "create: this CPU lacks %s, which the library was compiled for (target %s)",
+           missing[0] ? missing : "features", d->halide_target);
   return GRU_UNSUPPORTED_CPU;
 }
 
-void @NAME@_destroy(model *m) {
+GRU_RT_API void gru_rt_destroy(gru_rt_model *m) {
   if (!m) return;
   tensor *held[] = {&m->Wx, &m->Wh, &m->b, &m->bhn, &m->zeros, &m->xp_step, &m->h_step};
   for (size_t i = 0; i < sizeof held / sizeof held[0]; ++i) release(held[i]);
   halide_free(NULL, m); /* the block */
 }
 
-gru_status @NAME@_create(const float *Wx, const float *Wh, const float *b, const float *bhn,
-                         model **out) {
+GRU_RT_API gru_status gru_rt_create(const gru_layer_descriptor *d, const float *Wx,
+                                    const float *Wh, const float *b, const float *bhn,
+                                    gru_rt_model **out) {
+  if (d->version != GRU_LAYER_DESCRIPTOR_VERSION)
+    return fail(GRU_INTERNAL_ERROR, "create: the library's layer descriptor has another version "
+                                    "than its runtime");
   if (!Wx || !Wh || !out) return fail(GRU_INVALID_ARGUMENT, "create: Wx, Wh and out must not be NULL");
-  if (HAS_BIAS ? (!b || !bhn) : (b || bhn))
-    return fail(GRU_INVALID_ARGUMENT, HAS_BIAS ? "create: this library has a bias: b and bhn are required"
-                                               : "create: this library has no bias: b and bhn must be NULL");
-  gru_status s = check_cpu();
+  if (d->has_bias ? (!b || !bhn) : (b || bhn))
+    return fail(GRU_INVALID_ARGUMENT, d->has_bias
+                                          ? "create: this library has a bias: b and bhn are required"
+                                          : "create: this library has no bias: b and bhn must be NULL");
+  gru_status s = check_cpu(d);
   if (s != GRU_OK) return s;
   install_error_handler();
 
-  const size_t oWx = OFFSET_WX, oWh = OFFSET_WH, ob = OFFSET_B, obhn = OFFSET_BHN;
-  const size_t otail = OFFSET_X_TAIL, ozeros = OFFSET_ZEROS, oxp = OFFSET_XP_STEP;
-  const size_t oh = OFFSET_H_STEP;
-  uint8_t *block = (uint8_t *)halide_malloc(NULL, @NAME_UPPER@_MODEL_BYTES);
+  const int32_t D = d->input_size, H = d->hidden_size, N = d->batch, G = 3 * H;
+  const struct halide_device_interface_t *device = device_of(d);
+  const int dev = device != NULL; /* the arrays below go to the device (upload) */
+  uint8_t *block = (uint8_t *)halide_malloc(NULL, (size_t)d->layout.bytes);
   if (!block) return fail(GRU_OUT_OF_MEMORY, "create: out of memory");
-  model *m = (model *)block;
+  gru_rt_model *m = (gru_rt_model *)block;
   __builtin_memset(m, 0, sizeof *m);
-  if (PACK_WEIGHTS) {
-    dense(&m->Wx, (float *)(block + oWx), G, D, 0);
-    dense(&m->Wh, (float *)(block + oWh), G, H, 0);
+  m->d = d;
+  float *wx = (float *)(block + d->layout.Wx), *wh = (float *)(block + d->layout.Wh);
+  if (d->packed_weights) {
+    dense(&m->Wx, dev, wx, G, D, 0);
+    dense(&m->Wh, dev, wh, G, H, 0);
   } else {
-    dense(&m->Wx, (float *)(block + oWx), D, G, 0);
-    dense(&m->Wh, (float *)(block + oWh), H, G, 0);
+    dense(&m->Wx, dev, wx, D, G, 0);
+    dense(&m->Wh, dev, wh, H, G, 0);
   }
-  dense(&m->zeros, (float *)(block + ozeros), H, N, 0);
-  dense(&m->xp_step, (float *)(block + oxp), G, N, 0);
-  dense(&m->h_step, (float *)(block + oh), H, N, 0);
-  m->x_tail = (float *)(block + otail);
-  pack((float *)(block + oWx), Wx, G, D);
-  pack((float *)(block + oWh), Wh, G, H);
-  __builtin_memset(block + ozeros, 0, sizeof(float) * (size_t)N * H);
-#if HAS_BIAS
-  dense(&m->b, (float *)(block + ob), G, 0, 0);
-  dense(&m->bhn, (float *)(block + obhn), H, 0, 0);
-  __builtin_memcpy(block + ob, b, sizeof(float) * (size_t)G);
-  __builtin_memcpy(block + obhn, bhn, sizeof(float) * (size_t)H);
-  if (s == GRU_OK) s = upload(&m->b);
-  if (s == GRU_OK) s = upload(&m->bhn);
-#else
-  (void)ob;
-  (void)obhn;
-#endif
+  float *zeros = (float *)(block + d->layout.zeros);
+  dense(&m->zeros, dev, zeros, H, N, 0);
+  dense(&m->xp_step, dev, (float *)(block + d->layout.xp_step), G, N, 0);
+  dense(&m->h_step, dev, (float *)(block + d->layout.h_step), H, N, 0);
+  m->x_tail = (float *)(block + d->layout.x_tail);
+  pack(d->packed_weights, wx, Wx, G, D);
+  pack(d->packed_weights, wh, Wh, G, H);
+  __builtin_memset(zeros, 0, sizeof(float) * (size_t)N * H);
+  if (d->has_bias) {
+    float *wb = (float *)(block + d->layout.b), *wbhn = (float *)(block + d->layout.bhn);
+    dense(&m->b, dev, wb, G, 0, 0);
+    dense(&m->bhn, dev, wbhn, H, 0, 0);
+    __builtin_memcpy(wb, b, sizeof(float) * (size_t)G);
+    __builtin_memcpy(wbhn, bhn, sizeof(float) * (size_t)H);
+    if (s == GRU_OK) s = upload(device, &m->b);
+    if (s == GRU_OK) s = upload(device, &m->bhn);
+  }
   tensor *resident[] = {&m->Wx, &m->Wh, &m->zeros, &m->xp_step, &m->h_step};
   for (size_t i = 0; i < sizeof resident / sizeof resident[0] && s == GRU_OK; ++i)
-    s = upload(resident[i]);
+    s = upload(device, resident[i]);
   if (s != GRU_OK) {
-    @NAME@_destroy(m);
+    gru_rt_destroy(m);
     return s;
   }
   *out = m;
   return GRU_OK;
 }
 
-/* Projects all `rows` rows of x into xp_blocks [blocks][BLOCK_ROWS][3H]: whole blocks straight
+/* Projects all `rows` rows of x into xp_blocks [blocks][block_rows][3H]: whole blocks straight
  * from x, the partial last block through the zero-padded x_tail. */
-static gru_status project_sequence(model *m, const float *x, int32_t rows, tensor *xp_blocks) {
-  const int32_t whole = rows / BLOCK_ROWS, tail = rows % BLOCK_ROWS;
+static gru_status project_sequence(gru_rt_model *m, const float *x, int32_t rows,
+                                   tensor *xp_blocks) {
+  const gru_layer_descriptor *d = m->d;
+  const int32_t D = d->input_size, B = d->block_rows;
+  const int on_device = device_of(d) != NULL;
+  const int32_t whole = rows / B, tail = rows % B;
   gru_status s = GRU_OK;
   for (int32_t i = 0; i < whole + (tail > 0) && s == GRU_OK; ++i) {
-    const float *rows_x = x + (size_t)i * BLOCK_ROWS * D;
+    const float *rows_x = x + (size_t)i * B * D;
     if (i == whole) {
       __builtin_memcpy(m->x_tail, rows_x, sizeof(float) * (size_t)tail * D);
-      __builtin_memset(m->x_tail + (size_t)tail * D, 0,
-                       sizeof(float) * (size_t)(BLOCK_ROWS - tail) * D);
+      __builtin_memset(m->x_tail + (size_t)tail * D, 0, sizeof(float) * (size_t)(B - tail) * D);
       rows_x = m->x_tail;
     }
     tensor tx, txp;
-    dense(&tx, rows_x, D, BLOCK_ROWS, 0);
+    dense(&tx, on_device, rows_x, D, B, 0);
     s = slice(xp_blocks, 2, i, &txp);
-    if (s == GRU_OK) s = project(m, @NAME@__kernel_projection, &tx, &txp);
+    if (s == GRU_OK) s = project(m, d->projection, &tx, &txp);
     release(&tx); /* a GPU kernel copied the block to the device */
     release(&txp);
   }
@@ -376,7 +346,8 @@ static gru_status project_sequence(model *m, const float *x, int32_t rows, tenso
 /* The recurrence over xp_seq [N][L][3H] into `states`, whose dimension `time_dim` is the
  * timestep: the state before timestep t is the one written at t-1, read in place (h_first
  * before t = 0). */
-static gru_status recur(model *m, tensor *xp_seq, tensor *h_first, tensor *states, int time_dim) {
+static gru_status recur(gru_rt_model *m, tensor *xp_seq, tensor *h_first, tensor *states,
+                        int time_dim) {
   gru_status s = GRU_OK;
   for (int32_t t = 0; t < states->dim[time_dim].extent && s == GRU_OK; ++t) {
     tensor xp, h_prev, h_next;
@@ -394,19 +365,20 @@ static gru_status recur(model *m, tensor *xp_seq, tensor *h_first, tensor *state
 
 /* Allocates a view's array where the kernels will use it: device memory on GPU targets (`host`
  * stays NULL), `bytes` of host memory otherwise. */
-static gru_status allocate(tensor *t, float **host, size_t bytes) {
-  if (DEVICE) return from_halide(halide_device_malloc(kernel_context, &t->buf, DEVICE));
+static gru_status allocate(const struct halide_device_interface_t *device, tensor *t,
+                           float **host, size_t bytes) {
+  if (device) return from_halide(halide_device_malloc(kernel_context, &t->buf, device));
   *host = (float *)halide_malloc(NULL, bytes);
   t->buf.host = (uint8_t *)*host;
   return *host ? GRU_OK : fail(GRU_OUT_OF_MEMORY, "run: out of memory");
 }
 
-/* On GPU targets the states were written on the device as [L][N][PADDED(H)], a slice a time:
- * fetch them all at once and lay them out as out [N][L][H]. */
-static gru_status fetch_states(tensor *states, float *out) {
+/* On GPU targets the states were written on the device as [L][N][padded H], a slice a time:
+ * fetch them all at once (<NAME>_RUN_SCRATCH_BYTES_GPU) and lay them out as out [N][L][H]. */
+static gru_status fetch_states(const gru_layer_descriptor *d, tensor *states, float *out) {
   const int32_t L = states->dim[2].extent, pitch = states->dim[1].stride;
-  float *staged = (float *)halide_malloc(NULL, (size_t)@NAME_UPPER@_RUN_SCRATCH_BYTES_GPU(L));
-  _Static_assert(!USES_DEVICE || PADDED(H) == @DEVICE_HIDDEN@, "states are padded as the header says");
+  const int32_t N = d->batch, H = d->hidden_size;
+  float *staged = (float *)halide_malloc(NULL, sizeof(float) * (size_t)L * N * pitch);
   if (!staged) return fail(GRU_OUT_OF_MEMORY, "run: out of memory");
   states->buf.host = (uint8_t *)staged;
   states->buf.flags |= halide_buffer_flag_device_dirty;
@@ -435,11 +407,15 @@ static int overlap(const char *a_name, const float *a, size_t a_floats, const ch
   return 1;
 }
 
-gru_status @NAME@_run(model *m, const float *x, int32_t seq_len, const float *h0, float *out) {
+GRU_RT_API gru_status gru_rt_run(gru_rt_model *m, const float *x, int32_t seq_len,
+                                 const float *h0, float *out) {
   if (!m || !x || !out) return fail(GRU_INVALID_ARGUMENT, "run: m, x and out must not be NULL");
-  if (seq_len <= 0 || seq_len > MAX_SEQ_LEN) {
+  const gru_layer_descriptor *d = m->d;
+  const int32_t D = d->input_size, H = d->hidden_size, N = d->batch, G = 3 * H;
+  const int32_t B = d->block_rows;
+  if (seq_len <= 0 || seq_len > d->max_seq_len) {
     snprintf(last_error, sizeof last_error, "run: seq_len %ld is outside [1, %ld]", (long)seq_len,
-             (long)MAX_SEQ_LEN);
+             (long)d->max_seq_len);
     return GRU_INVALID_ARGUMENT;
   }
   /* run writes out while it still reads x and h0: refused, before anything is written. */
@@ -448,41 +424,43 @@ gru_status @NAME@_run(model *m, const float *x, int32_t seq_len, const float *h0
       (h0 && overlap("h0", h0, (size_t)N * H, "out", out, rows_total * H)))
     return GRU_INVALID_ARGUMENT;
 
-  const int32_t rows = N * seq_len; /* bounded by MAX_SEQ_LEN: fits in int32 */
-  const int32_t blocks = (int32_t)(((int64_t)rows + BLOCK_ROWS - 1) / BLOCK_ROWS);
+  const struct halide_device_interface_t *device = device_of(d);
+  const int32_t rows = N * seq_len; /* bounded by max_seq_len: fits in int32 */
+  const int32_t blocks = (int32_t)(((int64_t)rows + B - 1) / B);
   /* xp for the whole sequence. The projection sees it as blocks of rows, the recurrence as
-   * [N][L][3H] (the first rows of it). */
+   * [N][L][3H] (the first rows of it). On the host: <NAME>_RUN_SCRATCH_BYTES(seq_len). */
   tensor xp_blocks, xp_seq;
   float *xp_host = NULL;
-  view(&xp_blocks, NULL, G, BLOCK_ROWS, blocks, PADDED(G));
-  gru_status s = allocate(&xp_blocks, &xp_host, (size_t)@NAME_UPPER@_RUN_SCRATCH_BYTES(seq_len));
+  view(&xp_blocks, 0, NULL, G, B, blocks, padded(d, G));
+  gru_status s = allocate(device, &xp_blocks, &xp_host,
+                          sizeof(float) * (size_t)blocks * B * (size_t)padded(d, G));
   if (s != GRU_OK) return s;
-  view(&xp_seq, xp_host, G, seq_len, N, PADDED(G));
+  view(&xp_seq, 0, xp_host, G, seq_len, N, padded(d, G));
   xp_seq.buf.device = xp_blocks.buf.device; /* shared, never released through xp_seq */
   xp_seq.buf.device_interface = xp_blocks.buf.device_interface;
 
-  /* The states: straight into out [N][L][H] on the host; on GPU targets [L][N][PADDED(H)] in
+  /* The states: straight into out [N][L][H] on the host; on GPU targets [L][N][padded H] in
    * device memory, fetched once at the end. */
   tensor states, h_first;
   int time_dim = 1;
-  if (DEVICE) {
-    view(&states, NULL, H, N, seq_len, PADDED(H));
+  if (device) {
+    view(&states, 0, NULL, H, N, seq_len, padded(d, H));
     time_dim = 2;
-    s = from_halide(halide_device_malloc(kernel_context, &states.buf, DEVICE));
+    s = from_halide(halide_device_malloc(kernel_context, &states.buf, device));
   } else {
-    dense(&states, out, H, seq_len, N);
+    dense(&states, 0, out, H, seq_len, N); /* CPU: no device */
   }
   if (h0) {
-    dense(&h_first, h0, H, N, 0);
+    dense(&h_first, device != NULL, h0, H, N, 0);
   } else {
     h_first = m->zeros; /* the model's own, resident on the device: never released here */
     h_first.buf.dim = h_first.dim;
   }
   if (s == GRU_OK) s = project_sequence(m, x, rows, &xp_blocks);
   if (s == GRU_OK) s = recur(m, &xp_seq, &h_first, &states, time_dim);
-  if (s == GRU_OK && DEVICE) s = fetch_states(&states, out);
+  if (s == GRU_OK && device) s = fetch_states(d, &states, out);
   if (h0) release(&h_first);
-  if (DEVICE) release(&states);
+  if (device) release(&states);
   release(&xp_blocks);
   if (xp_host) halide_free(NULL, xp_host); /* halide_free(NULL) is not a no-op */
   return s;
@@ -490,14 +468,17 @@ gru_status @NAME@_run(model *m, const float *x, int32_t seq_len, const float *h0
 
 /* x_t may overlap h: the projection reads all of x_t into the model's xp_step, and the step
  * kernel reads h into the model's h_step, before h is written (the final copy). */
-gru_status @NAME@_step(model *m, const float *x_t, float *h) {
+GRU_RT_API gru_status gru_rt_step(gru_rt_model *m, const float *x_t, float *h) {
   if (!m || !x_t || !h) return fail(GRU_INVALID_ARGUMENT, "step: m, x_t and h must not be NULL");
+  const gru_layer_descriptor *d = m->d;
+  const int32_t D = d->input_size, H = d->hidden_size, N = d->batch;
+  const struct halide_device_interface_t *device = device_of(d);
   tensor tx, th;
-  dense(&tx, x_t, D, N, 0);
-  dense(&th, h, H, N, 0);
-  gru_status s = project(m, @NAME@__kernel_step_projection, &tx, &m->xp_step);
+  dense(&tx, device != NULL, x_t, D, N, 0);
+  dense(&th, device != NULL, h, H, N, 0);
+  gru_status s = project(m, d->step_projection, &tx, &m->xp_step);
   if (s == GRU_OK) s = advance(m, &m->xp_step, &th, &m->h_step);
-  if (s == GRU_OK && DEVICE) s = from_halide(halide_copy_to_host(kernel_context, &m->h_step.buf));
+  if (s == GRU_OK && device) s = from_halide(halide_copy_to_host(kernel_context, &m->h_step.buf));
   if (s == GRU_OK) __builtin_memcpy(h, m->h_step.buf.host, sizeof(float) * (size_t)N * H);
   release(&tx);
   release(&th);
@@ -551,10 +532,13 @@ static gru_status read_file(const char *path, uint8_t **bytes, uint64_t *size) {
   return GRU_OK;
 }
 
-gru_status @NAME@_create_from_safetensors(const char *path, const char *prefix, model **out) {
+GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_layer_descriptor *d,
+                                                     const char *path, const char *prefix,
+                                                     gru_rt_model **out) {
   if (!path || !out)
     return fail(GRU_INVALID_ARGUMENT, "create_from_safetensors: path and out must not be NULL");
   if (!prefix) prefix = "";
+  const int32_t D = d->input_size, H = d->hidden_size, G = 3 * H;
   uint8_t *bytes = NULL;
   uint64_t size = 0;
   gru_status s = read_file(path, &bytes, &size);
@@ -568,16 +552,16 @@ gru_status @NAME@_create_from_safetensors(const char *path, const char *prefix, 
   if (r == GST_OK) {
     r = gst_find_gru(&file, prefix, &layer, reason, sizeof reason);
     if (r == GST_OK && (layer.input_size != D || layer.hidden_size != H ||
-                        (layer.b != NULL) != HAS_BIAS)) {
+                        (layer.b != NULL) != (d->has_bias != 0))) {
       snprintf(reason, sizeof reason,
                "holds a GRU with D=%lld H=%lld bias %s; this library is D=%d H=%d bias %s",
                (long long)layer.input_size, (long long)layer.hidden_size, layer.b ? "on" : "off",
-               (int)D, (int)H, HAS_BIAS ? "on" : "off");
+               (int)D, (int)H, d->has_bias ? "on" : "off");
       r = GST_FORMAT;
     }
     if (r == GST_OK) {
       /* Converted to float32 in one scratch block, which create copies. */
-      const size_t floats = (size_t)G * D + (size_t)G * H + (HAS_BIAS ? (size_t)G + H : 0);
+      const size_t floats = (size_t)G * D + (size_t)G * H + (d->has_bias ? (size_t)G + H : 0);
       float *w = (float *)halide_malloc(NULL, sizeof(float) * floats);
       if (!w) {
         s = fail(GRU_OUT_OF_MEMORY, "create_from_safetensors: out of memory");
@@ -585,11 +569,11 @@ gru_status @NAME@_create_from_safetensors(const char *path, const char *prefix, 
         float *wx = w, *wh = wx + (size_t)G * D, *wb = wh + (size_t)G * H, *wbhn = wb + G;
         gst_to_f32(&file, layer.Wx, wx);
         gst_to_f32(&file, layer.Wh, wh);
-        if (HAS_BIAS) {
+        if (d->has_bias) {
           gst_to_f32(&file, layer.b, wb);
           gst_to_f32(&file, layer.bhn, wbhn);
         }
-        s = @NAME@_create(wx, wh, HAS_BIAS ? wb : NULL, HAS_BIAS ? wbhn : NULL, out);
+        s = gru_rt_create(d, wx, wh, d->has_bias ? wb : NULL, d->has_bias ? wbhn : NULL, out);
         halide_free(NULL, w);
       }
     }
@@ -604,18 +588,16 @@ gru_status @NAME@_create_from_safetensors(const char *path, const char *prefix, 
   return s;
 }
 
-#if EMBEDDED_WEIGHTS
-/* Wx, Wh, then b and bhn with bias, as float32: an object gru-gen assembled into the library. */
-extern const float @NAME@__embedded_weights[];
-
-gru_status @NAME@_create_default(model **out) {
-  const float *w = @NAME@__embedded_weights;
+/* The weights gru-gen embedded in the library: Wx, Wh, then b and bhn with bias. */
+GRU_RT_API gru_status gru_rt_create_default(const gru_layer_descriptor *d, gru_rt_model **out) {
+  const float *w = d->embedded_weights;
+  if (!w) return fail(GRU_INVALID_ARGUMENT, "create_default: this library has no embedded weights");
+  const int32_t D = d->input_size, H = d->hidden_size, G = 3 * H;
   const float *wh = w + (size_t)G * D, *wb = wh + (size_t)G * H, *wbhn = wb + G;
-  return @NAME@_create(w, wh, HAS_BIAS ? wb : NULL, HAS_BIAS ? wbhn : NULL, out);
+  return gru_rt_create(d, w, wh, d->has_bias ? wb : NULL, d->has_bias ? wbhn : NULL, out);
 }
-#endif
 
-const char *@NAME@_status_string(gru_status s) {
+GRU_RT_API const char *gru_rt_status_string(gru_status s) {
   switch (s) {
     case GRU_OK: return "ok";
     case GRU_INVALID_ARGUMENT: return "invalid argument";
