@@ -27,27 +27,26 @@ class GruGenerator : public Halide::Generator<T> {
   GeneratorParam<bool> has_bias{"has_bias", true};
   // Rows of x the projection handles per call (N*L rows are walked in blocks of this many).
   GeneratorParam<int> rows{"rows", 1, 1, 1 << 20};
+  // Target-dependent decisions, made by the target policy (TargetToolchain in
+  // schedules/SchedulePolicy.h, which says what each means) and passed in by codegen.
+  GeneratorParam<bool> packed_weights{"packed_weights", true};
+  GeneratorParam<bool> vector_tanh{"vector_tanh", true};
 
  protected:
   int gates() const { return 3 * int(hidden_size); }
 
-  // CPU targets read the weights as the runtime packs them at create: transposed, Wx as
-  // [D][3H] and Wh as [H][3H], so that consecutive gate outputs j are consecutive floats and
-  // vector lanes over j load them directly. GPU targets keep MLX's layout ([3H][D], [3H][H]),
-  // which their one-thread-per-output schedules were written for.
-  bool packed_weights() { return !this->get_target().has_gpu_feature(); }
-
-  // gru-gen's own CPU schedules (schedules/CpuSchedules.h) apply where no autoscheduler runs.
-  bool cpu_schedule() { return !this->using_autoscheduler() && packed_weights(); }
+  // gru-gen's own CPU schedules (schedules/CpuSchedules.h) apply where no autoscheduler runs;
+  // they are written for the packed layout.
+  bool cpu_schedule() { return !this->using_autoscheduler() && packed_weights; }
 
   // The known-good GPU schedules (schedules/GpuSchedules.h), the GPU targets' fallback.
-  bool gpu_schedule() { return !this->using_autoscheduler() && !packed_weights(); }
+  bool gpu_schedule() { return !this->using_autoscheduler() && !packed_weights; }
 
   // A weight matrix of `gate_rows` x `cols` in MLX's layout ([gate_rows][cols]), or transposed
   // ([cols][gate_rows]) where the runtime packs it.
   template <typename B>
   void bound_weights(B &buf, int gate_rows, int cols) {
-    if (packed_weights()) {
+    if (packed_weights) {
       bound_dense_matrix(buf, gate_rows, cols);
     } else {
       bound_dense_matrix(buf, cols, gate_rows);

@@ -34,7 +34,7 @@ class GruProjection : public GruGenerator<GruProjection> {
     } else {
       acc(j, r) = 0.0f;
     }
-    acc(j, r) += (packed_weights() ? Wx(j, k) : Wx(k, j)) * x(k, r);
+    acc(j, r) += (packed_weights ? Wx(j, k) : Wx(k, j)) * x(k, r);
     xp(j, r) = acc(j, r);
 
     // Rows are contiguous: the runtime views the [N][L][D] input as [N*L][D] rows.
