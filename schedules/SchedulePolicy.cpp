@@ -190,16 +190,17 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
     p.row_align_floats = kDeviceRowAlignFloats;
     // Metal and OpenCL share one schedule, so the OpenCL run on PoCL vouches for Metal.
     // Li2018 is not offered: it emits atomics, which the Metal backend rejects.
-    const PipelineSchedule gpu = {"Mullapudi2016",
-                                  {{"experimental_gpu_schedule", "1"}, {"parallelism", "128"}}};
-    p.schedules.projection = {gpu, {}};
-    p.schedules.step = {gpu, {}};
+    const PipelineSchedule gpu = {Autoscheduler{
+        "Mullapudi2016", {{"experimental_gpu_schedule", "1"}, {"parallelism", "128"}}}};
+    const PipelineSchedule fallback = {OwnSchedule::Gpu};
+    p.schedules.projection = {gpu, fallback};
+    p.schedules.step = {gpu, fallback};
   } else {
     // gru-gen's own register-tiled schedules beat both autoschedulers on every shape measured
     // (bench/, docs/ARCHITECTURE.md); Adams2019, then Mullapudi2016, back them up.
-    const PipelineSchedule own = {"", {}, "schedules/CpuSchedules.cpp"};
-    const PipelineSchedule adams = {"Adams2019", {{"parallelism", cores}}};
-    const PipelineSchedule mullapudi = {"Mullapudi2016", {{"parallelism", cores}}};
+    const PipelineSchedule own = {OwnSchedule::Cpu};
+    const PipelineSchedule adams = {Autoscheduler{"Adams2019", {{"parallelism", cores}}}};
+    const PipelineSchedule mullapudi = {Autoscheduler{"Mullapudi2016", {{"parallelism", cores}}}};
     p.schedules.projection = {own, adams, mullapudi};
     p.schedules.step = {own, adams, mullapudi};
   }
@@ -220,12 +221,22 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
 
 }  // namespace
 
+std::string PipelineSchedule::source() const {
+  switch (own()) {
+    case OwnSchedule::Cpu: return "schedules/CpuSchedules.cpp";
+    case OwnSchedule::Gpu: return "schedules/GpuSchedules.cpp";
+    case OwnSchedule::None: break;
+  }
+  return "";
+}
+
 std::string PipelineSchedule::describe() const {
-  if (autoscheduler.empty())
-    return source == "schedules/CpuSchedules.cpp" ? "the CPU schedule" : "the fallback schedule";
-  std::string text = autoscheduler + " (";
-  for (auto it = params.begin(); it != params.end(); ++it)
-    text += (it == params.begin() ? "" : ", ") + it->first + "=" + it->second;
+  if (own() == OwnSchedule::Cpu) return "the CPU schedule";
+  if (own() == OwnSchedule::Gpu) return "the fallback schedule";
+  const Autoscheduler &as = *autoscheduler();
+  std::string text = as.name + " (";
+  for (auto it = as.params.begin(); it != as.params.end(); ++it)
+    text += (it == as.params.begin() ? "" : ", ") + it->first + "=" + it->second;
   return text + ")";
 }
 

@@ -10,20 +10,37 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "Halide.h"
 
 namespace grugen {
 
-// How one pipeline is scheduled. An empty `autoscheduler` means the pipeline's own schedule,
-// written in `source`: schedules/CpuSchedules.cpp for CPU targets, the known-good fallback of
-// schedules/GpuSchedules.cpp for GPU targets.
-struct PipelineSchedule {
-  std::string autoscheduler;                  // Halide plugin name, e.g. "Adams2019"
-  std::map<std::string, std::string> params;  // autoscheduler.<key>=<value>
-  std::string source = "schedules/GpuSchedules.cpp";  // where the own schedule is written
+// gru-gen's own schedules for its pipelines: the register-tiled CPU ones (schedules/
+// CpuSchedules.cpp, written for the packed weight layout) or the known-good GPU ones
+// (schedules/GpuSchedules.cpp, for MLX's layout). The generators apply the one they are given
+// (GeneratorParam own_schedule); with an autoscheduler, none.
+enum class OwnSchedule { None, Cpu, Gpu };
 
+// An autoscheduler run: the Halide plugin and its parameters.
+struct Autoscheduler {
+  std::string name;                           // Halide plugin name, e.g. "Adams2019"
+  std::map<std::string, std::string> params;  // autoscheduler.<key>=<value>
+};
+
+// How one pipeline is scheduled: gru-gen's own schedule, or an autoscheduler with parameters.
+struct PipelineSchedule {
+  std::variant<OwnSchedule, Autoscheduler> how;
+
+  // The autoscheduler, or nullptr for an own schedule.
+  const Autoscheduler *autoscheduler() const { return std::get_if<Autoscheduler>(&how); }
+  // The own schedule, or OwnSchedule::None for an autoscheduler.
+  OwnSchedule own() const {
+    return autoscheduler() ? OwnSchedule::None : std::get<OwnSchedule>(how);
+  }
+  // Where an own schedule is written: "schedules/CpuSchedules.cpp", ...; "" for an autoscheduler.
+  std::string source() const;
   // "Adams2019 (parallelism=4)", "the CPU schedule" or "the fallback schedule"
   std::string describe() const;
 };

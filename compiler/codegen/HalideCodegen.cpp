@@ -87,10 +87,12 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
       {"packed_weights", policy.packed_weights ? "true" : "false"},
       {"vector_tanh", policy.vector_tanh ? "true" : "false"},
   };
-  if (!schedule.autoscheduler.empty()) {
-    load_autoscheduler(schedule.autoscheduler);
-    params["autoscheduler"] = schedule.autoscheduler;
-    for (const auto &[key, value] : schedule.params) params["autoscheduler." + key] = value;
+  if (const Autoscheduler *as = schedule.autoscheduler()) {
+    load_autoscheduler(as->name);
+    params["autoscheduler"] = as->name;
+    for (const auto &[key, value] : as->params) params["autoscheduler." + key] = value;
+  } else {
+    params["own_schedule"] = schedule.own() == OwnSchedule::Cpu ? "cpu" : "gpu";
   }
   return params;
 }
@@ -104,7 +106,7 @@ void run_generator(const GruSpec &spec, const TargetPolicy &policy, const fs::pa
   // The statement is always written: check_schedule reads it.
   args.output_types = {OutputFileType::object, OutputFileType::c_header, OutputFileType::stmt};
   if (emit.assembly) args.output_types.insert(OutputFileType::assembly);
-  if (emit.schedule && !schedule.autoscheduler.empty())
+  if (emit.schedule && schedule.autoscheduler())
     args.output_types.insert(OutputFileType::schedule);
   if (emit.device_code && policy.device != DeviceApi::None)
     args.output_types.insert(OutputFileType::device_code);
@@ -205,9 +207,9 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
     const fs::path schedule_file = dir / (function + ".schedule.h");
     // Halide writes the schedule an autoscheduler chose; for an own schedule, its loop nest
     // follows (append_loop_nests) once every kernel is compiled.
-    if (used->autoscheduler.empty())
+    if (!used->autoscheduler())
       write_file(schedule_file, "// " + function + ": " + used->describe() + " of " +
-                                    used->source +
+                                    used->source() +
                                     " (no autoscheduler), as the loop nest Halide prints for it:\n");
     files.extras.push_back(schedule_file);
   }
@@ -243,7 +245,7 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
   // (a library must not depend on --emit).
   if (emit.schedule)
     for (size_t i = 0; i < std::size(kernels); ++i)
-      if (used[i]->autoscheduler.empty()) {
+      if (!used[i]->autoscheduler()) {
         const std::string nest = own_schedule_loop_nest(spec, policy, kernels[i], *used[i]);
         std::string text;
         for (size_t at = 0; at < nest.size();) {

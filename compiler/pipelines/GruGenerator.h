@@ -8,6 +8,7 @@
 #pragma once
 
 #include "Halide.h"
+#include "schedules/SchedulePolicy.h"
 
 namespace grugen {
 
@@ -31,16 +32,15 @@ class GruGenerator : public Halide::Generator<T> {
   // schedules/SchedulePolicy.h, which says what each means) and passed in by codegen.
   GeneratorParam<bool> packed_weights{"packed_weights", true};
   GeneratorParam<bool> vector_tanh{"vector_tanh", true};
+  // The policy's own schedule to apply (PipelineSchedule): none where an autoscheduler runs.
+  GeneratorParam<OwnSchedule> own_schedule{"own_schedule",
+                                           OwnSchedule::None,
+                                           {{"none", OwnSchedule::None},
+                                            {"cpu", OwnSchedule::Cpu},
+                                            {"gpu", OwnSchedule::Gpu}}};
 
  protected:
   int gates() const { return 3 * int(hidden_size); }
-
-  // gru-gen's own CPU schedules (schedules/CpuSchedules.h) apply where no autoscheduler runs;
-  // they are written for the packed layout.
-  bool cpu_schedule() { return !this->using_autoscheduler() && packed_weights; }
-
-  // The known-good GPU schedules (schedules/GpuSchedules.h), the GPU targets' fallback.
-  bool gpu_schedule() { return !this->using_autoscheduler() && !packed_weights; }
 
   // A weight matrix of `gate_rows` x `cols` in MLX's layout ([gate_rows][cols]), or transposed
   // ([cols][gate_rows]) where the runtime packs it.

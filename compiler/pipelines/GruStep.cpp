@@ -9,8 +9,7 @@
 // Exactly mlx.nn.GRU's step. The time loop lives in the runtime, which points `xp`, `h` and
 // `h_next` at timestep slices of the caller's arrays, so no state is ever copied between steps.
 #include "pipelines/GruGenerator.h"
-#include "schedules/CpuSchedules.h"
-#include "schedules/GpuSchedules.h"
+#include "schedules/OwnSchedules.h"
 
 namespace grugen {
 namespace {
@@ -86,8 +85,11 @@ class GruStep : public GruGenerator<GruStep> {
     if (has_bias) bound_vector(*bhn, H);
     bound_batch_slice(h_next, H, N);
 
-    if (cpu_schedule()) schedule_step_for_cpu(get_target(), h_next, hp, i, g, n, k, H, N);
-    if (gpu_schedule()) schedule_step_for_gpu(h_next, hp, i, j, n);
+    // The schedule, when the policy gives the pipeline one of gru-gen's own (else an
+    // autoscheduler schedules it).
+    const StepFuncs funcs{h_next, hp, i, g, j, n, k, H, N};
+    if (own_schedule == OwnSchedule::Cpu) schedule_step_for_cpu(get_target(), funcs);
+    if (own_schedule == OwnSchedule::Gpu) schedule_step_for_gpu(funcs);
   }
 };
 
