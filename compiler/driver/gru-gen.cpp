@@ -24,13 +24,13 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
 #include "package/LibraryPackager.h"
-#include "package/StagedOutput.h"
 #include "schedules/SchedulePolicy.h"
 #include "spec/GruSpec.h"
 #include "support/Error.h"
 #include "support/ForkedJobs.h"
 #include "support/Interrupt.h"
 #include "support/Progress.h"
+#include "support/StagedOutput.h"
 #include "weights/GruWeights.h"
 
 namespace cl = llvm::cl;
