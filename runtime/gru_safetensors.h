@@ -283,50 +283,57 @@ static int gst_foreign_format(const uint8_t *bytes, uint64_t size, char *msg, si
   return 1;
 }
 
-/* Parses `bytes` (the whole file, which must outlive `out`). On GST_FORMAT, `msg` says what is
- * wrong and where. */
-static gst_result gst_open(const uint8_t *bytes, uint64_t size, const gst_allocator *a,
-                           gst_file *out, char *msg, size_t cap) {
-  out->tensors = NULL;
-  out->count = 0;
+/* The header length: the first 8 bytes, little-endian, within the format's limit and the file.
+ * A file of another format is named as such (gst_foreign_format). */
+static gst_result gst_header_length(const uint8_t *bytes, uint64_t size, uint64_t *n, char *msg,
+                                    size_t cap) {
   if (size < 8)
     return gst_fail(msg, cap, "file too short for a safetensors header (8 bytes at least): ",
                     NULL, 0, NULL, 1, size);
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
-  if ((n > GST_MAX_HEADER || n > size - 8) && gst_foreign_format(bytes, size, msg, cap))
+  *n = 0;
+  for (int i = 7; i >= 0; --i) *n = (*n << 8) | bytes[i];
+  if ((*n > GST_MAX_HEADER || *n > size - 8) && gst_foreign_format(bytes, size, msg, cap))
     return GST_FORMAT;
-  if (n > GST_MAX_HEADER)
+  if (*n > GST_MAX_HEADER)
     return gst_fail(msg, cap, "header length is above the format's limit of 100000000: ", NULL,
-                    0, NULL, 1, n);
-  if (n > size - 8)
+                    0, NULL, 1, *n);
+  if (*n > size - 8)
     return gst_fail(msg, cap, "header length exceeds the file; bytes after the length field: ",
                     NULL, 0, NULL, 1, size - 8);
-  const char *json = (const char *)bytes + 8;
+  return GST_OK;
+}
+
+/* Tokenizes the JSON header json[0, n) into *tokens (allocated from `a`; the caller releases
+ * it, also on failure) and checks that it is exactly one JSON object. */
+static gst_result gst_tokenize_header(const char *json, uint64_t n, const gst_allocator *a,
+                                      jsmntok_t **tokens, int *count, char *msg, size_t cap) {
   jsmn_parser p;
   jsmn_init(&p);
-  const int count = jsmn_parse(&p, json, (size_t)n, NULL, 0);
-  if (count < 1)
+  *tokens = NULL;
+  *count = jsmn_parse(&p, json, (size_t)n, NULL, 0);
+  if (*count < 1)
     return gst_fail(msg, cap, "header is not valid JSON", NULL, 0, NULL, 0, 0);
-  jsmntok_t *t = (jsmntok_t *)a->alloc(a->ctx, sizeof(jsmntok_t) * (size_t)count);
+  jsmntok_t *t = (jsmntok_t *)a->alloc(a->ctx, sizeof(jsmntok_t) * (size_t)*count);
   if (!t) return GST_NO_MEMORY;
+  *tokens = t;
   jsmn_init(&p);
+  if (jsmn_parse(&p, json, (size_t)n, t, (unsigned)*count) != *count)
+    return gst_fail(msg, cap, "header is not valid JSON", NULL, 0, NULL, 0, 0);
+  if (t[0].type != JSMN_OBJECT)
+    return gst_fail(msg, cap, "header is not a JSON object", NULL, 0, NULL, 0, 0);
+  if (gst_value_end(t, *count, 0, 0) < 0)
+    return gst_fail(msg, cap, "header is not valid JSON", NULL, 0, NULL, 0, 0);
+  if (gst_value_end(t, *count, 0, 0) != *count)
+    return gst_fail(msg, cap, "header holds more than one JSON value", NULL, 0, NULL, 0, 0);
+  return GST_OK;
+}
+
+/* The header's entries: "__metadata__" checked, every other key read as a tensor into
+ * tensors[0, *found) (room for every key of the header object t[0]); names must be unique. */
+static gst_result gst_read_entries(const char *json, const jsmntok_t *t, gst_tensor *tensors,
+                                   int *found, char *msg, size_t cap) {
   gst_result r = GST_OK;
-  if (jsmn_parse(&p, json, (size_t)n, t, (unsigned)count) != count) {
-    r = gst_fail(msg, cap, "header is not valid JSON", NULL, 0, NULL, 0, 0);
-  } else if (t[0].type != JSMN_OBJECT) {
-    r = gst_fail(msg, cap, "header is not a JSON object", NULL, 0, NULL, 0, 0);
-  } else if (gst_value_end(t, count, 0, 0) < 0) {
-    r = gst_fail(msg, cap, "header is not valid JSON", NULL, 0, NULL, 0, 0);
-  } else if (gst_value_end(t, count, 0, 0) != count) {
-    r = gst_fail(msg, cap, "header holds more than one JSON value", NULL, 0, NULL, 0, 0);
-  }
-  gst_tensor *tensors = NULL;
-  if (r == GST_OK && t[0].size > 0) {
-    tensors = (gst_tensor *)a->alloc(a->ctx, sizeof(gst_tensor) * (size_t)t[0].size);
-    if (!tensors) r = GST_NO_MEMORY;
-  }
-  int found = 0;
+  *found = 0;
   for (int e = 0, i = 1; r == GST_OK && e < t[0].size; ++e) {
     const int k = i, v = i + 1;
     if (gst_is(json, &t[k], "__metadata__")) {
@@ -334,39 +341,67 @@ static gst_result gst_open(const uint8_t *bytes, uint64_t size, const gst_alloca
       if (!(t[v].type == JSMN_OBJECT || (t[v].type == JSMN_PRIMITIVE && gst_is(json, &t[v], "null"))))
         r = gst_fail(msg, cap, "__metadata__ is neither an object nor null", NULL, 0, NULL, 0, 0);
     } else {
-      __builtin_memset(&tensors[found], 0, sizeof tensors[found]);
-      r = gst_read_entry(json, t, k, v, &tensors[found], msg, cap);
-      for (int o = 0; r == GST_OK && o < found; ++o)
-        if (gst_equal(tensors[o].name, (size_t)tensors[o].name_len, tensors[found].name,
-                      (size_t)tensors[found].name_len))
-          r = gst_fail(msg, cap, "tensor", tensors[found].name, tensors[found].name_len,
-                       " appears twice", 0, 0);
-      ++found;
+      gst_tensor *tensor = &tensors[*found];
+      __builtin_memset(tensor, 0, sizeof *tensor);
+      r = gst_read_entry(json, t, k, v, tensor, msg, cap);
+      for (int o = 0; r == GST_OK && o < *found; ++o)
+        if (gst_equal(tensors[o].name, (size_t)tensors[o].name_len, tensor->name,
+                      (size_t)tensor->name_len))
+          r = gst_fail(msg, cap, "tensor", tensor->name, tensor->name_len, " appears twice", 0, 0);
+      ++*found;
     }
     i = gst_skip(t, v);
   }
-  a->release(a->ctx, t);
-  const uint64_t data_size = size - 8 - n;
-  if (r == GST_OK) {
-    gst_sort(tensors, found);
-    uint64_t covered = 0;
-    for (int i = 0; r == GST_OK && i < found; ++i) {
-      if (tensors[i].begin < covered) {
-        r = gst_fail(msg, cap, "tensor", tensors[i].name, tensors[i].name_len,
-                     " overlaps the tensor before it in the data, at byte ", 1, tensors[i].begin);
-      } else if (tensors[i].begin > covered) {
-        r = gst_fail(msg, cap, "data bytes not in any tensor, before tensor", tensors[i].name,
-                     tensors[i].name_len, ", from byte ", 1, covered);
-      } else if (tensors[i].end > data_size) {
-        r = gst_fail(msg, cap, "tensor", tensors[i].name, tensors[i].name_len,
-                     " ends past the end of the file; data bytes present: ", 1, data_size);
-      }
-      covered = tensors[i].end;
-    }
-    if (r == GST_OK && covered != data_size)
-      r = gst_fail(msg, cap, "data bytes not in any tensor at the end of the file, from byte ",
-                   NULL, 0, NULL, 1, covered);
+  return r;
+}
+
+/* The tensors (sorted here by where their data begins) must tile the data section exactly:
+ * no overlap, no gap, nothing past its end and nothing after the last one. */
+static gst_result gst_check_tiling(gst_tensor *tensors, int count, uint64_t data_size, char *msg,
+                                   size_t cap) {
+  gst_sort(tensors, count);
+  uint64_t covered = 0;
+  for (int i = 0; i < count; ++i) {
+    if (tensors[i].begin < covered)
+      return gst_fail(msg, cap, "tensor", tensors[i].name, tensors[i].name_len,
+                      " overlaps the tensor before it in the data, at byte ", 1, tensors[i].begin);
+    if (tensors[i].begin > covered)
+      return gst_fail(msg, cap, "data bytes not in any tensor, before tensor", tensors[i].name,
+                      tensors[i].name_len, ", from byte ", 1, covered);
+    if (tensors[i].end > data_size)
+      return gst_fail(msg, cap, "tensor", tensors[i].name, tensors[i].name_len,
+                      " ends past the end of the file; data bytes present: ", 1, data_size);
+    covered = tensors[i].end;
   }
+  if (covered != data_size)
+    return gst_fail(msg, cap, "data bytes not in any tensor at the end of the file, from byte ",
+                    NULL, 0, NULL, 1, covered);
+  return GST_OK;
+}
+
+/* Parses `bytes` (the whole file, which must outlive `out`). On GST_FORMAT, `msg` says what is
+ * wrong and where. */
+static gst_result gst_open(const uint8_t *bytes, uint64_t size, const gst_allocator *a,
+                           gst_file *out, char *msg, size_t cap) {
+  out->tensors = NULL;
+  out->count = 0;
+  uint64_t n = 0;
+  gst_result r = gst_header_length(bytes, size, &n, msg, cap);
+  if (r != GST_OK) return r;
+  const char *json = (const char *)bytes + 8;
+  jsmntok_t *t = NULL;
+  int count = 0;
+  r = gst_tokenize_header(json, n, a, &t, &count, msg, cap);
+  gst_tensor *tensors = NULL;
+  if (r == GST_OK && t[0].size > 0) {
+    tensors = (gst_tensor *)a->alloc(a->ctx, sizeof(gst_tensor) * (size_t)t[0].size);
+    if (!tensors) r = GST_NO_MEMORY;
+  }
+  int found = 0;
+  if (r == GST_OK) r = gst_read_entries(json, t, tensors, &found, msg, cap);
+  if (t) a->release(a->ctx, t);
+  const uint64_t data_size = size - 8 - n;
+  if (r == GST_OK) r = gst_check_tiling(tensors, found, data_size, msg, cap);
   if (r != GST_OK) {
     if (tensors) a->release(a->ctx, tensors);
     return r;

@@ -1,4 +1,4 @@
-#include "CpuSchedules.h"
+#include "OwnSchedules.h"
 
 #include <algorithm>
 #include <utility>
@@ -54,9 +54,11 @@ std::pair<Halide::Var, Halide::Var> register_tiles(Halide::Func out, Halide::Var
 
 }  // namespace
 
-void schedule_projection_for_cpu(const Halide::Target &target, Halide::Func xp, Halide::Func acc,
-                                 Halide::Var j, Halide::Var r, Halide::RVar k, int G, int rows,
-                                 int D) {
+void schedule_projection_for_cpu(const Halide::Target &target, const ProjectionFuncs &f) {
+  Halide::Func xp = f.xp, acc = f.acc;
+  const Halide::Var j = f.j, r = f.r;
+  const Halide::RVar k = f.k;
+  const int G = f.G, rows = f.rows, D = f.D;
   const int lanes = target.natural_vector_size<float>();
   const Tile tj = tile_of(G, lanes, 3);
   const int tr = divisor_at_most(rows, accumulator_registers(target) / (tj.width / tj.lanes));
@@ -69,9 +71,11 @@ void schedule_projection_for_cpu(const Halide::Target &target, Halide::Func xp, 
   acc.update().reorder(j, r, k).vectorize(j, tj.lanes).unroll(j).unroll(r);
 }
 
-void schedule_step_for_cpu(const Halide::Target &target, Halide::Func h_next, Halide::Func hp,
-                           Halide::Var i, Halide::Var g, Halide::Var n, Halide::RVar k, int H,
-                           int N) {
+void schedule_step_for_cpu(const Halide::Target &target, const StepFuncs &f) {
+  Halide::Func h_next = f.h_next, hp = f.hp;
+  const Halide::Var i = f.i, g = f.g, n = f.n;
+  const Halide::RVar k = f.k;
+  const int H = f.H, N = f.N;
   const int lanes = target.natural_vector_size<float>();
   // Three gates per state: 3 x (ti / lanes) accumulators per batch row of the tile.
   Tile ti = tile_of(H, lanes, 2);

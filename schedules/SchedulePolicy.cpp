@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <stdexcept>
 #include <thread>
 #include <tuple>
 #include <utility>
+
+#include "compiler/spec/GruSpec.h"
 
 namespace grugen {
 namespace {
@@ -41,6 +44,34 @@ const NamedTarget kNamedTargets[] = {
     // OpenCL, the executable stand-in for `metal` here (PoCL).
     {"opencl", [] { return host_target().with_feature(Target::OpenCL); }, 0},
 };
+
+// One device API: how a Halide target names it, what the runtime and --emit need of it, where
+// it exists. A target has the device API whose feature it carries (the last row's, should it
+// carry several).
+struct DeviceApiRow {
+  DeviceApi api;
+  Target::Feature feature;
+  const char *name;              // in messages
+  const char *interface;         // TargetToolchain::device_interface
+  const char *source_extension;  // TargetToolchain::device_source_extension
+  bool on_linux;                 // every device API exists on macOS; some on Linux too
+  std::vector<std::string> macos_link_libraries;  // what an app links for it on macOS
+};
+
+const DeviceApiRow kDeviceApis[] = {
+    {DeviceApi::Metal, Target::Metal, "Metal", "halide_metal_device_interface", ".metal", false,
+     {"-framework Metal", "-framework Foundation"}},
+    {DeviceApi::OpenCL, Target::OpenCL, "OpenCL", "halide_opencl_device_interface", ".cl", true,
+     {}},
+};
+
+// The row of the device API `target` carries, or nullptr for a CPU target.
+const DeviceApiRow *device_api_of(const Target &target) {
+  const DeviceApiRow *found = nullptr;
+  for (const DeviceApiRow &row : kDeviceApis)
+    if (target.has_feature(row.feature)) found = &row;
+  return found;
+}
 
 // A command in an environment variable, split into words as make and CMake users expect:
 // blanks separate words; '...' keeps its text as it is, "..." too except that \" and \\ stand
@@ -147,23 +178,31 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
   if (parallelism <= 0) parallelism = int(std::max(1u, std::thread::hardware_concurrency()));
   const std::string cores = std::to_string(parallelism);
 
-  if (target.has_feature(Target::Metal)) p.device = DeviceApi::Metal;
-  if (target.has_feature(Target::OpenCL)) p.device = DeviceApi::OpenCL;
-  if (p.device != DeviceApi::None) {
+  const DeviceApiRow *device = device_api_of(target);
+  if (device) {
+    p.device = device->api;
+    p.device_interface = device->interface;
+    p.device_source_extension = device->source_extension;
+    // GPU targets keep MLX's layout (their schedules were written for it) and Halide's tanh, and
+    // align the rows the time loop slices (OpenCL sub-buffers must start 256-byte aligned).
+    p.packed_weights = false;
+    p.vector_tanh = false;
+    p.row_align_floats = kDeviceRowAlignFloats;
     // Metal and OpenCL share one schedule, so the OpenCL run on PoCL vouches for Metal.
     // Li2018 is not offered: it emits atomics, which the Metal backend rejects.
-    const PipelineSchedule gpu = {"Mullapudi2016",
-                                  {{"experimental_gpu_schedule", "1"}, {"parallelism", "128"}}};
-    p.projection = {gpu, {}};
-    p.step = {gpu, {}};
+    const PipelineSchedule gpu = {Autoscheduler{
+        "Mullapudi2016", {{"experimental_gpu_schedule", "1"}, {"parallelism", "128"}}}};
+    const PipelineSchedule fallback = {OwnSchedule::Gpu};
+    p.schedules.projection = {gpu, fallback};
+    p.schedules.step = {gpu, fallback};
   } else {
     // gru-gen's own register-tiled schedules beat both autoschedulers on every shape measured
     // (bench/, docs/ARCHITECTURE.md); Adams2019, then Mullapudi2016, back them up.
-    const PipelineSchedule own = {"", {}, "schedules/CpuSchedules.cpp"};
-    const PipelineSchedule adams = {"Adams2019", {{"parallelism", cores}}};
-    const PipelineSchedule mullapudi = {"Mullapudi2016", {{"parallelism", cores}}};
-    p.projection = {own, adams, mullapudi};
-    p.step = {own, adams, mullapudi};
+    const PipelineSchedule own = {OwnSchedule::Cpu};
+    const PipelineSchedule adams = {Autoscheduler{"Adams2019", {{"parallelism", cores}}}};
+    const PipelineSchedule mullapudi = {Autoscheduler{"Mullapudi2016", {{"parallelism", cores}}}};
+    p.schedules.projection = {own, adams, mullapudi};
+    p.schedules.step = {own, adams, mullapudi};
   }
 
   std::tie(p.c_compiler, p.c_compiler_variable) = c_compiler_for(target);
@@ -173,8 +212,7 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
                       "executable, or GRU_GEN_CC_MACOS to a C compiler for macOS)";
   if (target.os == Target::OSX) {
     p.archive = ArchiveFormat::Darwin;
-    if (p.device == DeviceApi::Metal)
-      p.link_libraries = {"-framework Metal", "-framework Foundation"};
+    if (device) p.link_libraries = device->macos_link_libraries;
   } else {
     p.link_libraries = {"-lpthread", "-ldl", "-lm"};
   }
@@ -183,12 +221,22 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
 
 }  // namespace
 
+std::string PipelineSchedule::source() const {
+  switch (own()) {
+    case OwnSchedule::Cpu: return "schedules/CpuSchedules.cpp";
+    case OwnSchedule::Gpu: return "schedules/GpuSchedules.cpp";
+    case OwnSchedule::None: break;
+  }
+  return "";
+}
+
 std::string PipelineSchedule::describe() const {
-  if (autoscheduler.empty())
-    return source == "schedules/CpuSchedules.cpp" ? "the CPU schedule" : "the fallback schedule";
-  std::string text = autoscheduler + " (";
-  for (auto it = params.begin(); it != params.end(); ++it)
-    text += (it == params.begin() ? "" : ", ") + it->first + "=" + it->second;
+  if (own() == OwnSchedule::Cpu) return "the CPU schedule";
+  if (own() == OwnSchedule::Gpu) return "the fallback schedule";
+  const Autoscheduler &as = *autoscheduler();
+  std::string text = as.name + " (";
+  for (auto it = as.params.begin(); it != as.params.end(); ++it)
+    text += (it == as.params.begin() ? "" : ", ") + it->first + "=" + it->second;
   return text + ")";
 }
 
@@ -211,13 +259,16 @@ std::optional<TargetPolicy> lookup_target(const std::string &name, std::string &
     why = "gru-gen builds for Linux and macOS only";
   } else if (target.bits != 64) {
     why = "gru-gen builds for 64-bit targets only";
-  } else if (target.has_gpu_feature() && !target.has_feature(Target::Metal) &&
-             !target.has_feature(Target::OpenCL)) {
-    why = "the GPU APIs gru-gen supports are Metal and OpenCL";
-  } else if (target.has_feature(Target::Metal) && target.os != Target::OSX) {
+  } else if (target.has_gpu_feature() && !device_api_of(target)) {
+    why = "the GPU APIs gru-gen supports are ";
+    for (size_t i = 0; i < std::size(kDeviceApis); ++i)
+      why += std::string(i == 0 ? "" : i + 1 == std::size(kDeviceApis) ? " and " : ", ") +
+             kDeviceApis[i].name;
+  } else if (const DeviceApiRow *device = device_api_of(target);
+             device && !device->on_linux && target.os != Target::OSX) {
     // Each device API by the operating systems that have it: Metal is Apple's (of gru-gen's
     // operating systems, macOS); OpenCL exists on Linux and macOS alike.
-    why = "Metal exists on macOS only, not on Linux";
+    why = std::string(device->name) + " exists on macOS only, not on Linux";
   }
   if (!why.empty()) return std::nullopt;
   // Tuned for this machine when it is this machine's kind, else for a common 4-core device, so

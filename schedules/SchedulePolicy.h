@@ -6,23 +6,41 @@
 // is an edit to that table rather than `if`s scattered through the compiler.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "Halide.h"
 
 namespace grugen {
 
-// How one pipeline is scheduled. An empty `autoscheduler` means the pipeline's own schedule,
-// written in `source`: schedules/CpuSchedules.cpp for CPU targets, the known-good fallback of
-// schedules/GpuSchedules.cpp for GPU targets.
-struct PipelineSchedule {
-  std::string autoscheduler;                  // Halide plugin name, e.g. "Adams2019"
-  std::map<std::string, std::string> params;  // autoscheduler.<key>=<value>
-  std::string source = "schedules/GpuSchedules.cpp";  // where the own schedule is written
+// gru-gen's own schedules for its pipelines: the register-tiled CPU ones (schedules/
+// CpuSchedules.cpp, written for the packed weight layout) or the known-good GPU ones
+// (schedules/GpuSchedules.cpp, for MLX's layout). The generators apply the one they are given
+// (GeneratorParam own_schedule); with an autoscheduler, none.
+enum class OwnSchedule { None, Cpu, Gpu };
 
+// An autoscheduler run: the Halide plugin and its parameters.
+struct Autoscheduler {
+  std::string name;                           // Halide plugin name, e.g. "Adams2019"
+  std::map<std::string, std::string> params;  // autoscheduler.<key>=<value>
+};
+
+// How one pipeline is scheduled: gru-gen's own schedule, or an autoscheduler with parameters.
+struct PipelineSchedule {
+  std::variant<OwnSchedule, Autoscheduler> how;
+
+  // The autoscheduler, or nullptr for an own schedule.
+  const Autoscheduler *autoscheduler() const { return std::get_if<Autoscheduler>(&how); }
+  // The own schedule, or OwnSchedule::None for an autoscheduler.
+  OwnSchedule own() const {
+    return autoscheduler() ? OwnSchedule::None : std::get<OwnSchedule>(how);
+  }
+  // Where an own schedule is written: "schedules/CpuSchedules.cpp", ...; "" for an autoscheduler.
+  std::string source() const;
   // "Adams2019 (parallelism=4)", "the CPU schedule" or "the fallback schedule"
   std::string describe() const;
 };
@@ -33,14 +51,30 @@ enum class DeviceApi { None, Metal, OpenCL };
 // The static-library flavour the target's linker reads.
 enum class ArchiveFormat { GNU, Darwin };
 
-struct TargetPolicy {
+// The target and its toolchain: every target-dependent decision besides the schedules, each made
+// once, in make_policy (SchedulePolicy.cpp), from the named-target and device-API tables there.
+// The generators receive the ones they need as GeneratorParams (codegen's generator_params), the
+// packager and the runtime read them here.
+struct TargetToolchain {
   std::string name;               // gru-gen's name: the output subdirectory
   Halide::Target halide_target;   // what the kernels and Halide's runtime are compiled for
-  // Schedules to try, in order, for the input projection (a GEMM, both of its instances) and
-  // for one recurrent step (GEMV-like for small N). A later entry is a fallback, used only when
-  // the ones before it fail on this target; gru-gen says so when that happens.
-  std::vector<PipelineSchedule> projection;
-  std::vector<PipelineSchedule> step;
+  DeviceApi device = DeviceApi::None;
+  // Halide's device interface getter the runtime passes to halide_device_malloc and friends,
+  // e.g. "halide_opencl_device_interface"; "" without a device.
+  std::string device_interface;
+  // The extension of the GPU kernel source --emit metal writes (".metal", ".cl"); "" without a
+  // device.
+  std::string device_source_extension;
+  // The weight layout the kernels read: packed (transposed at create, Wx as [D][3H] and Wh as
+  // [H][3H], so that vector lanes over the gates load consecutive floats; CPU targets) or MLX's
+  // ([3H][D], [3H][H]; GPU targets, whose one-thread-per-output schedules were written for it).
+  bool packed_weights = true;
+  // tanh in vector arithmetic (GruStep.cpp's vector_tanh; CPU backends would call libm's tanhf
+  // lane by lane) or Halide::tanh (GPU targets, which have a native one).
+  bool vector_tanh = true;
+  // The rows of the arrays the time loop slices on the device start at multiples of this many
+  // floats (kDeviceRowAlignFloats on GPU targets; 1, no padding, on CPU targets).
+  int64_t row_align_floats = 1;
   std::vector<std::string> c_compiler;      // compiles the C runtime: argv prefix
   std::string c_compiler_variable;          // the environment variable that overrides it
   // Why c_compiler is empty when a compiler would exist but is not installed here (zig for
@@ -49,7 +83,19 @@ struct TargetPolicy {
   std::string no_c_compiler;
   std::vector<std::string> link_libraries;  // linker flags an app adds after lib<name>.a
   ArchiveFormat archive = ArchiveFormat::GNU;
-  DeviceApi device = DeviceApi::None;
+};
+
+// Schedules to try, in order, for the input projection (a GEMM, both of its instances) and for
+// one recurrent step (GEMV-like for small N). A later entry is a fallback, used only when the ones
+// before it fail on this target; gru-gen says so when that happens.
+struct ScheduleLists {
+  std::vector<PipelineSchedule> projection;
+  std::vector<PipelineSchedule> step;
+};
+
+// Everything gru-gen does differently per target: the target and toolchain, and the schedules.
+struct TargetPolicy : TargetToolchain {
+  ScheduleLists schedules;
 };
 
 // Names accepted by --target, in the order --help lists them.

@@ -10,9 +10,7 @@ Run from the repository root with the project's virtualenv:
   are MLX's outputs for the same weights widened to float32 (which is exact), so a loader that
   converts exactly matches them.
 """
-import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -20,6 +18,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gru_golden import GruProblem, mlx_gru, mlx_layer, random_problem, write_golden  # noqa: E402
 from make_goldens import CASES, case_name  # noqa: E402
+import safetensors_io  # noqa: E402
 
 OUT = os.path.join("test", "weights")
 
@@ -51,23 +50,7 @@ def mlx_save(path, p: GruProblem, prefix=""):
 
 def write_safetensors(path, tensors, dtype):
     """A safetensors file with every tensor in `dtype` (F16 or BF16), keys in sorted order."""
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        a = np.asarray(tensors[name], dtype=np.float32)
-        if dtype == "F16":
-            raw = a.astype("<f2").tobytes()
-        else:  # BF16: the high half of each float32 (values here are exactly representable)
-            bits = a.astype("<f4").view("<u4")
-            assert np.all((bits & 0xFFFF) == 0), "BF16 values must be exact"
-            raw = (bits >> 16).astype("<u2").tobytes()
-        header[name] = {"dtype": dtype, "shape": list(a.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)  # the format pads the header to 8 bytes
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    safetensors_io.write(path, safetensors_io.arrays(tensors, dtype))
 
 
 def rounded(p: GruProblem, dtype):

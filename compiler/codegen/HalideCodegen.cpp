@@ -75,7 +75,8 @@ struct Kernel {
   const std::vector<PipelineSchedule> &schedules;
 };
 
-Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const Kernel &kernel,
+Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPolicy &policy,
+                                            const Kernel &kernel,
                                             const PipelineSchedule &schedule) {
   Halide::GeneratorParamsMap params = {
       {"input_size", std::to_string(spec.input_size)},
@@ -83,18 +84,17 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const Kernel &k
       {"batch", std::to_string(spec.batch)},
       {"has_bias", spec.has_bias ? "true" : "false"},
       {"rows", std::to_string(kernel.rows)},
+      {"packed_weights", policy.packed_weights ? "true" : "false"},
+      {"vector_tanh", policy.vector_tanh ? "true" : "false"},
   };
-  if (!schedule.autoscheduler.empty()) {
-    load_autoscheduler(schedule.autoscheduler);
-    params["autoscheduler"] = schedule.autoscheduler;
-    for (const auto &[key, value] : schedule.params) params["autoscheduler." + key] = value;
+  if (const Autoscheduler *as = schedule.autoscheduler()) {
+    load_autoscheduler(as->name);
+    params["autoscheduler"] = as->name;
+    for (const auto &[key, value] : as->params) params["autoscheduler." + key] = value;
+  } else {
+    params["own_schedule"] = schedule.own() == OwnSchedule::Cpu ? "cpu" : "gpu";
   }
   return params;
-}
-
-// The source Halide writes for GPU kernels, named for the language it is in.
-std::string device_code_extension(const TargetPolicy &policy) {
-  return policy.device == DeviceApi::Metal ? ".metal" : ".cl";
 }
 
 void run_generator(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
@@ -106,7 +106,7 @@ void run_generator(const GruSpec &spec, const TargetPolicy &policy, const fs::pa
   // The statement is always written: check_schedule reads it.
   args.output_types = {OutputFileType::object, OutputFileType::c_header, OutputFileType::stmt};
   if (emit.assembly) args.output_types.insert(OutputFileType::assembly);
-  if (emit.schedule && !schedule.autoscheduler.empty())
+  if (emit.schedule && schedule.autoscheduler())
     args.output_types.insert(OutputFileType::schedule);
   if (emit.device_code && policy.device != DeviceApi::None)
     args.output_types.insert(OutputFileType::device_code);
@@ -118,7 +118,7 @@ void run_generator(const GruSpec &spec, const TargetPolicy &policy, const fs::pa
   args.generator_name = kernel.generator;
   args.function_name = function;
   args.file_base_name = file_base;
-  args.generator_params = generator_params(spec, kernel, schedule);
+  args.generator_params = generator_params(spec, policy, kernel, schedule);
   Halide::Internal::execute_generator(args);
 }
 
@@ -147,7 +147,7 @@ std::string own_schedule_loop_nest(const GruSpec &spec, const TargetPolicy &poli
                                                      .with_feature(Halide::Target::NoRuntime)
                                                      .with_feature(Halide::Target::UserContext)));
   if (!generator) throw GruGenError(std::string("internal: no generator ") + kernel.generator);
-  for (const auto &[key, value] : generator_params(spec, kernel, schedule))
+  for (const auto &[key, value] : generator_params(spec, policy, kernel, schedule))
     generator->set_generatorparam_value(key, value);
   Halide::Pipeline pipeline = generator->build_pipeline();
   // print_loop_nest writes to stderr (Halide's debug(0)): caught in a temporary file.
@@ -207,14 +207,15 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
     const fs::path schedule_file = dir / (function + ".schedule.h");
     // Halide writes the schedule an autoscheduler chose; for an own schedule, its loop nest
     // follows (append_loop_nests) once every kernel is compiled.
-    if (used->autoscheduler.empty())
+    if (!used->autoscheduler())
       write_file(schedule_file, "// " + function + ": " + used->describe() + " of " +
-                                    used->source +
+                                    used->source() +
                                     " (no autoscheduler), as the loop nest Halide prints for it:\n");
     files.extras.push_back(schedule_file);
   }
   if (emit.device_code && policy.device != DeviceApi::None) {
-    const fs::path source = dir / (function + device_code_extension(policy));
+    // The source Halide writes for GPU kernels, named for the language it is in.
+    const fs::path source = dir / (function + policy.device_source_extension);
     fs::rename(dir / (function + ".device_code"), source);
     files.extras.push_back(source);
   }
@@ -230,10 +231,10 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
   install_error_reporter();
   const Kernel kernels[] = {
       // run: all N*L rows of a sequence, a block at a time
-      {kProjectionGenerator, "projection", kProjectionBlockRows, policy.projection},
+      {kProjectionGenerator, "projection", kProjectionBlockRows, policy.schedules.projection},
       // step: the N rows of one timestep
-      {kProjectionGenerator, "step_projection", spec.batch, policy.projection},
-      {kStepGenerator, "step", 0, policy.step},
+      {kProjectionGenerator, "step_projection", spec.batch, policy.schedules.projection},
+      {kStepGenerator, "step", 0, policy.schedules.step},
   };
   std::vector<PipelineFiles> files;
   std::vector<const PipelineSchedule *> used;
@@ -244,7 +245,7 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
   // (a library must not depend on --emit).
   if (emit.schedule)
     for (size_t i = 0; i < std::size(kernels); ++i)
-      if (used[i]->autoscheduler.empty()) {
+      if (!used[i]->autoscheduler()) {
         const std::string nest = own_schedule_loop_nest(spec, policy, kernels[i], *used[i]);
         std::string text;
         for (size_t at = 0; at < nest.size();) {

@@ -24,7 +24,6 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
 #include "package/LibraryPackager.h"
-#include "package/StagedOutput.h"
 #include "schedules/SchedulePolicy.h"
 #include "spec/GruSpec.h"
 #include "support/Error.h"
@@ -32,6 +31,7 @@
 #include "support/ForkedJobs.h"
 #include "support/Interrupt.h"
 #include "support/Progress.h"
+#include "support/StagedOutput.h"
 #include "weights/GruWeights.h"
 
 namespace cl = llvm::cl;
@@ -68,11 +68,9 @@ cl::opt<bool> embed_weights("embed-weights",
                             cl::cat(category));
 cl::opt<std::string> name("name", cl::desc("Library name: prefixes every symbol (a C identifier)"),
                           cl::value_desc("name"), cl::cat(category));
-cl::list<std::string> targets("target",
-                              cl::desc("Comma-separated targets to compile for (default host): "
-                                       "host, arm64-linux, arm64-macos, metal, opencl, or a "
-                                       "Halide target string"),
-                              cl::value_desc("targets"), cl::CommaSeparated, cl::cat(category));
+// Its description names the policy's targets: set in main (target_description).
+cl::list<std::string> targets("target", cl::value_desc("targets"), cl::CommaSeparated,
+                              cl::cat(category));
 cl::opt<std::string> output_dir("o", cl::desc("Output directory: <name>.h and <target>/lib<name>.a"),
                                 cl::value_desc("dir"), cl::cat(category));
 cl::opt<bool> quiet("q", cl::desc("Quiet: no progress lines (errors and notes still print)"),
@@ -82,13 +80,26 @@ cl::opt<bool> print_link_flags("print-link-flags",
                                         "--target, one line 'TARGET: FLAGS' per target ('(none)' "
                                         "when nothing), and exit"),
                                cl::cat(category));
-cl::list<std::string> emits("emit",
-                            cl::desc("Extra outputs beside each library, comma-separated: "
-                                     "stmt (Halide's lowered statement), assembly, schedule "
-                                     "(the schedule that was used, as C++), metal (GPU kernel "
-                                     "source: .metal for metal, .cl for opencl), mlir (the gru "
-                                     "module that was compiled, DIR/<name>.mlir)"),
-                            cl::value_desc("kinds"), cl::CommaSeparated, cl::cat(category));
+// The kinds --emit takes, in the order --help lists them: what each writes, and the EmitOptions
+// flag it sets (none for mlir, the front end's output, not code generation's).
+struct EmitKind {
+  const char *name;
+  const char *help;  // "" or " (...)" after the name in --help
+  bool EmitOptions::*option;
+};
+const EmitKind kEmitKinds[] = {
+    {"stmt", " (Halide's lowered statement)", &EmitOptions::stmt},
+    {"assembly", "", &EmitOptions::assembly},
+    {"schedule", " (the schedule that was used, as C++)", &EmitOptions::schedule},
+    // The extension is the policy's (TargetToolchain::device_source_extension).
+    {"metal", " (GPU kernel source: .metal for metal, .cl for opencl)",
+     &EmitOptions::device_code},
+    {"mlir", " (the gru module that was compiled, DIR/<name>.mlir)", nullptr},
+};
+
+// Its description lists kEmitKinds: set in main (emit_description).
+cl::list<std::string> emits("emit", cl::value_desc("kinds"), cl::CommaSeparated,
+                            cl::cat(category));
 
 long long parse_size(const cl::opt<std::string> &flag) {
   const std::string &text = flag.getValue();
@@ -128,9 +139,7 @@ GruSpec spec_from_flags(const std::optional<GruWeights> &weights) {
     spec.has_bias = !no_bias;
   }
   if (auto err = validate(spec)) {
-    static const char *flag_of[] = {"--name", "--input-size", "--hidden-size", "--batch",
-                                    "--input-size/--hidden-size"};
-    throw GruGenError(std::string("invalid ") + flag_of[int(err->field)] + ": " + err->message);
+    throw GruGenError(std::string("invalid ") + names_of(err->field).flag + ": " + err->message);
   }
   return spec;
 }
@@ -156,8 +165,10 @@ SpecFrontend frontend_from_input(const std::optional<GruWeights> &weights) {
   return SpecFrontend::from_file(spec_file);
 }
 
+// A spec file and a weights file state the shape twice: they must agree. (With flags, the spec
+// takes its shape from the weights, checked against the flags by spec_from_flags.)
 void check_weights_match(const GruSpec &spec, const std::optional<GruWeights> &weights) {
-  if (!weights) return;
+  if (!weights || spec_file.empty()) return;
   if (weights->input_size != spec.input_size || weights->hidden_size != spec.hidden_size ||
       weights->has_bias != spec.has_bias)
     throw GruGenError("--weights '" + weights_file.getValue() + "' holds a GRU with D=" +
@@ -247,20 +258,14 @@ void generate(const GruSpec &spec, const GruWeights *embedded,
 EmitOptions emit_from_flags(const std::vector<TargetPolicy> &policies) {
   EmitOptions emit;
   for (const std::string &kind : emits) {
-    if (kind == "mlir") {
-      continue;  // the front end's output, not code generation's: emit_mlir_requested()
-    } else if (kind == "stmt") {
-      emit.stmt = true;
-    } else if (kind == "assembly") {
-      emit.assembly = true;
-    } else if (kind == "schedule") {
-      emit.schedule = true;
-    } else if (kind == "metal") {
-      emit.device_code = true;
-    } else {
-      throw GruGenError("unknown --emit kind '" + kind +
-                        "' (known: stmt, assembly, schedule, metal, mlir)");
+    const EmitKind *known = llvm::find_if(kEmitKinds, [&](const EmitKind &k) { return kind == k.name; });
+    if (known == std::end(kEmitKinds)) {
+      std::string names;
+      for (const EmitKind &k : kEmitKinds) names += std::string(names.empty() ? "" : ", ") + k.name;
+      throw GruGenError("unknown --emit kind '" + kind + "' (known: " + names + ")");
     }
+    // mlir is the front end's output, not code generation's: emit_mlir_requested()
+    if (known->option) emit.*known->option = true;
   }
   const bool any_gpu = std::any_of(policies.begin(), policies.end(), [](const TargetPolicy &p) {
     return p.device != DeviceApi::None;
@@ -314,6 +319,17 @@ bool parse_command_line(int argc, char **argv, std::string &error) {
 }  // namespace
 
 int main(int argc, char **argv) {
+  static const std::string target_description =
+      "Comma-separated targets to compile for (default host): " +
+      llvm::join(known_target_names(), ", ") + ", or a Halide target string";
+  targets.setDescription(target_description);
+  static const std::string emit_description = [] {
+    std::string text = "Extra outputs beside each library, comma-separated: ";
+    for (const EmitKind &k : kEmitKinds)
+      text += std::string(&k == kEmitKinds ? "" : ", ") + k.name + k.help;
+    return text;
+  }();
+  emits.setDescription(emit_description);
   cl::HideUnrelatedOptions(category);
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "gru-gen " GRUGEN_VERSION " (Halide " << HALIDE_VERSION_MAJOR << "." << HALIDE_VERSION_MINOR

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "Halide.h"
+#include "schedules/SchedulePolicy.h"
 
 namespace grugen {
 
@@ -27,27 +28,25 @@ class GruGenerator : public Halide::Generator<T> {
   GeneratorParam<bool> has_bias{"has_bias", true};
   // Rows of x the projection handles per call (N*L rows are walked in blocks of this many).
   GeneratorParam<int> rows{"rows", 1, 1, 1 << 20};
+  // Target-dependent decisions, made by the target policy (TargetToolchain in
+  // schedules/SchedulePolicy.h, which says what each means) and passed in by codegen.
+  GeneratorParam<bool> packed_weights{"packed_weights", true};
+  GeneratorParam<bool> vector_tanh{"vector_tanh", true};
+  // The policy's own schedule to apply (PipelineSchedule): none where an autoscheduler runs.
+  GeneratorParam<OwnSchedule> own_schedule{"own_schedule",
+                                           OwnSchedule::None,
+                                           {{"none", OwnSchedule::None},
+                                            {"cpu", OwnSchedule::Cpu},
+                                            {"gpu", OwnSchedule::Gpu}}};
 
  protected:
   int gates() const { return 3 * int(hidden_size); }
-
-  // CPU targets read the weights as the runtime packs them at create: transposed, Wx as
-  // [D][3H] and Wh as [H][3H], so that consecutive gate outputs j are consecutive floats and
-  // vector lanes over j load them directly. GPU targets keep MLX's layout ([3H][D], [3H][H]),
-  // which their one-thread-per-output schedules were written for.
-  bool packed_weights() { return !this->get_target().has_gpu_feature(); }
-
-  // gru-gen's own CPU schedules (schedules/CpuSchedules.h) apply where no autoscheduler runs.
-  bool cpu_schedule() { return !this->using_autoscheduler() && packed_weights(); }
-
-  // The known-good GPU schedules (schedules/GpuSchedules.h), the GPU targets' fallback.
-  bool gpu_schedule() { return !this->using_autoscheduler() && !packed_weights(); }
 
   // A weight matrix of `gate_rows` x `cols` in MLX's layout ([gate_rows][cols]), or transposed
   // ([cols][gate_rows]) where the runtime packs it.
   template <typename B>
   void bound_weights(B &buf, int gate_rows, int cols) {
-    if (packed_weights()) {
+    if (packed_weights) {
       bound_dense_matrix(buf, gate_rows, cols);
     } else {
       bound_dense_matrix(buf, cols, gate_rows);

@@ -6,8 +6,7 @@
 // sequence in blocks of `rows` before the recurrence starts, which then only adds h*Wh^T per step.
 // A second instance with rows = N projects one timestep for streaming `step` calls.
 #include "pipelines/GruGenerator.h"
-#include "schedules/CpuSchedules.h"
-#include "schedules/GpuSchedules.h"
+#include "schedules/OwnSchedules.h"
 
 namespace grugen {
 namespace {
@@ -34,7 +33,7 @@ class GruProjection : public GruGenerator<GruProjection> {
     } else {
       acc(j, r) = 0.0f;
     }
-    acc(j, r) += (packed_weights() ? Wx(j, k) : Wx(k, j)) * x(k, r);
+    acc(j, r) += (packed_weights ? Wx(j, k) : Wx(k, j)) * x(k, r);
     xp(j, r) = acc(j, r);
 
     // Rows are contiguous: the runtime views the [N][L][D] input as [N*L][D] rows.
@@ -44,8 +43,11 @@ class GruProjection : public GruGenerator<GruProjection> {
     // xp's rows may be padded apart: GPU targets align each row for the time loop's slices.
     bound_batch_slice(xp, G, rows);
 
-    if (cpu_schedule()) schedule_projection_for_cpu(get_target(), xp, acc, j, r, k, G, rows, D);
-    if (gpu_schedule()) schedule_projection_for_gpu(xp, acc, j, r);
+    // The schedule, when the policy gives the pipeline one of gru-gen's own (else an
+    // autoscheduler schedules it).
+    const ProjectionFuncs funcs{xp, acc, j, r, k, G, rows, D};
+    if (own_schedule == OwnSchedule::Cpu) schedule_projection_for_cpu(get_target(), funcs);
+    if (own_schedule == OwnSchedule::Gpu) schedule_projection_for_gpu(funcs);
   }
 };
 

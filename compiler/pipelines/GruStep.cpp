@@ -9,8 +9,7 @@
 // Exactly mlx.nn.GRU's step. The time loop lives in the runtime, which points `xp`, `h` and
 // `h_next` at timestep slices of the caller's arrays, so no state is ever copied between steps.
 #include "pipelines/GruGenerator.h"
-#include "schedules/CpuSchedules.h"
-#include "schedules/GpuSchedules.h"
+#include "schedules/OwnSchedules.h"
 
 namespace grugen {
 namespace {
@@ -28,7 +27,7 @@ Halide::Expr gate_exp(Halide::Expr v) { return Halide::exp(Halide::min(v, 100.0f
 // amplifies: it doubled the drift from the exact answer in examples/kws), so below 0.55 the
 // Taylor series to v^17 is used (error < 3e-9 there). e^2v overflowing to inf still gives 1.
 // NaN stays NaN, as in sigmoid.
-Halide::Expr vector_tanh(Halide::Expr v) {
+Halide::Expr tanh_by_exp(Halide::Expr v) {
   static const float taylor[] = {1.0f,          -0.33333333f,  0.13333333f,
                                  -0.053968254f, 0.021869489f,  -0.0088632355f,
                                  0.0035921280f, -0.0014558344f, 0.00059002744f};
@@ -62,7 +61,7 @@ class GruStep : public GruGenerator<GruStep> {
     };
     Halide::Func hp("hp"), r("r"), z("z"), c("c");
     Halide::Expr hp_r, hp_z, hp_n;
-    if (packed_weights()) {
+    if (packed_weights) {
       // hp(i, g, n): gate g's row i, so that a tile of states i gets all three of its gate
       // products in one pass over Wh's packed rows (one h(k) broadcast feeds all three).
       hp(i, g, n) = 0.0f;
@@ -77,7 +76,7 @@ class GruStep : public GruGenerator<GruStep> {
     z(i, n) = sigmoid(xp(i + H, n) + hp_z);
     if (has_bias) hp_n += (*bhn)(i);
     Halide::Expr pre = xp(i + 2 * H, n) + r(i, n) * hp_n;
-    c(i, n) = packed_weights() ? vector_tanh(pre) : Halide::tanh(pre);
+    c(i, n) = vector_tanh ? tanh_by_exp(pre) : Halide::tanh(pre);
     h_next(i, n) = (1.0f - z(i, n)) * c(i, n) + z(i, n) * h(i, n);
 
     bound_batch_slice(xp, G, N);
@@ -86,8 +85,11 @@ class GruStep : public GruGenerator<GruStep> {
     if (has_bias) bound_vector(*bhn, H);
     bound_batch_slice(h_next, H, N);
 
-    if (cpu_schedule()) schedule_step_for_cpu(get_target(), h_next, hp, i, g, n, k, H, N);
-    if (gpu_schedule()) schedule_step_for_gpu(h_next, hp, i, j, n);
+    // The schedule, when the policy gives the pipeline one of gru-gen's own (else an
+    // autoscheduler schedules it).
+    const StepFuncs funcs{h_next, hp, i, g, j, n, k, H, N};
+    if (own_schedule == OwnSchedule::Cpu) schedule_step_for_cpu(get_target(), funcs);
+    if (own_schedule == OwnSchedule::Gpu) schedule_step_for_gpu(funcs);
   }
 };
 

@@ -129,6 +129,18 @@ std::optional<std::string> check_library_name(const std::string &name) {
   return std::nullopt;
 }
 
+const GruSpecFieldNames &names_of(GruSpecField field) {
+  static const GruSpecFieldNames kNames[] = {
+      /* Name */ {"--name", "library name"},
+      /* InputSize */ {"--input-size", "input_size"},
+      /* HiddenSize */ {"--hidden-size", "hidden_size"},
+      /* Batch */ {"--batch", "batch"},
+      /* Weights */ {"--input-size/--hidden-size", "input_size/hidden_size"},
+  };
+  static_assert(std::size(kNames) == size_t(GruSpecField::Weights) + 1, "one row per field");
+  return kNames[size_t(field)];
+}
+
 std::optional<GruSpecError> validate(const GruSpec &spec) {
   if (auto why = check_library_name(spec.name)) return GruSpecError{GruSpecField::Name, *why};
   if (spec.input_size < 1 || spec.input_size > GruSpecLimits::kMaxInputSize)

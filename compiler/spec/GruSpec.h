@@ -61,6 +61,14 @@ struct GruSpecLimits {
 // can name the thing the user wrote.
 enum class GruSpecField { Name, InputSize, HiddenSize, Batch, Weights };
 
+// How each front end names a field: the flag and the IR attribute, e.g. "--input-size" and
+// "input_size" (one table in GruSpec.cpp, read by the driver and the gru-check-limits pass).
+struct GruSpecFieldNames {
+  const char *flag;
+  const char *attribute;
+};
+const GruSpecFieldNames &names_of(GruSpecField field);
+
 struct GruSpecError {
   GruSpecField field;
   std::string message;  // complete sentence fragment, e.g. "must be in [1, 8192], got 0"

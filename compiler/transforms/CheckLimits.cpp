@@ -12,18 +12,6 @@ namespace grugen {
 
 namespace {
 
-// How the IR names each field that validate() may refuse.
-const char *attribute_of(GruSpecField field) {
-  switch (field) {
-    case GruSpecField::Name: return "library name";
-    case GruSpecField::InputSize: return "input_size";
-    case GruSpecField::HiddenSize: return "hidden_size";
-    case GruSpecField::Batch: return "batch";
-    case GruSpecField::Weights: return "input_size/hidden_size";
-  }
-  return "spec";
-}
-
 mlir::LogicalResult check_layer(gru::LayerOp layer) {
   if (!layer.getDtype().isF32())
     return layer.emitError() << "dtype " << layer.getDtype()
@@ -48,7 +36,7 @@ mlir::LogicalResult check_layer(gru::LayerOp layer) {
   if (std::optional<GruSpecError> error = validate(*spec)) {
     // A bad name belongs to the function that carries it, a bad size to the layer.
     mlir::Operation *at = error->field == GruSpecField::Name ? layer->getParentOp() : layer;
-    return at->emitError() << "invalid " << attribute_of(error->field) << ": " << error->message;
+    return at->emitError() << "invalid " << names_of(error->field).attribute << ": " << error->message;
   }
   return mlir::success();
 }

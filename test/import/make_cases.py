@@ -9,9 +9,7 @@ A golden (GRUGOLD1, tools/gru_golden.py) holds the problem in MLX layout and the
 framework's output [N][L][H]; test/e2e/weights_check.c runs a library whose weights gru-import
 wrote on the golden's x and h0 and compares.
 """
-import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -19,6 +17,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 from gru_golden import GruProblem, write_golden  # noqa: E402
+import safetensors_io  # noqa: E402
 
 
 def rz_first(a, H):
@@ -205,22 +204,7 @@ def write_half_safetensors(path, tensors, dtype):
     """A safetensors file of float32 arrays stored as F16 or BF16, as PyTorch's
     safetensors.torch.save_file writes a half-precision state dict (no torch, and numpy has no
     bfloat16: BF16 is the high half of each float32, which must be exact)."""
-    header, blobs, at = {}, [], 0
-    for name in sorted(tensors):
-        a = np.asarray(tensors[name], dtype=np.float32)
-        if dtype == "F16":
-            assert np.array_equal(a.astype(np.float16).astype(np.float32), a)
-            raw = a.astype("<f2").tobytes()
-        else:
-            bits = a.view(np.uint32)
-            assert not np.any(bits & 0xFFFF)
-            raw = (bits >> 16).astype("<u2").tobytes()
-        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [at, at + len(raw)]}
-        blobs.append(raw)
-        at += len(raw)
-    text = json.dumps(header).encode()
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    safetensors_io.write(path, safetensors_io.arrays(tensors, dtype), canonical=False)
 
 
 def half_cases(out, layer):

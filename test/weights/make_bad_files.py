@@ -12,36 +12,18 @@ import struct
 import sys
 import zipfile
 
-
-def read(path):
-    data = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    body = data[8 + n:]
-    tensors = {k: (v["dtype"], v["shape"], body[v["data_offsets"][0]:v["data_offsets"][1]])
-               for k, v in header.items() if k != "__metadata__"}
-    return tensors
+# The safetensors writer the tools share.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+import safetensors_io  # noqa: E402
 
 
-def layout(tensors, metadata=None):
-    """Header dict and data bytes, tensors laid end to end in name order."""
-    header, blobs, at = {}, [], 0
-    if metadata is not None:
-        header["__metadata__"] = metadata
-    for name in sorted(tensors):
-        dtype, shape, raw = tensors[name]
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [at, at + len(raw)]}
-        blobs.append(raw)
-        at += len(raw)
-    return header, b"".join(blobs)
-
-
-def pack(header_text: bytes, body: bytes, length=None):
-    return struct.pack("<Q", len(header_text) if length is None else length) + header_text + body
+read = safetensors_io.read_raw  # a valid file: name -> (dtype, shape, bytes)
+layout = safetensors_io.layout
+pack = safetensors_io.pack
 
 
 def file_of(header, body):
-    return pack(json.dumps(header).encode(), body)
+    return pack(safetensors_io.header_text(header, canonical=False), body)
 
 
 def main():
@@ -50,7 +32,7 @@ def main():
     t = read(good)
     files = {}
     h, body = layout(t)
-    text = json.dumps(h).encode()
+    text = safetensors_io.header_text(h, canonical=False)
     whole = pack(text, body)
 
     files["empty"] = b""

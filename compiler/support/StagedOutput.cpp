@@ -1,4 +1,4 @@
-#include "package/StagedOutput.h"
+#include "support/StagedOutput.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

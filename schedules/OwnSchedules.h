@@ -1,0 +1,46 @@
+// gru-gen's own schedules for its two pipelines (OwnSchedule in schedules/SchedulePolicy.h),
+// applied by the generators beside their algorithms (compiler/pipelines/) when the policy picks
+// one: each pipeline hands over one struct of the Funcs and Vars it defines.
+//
+// CpuSchedules.cpp: register-tiled outer-product kernels for the packed weight layout
+// (compiler/pipelines/GruGenerator.h) and the shapes gru-gen compiles, every extent static. The
+// CPU targets try them before the autoschedulers, which stay behind them as fallbacks; why they
+// win is in docs/ARCHITECTURE.md.
+//
+// GpuSchedules.cpp: the known-good GPU schedules, what a GPU target falls back to when its
+// autoscheduler fails or emits something the backend rejects. Written for Metal and OpenCL alike
+// (nothing there is API-specific), simple rather than fast: one thread per output element,
+// reductions kept in registers, no atomics.
+#pragma once
+
+#include "Halide.h"
+
+namespace grugen {
+
+// The projection: xp(j, r) = acc(j, r), acc = b(j) + sum_k Wx(j, k) * x(k, r), a
+// [rows][D] x [D][G] GEMM (`acc` is the bias-initialised reduction over the input size).
+struct ProjectionFuncs {
+  Halide::Func xp, acc;
+  Halide::Var j, r;
+  Halide::RVar k;
+  int G, rows, D;
+};
+
+// The step: h_next(i, n) from the gate products hp, sum_k Wh * h(k, n) over the states: in the
+// packed layout hp(i, g, n) (g = r, z, n gates), in MLX's hp(j, n) (j over 3H).
+struct StepFuncs {
+  Halide::Func h_next, hp;
+  Halide::Var i, g, j, n;
+  Halide::RVar k;
+  int H, N;
+};
+
+void schedule_projection_for_cpu(const Halide::Target &target, const ProjectionFuncs &f);
+void schedule_step_for_cpu(const Halide::Target &target, const StepFuncs &f);
+
+// hp gets its own kernel in the step (each output needs three of its rows), then the gate
+// arithmetic runs one thread per state element.
+void schedule_projection_for_gpu(const ProjectionFuncs &f);
+void schedule_step_for_gpu(const StepFuncs &f);
+
+}  // namespace grugen
