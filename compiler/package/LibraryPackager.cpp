@@ -83,17 +83,13 @@ std::string render_template(std::string_view template_name, const TemplateValues
 
 // The library's layer descriptor (runtime/gru_runtime_internal.h) for `policy`'s target and its
 // ABI functions, each a call into the fixed runtime: <name>_runtime.c, the one translation unit
-// of the library's runtime. Every target-dependent fact the runtime reads is decided here, from
-// the policy: the weight layout and the row alignment (GPU targets: MLX's layout, rows at
-// kDeviceRowAlignFloats; CPU targets: packed weights, dense rows), the device interface and the
-// CPU features checked at create.
+// of the library's runtime. Every target-dependent fact the runtime reads comes from
+// the policy (schedules/SchedulePolicy.cpp decides them once): the weight layout, the row
+// alignment, the device interface and the CPU features checked at create.
 std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
                            const TargetPolicy &policy) {
   const std::string &n = spec.name;
-  const bool gpu = policy.device != DeviceApi::None;
-  const char *device_interface = policy.device == DeviceApi::Metal    ? "halide_metal_device_interface"
-                                 : policy.device == DeviceApi::OpenCL ? "halide_opencl_device_interface"
-                                                                      : nullptr;
+  const std::string &device_interface = policy.device_interface;
   // The features of the Halide target as halide_can_use_target_features takes them (one bit per
   // Halide::Target::Feature, in 64-bit words), and each set one by name.
   const Halide::Target &target = policy.halide_target;
@@ -131,8 +127,8 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
       "/* The spec this runtime implements: " + n + ".h references it (an app that links a header\n"
       " * of another spec against this library fails to link, naming the spec it expected). */\n"
       "const char " + spec_symbol(spec, embedded) + " = 1;\n\n";
-  if (device_interface)
-    c += "extern const struct halide_device_interface_t *" + std::string(device_interface) +
+  if (!device_interface.empty())
+    c += "extern const struct halide_device_interface_t *" + device_interface +
          "(void);\n";
   if (embedded) c += "extern const float " + n + "__embedded_weights[];\n";
   c += "static const uint64_t " + n + "__target_features[] = {" + features + "};\n"
@@ -145,13 +141,13 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
        "    .has_bias = " + (spec.has_bias ? "1" : "0") + ",\n"
        "    .max_seq_len = " + num(spec.max_seq_len()) + ",\n"
        "    .block_rows = " + num(kProjectionBlockRows) + ",\n"
-       "    .packed_weights = " + (gpu ? "0" : "1") + ",\n"
-       "    .row_align_floats = " + num(gpu ? kDeviceRowAlignFloats : 1) + ",\n"
+       "    .packed_weights = " + (policy.packed_weights ? "1" : "0") + ",\n"
+       "    .row_align_floats = " + num(policy.row_align_floats) + ",\n"
        "    .layout = {.Wx = " + num(layout.Wx) + ", .Wh = " + num(layout.Wh) + ", .b = " +
        num(layout.b) + ", .bhn = " + num(layout.bhn) + ", .x_tail = " + num(layout.x_tail) +
        ",\n               .zeros = " + num(layout.zeros) + ", .xp_step = " + num(layout.xp_step) +
        ", .h_step = " + num(layout.h_step) + ", .bytes = " + num(layout.bytes) + "},\n"
-       "    .device_interface = " + (device_interface ? device_interface : "NULL") + ",\n"
+       "    .device_interface = " + (device_interface.empty() ? "NULL" : device_interface) + ",\n"
        "    .projection = {." + bias + " = " + n + "__kernel_projection},\n"
        "    .step_projection = {." + bias + " = " + n + "__kernel_step_projection},\n"
        "    .step = {." + bias + " = " + n + "__kernel_step},\n"
