@@ -216,6 +216,7 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
   } else {
     p.link_libraries = {"-lpthread", "-ldl", "-lm"};
   }
+  p.shared_library = target.os == Target::Linux;
   return p;
 }
 

@@ -83,6 +83,9 @@ struct TargetToolchain {
   std::string no_c_compiler;
   std::vector<std::string> link_libraries;  // linker flags an app adds after lib<name>.a
   ArchiveFormat archive = ArchiveFormat::GNU;
+  // --shared can also link lib<name>.so from the archive's objects with c_compiler (ELF targets,
+  // a GNU-style linker: version script and SONAME). Mach-O (.dylib) is not built yet.
+  bool shared_library = false;
 };
 
 // Schedules to try, in order, for the input projection (a GEMM, both of its instances) and for

@@ -66,6 +66,10 @@ cl::opt<std::string> weights_prefix("weights-prefix",
 cl::opt<bool> embed_weights("embed-weights",
                             cl::desc("Bake the --weights into the library: <name>_create_default"),
                             cl::cat(category));
+cl::opt<bool> shared("shared",
+                     cl::desc("Also write <target>/lib<name>.so exporting only the ABI "
+                              "(SONAME lib<name>.so.1; Linux targets)"),
+                     cl::cat(category));
 cl::opt<std::string> name("name", cl::desc("Library name: prefixes every symbol (a C identifier)"),
                           cl::value_desc("name"), cl::cat(category));
 // Its description names the policy's targets: set in main (target_description).
@@ -214,6 +218,7 @@ void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetP
   if (embedded) members.push_back(assemble_embedded_weights(spec, *embedded, policy, work.path()));
   members.push_back(compile_halide_runtime(policy, work.path()));
   write_archive(target_dir / ("lib" + spec.name + ".a"), members, policy.archive);
+  if (shared) write_shared_library(spec, embedded, policy, members, work.path(), target_dir);
   write_link_metadata(spec, embedded, policy, target_dir);
 }
 
@@ -359,6 +364,9 @@ int main(int argc, char **argv) {
     const std::vector<TargetPolicy> policies = policies_from_flags();
     for (const TargetPolicy &policy : policies)
       if (!policy.no_c_compiler.empty()) throw GruGenError(policy.no_c_compiler);
+    for (const TargetPolicy &policy : policies)
+      if (const std::string why = shared_library_refusal(policy); shared && !why.empty())
+        throw GruGenError(why);
     generate(spec, embed_weights ? &*weights : nullptr, policies, emit_from_flags(policies),
              emit_mlir_requested() ? &frontend : nullptr);
   } catch (const GruGenError &e) {

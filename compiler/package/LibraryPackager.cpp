@@ -203,7 +203,9 @@ std::string spec_stamp(const GruSpec &spec, const GruWeights *embedded) {
 }
 
 std::vector<fs::path> library_files(const std::string &name, const fs::path &target_dir) {
-  std::vector<fs::path> files = {target_dir / ("lib" + name + ".a"), target_dir / (name + ".pc"),
+  std::vector<fs::path> files = {target_dir / ("lib" + name + ".a"), target_dir / ("lib" + name + ".so"),
+                                 target_dir / ("lib" + name + ".so." + std::to_string(kAbiVersion)),
+                                 target_dir / (name + ".pc"),
                                  target_dir / (name + "-config.cmake"),
                                  target_dir / (name + ".spec")};
   for (const char *kernel : {"projection", "step_projection", "step"})
@@ -240,28 +242,10 @@ void write_header(const GruSpec &spec, const GruWeights *weights, const fs::path
 
 namespace {
 
-// Compiles (or assembles) `source` in `dir` with the target's C compiler; returns the object.
-fs::path compile_c(const TargetPolicy &policy, const fs::path &dir, const std::string &source,
-                   const std::string &what) {
-  const std::string object = fs::path(source).stem().string() + ".o";
-  progress(policy.name + ": compiling the " + what + " with " +
-           fs::path(policy.c_compiler[0]).filename().string());
-  // Relative paths in `dir` keep absolute temporary paths out of the object (reproducibility).
-  std::vector<std::string> argv = policy.c_compiler;
-  for (const char *flag : {"-std=c11", "-O2", "-fPIC", "-fno-common", "-Wall", "-I."})
-    argv.push_back(flag);
-  // GRU_GEN_RUNTIME_CFLAGS: extra flags for the host's compiler ($CC) only, e.g. sanitizers
-  // for the tests (docs/RELIABILITY.md); cross compilers never see them.
-  if (const char *extra = std::getenv("GRU_GEN_RUNTIME_CFLAGS");
-      extra && policy.c_compiler_variable == "CC")
-    for (llvm::StringRef rest = extra; !rest.trim().empty();) {
-      auto [flag, tail] = rest.ltrim().split(' ');
-      if (!flag.empty()) argv.push_back(flag.str());
-      rest = tail;
-    }
-  for (const std::string &arg : {std::string("-c"), source, std::string("-o"), object})
-    argv.push_back(arg);
-
+// Runs the target's C compiler (argv) in `dir` on `what`; a failure throws GruGenError naming
+// the first line of its output that says "error".
+void run_c_compiler(const TargetPolicy &policy, const fs::path &dir,
+                    const std::vector<std::string> &argv, const std::string &what) {
   const SubprocessResult r = run_subprocess(argv, dir);
   if (!r.started)
     throw GruGenError("cannot run the C compiler '" + argv[0] + "' for target '" + policy.name +
@@ -281,10 +265,94 @@ fs::path compile_c(const TargetPolicy &policy, const fs::path &dir, const std::s
     throw GruGenError("the C compiler '" + argv[0] + "' failed on the " + what + " for target '" +
                       policy.name + "': " + first_line);
   }
+}
+
+// GRU_GEN_RUNTIME_CFLAGS: extra flags for the host's compiler ($CC) only, e.g. sanitizers
+// for the tests (docs/RELIABILITY.md); cross compilers never see them. Appended to argv.
+void add_runtime_cflags(const TargetPolicy &policy, std::vector<std::string> &argv) {
+  if (const char *extra = std::getenv("GRU_GEN_RUNTIME_CFLAGS");
+      extra && policy.c_compiler_variable == "CC")
+    for (llvm::StringRef rest = extra; !rest.trim().empty();) {
+      auto [flag, tail] = rest.ltrim().split(' ');
+      if (!flag.empty()) argv.push_back(flag.str());
+      rest = tail;
+    }
+}
+
+// Compiles (or assembles) `source` in `dir` with the target's C compiler; returns the object.
+fs::path compile_c(const TargetPolicy &policy, const fs::path &dir, const std::string &source,
+                   const std::string &what) {
+  const std::string object = fs::path(source).stem().string() + ".o";
+  progress(policy.name + ": compiling the " + what + " with " +
+           fs::path(policy.c_compiler[0]).filename().string());
+  // Relative paths in `dir` keep absolute temporary paths out of the object (reproducibility).
+  std::vector<std::string> argv = policy.c_compiler;
+  for (const char *flag : {"-std=c11", "-O2", "-fPIC", "-fno-common", "-Wall", "-I."})
+    argv.push_back(flag);
+  add_runtime_cflags(policy, argv);
+  for (const std::string &arg : {std::string("-c"), source, std::string("-o"), object})
+    argv.push_back(arg);
+  run_c_compiler(policy, dir, argv, what);
   return dir / object;
 }
 
 }  // namespace
+
+std::vector<std::string> abi_functions(const GruSpec &spec, const GruWeights *embedded) {
+  // runtime_source writes one wrapper for each of these; the shared-library test (test/package/
+  // shared_library.test) checks that the two agree.
+  std::vector<std::string> names;
+  for (const char *f : {"abi_version", "last_error", "status_string", "create",
+                        "create_from_safetensors", "create_default", "run", "step", "destroy"})
+    if (embedded || std::string(f) != "create_default") names.push_back(spec.name + "_" + f);
+  return names;
+}
+
+std::string shared_library_refusal(const TargetPolicy &policy) {
+  if (policy.shared_library) return "";
+  return "--shared is not supported for target '" + policy.name +
+         "': shared libraries are built for Linux targets only";
+}
+
+std::string shared_library_soname(const GruSpec &spec) {
+  return "lib" + spec.name + ".so." + std::to_string(kAbiVersion);
+}
+
+void write_shared_library(const GruSpec &spec, const GruWeights *embedded,
+                          const TargetPolicy &policy, const std::vector<fs::path> &members,
+                          const fs::path &work, const fs::path &target_dir) {
+  if (const std::string why = shared_library_refusal(policy); !why.empty()) throw GruGenError(why);
+  // The version script exports the ABI and the spec symbol (a const char the header's
+  // <name>__spec_check references, so an app's link still names a mismatched spec); everything
+  // else, Halide's runtime and the <name>__* internals, is local.
+  const std::string script = spec.name + ".map";
+  std::string text = "/* " + shared_library_soname(spec) + ", generated by gru-gen. */\n{\n  global:\n";
+  for (const std::string &f : abi_functions(spec, embedded)) text += "    " + f + ";\n";
+  text += "    " + spec_symbol(spec, embedded) + ";\n  local:\n    *;\n};\n";
+  write_file(work / script, text);
+  const std::string library = "lib" + spec.name + ".so";
+  progress(policy.name + ": linking " + library + " with " +
+           fs::path(policy.c_compiler[0]).filename().string());
+  std::vector<std::string> argv = policy.c_compiler;
+  add_runtime_cflags(policy, argv);
+  for (const std::string &arg :
+       {std::string("-shared"), "-Wl,-soname," + shared_library_soname(spec),
+        "-Wl,--version-script=" + script, std::string("-Wl,-z,defs"), std::string("-o"), library})
+    argv.push_back(arg);
+  // Members by file name, relative to `work` (no temporary paths in the link).
+  for (const fs::path &member : members)
+    argv.push_back(member.parent_path() == work ? member.filename().string() : member.string());
+  for (const std::string &flag : policy.link_libraries) argv.push_back(flag);
+  run_c_compiler(policy, work, argv, library);
+  std::error_code ec;
+  fs::rename(work / library, target_dir / library, ec);
+  if (ec) throw GruGenError("cannot write '" + (target_dir / library).string() + "': " + ec.message());
+  // The dynamic loader looks for the SONAME: lib<name>.so.1 -> lib<name>.so.
+  fs::create_symlink(library, target_dir / shared_library_soname(spec), ec);
+  if (ec)
+    throw GruGenError("cannot write '" + (target_dir / shared_library_soname(spec)).string() +
+                      "': " + ec.message());
+}
 
 fs::path compile_runtime(const GruSpec &spec, const GruWeights *weights, const TargetPolicy &policy,
                          const fs::path &dir) {

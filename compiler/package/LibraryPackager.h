@@ -36,6 +36,31 @@ std::filesystem::path assemble_embedded_weights(const GruSpec &spec, const GruWe
 void write_archive(const std::filesystem::path &archive,
                    const std::vector<std::filesystem::path> &members, ArchiveFormat format);
 
+// The ABI version: <name>_abi_version() returns it (runtime/gru_runtime.c) and a shared
+// library's SONAME carries it.
+constexpr int kAbiVersion = 1;
+
+// The ABI's functions of a library: <name>_abi_version, ..., <name>_destroy (<name>_create_default
+// only with embedded weights).
+std::vector<std::string> abi_functions(const GruSpec &spec, const GruWeights *embedded);
+
+// Why --shared cannot be honoured for `policy`'s target (one line), or "" when it can.
+std::string shared_library_refusal(const TargetPolicy &policy);
+
+// lib<name>.so.<kAbiVersion>: the SONAME of a shared library.
+std::string shared_library_soname(const GruSpec &spec);
+
+// --shared: links target_dir/lib<name>.so from the archive's `members` (in `work`) with the
+// target's C compiler, exporting only abi_functions and the spec symbol (a version script
+// written to work/<name>.map), with SONAME shared_library_soname and the symlink
+// target_dir/<SONAME> -> lib<name>.so. Throws GruGenError for a target without
+// policy.shared_library.
+void write_shared_library(const GruSpec &spec, const GruWeights *embedded,
+                          const TargetPolicy &policy,
+                          const std::vector<std::filesystem::path> &members,
+                          const std::filesystem::path &work,
+                          const std::filesystem::path &target_dir);
+
 // Writes what an app needs to link the library in `dir` (one target's directory): <name>.pc for
 // pkg-config and <name>-config.cmake (imported target gru::<name>) for CMake, both carrying the
 // include directory and the target's link flags; and the spec stamp <name>.spec (spec_stamp).

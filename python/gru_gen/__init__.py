@@ -1,0 +1,223 @@
+"""Load a gru-gen shared library (gru-gen --shared) with ctypes and run it on NumPy arrays.
+
+    import gru_gen
+    lib = gru_gen.compile_library(out_dir, name="kws", input_size=40, hidden_size=64)
+    # or: lib = gru_gen.Library("out/host/libkws.so")
+    with lib.create(Wx, Wh, b, bhn) as gru:        # MLX layout: Wx [3H][D], Wh [3H][H], b [3H], bhn [H]
+        out = gru.run(x)                            # x [N][L][D] -> out [N][L][H], like mlx.nn.GRU
+        h = gru.step(x_t, h)                        # x_t [N][D], h [N][H] -> the next state
+
+The C ABI has no getters for the shape: D, H, N, bias and the longest sequence are read from the
+#defines of the library's generated header, <dir>/<name>.h beside the <dir>/<target>/ directory
+that holds lib<name>.so (gru-gen's output layout), or the header given. Standard library, NumPy
+and a C ABI of version 1 (<name>_abi_version) only.
+
+Every failing call raises GruError, carrying the status name and the library's last_error;
+wrong shapes or dtypes raise ValueError before the library is called."""
+import ctypes
+import os
+import re
+import subprocess
+
+import numpy as np
+
+__all__ = ["GruError", "Library", "Model", "compile_library", "ABI_VERSION"]
+
+ABI_VERSION = 1
+
+
+class GruError(RuntimeError):
+    """A gru_status other than GRU_OK (0): .status (the int), .status_text (<name>_status_string,
+    e.g. "I/O error") and .last_error (<name>_last_error)."""
+
+    def __init__(self, status, status_text, last_error, call):
+        super().__init__("%s: %s: %s" % (call, status_text, last_error))
+        self.status = status
+        self.status_text = status_text
+        self.last_error = last_error
+
+
+def _header_defines(header, upper):
+    defines = {}
+    for m in re.finditer(r"^#define %s_(\w+) (-?\d+)\s*$" % re.escape(upper),
+                         open(header, encoding="utf-8").read(), re.M):
+        defines[m.group(1)] = int(m.group(2))
+    return defines
+
+
+class Library:
+    """A loaded lib<name>.so. `header`: its <name>.h (default: ../<name>.h next to the .so's
+    directory, where gru-gen writes it)."""
+
+    def __init__(self, path, header=None, name=None):
+        path = os.path.abspath(path)
+        base = os.path.basename(path)
+        if name is None:
+            m = re.match(r"^lib(\w+)\.so(\.\d+)*$", base)
+            if not m:
+                raise ValueError("cannot tell the library's name from '%s' (want lib<name>.so)" % base)
+            name = m.group(1)
+        if header is None:
+            header = os.path.join(os.path.dirname(os.path.dirname(path)), name + ".h")
+        self.name = name
+        self.path = path
+        self.header = header
+        d = _header_defines(header, name.upper())
+        try:
+            self.input_size = d["INPUT_SIZE"]
+            self.hidden_size = d["HIDDEN_SIZE"]
+            self.batch = d["BATCH"]
+            self.has_bias = bool(d["HAS_BIAS"])
+            self.max_seq_len = d["MAX_SEQ_LEN"]
+            self.has_embedded_weights = bool(d.get("HAS_EMBEDDED_WEIGHTS", 0))
+        except KeyError as e:
+            raise ValueError("'%s' is not the header of gru-gen library %s: no %s_%s"
+                             % (header, name, name.upper(), e.args[0])) from None
+        self._dll = ctypes.CDLL(path)
+        f = lambda suffix: getattr(self._dll, "%s_%s" % (name, suffix))
+        fp = ctypes.POINTER(ctypes.c_float)
+        model_pp = ctypes.POINTER(ctypes.c_void_p)
+        self._abi_version = f("abi_version")
+        self._abi_version.restype, self._abi_version.argtypes = ctypes.c_uint32, []
+        self._last_error = f("last_error")
+        self._last_error.restype, self._last_error.argtypes = ctypes.c_char_p, []
+        self._status_string = f("status_string")
+        self._status_string.restype, self._status_string.argtypes = ctypes.c_char_p, [ctypes.c_int]
+        self._create = f("create")
+        self._create.restype, self._create.argtypes = ctypes.c_int, [fp, fp, fp, fp, model_pp]
+        self._create_st = f("create_from_safetensors")
+        self._create_st.restype = ctypes.c_int
+        self._create_st.argtypes = [ctypes.c_char_p, ctypes.c_char_p, model_pp]
+        self._run = f("run")
+        self._run.restype = ctypes.c_int
+        self._run.argtypes = [ctypes.c_void_p, fp, ctypes.c_int32, fp, fp]
+        self._step = f("step")
+        self._step.restype, self._step.argtypes = ctypes.c_int, [ctypes.c_void_p, fp, fp]
+        self._destroy = f("destroy")
+        self._destroy.restype, self._destroy.argtypes = None, [ctypes.c_void_p]
+        if self.has_embedded_weights:
+            self._create_default = f("create_default")
+            self._create_default.restype, self._create_default.argtypes = ctypes.c_int, [model_pp]
+        version = self._abi_version()
+        if version != ABI_VERSION:
+            raise ValueError("%s has ABI version %d; this module speaks %d" % (path, version, ABI_VERSION))
+
+    def _check(self, status, call):
+        if status != 0:
+            raise GruError(status, self._status_string(status).decode(),
+                           (self._last_error() or b"").decode(), "%s_%s" % (self.name, call))
+
+    def _array(self, a, shape, what):
+        if a is None:
+            return None
+        if not isinstance(a, np.ndarray) or a.dtype != np.float32 or not a.flags.c_contiguous:
+            raise ValueError("%s must be a C-contiguous float32 NumPy array" % what)
+        if a.shape != tuple(shape):
+            raise ValueError("%s has shape %s; %s expects %s" % (what, a.shape, self.name, tuple(shape)))
+        return a
+
+    @staticmethod
+    def _ptr(a):
+        return None if a is None else a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+
+    def create(self, Wx, Wh, b=None, bhn=None):
+        """A Model from weights in MLX layout (copied by the library)."""
+        D, H = self.input_size, self.hidden_size
+        Wx = self._array(Wx, (3 * H, D), "Wx")
+        Wh = self._array(Wh, (3 * H, H), "Wh")
+        if self.has_bias != (b is not None) or self.has_bias != (bhn is not None):
+            raise ValueError("b and bhn must be given exactly when the library has bias (%s: %s)"
+                             % (self.name, "bias" if self.has_bias else "no bias"))
+        b = self._array(b, (3 * H,), "b")
+        bhn = self._array(bhn, (H,), "bhn")
+        handle = ctypes.c_void_p()
+        self._check(self._create(self._ptr(Wx), self._ptr(Wh), self._ptr(b), self._ptr(bhn),
+                                 ctypes.byref(handle)), "create")
+        return Model(self, handle)
+
+    def create_from_safetensors(self, path, prefix=""):
+        """A Model from an MLX safetensors file (mlx.nn.GRU's save_weights)."""
+        handle = ctypes.c_void_p()
+        self._check(self._create_st(os.fsencode(path), prefix.encode(), ctypes.byref(handle)),
+                    "create_from_safetensors")
+        return Model(self, handle)
+
+    def create_default(self):
+        """A Model from the weights embedded in the library (gru-gen --embed-weights)."""
+        if not self.has_embedded_weights:
+            raise ValueError("%s has no embedded weights" % self.name)
+        handle = ctypes.c_void_p()
+        self._check(self._create_default(ctypes.byref(handle)), "create_default")
+        return Model(self, handle)
+
+
+class Model:
+    """One created model: run, step; close() (or a with block) destroys it."""
+
+    def __init__(self, library, handle):
+        self.library = library
+        self._handle = handle
+
+    def _live(self):
+        if not self._handle:
+            raise ValueError("the model is closed")
+        return self._handle
+
+    def run(self, x, h0=None):
+        """x [N][L][D] -> every state [N][L][H]; h0 [N][H] or None (zeros)."""
+        lib = self.library
+        if not isinstance(x, np.ndarray) or x.ndim != 3:
+            raise ValueError("x must be a [N][L][D] float32 NumPy array")
+        L = x.shape[1]
+        if not 1 <= L <= lib.max_seq_len:
+            raise ValueError("x has %d timesteps; %s takes 1 to %d" % (L, lib.name, lib.max_seq_len))
+        x = lib._array(x, (lib.batch, L, lib.input_size), "x")
+        h0 = lib._array(h0, (lib.batch, lib.hidden_size), "h0")
+        out = np.empty((lib.batch, L, lib.hidden_size), dtype=np.float32)
+        lib._check(lib._run(self._live(), lib._ptr(x), L, lib._ptr(h0), lib._ptr(out)), "run")
+        return out
+
+    def step(self, x_t, h):
+        """One timestep: x_t [N][D], h [N][H] -> the next state (a new array; h is not changed)."""
+        lib = self.library
+        x_t = lib._array(x_t, (lib.batch, lib.input_size), "x_t")
+        h = lib._array(h, (lib.batch, lib.hidden_size), "h").copy()
+        lib._check(lib._step(self._live(), lib._ptr(x_t), lib._ptr(h)), "step")
+        return h
+
+    def close(self):
+        if self._handle:
+            self.library._destroy(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+
+def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, bias=True,
+                    spec=None, weights=None, embed_weights=False, gru_gen="gru-gen", target="host"):
+    """Runs `gru-gen --shared` (the CLI, `gru_gen` an executable or path) into out_dir and loads
+    out_dir/<target>/lib<name>.so. Either a spec file (spec=) or the sizes; weights= a
+    safetensors file (gives D, H and bias). Raises GruError-free RuntimeError with gru-gen's
+    error line when it fails."""
+    argv = [gru_gen, "--shared", "-q", "--target", target, "-o", os.fspath(out_dir)]
+    if spec is not None:
+        argv.append(os.fspath(spec))
+    else:
+        argv += ["--name", name, "--batch", str(batch)]
+        if weights is None:
+            argv += ["--input-size", str(input_size), "--hidden-size", str(hidden_size)]
+            if not bias:
+                argv.append("--no-bias")
+    if weights is not None:
+        argv += ["--weights", os.fspath(weights)] + (["--embed-weights"] if embed_weights else [])
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr.strip() or "gru-gen exited with status %d" % r.returncode)
+    return Library(os.path.join(os.fspath(out_dir), target, "lib%s.so" % name))
