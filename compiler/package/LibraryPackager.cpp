@@ -333,11 +333,13 @@ void write_shared_library(const GruSpec &spec, const GruWeights *embedded,
   const std::string library = "lib" + spec.name + ".so";
   progress(policy.name + ": linking " + library + " with " +
            fs::path(policy.c_compiler[0]).filename().string());
+  // The runtime's extra flags (sanitizers) link too. No -z defs: a sanitized runtime leaves the
+  // sanitizer's symbols to the executable; an app's link reports any other undefined symbol.
   std::vector<std::string> argv = policy.c_compiler;
   add_runtime_cflags(policy, argv);
   for (const std::string &arg :
        {std::string("-shared"), "-Wl,-soname," + shared_library_soname(spec),
-        "-Wl,--version-script=" + script, std::string("-Wl,-z,defs"), std::string("-o"), library})
+        "-Wl,--version-script=" + script, std::string("-o"), library})
     argv.push_back(arg);
   // Members by file name, relative to `work` (no temporary paths in the link).
   for (const fs::path &member : members)
