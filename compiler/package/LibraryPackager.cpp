@@ -81,6 +81,40 @@ std::string render_template(std::string_view template_name, const TemplateValues
   return result;
 }
 
+// The ABI v1 functions of a library <name>: each <name>_<suffix> is a call into the fixed
+// runtime. One table for the wrappers runtime_source writes and the names a shared library
+// exports (abi_functions); "@" stands for the library's name.
+struct AbiFunction {
+  const char *suffix, *result, *params, *call;
+  bool embedded_only;  // only in libraries with --embed-weights
+};
+const AbiFunction kAbiFunctions[] = {
+    {"abi_version", "uint32_t", "void", "gru_rt_abi_version()", false},
+    {"last_error", "const char *", "void", "gru_rt_last_error()", false},
+    {"status_string", "const char *", "gru_status s", "gru_rt_status_string(s)", false},
+    {"create", "gru_status",
+     "const float *Wx, const float *Wh, const float *b, const float *bhn, @_model **out",
+     "gru_rt_create(&@__descriptor, Wx, Wh, b, bhn, out)", false},
+    {"create_from_safetensors", "gru_status",
+     "const char *path, const char *prefix, @_model **out",
+     "gru_rt_create_from_safetensors(&@__descriptor, path, prefix, out)", false},
+    {"create_default", "gru_status", "@_model **out", "gru_rt_create_default(&@__descriptor, out)",
+     true},
+    {"run", "gru_status",
+     "@_model *m, const float *x, int32_t seq_len, const float *h0, float *out",
+     "gru_rt_run(m, x, seq_len, h0, out)", false},
+    {"step", "gru_status", "@_model *m, const float *x_t, float *h", "gru_rt_step(m, x_t, h)",
+     false},
+    {"destroy", "void", "@_model *m", "gru_rt_destroy(m)", false},
+};
+
+// `text` with every "@" replaced by the library's name.
+std::string substitute(const std::string &text, const std::string &name) {
+  std::string out;
+  for (char ch : text) out += ch == '@' ? name : std::string(1, ch);
+  return out;
+}
+
 // The library's layer descriptor (runtime/gru_runtime_internal.h) for `policy`'s target and its
 // ABI functions, each a call into the fixed runtime: <name>_runtime.c, the one translation unit
 // of the library's runtime. Every target-dependent fact the runtime reads comes from
@@ -157,25 +191,12 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
        "    .halide_target = \"" + target.to_string() + "\",\n"
        "    .embedded_weights = " + (embedded ? n + "__embedded_weights" : std::string("NULL")) +
        ",\n};\n\n"
-       "/* The ABI (" + n + ".h). */\n"
-       "uint32_t " + n + "_abi_version(void) { return gru_rt_abi_version(); }\n"
-       "const char *" + n + "_last_error(void) { return gru_rt_last_error(); }\n"
-       "const char *" + n + "_status_string(gru_status s) { return gru_rt_status_string(s); }\n"
-       "gru_status " + n + "_create(const float *Wx, const float *Wh, const float *b,\n"
-       "    const float *bhn, " + n + "_model **out) {\n"
-       "  return gru_rt_create(&" + n + "__descriptor, Wx, Wh, b, bhn, out);\n}\n"
-       "gru_status " + n + "_create_from_safetensors(const char *path, const char *prefix,\n"
-       "    " + n + "_model **out) {\n"
-       "  return gru_rt_create_from_safetensors(&" + n + "__descriptor, path, prefix, out);\n}\n";
-  if (embedded)
-    c += "gru_status " + n + "_create_default(" + n + "_model **out) {\n"
-         "  return gru_rt_create_default(&" + n + "__descriptor, out);\n}\n";
-  c += "gru_status " + n + "_run(" + n + "_model *m, const float *x, int32_t seq_len,\n"
-       "    const float *h0, float *out) {\n"
-       "  return gru_rt_run(m, x, seq_len, h0, out);\n}\n"
-       "gru_status " + n + "_step(" + n + "_model *m, const float *x_t, float *h) {\n"
-       "  return gru_rt_step(m, x_t, h);\n}\n"
-       "void " + n + "_destroy(" + n + "_model *m) { gru_rt_destroy(m); }\n";
+       "/* The ABI (" + n + ".h). */\n";
+  for (const AbiFunction &f : kAbiFunctions)
+    if (embedded || !f.embedded_only)
+      c += substitute(std::string(f.result) + " @_" + f.suffix + "(" + f.params + ") {\n  " +
+                          (std::string(f.result) == "void" ? "" : "return ") + f.call + ";\n}\n",
+                      n);
   return c;
 }
 
@@ -299,12 +320,9 @@ fs::path compile_c(const TargetPolicy &policy, const fs::path &dir, const std::s
 }  // namespace
 
 std::vector<std::string> abi_functions(const GruSpec &spec, const GruWeights *embedded) {
-  // runtime_source writes one wrapper for each of these; the shared-library test (test/package/
-  // shared_library.test) checks that the two agree.
   std::vector<std::string> names;
-  for (const char *f : {"abi_version", "last_error", "status_string", "create",
-                        "create_from_safetensors", "create_default", "run", "step", "destroy"})
-    if (embedded || std::string(f) != "create_default") names.push_back(spec.name + "_" + f);
+  for (const AbiFunction &f : kAbiFunctions)
+    if (embedded || !f.embedded_only) names.push_back(spec.name + "_" + f.suffix);
   return names;
 }
 
