@@ -44,7 +44,7 @@ typedef struct {
 typedef struct GRU_RT_MODEL gru_rt_model;
 struct GRU_RT_MODEL {
   const gru_layer_descriptor *d;
-  tensor Wx, Wh, b, bhn; /* as d->packed_weights says; b [3H], bhn [H]; on the device for GPUs */
+  tensor Wx, Wh, b, bhn; /* in the descriptor's panels; b [3H], bhn [H]; on the device for GPUs */
   tensor zeros;   /* [N][H]: the state before t = 0 when the caller gives none */
   tensor xp_step; /* [N][3H]: projected input of one step */
   tensor h_step;  /* [N][H]: the next state, before step copies it into the caller's h */
@@ -217,14 +217,22 @@ static gru_status advance(gru_rt_model *m, tensor *xp, tensor *h, tensor *h_next
 
 GRU_RT_API uint32_t gru_rt_abi_version(void) { return 1; }
 
-/* dst [cols][rows] = src [rows][cols]^T when the kernels want packed weights, else a copy. */
-static void pack(int packed, float *dst, const float *src, int32_t rows, int32_t cols) {
-  if (!packed) {
-    __builtin_memcpy(dst, src, sizeof(float) * (size_t)rows * cols);
+/* The weights as the kernels read them (the descriptor's panels): src is MLX's [gates x per_gate][K];
+ * with panel > 0, dst is its transpose cut into panels of `panel` columns per gate, the gates
+ * interleaved, [per_gate / panel][K][gates][panel]; with panel 0, a copy. */
+static void pack(float *dst, const float *src, int32_t gates, int32_t per_gate, int32_t K,
+                 int32_t panel) {
+  if (panel == 0) {
+    __builtin_memcpy(dst, src, sizeof(float) * (size_t)gates * per_gate * K);
     return;
   }
-  for (int32_t r = 0; r < rows; ++r)
-    for (int32_t c = 0; c < cols; ++c) dst[(size_t)c * rows + r] = src[(size_t)r * cols + c];
+  const size_t row = (size_t)gates * panel; /* floats per k in a panel */
+  for (int32_t g = 0; g < gates; ++g)
+    for (int32_t c = 0; c < per_gate; ++c) {
+      const float *in = src + ((size_t)g * per_gate + c) * K;
+      float *out = dst + (size_t)(c / panel) * K * row + (size_t)g * panel + c % panel;
+      for (int32_t k = 0; k < K; ++k) out[(size_t)k * row] = in[k];
+    }
 }
 
 /* ---- CPU features ---------------------------------------------------------------------------
@@ -282,9 +290,9 @@ GRU_RT_API gru_status gru_rt_create(const gru_layer_descriptor *d, const float *
   __builtin_memset(m, 0, sizeof *m);
   m->d = d;
   float *wx = (float *)(block + d->layout.Wx), *wh = (float *)(block + d->layout.Wh);
-  if (d->packed_weights) {
-    dense(&m->Wx, dev, wx, G, D, 0);
-    dense(&m->Wh, dev, wh, G, H, 0);
+  if (d->wx_panel > 0) {
+    dense(&m->Wx, dev, wx, D * d->wx_panel, G / d->wx_panel, 0);
+    dense(&m->Wh, dev, wh, H * 3 * d->wh_panel, H / d->wh_panel, 0);
   } else {
     dense(&m->Wx, dev, wx, D, G, 0);
     dense(&m->Wh, dev, wh, H, G, 0);
@@ -294,8 +302,8 @@ GRU_RT_API gru_status gru_rt_create(const gru_layer_descriptor *d, const float *
   dense(&m->xp_step, dev, (float *)(block + d->layout.xp_step), G, N, 0);
   dense(&m->h_step, dev, (float *)(block + d->layout.h_step), H, N, 0);
   m->x_tail = (float *)(block + d->layout.x_tail);
-  pack(d->packed_weights, wx, Wx, G, D);
-  pack(d->packed_weights, wh, Wh, G, H);
+  pack(wx, Wx, 1, G, D, d->wx_panel);
+  pack(wh, Wh, 3, H, H, d->wh_panel);
   __builtin_memset(zeros, 0, sizeof(float) * (size_t)N * H);
   if (d->has_bias) {
     float *wb = (float *)(block + d->layout.b), *wbhn = (float *)(block + d->layout.bhn);

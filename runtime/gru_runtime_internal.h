@@ -15,7 +15,7 @@
 
 #include "HalideRuntime.h"
 
-#define GRU_LAYER_DESCRIPTOR_VERSION 1
+#define GRU_LAYER_DESCRIPTOR_VERSION 2
 
 /* The Halide kernels' signatures (user_context first). Projection, xp = x Wx^T + b:
  * (x, Wx, b, xp) with bias, (x, Wx, xp) without. Step, h_next from h and xp:
@@ -52,9 +52,11 @@ typedef struct gru_layer_descriptor {
   int32_t max_seq_len; /* the longest seq_len one run accepts */
   /* Rows of x the projection kernel takes per call (a block of the N*L rows of a sequence). */
   int32_t block_rows;
-  /* The weight layout the kernels read: 1: packed (transposed, Wx [D][3H], Wh [H][3H]); 0:
-   * MLX's [3H][D], [3H][H]. */
-  int packed_weights;
+  /* The weight layout the kernels read (gru-gen's schedule plan, schedules/SchedulePlan.h):
+   * packed panels of wx_panel columns of Wx^T ([3H/wx_panel][D][wx_panel]) and of wh_panel
+   * states of Wh^T, the three gates interleaved ([H/wh_panel][H][3][wh_panel]); 0 and 0: MLX's
+   * [3H][D], [3H][H]. */
+  int32_t wx_panel, wh_panel;
   /* Rows of the arrays the time loop slices on the device start at multiples of this many
    * floats (1 on CPU targets). */
   int32_t row_align_floats;

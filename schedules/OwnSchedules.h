@@ -2,10 +2,11 @@
 // applied by the generators beside their algorithms (compiler/pipelines/) when the policy picks
 // one: each pipeline hands over one struct of the Funcs and Vars it defines.
 //
-// CpuSchedules.cpp: register-tiled outer-product kernels for the packed weight layout
-// (compiler/pipelines/GruGenerator.h) and the shapes gru-gen compiles, every extent static. The
-// CPU targets try them before the autoschedulers, which stay behind them as fallbacks; why they
-// win is in docs/ARCHITECTURE.md.
+// CpuSchedules.cpp: register-tiled outer-product kernels for the packed weight panels
+// (compiler/pipelines/GruGenerator.h) and the shapes gru-gen compiles, every extent static, with
+// the tile the schedule plan chose (schedules/SchedulePlan.h). The CPU targets try them before
+// the autoschedulers, which stay behind them as fallbacks; why they win is in
+// docs/ARCHITECTURE.md.
 //
 // GpuSchedules.cpp: the known-good GPU schedules, what a GPU target falls back to when its
 // autoscheduler fails or emits something the backend rejects. Written for Metal and OpenCL alike
@@ -14,6 +15,7 @@
 #pragma once
 
 #include "Halide.h"
+#include "schedules/SchedulePlan.h"
 
 namespace grugen {
 
@@ -24,6 +26,7 @@ struct ProjectionFuncs {
   Halide::Var j, r;
   Halide::RVar k;
   int G, rows, D;
+  CpuTile tile;  // the plan's tile (SchedulePlan.h), for the CPU schedule
 };
 
 // The step: h_next(i, n) from the gate products hp, sum_k Wh * h(k, n) over the states: in the
@@ -33,6 +36,7 @@ struct StepFuncs {
   Halide::Var i, g, j, n;
   Halide::RVar k;
   int H, N;
+  CpuTile tile;  // the plan's tile (SchedulePlan.h), for the CPU schedule
 };
 
 void schedule_projection_for_cpu(const Halide::Target &target, const ProjectionFuncs &f);

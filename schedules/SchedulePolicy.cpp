@@ -171,10 +171,12 @@ std::pair<std::vector<std::string>, std::string> c_compiler_for(const Target &t)
   return {};
 }
 
-TargetPolicy make_policy(const std::string &name, const Target &target, int parallelism) {
+TargetPolicy make_policy(const std::string &name, const Target &target, int parallelism,
+                         bool host) {
   TargetPolicy p;
   p.name = name;
   p.halide_target = target;
+  p.machine = machine_model_for(target, host);
   if (parallelism <= 0) parallelism = int(std::max(1u, std::thread::hardware_concurrency()));
   const std::string cores = std::to_string(parallelism);
 
@@ -222,6 +224,13 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
 
 }  // namespace
 
+SchedulePlan plan_schedules(const TargetPolicy &policy, const GruSpec &spec) {
+  if (policy.packed_weights) return plan_from_model(policy.machine, spec, kProjectionBlockRows);
+  SchedulePlan plan;
+  plan.origin = "MLX's weight layout (the GPU schedules)";
+  return plan;
+}
+
 std::string PipelineSchedule::source() const {
   switch (own()) {
     case OwnSchedule::Cpu: return "schedules/CpuSchedules.cpp";
@@ -249,7 +258,8 @@ std::vector<std::string> known_target_names() {
 
 std::optional<TargetPolicy> lookup_target(const std::string &name, std::string &why) {
   for (const NamedTarget &t : kNamedTargets)
-    if (name == t.name) return make_policy(t.name, t.halide_target(), t.parallelism);
+    if (name == t.name)
+      return make_policy(t.name, t.halide_target(), t.parallelism, t.parallelism == 0);
   // An expert's raw Halide target string: a policy derived from its OS, architecture and GPU API.
   if (!Target::validate_target_string(name)) {
     why = "not a gru-gen target nor a Halide target string";
@@ -276,7 +286,7 @@ std::optional<TargetPolicy> lookup_target(const std::string &name, std::string &
   // that a cross target's library does not depend on where gru-gen ran.
   const Target host = Halide::get_host_target();
   const bool native = target.os == host.os && target.arch == host.arch;
-  TargetPolicy p = make_policy(name, target, native ? 0 : 4);
+  TargetPolicy p = make_policy(name, target, native ? 0 : 4, false);
   if (p.c_compiler.empty() && p.no_c_compiler.empty()) {
     why = "gru-gen has no C compiler for its runtime on this architecture";
     return std::nullopt;

@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "Halide.h"
+#include "schedules/MachineModel.h"
+#include "schedules/SchedulePlan.h"
 
 namespace grugen {
 
@@ -65,10 +67,12 @@ struct TargetToolchain {
   // The extension of the GPU kernel source --emit metal writes (".metal", ".cl"); "" without a
   // device.
   std::string device_source_extension;
-  // The weight layout the kernels read: packed (transposed at create, Wx as [D][3H] and Wh as
-  // [H][3H], so that vector lanes over the gates load consecutive floats; CPU targets) or MLX's
-  // ([3H][D], [3H][H]; GPU targets, whose one-thread-per-output schedules were written for it).
+  // The weight layout the kernels read: packed (transposed at create and cut into the panels
+  // the schedule plan's tiles stream, SchedulePlan.h; CPU targets) or MLX's ([3H][D], [3H][H];
+  // GPU targets, whose one-thread-per-output schedules were written for it).
   bool packed_weights = true;
+  // The target's class of machine: what the schedule plan is made from.
+  MachineModel machine;
   // tanh in vector arithmetic (GruStep.cpp's vector_tanh; CPU backends would call libm's tanhf
   // lane by lane) or Halide::tanh (GPU targets, which have a native one).
   bool vector_tanh = true;
@@ -100,6 +104,10 @@ struct ScheduleLists {
 struct TargetPolicy : TargetToolchain {
   ScheduleLists schedules;
 };
+
+// The schedule plan for `spec` on `policy`'s target: the machine model's tiles and panels with
+// packed weights (plan_from_model), MLX's layout without.
+SchedulePlan plan_schedules(const TargetPolicy &policy, const GruSpec &spec);
 
 // Names accepted by --target, in the order --help lists them.
 std::vector<std::string> known_target_names();

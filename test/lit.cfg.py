@@ -48,6 +48,9 @@ if config.sanitize:
     config.available_features.add("sanitize")
 config.substitutions.append(("%cc", config.c_compiler + host_c))
 config.substitutions.append(("%syslibs", "-lpthread -ldl -lm"))
+# The x86-64 AVX2 class as a raw Halide target: what an AVX-512 machine also runs, and a plan
+# from the machine model's table rather than from this machine.
+config.substitutions.append(("%avx2", "x86-64-linux-avx-avx2-f16c-fma-sse41"))
 config.substitutions.append(("%e2e", os.path.join(src, "test", "e2e")))
 config.substitutions.append(("%goldens", os.path.join(src, "test", "goldens")))
 config.substitutions.append(("%weights", os.path.join(src, "test", "weights")))

@@ -3,7 +3,7 @@
 
 Run from the repository root with the project's virtualenv:
     .venv/bin/python tools/make_goldens.py
-The cases cover odd sizes (D=7, H=13), D wider than 3H, N in {1, 2, 3}, L in {1, 5, 64},
+The cases cover odd sizes (D=7, H=13), D wider than 3H, N in {1, 2, 3, 4}, L in {1, 5, 9, 64},
 bias on and off, initial state given and absent; and one saturating case (`extreme_d1_h4`):
 nn.GRU(1, 4) fed inputs across the whole float range (1e10, 7.44e8 and 1.49e9 where an int32
 range reduction of exp overflows, the largest floats, +-Inf), where every gate saturates. Fixed seeds: rerunning rewrites the same bytes
@@ -29,6 +29,8 @@ CASES = [
     (7, 13, 1, 5, False, False),
     (16, 32, 2, 64, True, False),
     (50, 5, 3, 5, True, True),
+    # H=64, N=4: several weight panels of Wx and Wh on every CPU target (schedules/SchedulePlan.h)
+    (16, 64, 4, 9, True, True),
 ]
 
 

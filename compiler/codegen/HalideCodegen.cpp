@@ -10,6 +10,7 @@
 #include <iterator>
 #include <set>
 
+#include "codegen/ScheduleReport.h"
 #include "pipelines/GruGenerator.h"
 #include "support/Error.h"
 #include "support/Files.h"
@@ -71,8 +72,11 @@ void load_autoscheduler(const std::string &name) {
 struct Kernel {
   const char *generator;
   const char *suffix;  // <name>_kernel_<suffix>
+  KernelKind kind;
   int64_t rows;        // projection rows per call (ignored by the step)
   const std::vector<PipelineSchedule> &schedules;
+  const KernelPlan &plan;  // its tile (for the own CPU schedule)
+  int64_t panel;           // its weights' panel width (SchedulePlan's panels), 0: MLX's layout
 };
 
 Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPolicy &policy,
@@ -84,8 +88,10 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
       {"batch", std::to_string(spec.batch)},
       {"has_bias", spec.has_bias ? "true" : "false"},
       {"rows", std::to_string(kernel.rows)},
-      {"packed_weights", policy.packed_weights ? "true" : "false"},
       {"vector_tanh", policy.vector_tanh ? "true" : "false"},
+      {"panel", std::to_string(kernel.panel)},
+      {"tile_vectors", std::to_string(kernel.plan.tile.vectors)},
+      {"tile_rows", std::to_string(kernel.plan.tile.rows)},
   };
   if (const Autoscheduler *as = schedule.autoscheduler()) {
     load_autoscheduler(as->name);
@@ -105,7 +111,8 @@ void run_generator(const GruSpec &spec, const TargetPolicy &policy, const fs::pa
   args.output_dir = dir.string();
   // The statement is always written: check_schedule reads it.
   args.output_types = {OutputFileType::object, OutputFileType::c_header, OutputFileType::stmt};
-  if (emit.assembly) args.output_types.insert(OutputFileType::assembly);
+  // The report reads the assembly (llvm-mca) whether or not it is kept.
+  if (emit.assembly || emit.schedule_report) args.output_types.insert(OutputFileType::assembly);
   if (emit.schedule && schedule.autoscheduler())
     args.output_types.insert(OutputFileType::schedule);
   if (emit.device_code && policy.device != DeviceApi::None)
@@ -227,19 +234,32 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
 }  // namespace
 
 std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPolicy &policy,
-                                             const fs::path &dir, const EmitOptions &emit) {
+                                             const SchedulePlan &plan, const fs::path &dir,
+                                             const EmitOptions &emit) {
   install_error_reporter();
   const Kernel kernels[] = {
       // run: all N*L rows of a sequence, a block at a time
-      {kProjectionGenerator, "projection", kProjectionBlockRows, policy.schedules.projection},
+      {kProjectionGenerator, "projection", KernelKind::Projection, kProjectionBlockRows, policy.schedules.projection,
+       plan.projection, plan.panels.wx},
       // step: the N rows of one timestep
-      {kProjectionGenerator, "step_projection", spec.batch, policy.schedules.projection},
-      {kStepGenerator, "step", 0, policy.schedules.step},
+      {kProjectionGenerator, "step_projection", KernelKind::StepProjection, spec.batch, policy.schedules.projection,
+       plan.step_projection, plan.panels.wx},
+      {kStepGenerator, "step", KernelKind::Step, 0, policy.schedules.step, plan.step, plan.panels.wh},
   };
   std::vector<PipelineFiles> files;
   std::vector<const PipelineSchedule *> used;
   for (const Kernel &kernel : kernels)
     files.push_back(compile_one(spec, policy, dir, emit, kernel, used.emplace_back()));
+  if (emit.schedule_report) {
+    std::vector<ReportedKernel> reported;
+    for (size_t i = 0; i < std::size(kernels); ++i)
+      reported.push_back({kernels[i].suffix, kernels[i].kind, used[i]->describe(),
+                          used[i]->own() == OwnSchedule::Cpu,
+                          dir / (spec.name + "_kernel_" + kernels[i].suffix + ".s")});
+    const fs::path report = dir / (spec.name + ".schedule-report.txt");
+    write_file(report, schedule_report(spec, policy, plan, reported, dir));
+    files.back().extras.push_back(report);
+  }
   // --emit schedule, own schedules: the loop nests, built only now, after every kernel, because
   // building a pipeline advances Halide's unique names, which later kernels' objects would show
   // (a library must not depend on --emit).

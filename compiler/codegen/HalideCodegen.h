@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "schedules/SchedulePlan.h"
 #include "schedules/SchedulePolicy.h"
 #include "spec/GruSpec.h"
 
@@ -18,6 +19,7 @@ struct EmitOptions {
   bool assembly = false;  // <name>_kernel_<pipeline>.s
   bool schedule = false;  // the schedule that was used, <name>_kernel_<pipeline>.schedule.h
   bool device_code = false;  // GPU kernel source: <name>_kernel_<pipeline>.metal (or .cl)
+  bool schedule_report = false;  // <name>.schedule-report.txt (codegen/ScheduleReport.h)
 };
 
 struct PipelineFiles {
@@ -29,9 +31,10 @@ struct PipelineFiles {
 // Compiles the kernels of `spec` for `policy` into `dir`: <name>_kernel_projection (a block of
 // kProjectionBlockRows rows), <name>_kernel_step_projection (N rows) and <name>_kernel_step,
 // each in files of that name (<name>_kernel_step.o, .h, ...) defining the symbol
-// <name>__kernel_step (and so on: the library's internal namespace is <name>__).
-// Throws GruGenError.
+// <name>__kernel_step (and so on: the library's internal namespace is <name>__), with the
+// plan's tiles and weight panels. Throws GruGenError.
 std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPolicy &policy,
+                                             const SchedulePlan &plan,
                                              const std::filesystem::path &dir,
                                              const EmitOptions &emit);
 

@@ -98,6 +98,10 @@ const EmitKind kEmitKinds[] = {
     // The extension is the policy's (TargetToolchain::device_source_extension).
     {"metal", " (GPU kernel source: .metal for metal, .cl for opencl)",
      &EmitOptions::device_code},
+    {"schedule-report",
+     " (per target, <target>/<name>.schedule-report.txt: each kernel's schedule, why it was "
+     "chosen, and llvm-mca's prediction of its inner loop)",
+     &EmitOptions::schedule_report},
     {"mlir", " (the gru module that was compiled, DIR/<name>.mlir)", nullptr},
 };
 
@@ -209,12 +213,14 @@ void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetP
   ScratchDirectory work;
   std::vector<fs::path> members;
   fs::create_directories(target_dir);
-  for (const PipelineFiles &pipeline : compile_pipelines(spec, policy, work.path(), emit)) {
+  // The tiles and weight panels, decided once: codegen and the runtime's descriptor read them.
+  const SchedulePlan plan = plan_schedules(policy, spec);
+  for (const PipelineFiles &pipeline : compile_pipelines(spec, policy, plan, work.path(), emit)) {
     for (const std::string &text : pipeline.notes) note(text);
     members.push_back(pipeline.object);
     for (const fs::path &extra : pipeline.extras) fs::rename(extra, target_dir / extra.filename());
   }
-  members.push_back(compile_runtime(spec, embedded, policy, work.path()));
+  members.push_back(compile_runtime(spec, embedded, policy, plan, work.path()));
   if (embedded) members.push_back(assemble_embedded_weights(spec, *embedded, policy, work.path()));
   members.push_back(compile_halide_runtime(policy, work.path()));
   write_archive(target_dir / ("lib" + spec.name + ".a"), members, policy.archive);

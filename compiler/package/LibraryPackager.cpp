@@ -118,10 +118,11 @@ std::string substitute(const std::string &text, const std::string &name) {
 // The library's layer descriptor (runtime/gru_runtime_internal.h) for `policy`'s target and its
 // ABI functions, each a call into the fixed runtime: <name>_runtime.c, the one translation unit
 // of the library's runtime. Every target-dependent fact the runtime reads comes from
-// the policy (schedules/SchedulePolicy.cpp decides them once): the weight layout, the row
-// alignment, the device interface and the CPU features checked at create.
+// the policy (schedules/SchedulePolicy.cpp decides them once): the row alignment, the device
+// interface and the CPU features checked at create; and from the schedule plan: the weights'
+// panels (schedules/SchedulePlan.h), which the runtime packs at create.
 std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
-                           const TargetPolicy &policy) {
+                           const TargetPolicy &policy, const SchedulePlan &plan) {
   const std::string &n = spec.name;
   const std::string &device_interface = policy.device_interface;
   // The features of the Halide target as halide_can_use_target_features takes them (one bit per
@@ -175,7 +176,8 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
        "    .has_bias = " + (spec.has_bias ? "1" : "0") + ",\n"
        "    .max_seq_len = " + num(spec.max_seq_len()) + ",\n"
        "    .block_rows = " + num(kProjectionBlockRows) + ",\n"
-       "    .packed_weights = " + (policy.packed_weights ? "1" : "0") + ",\n"
+       "    .wx_panel = " + num(plan.panels.wx) + ",\n"
+       "    .wh_panel = " + num(plan.panels.wh) + ",\n"
        "    .row_align_floats = " + num(policy.row_align_floats) + ",\n"
        "    .layout = {.Wx = " + num(layout.Wx) + ", .Wh = " + num(layout.Wh) + ", .b = " +
        num(layout.b) + ", .bhn = " + num(layout.bhn) + ", .x_tail = " + num(layout.x_tail) +
@@ -375,13 +377,14 @@ void write_shared_library(const GruSpec &spec, const GruWeights *embedded,
 }
 
 fs::path compile_runtime(const GruSpec &spec, const GruWeights *weights, const TargetPolicy &policy,
+                         const SchedulePlan &plan,
                          const fs::path &dir) {
   for (const char *file : {"HalideRuntime.h", "gru_safetensors.h", "jsmn.h", "gru_runtime.c",
                            "gru_runtime_internal.h", "gru_status.h"})
     write_file(dir / file, embedded(file));
   write_header(spec, weights, dir);
   const std::string source = spec.name + "_runtime.c";
-  write_file(dir / source, runtime_source(spec, weights, policy));
+  write_file(dir / source, runtime_source(spec, weights, policy, plan));
   return compile_c(policy, dir, source, "runtime");
 }
 

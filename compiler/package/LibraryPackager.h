@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "schedules/SchedulePlan.h"
 #include "schedules/SchedulePolicy.h"
 #include "spec/GruSpec.h"
 #include "weights/GruWeights.h"
@@ -22,7 +23,7 @@ void write_header(const GruSpec &spec, const GruWeights *embedded,
 // with the library's layer descriptor (filled from the spec and the policy, the one place the
 // runtime's target-dependent facts are decided) and its ABI functions. Returns the object.
 std::filesystem::path compile_runtime(const GruSpec &spec, const GruWeights *embedded,
-                                      const TargetPolicy &policy,
+                                      const TargetPolicy &policy, const SchedulePlan &plan,
                                       const std::filesystem::path &dir);
 
 // Assembles `weights` into an object for `policy`'s target, defining <name>__embedded_weights

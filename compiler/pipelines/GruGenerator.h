@@ -8,6 +8,7 @@
 #pragma once
 
 #include "Halide.h"
+#include "schedules/SchedulePlan.h"
 #include "schedules/SchedulePolicy.h"
 
 namespace grugen {
@@ -30,7 +31,6 @@ class GruGenerator : public Halide::Generator<T> {
   GeneratorParam<int> rows{"rows", 1, 1, 1 << 20};
   // Target-dependent decisions, made by the target policy (TargetToolchain in
   // schedules/SchedulePolicy.h, which says what each means) and passed in by codegen.
-  GeneratorParam<bool> packed_weights{"packed_weights", true};
   GeneratorParam<bool> vector_tanh{"vector_tanh", true};
   // The policy's own schedule to apply (PipelineSchedule): none where an autoscheduler runs.
   GeneratorParam<OwnSchedule> own_schedule{"own_schedule",
@@ -38,19 +38,40 @@ class GruGenerator : public Halide::Generator<T> {
                                            {{"none", OwnSchedule::None},
                                             {"cpu", OwnSchedule::Cpu},
                                             {"gpu", OwnSchedule::Gpu}}};
+  // From the schedule plan (schedules/SchedulePlan.h): the packed weights' panel width, in floats
+  // per gate (the projection: Wx's columns P; the step: Wh's states T), 0 for MLX's layout; and
+  // the own CPU schedule's register tile.
+  GeneratorParam<int> panel{"panel", 0, 0, 1 << 30};
+  GeneratorParam<int> tile_vectors{"tile_vectors", 1, 1, 64};
+  GeneratorParam<int> tile_rows{"tile_rows", 1, 1, 1 << 20};
 
  protected:
   int gates() const { return 3 * int(hidden_size); }
 
-  // A weight matrix of `gate_rows` x `cols` in MLX's layout ([gate_rows][cols]), or transposed
-  // ([cols][gate_rows]) where the runtime packs it.
+  bool packed_weights() const { return int(panel) > 0; }
+  CpuTile tile() const { return {int(tile_vectors), int(tile_rows)}; }
+
+  // A weight matrix W [gates x per_gate][K] (MLX's layout, (k, c)) as the kernels read it: with
+  // packed panels, transposed and cut into panels of `panel` columns per gate, the gates
+  // interleaved: [per_gate / panel][K][gates][panel], a 2-D buffer (K x gates x panel, panels).
   template <typename B>
-  void bound_weights(B &buf, int gate_rows, int cols) {
-    if (packed_weights) {
-      bound_dense_matrix(buf, gate_rows, cols);
+  void bound_weights(B &buf, int gates, int per_gate, int K) {
+    if (packed_weights()) {
+      bound_dense_matrix(buf, K * gates * int(panel), per_gate / int(panel));
     } else {
-      bound_dense_matrix(buf, cols, gate_rows);
+      bound_dense_matrix(buf, K, gates * per_gate);
     }
+  }
+
+  // Element (k, gate g, column c of that gate) of such a weight matrix.
+  template <typename B>
+  Halide::Expr weight(B &buf, int gates, int per_gate, Halide::Expr k, Halide::Expr g,
+                      Halide::Expr c) {
+    const int p = panel;
+    if (!packed_weights()) return buf(k, g * per_gate + c);
+    // One panel: no division (the plain transposed layout [K][gates][per_gate]).
+    if (p == per_gate) return buf((k * gates + g) * p + c, 0);
+    return buf((k * gates + g) * p + c % p, c / p);
   }
 
   // A dense row-major matrix [rows][cols] as a Halide buffer (cols innermost, stride 1).

@@ -14,7 +14,7 @@ namespace {
 class GruProjection : public GruGenerator<GruProjection> {
  public:
   Input<Buffer<float, 2>> x{"x"};    // (k, r): [rows][D]
-  Input<Buffer<float, 2>> Wx{"Wx"};  // (k, j): [3H][D], or (j, k): [D][3H] packed (CPU)
+  Input<Buffer<float, 2>> Wx{"Wx"};  // (k, j): [3H][D], or packed in panels (GruGenerator.h)
   Input<Buffer<float, 1>> *b = nullptr;  // (j): [3H], only with bias
   Output<Buffer<float, 2>> xp{"xp"};     // (j, r): [rows][3H]
 
@@ -33,19 +33,19 @@ class GruProjection : public GruGenerator<GruProjection> {
     } else {
       acc(j, r) = 0.0f;
     }
-    acc(j, r) += (packed_weights ? Wx(j, k) : Wx(k, j)) * x(k, r);
+    acc(j, r) += weight(Wx, 1, G, k, 0, j) * x(k, r);
     xp(j, r) = acc(j, r);
 
     // Rows are contiguous: the runtime views the [N][L][D] input as [N*L][D] rows.
     bound_dense_matrix(x, D, rows);
-    bound_weights(Wx, G, D);
+    bound_weights(Wx, 1, G, D);
     if (has_bias) bound_vector(*b, G);
     // xp's rows may be padded apart: GPU targets align each row for the time loop's slices.
     bound_batch_slice(xp, G, rows);
 
     // The schedule, when the policy gives the pipeline one of gru-gen's own (else an
     // autoscheduler schedules it).
-    const ProjectionFuncs funcs{xp, acc, j, r, k, G, rows, D};
+    const ProjectionFuncs funcs{xp, acc, j, r, k, G, rows, D, tile()};
     if (own_schedule == OwnSchedule::Cpu) schedule_projection_for_cpu(get_target(), funcs);
     if (own_schedule == OwnSchedule::Gpu) schedule_projection_for_gpu(funcs);
   }

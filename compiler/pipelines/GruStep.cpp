@@ -41,7 +41,7 @@ class GruStep : public GruGenerator<GruStep> {
  public:
   Input<Buffer<float, 2>> xp{"xp"};  // (j, n): [N][3H], a timestep slice of the projection
   Input<Buffer<float, 2>> h{"h"};    // (k, n): [N][H], the previous state
-  Input<Buffer<float, 2>> Wh{"Wh"};  // (k, j): [3H][H], or (j, k): [H][3H] packed (CPU)
+  Input<Buffer<float, 2>> Wh{"Wh"};  // (k, j): [3H][H], or packed in panels (GruGenerator.h)
   Input<Buffer<float, 1>> *bhn = nullptr;  // (i): [H], only with bias
   Output<Buffer<float, 2>> h_next{"h_next"};  // (i, n): [N][H]
 
@@ -61,15 +61,15 @@ class GruStep : public GruGenerator<GruStep> {
     };
     Halide::Func hp("hp"), r("r"), z("z"), c("c");
     Halide::Expr hp_r, hp_z, hp_n;
-    if (packed_weights) {
+    if (packed_weights()) {
       // hp(i, g, n): gate g's row i, so that a tile of states i gets all three of its gate
-      // products in one pass over Wh's packed rows (one h(k) broadcast feeds all three).
+      // products in one pass over its panel of Wh (one h(k) broadcast feeds all three).
       hp(i, g, n) = 0.0f;
-      hp(i, g, n) += Wh(i + g * H, k) * h(k, n);
+      hp(i, g, n) += weight(Wh, 3, H, k, g, i) * h(k, n);
       hp_r = hp(i, 0, n), hp_z = hp(i, 1, n), hp_n = hp(i, 2, n);
     } else {
       hp(j, n) = 0.0f;
-      hp(j, n) += Wh(k, j) * h(k, n);
+      hp(j, n) += weight(Wh, 3, H, k, 0, j) * h(k, n);
       hp_r = hp(i, n), hp_z = hp(i + H, n), hp_n = hp(i + 2 * H, n);
     }
     r(i, n) = sigmoid(xp(i, n) + hp_r);
@@ -81,13 +81,13 @@ class GruStep : public GruGenerator<GruStep> {
 
     bound_batch_slice(xp, G, N);
     bound_batch_slice(h, H, N);
-    bound_weights(Wh, G, H);
+    bound_weights(Wh, 3, H, H);
     if (has_bias) bound_vector(*bhn, H);
     bound_batch_slice(h_next, H, N);
 
     // The schedule, when the policy gives the pipeline one of gru-gen's own (else an
     // autoscheduler schedules it).
-    const StepFuncs funcs{h_next, hp, i, g, j, n, k, H, N};
+    const StepFuncs funcs{h_next, hp, i, g, j, n, k, H, N, tile()};
     if (own_schedule == OwnSchedule::Cpu) schedule_step_for_cpu(get_target(), funcs);
     if (own_schedule == OwnSchedule::Gpu) schedule_step_for_gpu(funcs);
   }

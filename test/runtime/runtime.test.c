@@ -101,7 +101,7 @@ int halide_copy_to_host(void *u, struct halide_buffer_t *b) {
 
 /* ---- Stub kernels ------------------------------------------------------------------------- */
 
-static int packed;            /* the weight layout the stubs read (as the descriptor says) */
+static int32_t wx_panel, wh_panel; /* the weight layout the stubs read (the descriptor's) */
 static int projection_calls, projection_rows, step_calls;
 static int kernel_fails;      /* nonzero: the next kernel reports this Halide error code */
 
@@ -111,9 +111,19 @@ static float at2(const struct halide_buffer_t *b, int i0, int i1) {
 static float *at2w(struct halide_buffer_t *b, int i0, int i1) {
   return (float *)b->host + i0 * b->dim[0].stride + i1 * b->dim[1].stride;
 }
-/* W [G][cols] in MLX order, whatever the layout. */
-static float weight(const struct halide_buffer_t *w, int j, int k) {
-  return packed ? at2(w, j, k) : at2(w, k, j);
+/* Where element (gate g, column c, k) of W [gates x per_gate][K] (MLX's layout) is in the
+ * descriptor's layout: panels of `panel` columns per gate, [per_gate / panel][K][gates][panel],
+ * or MLX's with panel 0. Written from the layout's definition, not from the runtime's code. */
+static size_t packed_at(int gates, int per_gate, int K, int panel, int g, int c, int k) {
+  if (panel == 0) return ((size_t)g * per_gate + c) * K + k;
+  return (size_t)(c / panel) * K * gates * panel + (size_t)k * gates * panel +
+         (size_t)g * panel + c % panel;
+}
+/* W [G][cols] in MLX order, whatever the layout: Wx (gates 1) or Wh (gates 3). */
+static float weight(const struct halide_buffer_t *w, int gates, int per_gate, int K, int panel,
+                    int j, int k) {
+  return ((const float *)w->host)[packed_at(gates, per_gate, K, panel, j / per_gate,
+                                            j % per_gate, k)];
 }
 
 static int kernel_error(void const *user_context) {
@@ -132,7 +142,7 @@ static int projection(void const *uc, struct halide_buffer_t *x, struct halide_b
   for (int r = 0; r < rows; ++r)
     for (int j = 0; j < G; ++j) {
       float sum = b ? ((const float *)b->host)[j] : 0.0f;
-      for (int k = 0; k < D; ++k) sum += at2(x, k, r) * weight(Wx, j, k);
+      for (int k = 0; k < D; ++k) sum += at2(x, k, r) * weight(Wx, 1, G, D, wx_panel, j, k);
       *at2w(xp, j, r) = sum;
     }
   return 0;
@@ -155,7 +165,7 @@ static int step(void const *uc, struct halide_buffer_t *xp, struct halide_buffer
       float hp[3];
       for (int g = 0; g < 3; ++g) {
         hp[g] = 0.0f;
-        for (int k = 0; k < H; ++k) hp[g] += at2(h, k, n) * weight(Wh, g * H + i, k);
+        for (int k = 0; k < H; ++k) hp[g] += at2(h, k, n) * weight(Wh, 3, H, H, wh_panel, g * H + i, k);
       }
       const float r = sigmoid(at2(xp, i, n) + hp[0]), z = sigmoid(at2(xp, H + i, n) + hp[1]);
       const float c = tanhf(at2(xp, 2 * H + i, n) +
@@ -182,6 +192,8 @@ static uint64_t carve(uint64_t *at, uint64_t floats) {
   return offset;
 }
 
+/* pack_weights: 0, MLX's layout; 1, packed in one panel (wx_panel 3H, wh_panel H); 2, in
+ * several panels (wx_panel 3, wh_panel the smallest divisor of H above 1). Sets the stubs'. */
 static gru_layer_descriptor make(int32_t D, int32_t H, int32_t N, int bias, int32_t block_rows,
                                  int pack_weights) {
   gru_layer_descriptor d;
@@ -190,7 +202,14 @@ static gru_layer_descriptor make(int32_t D, int32_t H, int32_t N, int bias, int3
   d.input_size = D, d.hidden_size = H, d.batch = N, d.has_bias = bias;
   d.max_seq_len = 100;
   d.block_rows = block_rows;
-  d.packed_weights = pack_weights;
+  d.wx_panel = pack_weights == 0 ? 0 : pack_weights == 1 ? 3 * H : 3;
+  d.wh_panel = pack_weights == 0 ? 0 : H;
+  for (int32_t p = 2; pack_weights == 2 && p < H; ++p)
+    if (H % p == 0) {
+      d.wh_panel = p;
+      break;
+    }
+  wx_panel = d.wx_panel, wh_panel = d.wh_panel;
   d.row_align_floats = 1;
   uint64_t at = 1024;
   const uint64_t G = 3 * (uint64_t)H;
@@ -269,7 +288,6 @@ static int close_to(const float *a, const float *b, size_t n) {
  * step L times equals run; all match the reference. */
 static void test_numbers(int D, int H, int N, int bias, int block_rows, int pack_weights, int L) {
   gru_layer_descriptor d = make(D, H, N, bias, block_rows, pack_weights);
-  packed = pack_weights;
   const int G = 3 * H;
   float *Wx = values((size_t)G * D, 1), *Wh = values((size_t)G * H, 2), *b = values(G, 3);
   float *bhn = values(H, 4), *x = values((size_t)N * L * D, 5), *h0 = values((size_t)N * H, 6);
@@ -288,12 +306,15 @@ static void test_numbers(int D, int H, int N, int bias, int block_rows, int pack
   CHECK(m->h_step.buf.host == block + d.layout.h_step);
   CHECK(!bias || (m->b.buf.host == block + d.layout.b && m->bhn.buf.host == block + d.layout.bhn));
   CHECK(sizeof *m <= d.layout.Wx);
-  /* The weights, packed [D][3H] or in MLX's [3H][D]. */
-  const float *wx = (const float *)(block + d.layout.Wx);
+  /* The weights, in the descriptor's panels or in MLX's [3H][D]. */
+  const float *wx = (const float *)(block + d.layout.Wx), *wh = (const float *)(block + d.layout.Wh);
   int layout_ok = 1;
   for (int j = 0; j < G; ++j)
     for (int k = 0; k < D; ++k)
-      layout_ok &= (pack_weights ? wx[k * G + j] : wx[j * D + k]) == Wx[j * D + k];
+      layout_ok &= wx[packed_at(1, G, D, d.wx_panel, 0, j, k)] == Wx[j * D + k];
+  for (int j = 0; j < G; ++j)
+    for (int k = 0; k < H; ++k)
+      layout_ok &= wh[packed_at(3, H, H, d.wh_panel, j / H, j % H, k)] == Wh[j * H + k];
   CHECK(layout_ok);
   for (int i = 0; i < N * H; ++i) CHECK(((const float *)(block + d.layout.zeros))[i] == 0.0f);
 
@@ -329,7 +350,6 @@ static int contains(const char *text, const char *part) { return strstr(text, pa
 /* Invalid arguments: a status and a one-line last_error, nothing written. */
 static void test_refusals(void) {
   gru_layer_descriptor d = make(3, 4, 2, 1, 4, 1), nb = make(3, 4, 2, 0, 4, 1);
-  packed = 1;
   float *Wx = values(36, 1), *Wh = values(48, 2), *b = values(12, 3), *bhn = values(4, 4);
   gru_rt_model *m = NULL, *untouched = (gru_rt_model *)&d;
   CHECK(gru_rt_create(&d, NULL, Wh, b, bhn, &m) == GRU_INVALID_ARGUMENT);
@@ -414,7 +434,6 @@ static void test_refusals(void) {
  * leaves *out alone. */
 static void test_out_of_memory(const char *weights_file) {
   gru_layer_descriptor d = make(7, 13, 1, 1, 32, 1);
-  packed = 1;
   float *Wx = values(39 * 7, 1), *Wh = values(39 * 13, 2), *b = values(39, 3), *bhn = values(13, 4);
   gru_rt_model *m = NULL;
   reset_malloc(0);
@@ -478,6 +497,9 @@ int main(int argc, char **argv) {
   test_numbers(5, 3, 3, 0, 4, 1, 3);
   test_numbers(3, 3, 2, 1, 4, 0, 7);
   test_numbers(2, 6, 1, 0, 32, 0, 5);
+  /* Several panels of Wx and Wh. */
+  test_numbers(3, 4, 2, 1, 4, 2, 8);
+  test_numbers(5, 6, 3, 0, 4, 2, 3);
   test_refusals();
   test_out_of_memory(argv[1]);
   error_handler(NULL, "someone else's error\n");

@@ -1,0 +1,174 @@
+#include "SchedulePlan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace grugen {
+namespace {
+
+// The analytical model (after Low et al., "Analytical modeling is enough for high-performance
+// BLIS", TOMS 2016): a register tile of `acc` accumulators, each updated by one FMA per step of
+// the reduction, runs at the FMA peak when (1) its FMAs cover the pipes' latency (acc >=
+// pipes x latency), (2) its loads (weight vectors and broadcasts) issue in no more cycles than
+// its FMAs, and (3) it fits the registers. The efficiency is FMA cycles over the largest of the
+// three per-step cycle counts.
+TileEstimate estimate(const MachineModel &m, int acc, int weight_vectors, int broadcasts,
+                      bool reuse_weights) {
+  TileEstimate e;
+  e.accumulators = acc;
+  // Weights reused by several rows stay in registers; used once, they are an FMA's operand (x86)
+  // or one register at a time (ARM). Broadcasts: one register on x86 (a load feeding the FMAs),
+  // one per row on ARM (ld1r, each kept for its row's FMAs).
+  e.registers = acc + (reuse_weights ? weight_vectors : 1) +
+                (m.memory_broadcast ? 1 : std::min(broadcasts, 2));
+  e.fma_cycles = double(acc) / m.fma_pipes;
+  e.load_cycles = double(weight_vectors + broadcasts) / m.load_ports;
+  e.latency_cycles = m.fma_latency;
+  e.efficiency =
+      e.fma_cycles / std::max({e.fma_cycles, e.load_cycles, e.latency_cycles});
+  return e;
+}
+
+std::vector<int> divisors_up_to(int64_t n, int64_t limit) {
+  std::vector<int> d;
+  for (int64_t r = 1; r <= std::min(n, limit); ++r)
+    if (n % r == 0) d.push_back(int(r));
+  return d;
+}
+
+std::string fmt(const char *format, double a, double b = 0, double c = 0, double d = 0) {
+  char text[256];
+  std::snprintf(text, sizeof text, format, a, b, c, d);
+  return text;
+}
+
+// Candidates within 10 % of the best efficiency are equally good for the model (its figures are
+// not finer than that); among them `better` decides.
+template <typename Better>
+const KernelPlan &choose(const std::vector<KernelPlan> &all, Better better) {
+  double best = 0;
+  for (const KernelPlan &k : all) best = std::max(best, k.estimate.efficiency);
+  const KernelPlan *pick = nullptr;
+  for (const KernelPlan &k : all)
+    if (k.estimate.efficiency >= 0.9 * best && (!pick || better(k, *pick))) pick = &k;
+  return *pick;
+}
+
+}  // namespace
+
+int64_t tile_width(int64_t extent, int lanes, int vectors) {
+  if (extent < lanes) return extent;
+  return lanes * std::max<int64_t>(1, std::min<int64_t>(vectors, extent / lanes));
+}
+
+const KernelPlan &kernel_plan(const SchedulePlan &plan, KernelKind kind) {
+  switch (kind) {
+    case KernelKind::Projection: return plan.projection;
+    case KernelKind::StepProjection: return plan.step_projection;
+    case KernelKind::Step: break;
+  }
+  return plan.step;
+}
+
+KernelPlan &kernel_plan(SchedulePlan &plan, KernelKind kind) {
+  return const_cast<KernelPlan &>(kernel_plan(const_cast<const SchedulePlan &>(plan), kind));
+}
+
+std::vector<KernelPlan> step_candidates(const MachineModel &m, const GruSpec &spec) {
+  const int64_t H = spec.hidden_size, N = spec.batch;
+  const int lanes = m.lanes();
+  std::vector<KernelPlan> all;
+  for (int v = 1; v <= 8; ++v) {
+    const int64_t width = tile_width(H, lanes, v);
+    if (v > 1 && width == tile_width(H, lanes, v - 1)) break;  // no wider than H
+    for (int r : divisors_up_to(N, 16)) {
+      KernelPlan k;
+      k.tile = {v, r};
+      const int vecs = int((width + lanes - 1) / lanes);
+      k.estimate = estimate(m, 3 * vecs * r, 3 * vecs, r, r > 1);
+      if (k.estimate.registers > m.vector_registers) continue;
+      all.push_back(k);
+    }
+  }
+  return all;
+}
+
+std::vector<KernelPlan> projection_candidates(const MachineModel &m, int64_t columns,
+                                              int64_t rows, int fixed_vectors) {
+  const int lanes = m.lanes();
+  std::vector<KernelPlan> all;
+  for (int v = 1; v <= 8; ++v) {
+    if (fixed_vectors && v != fixed_vectors) continue;
+    const int64_t width = tile_width(columns, lanes, v);
+    if (v > 1 && width == tile_width(columns, lanes, v - 1)) break;
+    for (int r : divisors_up_to(rows, 16)) {
+      KernelPlan k;
+      k.tile = {v, r};
+      const int vecs = int((width + lanes - 1) / lanes);
+      k.estimate = estimate(m, vecs * r, vecs, r, r > 1);
+      if (k.estimate.registers > m.vector_registers && !fixed_vectors) continue;
+      all.push_back(k);
+    }
+  }
+  return all;
+}
+
+WeightPanels panels_for(const MachineModel &m, const GruSpec &spec, const CpuTile &projection,
+                        const CpuTile &step) {
+  const int64_t H = spec.hidden_size, G = 3 * H;
+  const int64_t p = tile_width(G, m.lanes(), projection.vectors);
+  const int64_t t = tile_width(H, m.lanes(), step.vectors);
+  return {G % p == 0 ? p : G, H % t == 0 ? t : H};
+}
+
+SchedulePlan plan_from_model(const MachineModel &m, const GruSpec &spec, int64_t block_rows) {
+  SchedulePlan plan;
+  plan.origin = "the machine model (" + m.name + ")";
+  const int64_t H = spec.hidden_size, G = 3 * H;
+  const int lanes = m.lanes();
+  auto divides = [&](int64_t extent, const CpuTile &t) {
+    return extent % tile_width(extent, lanes, t.vectors) == 0;
+  };
+
+  // The step: the most weight reuse (rows), then the narrowest panel that reaches the efficiency
+  // (the most tiles to share out, the smallest L1 footprint), a panel that divides H first.
+  const auto steps = step_candidates(m, spec);
+  plan.step = choose(steps, [&](const KernelPlan &a, const KernelPlan &b) {
+    if (divides(H, a.tile) != divides(H, b.tile)) return divides(H, a.tile);
+    if (a.tile.rows != b.tile.rows) return a.tile.rows > b.tile.rows;
+    return a.tile.vectors < b.tile.vectors;
+  });
+  plan.step.why = fmt("%.0f%% of the FMA peak by the model; ", 100 * plan.step.estimate.efficiency) +
+                  "the most batch rows per weight load, then the narrowest panel";
+
+  // The projection: the fewest loads per FMA (BLIS's mr x nr), its panel dividing 3H first.
+  const auto projections = projection_candidates(m, G, block_rows, 0);
+  auto loads_per_fma = [](const KernelPlan &k) {
+    return double(k.tile.vectors + k.tile.rows) / (double(k.tile.vectors) * k.tile.rows);
+  };
+  plan.projection = choose(projections, [&](const KernelPlan &a, const KernelPlan &b) {
+    if (divides(G, a.tile) != divides(G, b.tile)) return divides(G, a.tile);
+    if (loads_per_fma(a) != loads_per_fma(b)) return loads_per_fma(a) < loads_per_fma(b);
+    return a.tile.rows > b.tile.rows;
+  });
+  plan.projection.why =
+      fmt("%.0f%% of the FMA peak by the model; ", 100 * plan.projection.estimate.efficiency) +
+      "the fewest loads per FMA";
+
+  // The streaming step's projection shares the projection's panel of Wx: same vectors, the most
+  // rows of N that fit.
+  const auto step_projections =
+      projection_candidates(m, G, spec.batch, plan.projection.tile.vectors);
+  plan.step_projection = step_projections.front();
+  for (const KernelPlan &k : step_projections)
+    if (k.estimate.registers <= m.vector_registers &&
+        k.estimate.efficiency >= plan.step_projection.estimate.efficiency)
+      plan.step_projection = k;
+  plan.step_projection.why = "the projection's panel, the most rows of N that fit";
+
+  plan.panels = panels_for(m, spec, plan.projection.tile, plan.step.tile);
+  return plan;
+}
+
+}  // namespace grugen

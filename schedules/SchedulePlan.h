@@ -1,0 +1,83 @@
+// The schedule plan of one library: for gru-gen's own CPU schedules, the register tile of each
+// kernel and the weight panels the tiles stream, chosen from the target's machine model
+// (MachineModel.h) by an analytical model, or read from a tuning record (--tuning-record), or
+// measured (--tune).
+//
+// The plan is made once per spec and target (the driver), and passed on: codegen gives each
+// generator its tile and panel (GeneratorParams), the packager writes the panels into the layer
+// descriptor, from which the runtime packs the weights at create. Nothing re-derives them.
+//
+// The candidates, as data (CpuTile): a tile of `vectors` vectors of outputs (of each gate, in
+// the step) by `rows` rows. Its weights are one panel: the projection's Wxᵀ columns j..j+P, the
+// step's Whᵀ columns of states i..i+T of each of the three gates, interleaved, so that one tile
+// streams one contiguous run (Wx as [3H/P][D][P], Wh as [H/T][H][3][T]). A panel as wide as the
+// matrix (P = 3H, T = H) is the plain transposed layout, used when no tile width divides it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "compiler/spec/GruSpec.h"
+#include "schedules/MachineModel.h"
+
+namespace grugen {
+
+struct CpuTile {
+  int vectors = 1;  // vectors of outputs: of xp columns (projection), of states per gate (step)
+  int rows = 1;     // rows: of x (projection), batch rows (step)
+  bool operator==(const CpuTile &o) const { return vectors == o.vectors && rows == o.rows; }
+};
+
+// Panel widths of the packed weights, in floats per gate: Wx's columns (P), Wh's states (T).
+// 0 and 0: MLX's layout, unpacked (GPU targets).
+struct WeightPanels {
+  int64_t wx = 0, wh = 0;
+  bool packed() const { return wx > 0; }
+};
+
+// What the model expects of one kernel's tile, for --emit schedule-report.
+struct TileEstimate {
+  int accumulators = 0, registers = 0;  // vector registers the tile holds
+  double fma_cycles = 0, load_cycles = 0, latency_cycles = 0;  // per reduction step
+  double efficiency = 0;  // fma_cycles / max(...): the share of the FMA peak
+};
+
+struct KernelPlan {
+  CpuTile tile;
+  TileEstimate estimate;
+  std::string why;  // one line: why this candidate
+};
+
+struct SchedulePlan {
+  WeightPanels panels;
+  KernelPlan projection, step_projection, step;
+  std::string origin;  // "the machine model", "tuning record <file>", "measured"
+};
+
+// A tile's width in floats over an extent (the one rule, which CpuSchedules.cpp applies):
+// `vectors` vectors of `lanes`, at most the extent in whole vectors; an extent below one vector
+// is one narrow vector.
+int64_t tile_width(int64_t extent, int lanes, int vectors);
+
+// The kernels of a library, in the order codegen compiles them; `plan` names each one's part.
+enum class KernelKind { Projection, StepProjection, Step };
+const KernelPlan &kernel_plan(const SchedulePlan &plan, KernelKind kind);
+KernelPlan &kernel_plan(SchedulePlan &plan, KernelKind kind);
+
+// The tiles a kernel may take on `model` for `spec` (block_rows: the projection's rows per
+// call); each valid (fits the registers, its panel divides the matrix, or it is the one-panel
+// layout), with its estimate. The step's and the projection's rows divide N and block_rows.
+std::vector<KernelPlan> step_candidates(const MachineModel &model, const GruSpec &spec);
+std::vector<KernelPlan> projection_candidates(const MachineModel &model, int64_t columns,
+                                              int64_t rows, int fixed_vectors);
+
+// The model's choice for a CPU target (packed weights), deterministic.
+SchedulePlan plan_from_model(const MachineModel &model, const GruSpec &spec, int64_t block_rows);
+
+// The panels a plan's tiles imply (the one place this is computed): the tile's width when it
+// divides the matrix, else the whole matrix.
+WeightPanels panels_for(const MachineModel &model, const GruSpec &spec, const CpuTile &projection,
+                        const CpuTile &step);
+
+}  // namespace grugen
