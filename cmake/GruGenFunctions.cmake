@@ -5,6 +5,7 @@
 #                   [BATCH N]                                # default 1
 #                   [TARGETS host|arm64-linux|arm64-macos|metal|opencl|<Halide target> ...]
 #                   [WEIGHTS file.safetensors [WEIGHTS_PREFIX p] [EMBED]]
+#                   [TUNING_RECORD file.json]  # a record `gru-gen --tune` wrote, for its target
 #                   [OUTPUT_DIR dir])      # default gru-gen/<name>; relative to the binary dir
 #
 # Creates <name>, an imported static library (the first of TARGETS, default host) carrying the
@@ -15,7 +16,8 @@ include_guard(GLOBAL)
 
 function(gru_add_library name)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "NO_BIAS;EMBED"
-                        "INPUT_SIZE;HIDDEN_SIZE;BATCH;WEIGHTS;WEIGHTS_PREFIX;OUTPUT_DIR" "TARGETS")
+                        "INPUT_SIZE;HIDDEN_SIZE;BATCH;WEIGHTS;WEIGHTS_PREFIX;OUTPUT_DIR;TUNING_RECORD"
+                        "TARGETS")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "gru_add_library(${name}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -57,6 +59,13 @@ function(gru_add_library name)
     if(ARG_EMBED)
       list(APPEND args --embed-weights)
     endif()
+  endif()
+
+  if(ARG_TUNING_RECORD)
+    get_filename_component(record "${ARG_TUNING_RECORD}" ABSOLUTE
+                           BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    list(APPEND args --tuning-record ${record})
+    list(APPEND inputs "${record}")
   endif()
 
   # The spec as a file that changes only when the spec does: the build re-runs gru-gen then,

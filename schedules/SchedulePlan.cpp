@@ -55,11 +55,30 @@ const KernelPlan &choose(const std::vector<KernelPlan> &all, Better better) {
   return *pick;
 }
 
+// The streaming step's projection shares the projection's panel of Wx: same vectors, the most
+// rows of N that fit. Then the panels of the plan's tiles.
+void complete(const MachineModel &m, const GruSpec &spec, SchedulePlan &plan) {
+  const auto step_projections =
+      projection_candidates(m, 3 * spec.hidden_size, spec.batch, plan.projection.tile.vectors);
+  plan.step_projection = step_projections.front();
+  for (const KernelPlan &k : step_projections)
+    if (k.estimate.registers <= m.vector_registers &&
+        k.estimate.efficiency >= plan.step_projection.estimate.efficiency)
+      plan.step_projection = k;
+  plan.step_projection.why = "the projection's panel, the most rows of N that fit";
+  plan.panels = panels_for(m, spec, plan.projection.tile, plan.step.tile);
+}
+
 }  // namespace
 
 int64_t tile_width(int64_t extent, int lanes, int vectors) {
   if (extent < lanes) return extent;
   return lanes * std::max<int64_t>(1, std::min<int64_t>(vectors, extent / lanes));
+}
+
+WeightShape weight_shape(int gates, int64_t per_gate, int64_t K, int64_t panel) {
+  if (panel > 0) return {K * gates * panel, per_gate / panel};
+  return {K, gates * per_gate};
 }
 
 const KernelPlan &kernel_plan(const SchedulePlan &plan, KernelKind kind) {
@@ -156,18 +175,23 @@ SchedulePlan plan_from_model(const MachineModel &m, const GruSpec &spec, int64_t
       fmt("%.0f%% of the FMA peak by the model; ", 100 * plan.projection.estimate.efficiency) +
       "the fewest loads per FMA";
 
-  // The streaming step's projection shares the projection's panel of Wx: same vectors, the most
-  // rows of N that fit.
-  const auto step_projections =
-      projection_candidates(m, G, spec.batch, plan.projection.tile.vectors);
-  plan.step_projection = step_projections.front();
-  for (const KernelPlan &k : step_projections)
-    if (k.estimate.registers <= m.vector_registers &&
-        k.estimate.efficiency >= plan.step_projection.estimate.efficiency)
-      plan.step_projection = k;
-  plan.step_projection.why = "the projection's panel, the most rows of N that fit";
+  complete(m, spec, plan);
+  return plan;
+}
 
-  plan.panels = panels_for(m, spec, plan.projection.tile, plan.step.tile);
+SchedulePlan plan_with_tiles(const MachineModel &m, const GruSpec &spec, int64_t block_rows,
+                             const CpuTile &projection, const CpuTile &step,
+                             const std::string &origin) {
+  SchedulePlan plan;
+  plan.origin = origin;
+  for (const KernelPlan &k : projection_candidates(m, 3 * spec.hidden_size, block_rows, 0))
+    if (k.tile == projection) plan.projection = k;
+  for (const KernelPlan &k : step_candidates(m, spec))
+    if (k.tile == step) plan.step = k;
+  plan.projection.tile = projection;
+  plan.step.tile = step;
+  plan.projection.why = plan.step.why = origin;
+  complete(m, spec, plan);
   return plan;
 }
 

@@ -60,6 +60,14 @@ struct SchedulePlan {
 // is one narrow vector.
 int64_t tile_width(int64_t extent, int lanes, int vectors);
 
+// The 2-D buffer the kernels read a weight matrix W [gates x per_gate][K] as: with a panel
+// width (packed), [per_gate / panel][K][gates][panel] as (K x gates x panel, per_gate / panel);
+// with panel 0, MLX's [gates x per_gate][K] as (K, gates x per_gate).
+struct WeightShape {
+  int64_t inner, outer;
+};
+WeightShape weight_shape(int gates, int64_t per_gate, int64_t K, int64_t panel);
+
 // The kernels of a library, in the order codegen compiles them; `plan` names each one's part.
 enum class KernelKind { Projection, StepProjection, Step };
 const KernelPlan &kernel_plan(const SchedulePlan &plan, KernelKind kind);
@@ -74,6 +82,13 @@ std::vector<KernelPlan> projection_candidates(const MachineModel &model, int64_t
 
 // The model's choice for a CPU target (packed weights), deterministic.
 SchedulePlan plan_from_model(const MachineModel &model, const GruSpec &spec, int64_t block_rows);
+
+// The plan with these tiles for the projection and the step (a tuning record's or a measured
+// choice): their estimates, the step projection's tile (the projection's panel, the most rows of
+// N that fit) and the panels, as plan_from_model completes its own choice.
+SchedulePlan plan_with_tiles(const MachineModel &model, const GruSpec &spec, int64_t block_rows,
+                             const CpuTile &projection, const CpuTile &step,
+                             const std::string &origin);
 
 // The panels a plan's tiles imply (the one place this is computed): the tile's width when it
 // divides the matrix, else the whole matrix.

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <cctype>
 #include <cstdio>
 #include <fstream>
@@ -101,6 +103,21 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
     params["own_schedule"] = schedule.own() == OwnSchedule::Cpu ? "cpu" : "gpu";
   }
   return params;
+}
+
+// The library's kernels, in the order they are compiled.
+std::vector<Kernel> kernels_of(const GruSpec &spec, const TargetPolicy &policy,
+                               const SchedulePlan &plan) {
+  return {
+      // run: all N*L rows of a sequence, a block at a time
+      {kProjectionGenerator, "projection", KernelKind::Projection, kProjectionBlockRows,
+       policy.schedules.projection, plan.projection, plan.panels.wx},
+      // step: the N rows of one timestep
+      {kProjectionGenerator, "step_projection", KernelKind::StepProjection, spec.batch,
+       policy.schedules.projection, plan.step_projection, plan.panels.wx},
+      {kStepGenerator, "step", KernelKind::Step, 0, policy.schedules.step, plan.step,
+       plan.panels.wh},
+  };
 }
 
 void run_generator(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
@@ -237,22 +254,14 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
                                              const SchedulePlan &plan, const fs::path &dir,
                                              const EmitOptions &emit) {
   install_error_reporter();
-  const Kernel kernels[] = {
-      // run: all N*L rows of a sequence, a block at a time
-      {kProjectionGenerator, "projection", KernelKind::Projection, kProjectionBlockRows, policy.schedules.projection,
-       plan.projection, plan.panels.wx},
-      // step: the N rows of one timestep
-      {kProjectionGenerator, "step_projection", KernelKind::StepProjection, spec.batch, policy.schedules.projection,
-       plan.step_projection, plan.panels.wx},
-      {kStepGenerator, "step", KernelKind::Step, 0, policy.schedules.step, plan.step, plan.panels.wh},
-  };
+  const std::vector<Kernel> kernels = kernels_of(spec, policy, plan);
   std::vector<PipelineFiles> files;
   std::vector<const PipelineSchedule *> used;
   for (const Kernel &kernel : kernels)
     files.push_back(compile_one(spec, policy, dir, emit, kernel, used.emplace_back()));
   if (emit.schedule_report) {
     std::vector<ReportedKernel> reported;
-    for (size_t i = 0; i < std::size(kernels); ++i)
+    for (size_t i = 0; i < kernels.size(); ++i)
       reported.push_back({kernels[i].suffix, kernels[i].kind, used[i]->describe(),
                           used[i]->own() == OwnSchedule::Cpu,
                           dir / (spec.name + "_kernel_" + kernels[i].suffix + ".s")});
@@ -264,7 +273,7 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
   // building a pipeline advances Halide's unique names, which later kernels' objects would show
   // (a library must not depend on --emit).
   if (emit.schedule)
-    for (size_t i = 0; i < std::size(kernels); ++i)
+    for (size_t i = 0; i < kernels.size(); ++i)
       if (!used[i]->autoscheduler()) {
         const std::string nest = own_schedule_loop_nest(spec, policy, kernels[i], *used[i]);
         std::string text;
@@ -310,6 +319,62 @@ fs::path compile_halide_runtime(const TargetPolicy &policy, const fs::path &dir)
   const fs::path object = dir / "halide_runtime.o";
   Halide::compile_standalone_runtime(object.string(), runtime_target(policy.halide_target));
   return object;
+}
+
+double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const SchedulePlan &plan,
+                   KernelKind kind, double seconds) {
+  install_error_reporter();
+  const std::vector<Kernel> kernels = kernels_of(spec, policy, plan);
+  const Kernel &kernel = kernels[size_t(kind)];
+  auto generator = Halide::Internal::GeneratorRegistry::create(
+      kernel.generator, Halide::GeneratorContext(policy.halide_target));
+  if (!generator) throw GruGenError(std::string("internal: no generator ") + kernel.generator);
+  generator->set_generatorparam_values(
+      generator_params(spec, policy, kernel, PipelineSchedule{OwnSchedule::Cpu}));
+  Halide::Callable callable = generator->compile_to_callable();
+  // Buffers of the kernel's shapes (GruGenerator.h), filled with small values.
+  const int D = int(spec.input_size), H = int(spec.hidden_size), N = int(spec.batch),
+            G = 3 * H;
+  auto matrix = [](int64_t d0, int64_t d1) {
+    Halide::Buffer<float> b(static_cast<int>(d0), static_cast<int>(d1));
+    b.for_each_element([&](int x, int y) { b(x, y) = 0.01f * float((x * 7 + y * 13) % 97) - 0.48f; });
+    return b;
+  };
+  auto vector = [](int n) {
+    Halide::Buffer<float> b(n);
+    b.fill(0.1f);
+    return b;
+  };
+  std::function<int()> call;
+  Halide::Buffer<float> a, w, bias, out, extra;
+  if (kind == KernelKind::Step) {
+    const WeightShape ws = weight_shape(3, H, H, kernel.panel);
+    a = matrix(G, N), extra = matrix(H, N), w = matrix(ws.inner, ws.outer), bias = vector(H);
+    out = Halide::Buffer<float>(H, N);
+    call = [&] {
+      return spec.has_bias ? callable(a, extra, w, bias, out) : callable(a, extra, w, out);
+    };
+  } else {
+    const WeightShape ws = weight_shape(1, G, D, kernel.panel);
+    a = matrix(D, kernel.rows), w = matrix(ws.inner, ws.outer), bias = vector(G);
+    out = Halide::Buffer<float>(G, int(kernel.rows));
+    call = [&] { return spec.has_bias ? callable(a, w, bias, out) : callable(a, w, out); };
+  }
+  double best = 1e30;
+  int reps = 0;
+  const auto start = std::chrono::steady_clock::now();
+  auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  for (int warm = 0; warm < 2; ++warm)
+    if (call() != 0) throw GruGenError("a tuning candidate failed to run");
+  while (reps < 10 || since(start) < seconds) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (call() != 0) throw GruGenError("a tuning candidate failed to run");
+    best = std::min(best, since(t0));
+    ++reps;
+  }
+  return best;
 }
 
 }  // namespace grugen

@@ -38,6 +38,12 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
                                              const std::filesystem::path &dir,
                                              const EmitOptions &emit);
 
+// Seconds per call of one kernel of `plan` under gru-gen's own CPU schedule, JIT-compiled for
+// `policy`'s target (which must run on this machine): the least of repetitions over `seconds`
+// (at least ten). For --tune (codegen/Tuning.h).
+double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const SchedulePlan &plan,
+                   KernelKind kind, double seconds);
+
 // Compiles Halide's runtime for `policy`'s target, less its instruction-set features (the
 // runtime checks them at create, so it must run where they are missing), into `dir`; its symbols
 // are weak, so any number of gru-gen libraries can link into one program. Throws GruGenError.

@@ -17,6 +17,7 @@
 
 #include "HalideRuntime.h"
 #include "codegen/HalideCodegen.h"
+#include "codegen/Tuning.h"
 #include "frontend/SpecFrontend.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -79,6 +80,17 @@ cl::opt<std::string> output_dir("o", cl::desc("Output directory: <name>.h and <t
                                 cl::value_desc("dir"), cl::cat(category));
 cl::opt<bool> quiet("q", cl::desc("Quiet: no progress lines (errors and notes still print)"),
                     cl::cat(category));
+cl::opt<bool> tune("tune",
+                   cl::desc("Measure the candidate schedules on this machine (CPU targets it "
+                            "runs) and keep the fastest; writes <target>/<name>.tuning.json"),
+                   cl::cat(category));
+cl::opt<std::string> tune_seconds("tune-seconds",
+                                  cl::desc("Time budget of --tune per target (default 30)"),
+                                  cl::value_desc("seconds"), cl::init("30"), cl::cat(category));
+cl::opt<std::string> tuning_record("tuning-record",
+                                   cl::desc("A record --tune wrote: its target gets the measured "
+                                            "schedules again, without measuring (same bytes)"),
+                                   cl::value_desc("file"), cl::cat(category));
 cl::opt<bool> print_link_flags("print-link-flags",
                                cl::desc("Print what an app links besides lib<name>.a for each "
                                         "--target, one line 'TARGET: FLAGS' per target ('(none)' "
@@ -206,6 +218,63 @@ std::vector<TargetPolicy> policies_from_flags() {
   return policies;
 }
 
+// --tune-seconds, checked.
+double tune_budget() {
+  char *end = nullptr;
+  const double s = std::strtod(tune_seconds.c_str(), &end);
+  if (tune_seconds.empty() || *end || !(s > 0) || s > 86400)
+    throw GruGenError("invalid --tune-seconds '" + tune_seconds + "': not a number of seconds in "
+                      "(0, 86400]");
+  return s;
+}
+
+// --tune and --tuning-record, checked before anything is built: each target tunes here, or the
+// record names one of the targets and fits the spec.
+void check_tuning_flags(const GruSpec &spec, const std::vector<TargetPolicy> &policies) {
+  if (tune && tuning_record.getNumOccurrences())
+    throw GruGenError("--tune and --tuning-record exclude each other: a record is a tuning");
+  if (tune_seconds.getNumOccurrences() && !tune)
+    throw GruGenError("--tune-seconds needs --tune");
+  if (tune) {
+    tune_budget();
+    for (const TargetPolicy &policy : policies)
+      if (const std::string why = tune_refusal(policy); !why.empty()) throw GruGenError(why);
+  }
+  if (tuning_record.getNumOccurrences()) {
+    const std::string target = record_target(tuning_record.getValue());
+    const auto it = std::find_if(policies.begin(), policies.end(), [&](const TargetPolicy &p) {
+      return p.halide_target.to_string() == target;
+    });
+    if (it == policies.end())
+      throw GruGenError("--tuning-record '" + tuning_record.getValue() + "': it was tuned for " +
+                        target + ", which is none of --target");
+    plan_from_record(spec, *it, tuning_record.getValue());  // throws on a mismatch
+  }
+}
+
+// The schedule plan of one target: measured (--tune; the record goes beside the library), a
+// record's (--tuning-record, for the target it names), else the machine model's.
+SchedulePlan plan_for(const GruSpec &spec, const TargetPolicy &policy, const fs::path &target_dir) {
+  if (tune) {
+    // Measuring JIT-compiles pipelines, which advances Halide's process-wide names (and so the
+    // bytes of what this process compiles next): it runs in a child of its own, and this
+    // process takes the plan from the record it wrote, exactly as --tuning-record would.
+    const fs::path record = target_dir / (spec.name + ".tuning.json");
+    const std::vector<ForkedJob> job = {[&](const auto &) {
+      std::string text;
+      tune_plan(spec, policy, tune_budget(), text, progress);
+      write_file(record, text);
+    }};
+    const ForkedJobResult result = run_forked_jobs(job, 1).front();
+    if (!result.ok) throw GruGenError(result.error);
+    return plan_from_record(spec, policy, record);
+  }
+  if (tuning_record.getNumOccurrences() &&
+      record_target(tuning_record.getValue()) == policy.halide_target.to_string())
+    return plan_from_record(spec, policy, tuning_record.getValue());
+  return plan_schedules(policy, spec);
+}
+
 // Builds one target's directory: kernels, runtime, archive, link metadata.
 void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetPolicy &policy,
                   const EmitOptions &emit, const fs::path &target_dir,
@@ -214,7 +283,7 @@ void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetP
   std::vector<fs::path> members;
   fs::create_directories(target_dir);
   // The tiles and weight panels, decided once: codegen and the runtime's descriptor read them.
-  const SchedulePlan plan = plan_schedules(policy, spec);
+  const SchedulePlan plan = plan_for(spec, policy, target_dir);
   for (const PipelineFiles &pipeline : compile_pipelines(spec, policy, plan, work.path(), emit)) {
     for (const std::string &text : pipeline.notes) note(text);
     members.push_back(pipeline.object);
@@ -373,6 +442,7 @@ int main(int argc, char **argv) {
     for (const TargetPolicy &policy : policies)
       if (const std::string why = shared_library_refusal(policy); shared && !why.empty())
         throw GruGenError(why);
+    check_tuning_flags(spec, policies);
     generate(spec, embed_weights ? &*weights : nullptr, policies, emit_from_flags(policies),
              emit_mlir_requested() ? &frontend : nullptr);
   } catch (const GruGenError &e) {

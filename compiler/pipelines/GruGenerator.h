@@ -56,11 +56,8 @@ class GruGenerator : public Halide::Generator<T> {
   // interleaved: [per_gate / panel][K][gates][panel], a 2-D buffer (K x gates x panel, panels).
   template <typename B>
   void bound_weights(B &buf, int gates, int per_gate, int K) {
-    if (packed_weights()) {
-      bound_dense_matrix(buf, K * gates * int(panel), per_gate / int(panel));
-    } else {
-      bound_dense_matrix(buf, K, gates * per_gate);
-    }
+    const WeightShape shape = weight_shape(gates, per_gate, K, int(panel));
+    bound_dense_matrix(buf, int(shape.inner), int(shape.outer));
   }
 
   // Element (k, gate g, column c of that gate) of such a weight matrix.

@@ -1,0 +1,221 @@
+#include "codegen/Tuning.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+
+#include "codegen/HalideCodegen.h"
+#include "llvm/Support/JSON.h"
+#include "support/Error.h"
+#include "support/Files.h"
+
+namespace grugen {
+namespace fs = std::filesystem;
+
+namespace {
+
+// This machine's CPU, as /proc/cpuinfo names it.
+std::string cpu_name() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string name, family, model;
+  for (std::string line; std::getline(in, line);) {
+    auto value = [&] { return line.substr(line.find(':') + 2); };
+    if (name.empty() && line.rfind("model name", 0) == 0) name = value();
+    if (family.empty() && line.rfind("cpu family", 0) == 0) family = value();
+    if (model.empty() && line.rfind("model\t", 0) == 0) model = value();
+  }
+  if (name.empty()) return "unknown";
+  return name + " (family " + family + ", model " + model + ")";
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return text;
+}
+
+// Candidates in the model's order (efficiency, then its own choice first among equals).
+std::vector<KernelPlan> ordered(std::vector<KernelPlan> all, const CpuTile &first) {
+  std::stable_sort(all.begin(), all.end(), [&](const KernelPlan &a, const KernelPlan &b) {
+    if ((a.tile == first) != (b.tile == first)) return a.tile == first;
+    return a.estimate.efficiency > b.estimate.efficiency;
+  });
+  return all;
+}
+
+std::string tile_text(const CpuTile &t) {
+  return std::to_string(t.vectors) + " vectors x " + std::to_string(t.rows) + " rows";
+}
+
+[[noreturn]] void bad_record(const fs::path &file, const std::string &why) {
+  throw GruGenError("--tuning-record '" + file.string() + "': " + why);
+}
+
+llvm::json::Object read_record(const fs::path &file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) bad_record(file, "cannot read it");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  llvm::Expected<llvm::json::Value> value = llvm::json::parse(text);
+  if (!value) {
+    const std::string why = llvm::toString(value.takeError());
+    bad_record(file, "not JSON (" + why + ")");
+  }
+  llvm::json::Object *object = value->getAsObject();
+  if (!object || object->getInteger("gru_gen_tuning_record") != 1)
+    bad_record(file, "not a gru-gen tuning record (version 1)");
+  return std::move(*object);
+}
+
+}  // namespace
+
+std::string tune_refusal(const TargetPolicy &policy) {
+  if (!policy.packed_weights)
+    return "--tune measures CPU targets; '" + policy.name + "' runs its kernels on a GPU";
+  const Halide::Target host = Halide::get_host_target(), &t = policy.halide_target;
+  if (t.arch != host.arch || t.bits != host.bits || t.os != host.os)
+    return "--tune measures on this machine, which cannot run target '" + policy.name +
+           "' (tune on such a machine and pass its record with --tuning-record)";
+  for (int i = 0; i < Halide::Target::FeatureEnd; ++i) {
+    const auto f = static_cast<Halide::Target::Feature>(i);
+    if (t.has_feature(f) && !host.has_feature(f))
+      return "--tune measures on this machine, whose CPU lacks " +
+             Halide::Target::feature_to_name(f) + " of target '" + policy.name + "'";
+  }
+  return "";
+}
+
+SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double seconds,
+                       std::string &record,
+                       const std::function<void(const std::string &)> &progress) {
+  if (const std::string why = tune_refusal(policy); !why.empty()) throw GruGenError(why);
+  const MachineModel &m = policy.machine;
+  const SchedulePlan model = plan_from_model(m, spec, kProjectionBlockRows);
+  const auto steps = ordered(step_candidates(m, spec), model.step.tile);
+  const auto projections = ordered(
+      projection_candidates(m, 3 * spec.hidden_size, kProjectionBlockRows, 0),
+      model.projection.tile);
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  // Each time is the least of repetitions over this long (a fortieth of the budget, within
+  // [0.02 s, 0.2 s]).
+  const double per = std::clamp(seconds / 40, 0.02, 0.2);
+  llvm::json::Array measured;
+  CpuTile best_step = model.step.tile, best_projection = model.projection.tile;
+  double step_s = 1e30, projection_s = 1e30;
+  auto measure = [&](const char *kernel, const KernelPlan &candidate, bool is_step) {
+    const SchedulePlan plan =
+        is_step ? plan_with_tiles(m, spec, kProjectionBlockRows, model.projection.tile,
+                                  candidate.tile, "measured")
+                : plan_with_tiles(m, spec, kProjectionBlockRows, candidate.tile, model.step.tile,
+                                  "measured");
+    double s = 0;
+    try {
+      s = time_kernel(spec, policy, plan, is_step ? KernelKind::Step : KernelKind::Projection,
+                      per);
+    } catch (const GruGenError &e) {
+      progress(policy.name + ": tune " + kernel + " " + tile_text(candidate.tile) +
+               ": cannot be compiled (" + e.what() + ")");
+      return;
+    }
+    double &best_s = is_step ? step_s : projection_s;
+    CpuTile &best = is_step ? best_step : best_projection;
+    const bool faster = s < best_s;
+    if (faster) best_s = s, best = candidate.tile;
+    char line[200];
+    std::snprintf(line, sizeof line, ": %.2f us (model: %.0f%% of the FMA peak)%s", s * 1e6,
+                  100 * candidate.estimate.efficiency, faster ? ", fastest so far" : "");
+    progress(policy.name + ": tune " + kernel + " " + tile_text(candidate.tile) + line);
+    measured.push_back(llvm::json::Object{{"kernel", kernel},
+                                          {"vectors", candidate.tile.vectors},
+                                          {"rows", candidate.tile.rows},
+                                          {"seconds", s}});
+  };
+  // The model's choices first, whatever the budget; then the candidates in the model's order,
+  // alternating kernels, while the budget lasts.
+  for (size_t i = 0; i < std::max(steps.size(), projections.size()); ++i) {
+    if (i > 0 && elapsed() > seconds) break;
+    if (i < steps.size()) measure("step", steps[i], true);
+    if (i < projections.size()) measure("projection", projections[i], false);
+  }
+  const SchedulePlan plan = plan_with_tiles(m, spec, kProjectionBlockRows, best_projection,
+                                            best_step, "measured (--tune) on " + cpu_name());
+  llvm::json::Object rec{
+      {"gru_gen_tuning_record", 1},
+      {"spec",
+       llvm::json::Object{{"input_size", spec.input_size},
+                          {"hidden_size", spec.hidden_size},
+                          {"batch", spec.batch},
+                          {"has_bias", spec.has_bias}}},
+      {"target", policy.halide_target.to_string()},
+      {"machine", llvm::json::Object{{"cpu", cpu_name()}, {"measured_at", utc_now()}}},
+      {"choice",
+       llvm::json::Object{
+           {"projection", llvm::json::Object{{"vectors", best_projection.vectors},
+                                             {"rows", best_projection.rows}}},
+           {"step",
+            llvm::json::Object{{"vectors", best_step.vectors}, {"rows", best_step.rows}}}}},
+      {"measurements", std::move(measured)},
+  };
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(rec))) << "\n";
+  os.flush();
+  record = text;
+  return plan;
+}
+
+std::string record_target(const fs::path &file) {
+  const llvm::json::Object rec = read_record(file);
+  const std::optional<llvm::StringRef> target = rec.getString("target");
+  if (!target) bad_record(file, "it names no target");
+  return target->str();
+}
+
+SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
+                              const fs::path &file) {
+  const llvm::json::Object rec = read_record(file);
+  const llvm::json::Object *s = rec.getObject("spec");
+  if (!s) bad_record(file, "it has no spec");
+  const auto D = s->getInteger("input_size"), H = s->getInteger("hidden_size"),
+             N = s->getInteger("batch");
+  const auto bias = s->getBoolean("has_bias");
+  if (D != spec.input_size || H != spec.hidden_size || N != spec.batch ||
+      bias != spec.has_bias)
+    bad_record(file, "it was tuned for another spec (D=" + std::to_string(D.value_or(0)) +
+                         " H=" + std::to_string(H.value_or(0)) +
+                         " N=" + std::to_string(N.value_or(0)) + "), not D=" +
+                         std::to_string(spec.input_size) + " H=" +
+                         std::to_string(spec.hidden_size) + " N=" + std::to_string(spec.batch));
+  const std::string target = record_target(file);
+  if (target != policy.halide_target.to_string())
+    bad_record(file, "it was tuned for target " + target + ", not " +
+                         policy.halide_target.to_string());
+  const llvm::json::Object *choice = rec.getObject("choice");
+  auto tile = [&](const char *kernel, const std::vector<KernelPlan> &candidates) {
+    const llvm::json::Object *t = choice ? choice->getObject(kernel) : nullptr;
+    const auto v = t ? t->getInteger("vectors") : std::nullopt;
+    const auto r = t ? t->getInteger("rows") : std::nullopt;
+    if (!v || !r) bad_record(file, std::string("it has no choice for the ") + kernel);
+    const CpuTile chosen{int(*v), int(*r)};
+    for (const KernelPlan &k : candidates)
+      if (k.tile == chosen) return chosen;
+    bad_record(file, std::string("its ") + kernel + " tile (" + tile_text(chosen) +
+                         ") is not one this target can take");
+  };
+  const MachineModel &m = policy.machine;
+  const CpuTile step = tile("step", step_candidates(m, spec));
+  const CpuTile projection =
+      tile("projection", projection_candidates(m, 3 * spec.hidden_size, kProjectionBlockRows, 0));
+  const llvm::json::Object *machine = rec.getObject("machine");
+  const std::optional<llvm::StringRef> cpu = machine ? machine->getString("cpu") : std::nullopt;
+  return plan_with_tiles(m, spec, kProjectionBlockRows, projection, step,
+                         "tuning record " + file.filename().string() + " (measured on " +
+                             (cpu ? cpu->str() : "an unnamed machine") + ")");
+}
+
+}  // namespace grugen

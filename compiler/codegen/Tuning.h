@@ -1,0 +1,41 @@
+// --tune and --tuning-record: the schedule plan measured on this machine, and kept as a record
+// that reproduces it without measuring (FFTW's wisdom is the model).
+//
+// --tune times the candidate tiles of each kernel (SchedulePlan.h's candidates, the machine
+// model's choice first, then in the model's order) by JIT-compiling each under gru-gen's CPU
+// schedule for the target and running it here, within a time budget, and keeps the fastest; the
+// model's choice is always measured, so a tuned plan is never slower than the default by this
+// measurement. It needs a CPU target this machine runs (host, or a raw x86-64 target string
+// whose features this CPU has). The record (<target>/<name>.tuning.json) names the spec, the
+// target, the machine it was measured on and every time; --tuning-record FILE gives the same
+// plan, so the same library bytes, on any machine.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "schedules/SchedulePlan.h"
+#include "schedules/SchedulePolicy.h"
+#include "spec/GruSpec.h"
+
+namespace grugen {
+
+// Why --tune cannot measure `policy`'s target here, or "" when it can.
+std::string tune_refusal(const TargetPolicy &policy);
+
+// Measures and returns the fastest plan; `record` receives the tuning record (JSON), `progress`
+// a line per candidate. Throws GruGenError.
+SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double seconds,
+                       std::string &record, const std::function<void(const std::string &)> &progress);
+
+// The plan a tuning record gives for `spec` on `policy`'s target. Throws GruGenError, one line
+// naming the file and what is wrong (not JSON, another spec or target, a tile the target cannot
+// take).
+SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
+                              const std::filesystem::path &file);
+
+// The Halide target string a record names (to pick the record's target among several).
+std::string record_target(const std::filesystem::path &file);
+
+}  // namespace grugen
