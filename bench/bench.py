@@ -192,11 +192,18 @@ def make_point(work, d, h, n, L, seed):
     return key, pdir, w
 
 
+def gru_gen_env():
+    """gru-gen's environment: the virtualenv's bin first on PATH, where it finds python-zig
+    (tools/setup.sh installs ziglang), the C compiler of macOS runtimes."""
+    bindir = os.path.dirname(sys.executable)
+    return dict(os.environ, PATH=os.pathsep.join([bindir, os.environ.get("PATH", "")]))
+
+
 def gru_gen(out, d, h, n, name, targets="host"):
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
     sh([GRU_GEN, "--input-size", str(d), "--hidden-size", str(h), "--batch", str(n), "--name",
-        name, "--target", targets, "-o", out])
+        name, "--target", targets, "-o", out], env=gru_gen_env())
     return time.perf_counter() - t0
 
 
@@ -274,7 +281,7 @@ def arm_predictions(work, points):
             r = subprocess.run([GRU_GEN, "--input-size", str(p["D"]), "--hidden-size",
                                 str(p["H"]), "--batch", str(p["N"]), "--name", "garm", "--target",
                                 target, "--emit", "schedule-report", "-o", out],
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, env=gru_gen_env())
             files = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(out) for f in fs) \
                 if os.path.isdir(out) else []
             text = "".join(open(f, errors="replace").read() for f in files) or r.stdout
@@ -590,8 +597,9 @@ def chart(rows, levels, threads, path, info):
                 vals = [r[key] if r[key] is not None else 0 for r in sel]
                 ax.bar([x + (i - (len(names) - 1) / 2) * width for x in range(len(sel))], vals,
                        width, label=name, color=colors[i])
-            ax.plot(range(len(sel)), [r["roofline_ms"] for r in sel], "k_", markersize=14,
-                    label="roofline")
+            ax.hlines([r["roofline_ms"] for r in sel], [x - 0.45 for x in range(len(sel))],
+                      [x + 0.45 for x in range(len(sel))], colors="k", linestyles="dashed",
+                      label="roofline")
             ax.set_yscale("log")
             ax.set_xticks(range(len(sel)))
             ax.set_xticklabels(labels, fontsize=8)
@@ -599,7 +607,7 @@ def chart(rows, levels, threads, path, info):
             ax.set_title(f"{lv['name']}, {t} thread{'s' if t > 1 else ''}")
             ax.grid(axis="y", which="both", alpha=0.3)
             ax.legend(fontsize=7)
-    fig.suptitle(f"GRU layer, fp32, D=H, L=128 — {cpu_line(info)}, load average "
+    fig.suptitle(f"GRU layer, fp32, D=H, L=128\n{cpu_line(info)}, load average "
                  f"{info['loadavg_start'][0]:.2f} -> {info['loadavg_end'][0]:.2f}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
