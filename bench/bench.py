@@ -282,8 +282,9 @@ def arm_predictions(work, points):
                                 str(p["H"]), "--batch", str(p["N"]), "--name", "garm", "--target",
                                 target, "--emit", "schedule-report", "-o", out],
                                capture_output=True, text=True, env=gru_gen_env())
-            files = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(out) for f in fs) \
-                if os.path.isdir(out) else []
+            # Beside the library (lib<name>.a, <name>.h): the report's file(s).
+            files = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(out) for f in fs
+                           if "report" in f) if os.path.isdir(out) else []
             text = "".join(open(f, errors="replace").read() for f in files) or r.stdout
             preds.setdefault(p["key"], {})[target] = {
                 "ok": r.returncode == 0, "report": text.strip(),
