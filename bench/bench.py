@@ -1,15 +1,22 @@
 """gru-gen against its peers, side by side, and against the machine's limits (bench/run.sh).
 
-For every point (fp32, L=128, D=H, H in --hidden, N in --batch) and thread count (--threads):
-  1. gru-gen generates the host library for the spec (timed), bench/harness.c is linked against
+For every x86 feature level (--targets; by default the host target and, where the CPU has
+AVX-512, also the AVX2 target AVX2_TARGET, so that one machine measures both), every point (fp32,
+L=128, D=H, H in --hidden, N in --batch) and thread count (--threads):
+  1. gru-gen generates the level's library for the spec (timed), bench/harness.c is linked against
      it, and its output is checked against mlx.nn.GRU itself (<= 1e-5, gru-gen's contract);
   2. the harness times run (the whole sequence), step (N=1 streaming) and each Halide kernel
      alone, with HL_NUM_THREADS threads;
-  3. bench/peers.py checks every peer against gru-gen's output (<= 1e-4) and times those that
-     match, with the same thread count;
-  4. bench/peak.c measures one core's peak FMA throughput and read bandwidth per buffer size.
-Writes RESULTS/results.json, RESULTS/results.csv, RESULTS/step.csv, RESULTS/chart.png and prints
-the tables. Never part of the tests: it takes minutes and its numbers depend on the machine.
+  3. bench/onednn_peer.cpp (oneDNN's lbr_gru, limited to the level's ISA with ONEDNN_MAX_CPU_ISA)
+     and bench/peers.py (mlx.nn.GRU, ONNX Runtime, PyTorch, IREE: these cannot be limited to an
+     ISA, so every level shows the same times for them) are checked against gru-gen's output
+     (<= 1e-4) and timed if they match, with the same thread count;
+  4. bench/peak.c, compiled for the level's ISA, measures one core's peak FMA throughput and read
+     bandwidth per buffer size: the roofline of each point;
+  5. where gru-gen has `--emit schedule-report`, its predictions for arm64-linux and arm64-macos.
+Writes RESULTS/results.json, RESULTS/results.csv, RESULTS/step.csv, RESULTS/table.md,
+RESULTS/chart.png and prints the tables. Never part of the tests: it takes minutes and its numbers
+depend on the machine.
 """
 
 import argparse
@@ -26,8 +33,15 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
-PEER_NAMES = ["mlx", "onnxruntime", "torch"]
+GRU_GEN = os.path.join(ROOT, "build", "bin", "gru-gen")
+PEER_NAMES = ["mlx", "onnxruntime", "torch", "iree", "onednn"]
+# The peers that run at every level's ISA (the others use whatever their build dispatches to).
+ISA_LIMITED_PEERS = {"onednn"}
 OURS_TOLERANCE = 1e-5
+PEER_TOLERANCE = 1e-4
+# Halide's name for x86-64 with AVX2 and FMA but no AVX-512 (README: raw Halide target strings).
+AVX2_TARGET = "x86-64-linux-avx-avx2-f16c-fma-sse41"
+ARM_TARGETS = ["arm64-linux", "arm64-macos"]
 
 
 def log(msg):
@@ -46,6 +60,13 @@ def halide_include():
     return os.path.join(halide.install_dir(), "include")
 
 
+def cpu_flags():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
 def machine():
     info = {"platform": platform.platform(), "cpus": os.cpu_count()}
     try:
@@ -56,12 +77,54 @@ def machine():
         out = sh(["lscpu"])
         for line in out.splitlines():
             key, _, value = line.partition(":")
-            if key.strip() in ("L1d cache", "L2 cache", "L3 cache", "Hypervisor vendor"):
+            if key.strip() in ("CPU family", "Model", "L1d cache", "L2 cache", "L3 cache",
+                               "Hypervisor vendor"):
                 info[key.strip()] = value.strip()
     except (OSError, SystemExit):
         pass
     info["loadavg_start"] = os.getloadavg()
     return info
+
+
+def cpu_line(info):
+    """The CPU as every report names it: model name, family/model (lscpu), CPU count."""
+    return (f"{info.get('cpu', '?')} (family {info.get('CPU family', '?')}, model "
+            f"{info.get('Model', '?')}), {info['cpus']} CPUs")
+
+
+# ---- feature levels ---------------------------------------------------------------------------
+
+def level_for(target, flags):
+    """A feature level: the gru-gen target, its name in the reports, the ISA it is measured at
+    (peak.c's compiler flags, oneDNN's ONEDNN_MAX_CPU_ISA). The host target is the CPU's own
+    level; a raw Halide x86 target string is the level of its features."""
+    if target == "host":
+        isa = "avx512" if "avx512f" in flags else "avx2"
+        return {"name": "host", "target": "host", "isa": isa, "onednn_max_isa": None,
+                "peak_cflags": ["-march=native"]}
+    feats = set(target.split("-")[3:]) if target.startswith("x86-64-linux") else None
+    if feats is None or not {"avx2", "fma"} <= feats:
+        raise SystemExit(f"bench: error: --targets: {target}: not an x86-64-linux Halide target "
+                         "with avx2 and fma (the levels peak.c can measure)")
+    if any(f.startswith("avx512") for f in feats):
+        if "avx512f" not in flags:
+            raise SystemExit(f"bench: error: --targets: {target}: this CPU has no AVX-512")
+        return {"name": "avx512", "target": target, "isa": "avx512",
+                "onednn_max_isa": "AVX512_CORE", "peak_cflags": ["-march=native"]}
+    if "avx2" not in flags or "fma" not in flags:
+        raise SystemExit(f"bench: error: --targets: {target}: this CPU has no AVX2 and FMA")
+    return {"name": "avx2", "target": target, "isa": "avx2", "onednn_max_isa": "AVX2",
+            "peak_cflags": ["-mavx2", "-mfma", "-mf16c", "-mno-avx512f"]}
+
+
+def levels_from(arg, flags):
+    targets = (["host"] + ([AVX2_TARGET] if "avx512f" in flags else [])) if arg is None \
+        else [t for t in arg.split(",") if t]
+    levels = [level_for(t, flags) for t in targets]
+    names = [lv["name"] for lv in levels]
+    if len(set(names)) != len(names):
+        raise SystemExit(f"bench: error: --targets: two targets of one level ({', '.join(names)})")
+    return levels
 
 
 def flops(d, h, n, L):
@@ -70,9 +133,12 @@ def flops(d, h, n, L):
     return 2 * n * L * d * 3 * h + 2 * n * L * h * 3 * h + 10 * n * L * h
 
 
-def peak(work, threads):
-    exe = os.path.join(work, "peak")
-    sh(["cc", "-O3", "-march=native", os.path.join(BENCH, "peak.c"), "-o", exe, "-lpthread"])
+def peak(work, level, threads):
+    """peak.c compiled for the level's ISA (-march=native for the host; the AVX2 level's copy
+    without AVX-512, so that its peak is AVX2's)."""
+    exe = os.path.join(work, f"peak_{level['name']}")
+    sh(["cc", "-O3", *level["peak_cflags"], os.path.join(BENCH, "peak.c"), "-o", exe,
+        "-lpthread"])
     return json.loads(sh([exe, str(threads)]))
 
 
@@ -84,6 +150,20 @@ def bandwidth_for(peak_info, nbytes):
         if size >= nbytes:
             return bw
     return sizes[-1][1]
+
+
+def roofline_s(pk, p, threads):
+    """A lower bound on run's time: max(FLOPs / peak, bytes / bandwidth), with
+      - peak: one core's FMA peak (the level's) x threads;
+      - bytes: what run cannot avoid reading or writing once (x, the output, Wx, Wh, the biases),
+        at the bandwidth of a buffer of their size, plus Wh once per timestep (the recurrence
+        needs all of it at every step), split over the threads' cores, at the bandwidth of the
+        cache level one core's share fits in."""
+    d, h, n, L = p["D"], p["H"], p["N"], p["L"]
+    once = 4 * (n * L * d + n * L * h + 3 * h * d + 3 * h * h + 4 * h)
+    share = p["wh_bytes"] / threads
+    mem_s = once / (bandwidth_for(pk, once) * 1e9) + L * share / (bandwidth_for(pk, share) * 1e9)
+    return max(p["flops"] / (pk["fma_gflops_1_thread"] * threads * 1e9), mem_s)
 
 
 def mlx_reference(w, h):
@@ -112,25 +192,104 @@ def make_point(work, d, h, n, L, seed):
     return key, pdir, w
 
 
-def gru_gen(args, out, d, h, n, name, targets="host"):
+def gru_gen_env():
+    """gru-gen's environment: the virtualenv's bin first on PATH, where it finds python-zig
+    (tools/setup.sh installs ziglang), the C compiler of macOS runtimes."""
+    bindir = os.path.dirname(sys.executable)
+    return dict(os.environ, PATH=os.pathsep.join([bindir, os.environ.get("PATH", "")]))
+
+
+def gru_gen(out, d, h, n, name, targets="host"):
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
-    sh([os.path.join(ROOT, "build", "bin", "gru-gen"), "--input-size", str(d), "--hidden-size",
-        str(h), "--batch", str(n), "--name", name, "--target", targets, "-o", out])
+    sh([GRU_GEN, "--input-size", str(d), "--hidden-size", str(h), "--batch", str(n), "--name",
+        name, "--target", targets, "-o", out], env=gru_gen_env())
     return time.perf_counter() - t0
 
 
-def build_harness(pdir, out, name):
-    exe = os.path.join(pdir, "harness")
+def build_harness(pdir, out, name, level):
+    exe = os.path.join(pdir, f"harness_{level['name']}")
     sh(["cc", "-std=c11", "-O2", "-D_POSIX_C_SOURCE=200809L", f"-DLIB={name}", f"-DLIB_UPPER={name.upper()}", "-include",
         os.path.join(out, name + ".h"), "-I", halide_include(), os.path.join(BENCH, "harness.c"),
-        os.path.join(out, "host", f"lib{name}.a"), "-lpthread", "-ldl", "-lm", "-o", exe])
+        os.path.join(out, level["target"], f"lib{name}.a"), "-lpthread", "-ldl", "-lm", "-o", exe])
     return exe
 
 
 def run_harness(exe, pdir, L, threads, out_file):
     env = dict(os.environ, HL_NUM_THREADS=str(threads))
     return json.loads(sh([exe, pdir, str(L), out_file], env=env))
+
+
+# ---- oneDNN's lbr_gru (bench/onednn_peer.cpp) -------------------------------------------------
+
+def onednn_prefix():
+    """The virtualenv's oneDNN (bench/requirements.txt), or None with why."""
+    prefix = sys.prefix
+    header = os.path.join(prefix, "include", "oneapi", "dnnl", "dnnl.hpp")
+    lib = os.path.join(prefix, "lib", "libdnnl.so")
+    if not os.path.isfile(header) or not os.path.isfile(lib):
+        return None, f"no {os.path.relpath(header, prefix)} and lib/libdnnl.so in the virtualenv"
+    return prefix, None
+
+
+def build_onednn_peer(work):
+    prefix, why = onednn_prefix()
+    if prefix is None:
+        return None, why
+    exe = os.path.join(work, "onednn_peer")
+    lib = os.path.join(prefix, "lib")
+    sh(["c++", "-std=c++17", "-O2", "-I", os.path.join(prefix, "include"),
+        os.path.join(BENCH, "onednn_peer.cpp"), "-L", lib, "-ldnnl", f"-Wl,-rpath,{lib}",
+        "-o", exe])
+    return exe, None
+
+
+def run_onednn(exe, p, level, threads, budget, refs):
+    """oneDNN at the level's ISA with `threads` OpenMP threads: checked against each of `refs`
+    (gru-gen's output for the level, MLX's) within PEER_TOLERANCE, timed only if it matches."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env.pop("ONEDNN_MAX_CPU_ISA", None)
+    if level["onednn_max_isa"]:
+        env["ONEDNN_MAX_CPU_ISA"] = level["onednn_max_isa"]
+    out_file = os.path.join(p["dir"], f"onednn_{level['name']}_t{threads}.f32")
+    res = json.loads(sh([exe, p["dir"], str(p["D"]), str(p["H"]), str(p["N"]), str(p["L"]),
+                         out_file, str(budget)], env=env))
+    got = np.fromfile(out_file, np.float32)
+    err = max(float(np.max(np.abs(got - r.ravel()))) for r in refs)
+    res["max_abs_diff_vs_gru_gen"] = err
+    res["verified"] = err <= PEER_TOLERANCE
+    if not res["verified"]:
+        del res["run"]
+    return res
+
+
+# ---- ARM predictions (gru-gen --emit schedule-report) -----------------------------------------
+
+def has_schedule_report():
+    r = subprocess.run([GRU_GEN, "--help"], capture_output=True, text=True)
+    return "schedule-report" in r.stdout + r.stderr
+
+
+def arm_predictions(work, points):
+    """What gru-gen's schedule report predicts for each ARM target at each point, as it writes it
+    (bench.py prints it, it does not interpret it)."""
+    preds = {}
+    for p in points:
+        for target in ARM_TARGETS:
+            out = os.path.join(work, "arm", p["key"], target)
+            shutil.rmtree(out, ignore_errors=True)
+            r = subprocess.run([GRU_GEN, "--input-size", str(p["D"]), "--hidden-size",
+                                str(p["H"]), "--batch", str(p["N"]), "--name", "garm", "--target",
+                                target, "--emit", "schedule-report", "-o", out],
+                               capture_output=True, text=True, env=gru_gen_env())
+            # Beside the library (lib<name>.a, <name>.h): the report's file(s).
+            files = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(out) for f in fs
+                           if "report" in f) if os.path.isdir(out) else []
+            text = "".join(open(f, errors="replace").read() for f in files) or r.stdout
+            preds.setdefault(p["key"], {})[target] = {
+                "ok": r.returncode == 0, "report": text.strip(),
+                "error": r.stderr.strip() if r.returncode else None}
+    return preds
 
 
 def ratio(peer, ours):
@@ -146,6 +305,10 @@ def main():
     ap.add_argument("--hidden", default="64,128,256,512")
     ap.add_argument("--batch", default="1,16")
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--targets", default=None,
+                    help="comma list of gru-gen targets, one feature level each: host and/or x86 "
+                    f"Halide target strings (default: host, and {AVX2_TARGET} where the CPU has "
+                    "AVX-512)")
     ap.add_argument("--seq-len", type=int, default=128)
     ap.add_argument("--step-hidden", default="64,128,256", help="H of the N=1 step latencies")
     ap.add_argument("--budget", type=float, default=0.6, help="seconds per timed measurement")
@@ -157,17 +320,25 @@ def main():
     batches = [int(v) for v in args.batch.split(",")]
     threads = [int(v) for v in args.threads.split(",")]
     step_hidden = {int(v) for v in args.step_hidden.split(",")}
+    levels = levels_from(args.targets, cpu_flags())
     L = args.seq_len
     work = os.path.join(ROOT, "build", "bench")
     os.makedirs(work, exist_ok=True)
     os.makedirs(args.results, exist_ok=True)
 
     info = machine()
-    log(f"bench: {info.get('cpu', '?')}, {info['cpus']} CPUs, load average "
-        f"{info['loadavg_start'][0]:.2f} (timings are minima over repetitions)")
-    pk = peak(work, max(threads))
-    log(f"bench: peak {pk['isa']} FMA {pk['fma_gflops_1_thread']:.1f} GFLOP/s on one core, "
-        f"{pk['fma_gflops_all_threads']:.1f} with {pk['threads']} threads")
+    log(f"bench: {cpu_line(info)}, load average {info['loadavg_start'][0]:.2f} (timings are "
+        "minima over repetitions)")
+    log("bench: levels " + ", ".join(f"{lv['name']} (gru-gen --target {lv['target']})"
+                                     for lv in levels))
+    for lv in levels:
+        lv["peak"] = peak(work, lv, max(threads))
+        pk = lv["peak"]
+        log(f"bench: {lv['name']}: peak {pk['isa']} FMA {pk['fma_gflops_1_thread']:.1f} GFLOP/s on "
+            f"one core, {pk['fma_gflops_all_threads']:.1f} with {pk['threads']} threads")
+    onednn_exe, onednn_why = build_onednn_peer(work)
+    if onednn_exe is None:
+        log(f"bench: onednn: not installed ({onednn_why}), skipped")
 
     points = []
     for h in hidden:
@@ -175,25 +346,39 @@ def main():
             d = h
             key, pdir, w = make_point(work, d, h, n, L, seed=1000 * h + n)
             name = f"g{key.lower()}"
-            out = os.path.join(pdir, "lib")
-            gen_s = gru_gen(args, out, d, h, n, name)
-            exe = build_harness(pdir, out, name)
             ref = mlx_reference(w, h)
             p = {"key": key, "D": d, "H": h, "N": n, "L": L, "dir": pdir,
-                 "flops": flops(d, h, n, L), "gru_gen_host_s": gen_s, "ours": {},
+                 "flops": flops(d, h, n, L), "gen_s": {}, "ours": {}, "onednn": {},
                  "time_step": n == 1 and h in step_hidden,
                  "ours_output": "ours", "wh_bytes": 4 * 3 * h * h}
-            for t in threads:
-                res = run_harness(exe, pdir, L, t, os.path.join(pdir, f"ours_t{t}.f32"))
-                got = np.fromfile(os.path.join(pdir, f"ours_t{t}.f32"), np.float32)
-                err = float(np.max(np.abs(got.reshape(ref.shape) - ref)))
-                if err > OURS_TOLERANCE:
-                    raise SystemExit(f"bench: gru-gen {key} differs from mlx.nn.GRU by {err}")
-                res["max_abs_diff_vs_mlx"] = err
-                p["ours"][t] = res
-                log(f"bench: {key} T={t}: gru-gen run {res['run']['min_s'] * 1e3:.3f} ms "
-                    f"(|gru-gen - mlx| = {err:.1e}), generated in {gen_s:.1f} s")
-            shutil.copyfile(os.path.join(pdir, f"ours_t{threads[0]}.f32"),
+            for lv in levels:
+                out = os.path.join(pdir, "lib_" + lv["name"])
+                gen_s = gru_gen(out, d, h, n, name, lv["target"])
+                p["gen_s"][lv["name"]] = gen_s
+                exe = build_harness(pdir, out, name, lv)
+                for t in threads:
+                    out_file = os.path.join(pdir, f"ours_{lv['name']}_t{t}.f32")
+                    res = run_harness(exe, pdir, L, t, out_file)
+                    got = np.fromfile(out_file, np.float32).reshape(ref.shape)
+                    err = float(np.max(np.abs(got - ref)))
+                    if err > OURS_TOLERANCE:
+                        raise SystemExit(f"bench: gru-gen ({lv['name']}) {key} differs from "
+                                         f"mlx.nn.GRU by {err}")
+                    res["max_abs_diff_vs_mlx"] = err
+                    p["ours"][(lv["name"], t)] = res
+                    msg = (f"bench: {lv['name']} {key} T={t}: gru-gen run "
+                           f"{res['run']['min_s'] * 1e3:.3f} ms (|gru-gen - mlx| = {err:.1e}), "
+                           f"generated in {gen_s:.1f} s")
+                    if onednn_exe:
+                        od = run_onednn(onednn_exe, p, lv, t, args.budget, [got, ref])
+                        p["onednn"][(lv["name"], t)] = od
+                        msg += (f"; onednn ({od['isa']}, {od['impl']}) max |peer - gru-gen| = "
+                                f"{od['max_abs_diff_vs_gru_gen']:.2e}" +
+                                (f", run {od['run']['min_s'] * 1e3:.3f} ms" if od["verified"]
+                                 else " MISMATCH, not timed"))
+                    log(msg)
+            # The peers of peers.py are checked against the first level's output.
+            shutil.copyfile(os.path.join(pdir, f"ours_{levels[0]['name']}_t{threads[0]}.f32"),
                             os.path.join(pdir, "ours.f32"))
             points.append(p)
 
@@ -201,10 +386,16 @@ def main():
     if not args.no_all_targets:
         h = max(hidden)
         n = max(batches)
-        secs = gru_gen(args, os.path.join(work, "all_targets"), h, h, n, "gall",
+        secs = gru_gen(os.path.join(work, "all_targets"), h, h, n, "gall",
                        "host,arm64-linux,arm64-macos,metal,opencl")
         all_targets = {"H": h, "D": h, "N": n, "seconds": secs}
         log(f"bench: gru-gen D=H={h} N={n}, all five targets: {secs:.1f} s")
+
+    predictions = None
+    if has_schedule_report():
+        predictions = arm_predictions(work, points)
+    else:
+        log("bench: ARM predictions: gru-gen has no --emit schedule-report, skipped")
 
     # Peers, one child process per thread count.
     peer_results = {}
@@ -216,60 +407,77 @@ def main():
         sh([sys.executable, os.path.join(BENCH, "peers.py"), "--threads", str(t), "--points", pts,
             "--out", res_file, "--budget", str(args.budget)], capture=False)
         peer_results[t] = json.load(open(res_file))
+        onednn_meta = {"available": onednn_exe is not None}
+        if onednn_exe:
+            first = points[0]["onednn"][(levels[0]["name"], t)]
+            onednn_meta.update(version=first["version"], isa_by_level={
+                lv["name"]: points[0]["onednn"][(lv["name"], t)]["isa"] for lv in levels})
+        else:
+            onednn_meta["why"] = onednn_why
+        peer_results[t]["peers"]["onednn"] = onednn_meta
 
     info["loadavg_end"] = os.getloadavg()
-    report(args, info, pk, points, threads, peer_results, all_targets)
+    report(args, info, levels, points, threads, peer_results, all_targets, predictions)
 
 
-def report(args, info, pk, points, threads, peer_results, all_targets):
-    core_peak = pk["fma_gflops_1_thread"]
+def report(args, info, levels, points, threads, peer_results, all_targets, predictions):
     rows, step_rows = [], []
-    for p in points:
-        for t in threads:
-            ours = p["ours"][t]
-            ours_s = ours["run"]["min_s"]
-            peers = next(e for e in peer_results[t]["points"] if e["key"] == p["key"])["peers"]
-            row = {"H": p["H"], "D": p["D"], "N": p["N"], "L": p["L"], "threads": t,
-                   "gru_gen_ms": ours_s * 1e3, "gru_gen_median_ms": ours["run"]["median_s"] * 1e3}
-            best = None
-            for name in PEER_NAMES:
-                r = peers.get(name)
-                ms = r["run"]["min_s"] * 1e3 if r and r.get("verified") else None
-                row[f"{name}_ms"] = ms
-                row[f"{name}_ratio"] = ratio(ms, row["gru_gen_ms"])
-                if ms is not None and (best is None or ms < best[1]):
-                    best = (name, ms)
-            row["fastest_peer"] = best[0] if best else None
-            row["fastest_peer_ratio"] = ratio(best[1], row["gru_gen_ms"]) if best else None
-            gflops = p["flops"] / ours_s * 1e-9
-            row["gflops"] = gflops
-            row["pct_peak"] = 100 * gflops / (core_peak * t)
-            # The projection kernel alone (rows x D x 3H GEMM), against t cores' peak.
-            rows_per_call = ours["projection_rows"]
-            proj_flops = 2 * rows_per_call * p["D"] * 3 * p["H"]
-            row["projection_pct_peak"] = 100 * proj_flops / ours["projection_kernel"]["min_s"] \
-                * 1e-9 / (core_peak * t)
-            # One recurrent step alone, against the time to stream Wh once from the cache level
-            # it lives in (one core's read bandwidth for its size) or the FMA peak, whichever
-            # bounds it.
-            step_flops = 2 * p["N"] * p["H"] * 3 * p["H"]
-            bound_s = max(p["wh_bytes"] / (bandwidth_for(pk, p["wh_bytes"]) * 1e9),
-                          step_flops / (core_peak * 1e9))
-            row["step_kernel_us"] = ours["step_kernel"]["min_s"] * 1e6
-            row["step_bound_us"] = bound_s * 1e6
-            row["step_pct_bound"] = 100 * bound_s / ours["step_kernel"]["min_s"]
-            row["gru_gen_host_s"] = p["gru_gen_host_s"]
-            rows.append(row)
-            if p["time_step"]:
-                srow = {"H": p["H"], "N": p["N"], "threads": t,
-                        "gru_gen_us": ours["step"]["min_s"] * 1e6}
+    for lv in levels:
+        pk = lv["peak"]
+        core_peak = pk["fma_gflops_1_thread"]
+        for p in points:
+            for t in threads:
+                ours = p["ours"][(lv["name"], t)]
+                ours_s = ours["run"]["min_s"]
+                peers = dict(next(e for e in peer_results[t]["points"]
+                                  if e["key"] == p["key"])["peers"])
+                if (lv["name"], t) in p["onednn"]:
+                    peers["onednn"] = p["onednn"][(lv["name"], t)]
+                row = {"level": lv["name"], "target": lv["target"], "H": p["H"], "D": p["D"],
+                       "N": p["N"], "L": p["L"], "threads": t, "gru_gen_ms": ours_s * 1e3,
+                       "gru_gen_median_ms": ours["run"]["median_s"] * 1e3}
+                best = None
                 for name in PEER_NAMES:
                     r = peers.get(name)
-                    us = r["step"]["min_s"] * 1e6 if r and r.get("verified") and "step" in r \
-                        else None
-                    srow[f"{name}_us"] = us
-                    srow[f"{name}_ratio"] = ratio(us, srow["gru_gen_us"])
-                step_rows.append(srow)
+                    ms = r["run"]["min_s"] * 1e3 if r and r.get("verified") else None
+                    row[f"{name}_ms"] = ms
+                    row[f"{name}_ratio"] = ratio(ms, row["gru_gen_ms"])
+                    if ms is not None and (best is None or ms < best[1]):
+                        best = (name, ms)
+                row["fastest_peer"] = best[0] if best else None
+                row["fastest_peer_ratio"] = ratio(best[1], row["gru_gen_ms"]) if best else None
+                gflops = p["flops"] / ours_s * 1e-9
+                row["gflops"] = gflops
+                row["pct_peak"] = 100 * gflops / (core_peak * t)
+                bound = roofline_s(pk, p, t)
+                row["roofline_ms"] = bound * 1e3
+                row["pct_roofline"] = 100 * bound / ours_s
+                # The projection kernel alone (rows x D x 3H GEMM), against t cores' peak.
+                rows_per_call = ours["projection_rows"]
+                proj_flops = 2 * rows_per_call * p["D"] * 3 * p["H"]
+                row["projection_pct_peak"] = 100 * proj_flops / ours["projection_kernel"]["min_s"] \
+                    * 1e-9 / (core_peak * t)
+                # One recurrent step alone, against the time to stream Wh once from the cache
+                # level it lives in (one core's read bandwidth for its size) or the FMA peak,
+                # whichever bounds it.
+                step_flops = 2 * p["N"] * p["H"] * 3 * p["H"]
+                bound_s = max(p["wh_bytes"] / (bandwidth_for(pk, p["wh_bytes"]) * 1e9),
+                              step_flops / (core_peak * 1e9))
+                row["step_kernel_us"] = ours["step_kernel"]["min_s"] * 1e6
+                row["step_bound_us"] = bound_s * 1e6
+                row["step_pct_bound"] = 100 * bound_s / ours["step_kernel"]["min_s"]
+                row["gru_gen_s"] = p["gen_s"][lv["name"]]
+                rows.append(row)
+                if p["time_step"]:
+                    srow = {"level": lv["name"], "H": p["H"], "N": p["N"], "threads": t,
+                            "gru_gen_us": ours["step"]["min_s"] * 1e6}
+                    for name in PEER_NAMES:
+                        r = peers.get(name)
+                        us = r["step"]["min_s"] * 1e6 if r and r.get("verified") and "step" in r \
+                            else None
+                        srow[f"{name}_us"] = us
+                        srow[f"{name}_ratio"] = ratio(us, srow["gru_gen_us"])
+                    step_rows.append(srow)
 
     res = args.results
     with open(os.path.join(res, "results.csv"), "w", newline="") as f:
@@ -277,90 +485,131 @@ def report(args, info, pk, points, threads, peer_results, all_targets):
         wr.writeheader()
         wr.writerows(rows)
     with open(os.path.join(res, "step.csv"), "w", newline="") as f:
-        wr = csv.DictWriter(f, fieldnames=list(step_rows[0]) if step_rows else ["H"])
+        wr = csv.DictWriter(f, fieldnames=list(step_rows[0]) if step_rows else ["level"])
         wr.writeheader()
         wr.writerows(step_rows)
     peers_meta = {t: peer_results[t]["peers"] for t in threads}
     verification = {t: {e["key"]: {n: r["max_abs_diff_vs_gru_gen"] for n, r in e["peers"].items()}
                         for e in peer_results[t]["points"]} for t in threads}
-    json.dump({"machine": info, "peak": pk, "peers": peers_meta, "verification": verification,
-               "gru_gen_all_targets": all_targets, "run": rows, "step": step_rows},
+    for t in threads:
+        for p in points:
+            for lv in levels:
+                od = p["onednn"].get((lv["name"], t))
+                if od:
+                    verification[t][p["key"]][f"onednn_{lv['name']}"] = \
+                        od["max_abs_diff_vs_gru_gen"]
+    level_meta = {lv["name"]: {k: lv[k] for k in ("target", "isa", "onednn_max_isa", "peak")}
+                  for lv in levels}
+    json.dump({"machine": info, "levels": level_meta, "peers": peers_meta,
+               "verification": verification, "gru_gen_all_targets": all_targets,
+               "arm_predictions": predictions, "run": rows, "step": step_rows},
               open(os.path.join(res, "results.json"), "w"), indent=1)
 
     def line(cells):
         return "| " + " | ".join(cells) + " |"
 
-    out = []
-    out.append(f"run, L={points[0]['L']}, D=H, fp32 (min over repetitions; ratio = peer / "
-               f"gru-gen; % peak of {core_peak:.0f} GFLOP/s per core x threads)")
-    head = ["H", "N", "thr", "gru-gen ms"] + [f"{n} ms (x)" for n in PEER_NAMES] + \
-        ["GFLOP/s", "% peak", "proj % peak", "step µs / bound µs"]
-    out.append(line(head))
-    out.append(line(["--:"] * len(head)))
-    for r in rows:
-        cells = [str(r["H"]), str(r["N"]), str(r["threads"]), f"{r['gru_gen_ms']:.3f}"]
-        for n in PEER_NAMES:
-            cells.append(f"{fmt(r[n + '_ms'], '.3f')} ({fmt(r[n + '_ratio'], '.1f')}x)")
-        cells += [f"{r['gflops']:.1f}", f"{r['pct_peak']:.0f}%",
-                  f"{r['projection_pct_peak']:.0f}%",
-                  f"{r['step_kernel_us']:.2f} / {r['step_bound_us']:.2f} "
-                  f"({r['step_pct_bound']:.0f}%)"]
-        out.append(line(cells))
-    if step_rows:
+    out = [f"machine: {cpu_line(info)}; load average {info['loadavg_start'][0]:.2f} -> "
+           f"{info['loadavg_end'][0]:.2f}", ""]
+    for lv in levels:
+        pk = lv["peak"]
+        core_peak = pk["fma_gflops_1_thread"]
+        out.append(f"level {lv['name']} (gru-gen --target {lv['target']}; peak {pk['isa']} FMA "
+                   f"{core_peak:.1f} GFLOP/s/core" +
+                   (f"; oneDNN with ONEDNN_MAX_CPU_ISA={lv['onednn_max_isa']}"
+                    if lv["onednn_max_isa"] else "") + ")")
+        out.append(f"run, L={points[0]['L']}, D=H, fp32 (min over repetitions; ratio = peer / "
+                   f"gru-gen; % peak of {core_peak:.0f} GFLOP/s per core x threads; roofline = "
+                   "max(FLOPs / peak, bytes / bandwidth), % = roofline / gru-gen)")
+        head = ["H", "N", "thr", "gru-gen ms"] + [f"{n} ms (x)" for n in PEER_NAMES] + \
+            ["GFLOP/s", "% peak", "roofline ms (%)", "proj % peak", "step µs / bound µs"]
+        out.append(line(head))
+        out.append(line(["--:"] * len(head)))
+        for r in (r for r in rows if r["level"] == lv["name"]):
+            cells = [str(r["H"]), str(r["N"]), str(r["threads"]), f"{r['gru_gen_ms']:.3f}"]
+            for n in PEER_NAMES:
+                cells.append(f"{fmt(r[n + '_ms'], '.3f')} ({fmt(r[n + '_ratio'], '.1f')}x)")
+            cells += [f"{r['gflops']:.1f}", f"{r['pct_peak']:.0f}%",
+                      f"{r['roofline_ms']:.3f} ({r['pct_roofline']:.0f}%)",
+                      f"{r['projection_pct_peak']:.0f}%",
+                      f"{r['step_kernel_us']:.2f} / {r['step_bound_us']:.2f} "
+                      f"({r['step_pct_bound']:.0f}%)"]
+            out.append(line(cells))
         out.append("")
+    if step_rows:
         out.append("step latency, N=1 (one call, h in/out)")
-        head = ["H", "thr", "gru-gen µs"] + [f"{n} µs (x)" for n in PEER_NAMES]
+        head = ["level", "H", "thr", "gru-gen µs"] + \
+            [f"{n} µs (x)" for n in PEER_NAMES if n != "onednn"]
         out.append(line(head))
         out.append(line(["--:"] * len(head)))
         for r in step_rows:
-            cells = [str(r["H"]), str(r["threads"]), f"{r['gru_gen_us']:.2f}"]
+            cells = [r["level"], str(r["H"]), str(r["threads"]), f"{r['gru_gen_us']:.2f}"]
             for n in PEER_NAMES:
-                cells.append(f"{fmt(r[n + '_us'], '.1f')} ({fmt(r[n + '_ratio'], '.0f')}x)")
+                if n != "onednn":
+                    cells.append(f"{fmt(r[n + '_us'], '.1f')} ({fmt(r[n + '_ratio'], '.0f')}x)")
             out.append(line(cells))
-    out.append("")
-    out.append(f"machine: {info.get('cpu', '?')}, {info['cpus']} CPUs, L1d {info.get('L1d cache')}, "
-               f"L2 {info.get('L2 cache')}, L3 {info.get('L3 cache')}; peak {pk['isa']} FMA "
-               f"{core_peak:.1f} GFLOP/s/core ({pk['fma_gflops_all_threads']:.1f} with "
-               f"{pk['threads']} threads); load average {info['loadavg_start'][0]:.2f} -> "
-               f"{info['loadavg_end'][0]:.2f}")
-    gen = max(p["gru_gen_host_s"] for p in points)
-    out.append(f"gru-gen, host only: at most {gen:.1f} s per spec" +
+        out.append("")
+    for lv in levels:
+        pk = lv["peak"]
+        out.append(f"{lv['name']}: peak {pk['isa']} FMA {pk['fma_gflops_1_thread']:.1f} "
+                   f"GFLOP/s/core ({pk['fma_gflops_all_threads']:.1f} with {pk['threads']} "
+                   f"threads); gru-gen --target {lv['target']}: at most "
+                   f"{max(p['gen_s'][lv['name']] for p in points):.1f} s per spec")
+    out.append(f"caches: L1d {info.get('L1d cache')}, L2 {info.get('L2 cache')}, L3 "
+               f"{info.get('L3 cache')}" +
                (f"; all five targets for D=H={all_targets['H']} N={all_targets['N']}: "
                 f"{all_targets['seconds']:.1f} s" if all_targets else ""))
     versions = ", ".join(f"{n} {m['version']}" if m.get("available") else f"{n}: not installed"
                          for n, m in peers_meta[threads[0]].items())
     out.append(f"peers: {versions}; each matched gru-gen within 1e-4 before it was timed")
+    unlimited = [n for n in PEER_NAMES if n not in ISA_LIMITED_PEERS]
+    if len(levels) > 1:
+        out.append(f"{', '.join(n for n in unlimited if n != 'iree')} cannot be limited to an "
+                   "ISA and iree is compiled for the host CPU: every level shows the same times "
+                   "for them (their own best ISA); oneDNN runs at each level's ISA "
+                   "(ONEDNN_MAX_CPU_ISA)")
+    if predictions:
+        out.append("")
+        out.append("ARM predictions (gru-gen --emit schedule-report; nothing here was measured):")
+        for key, by_target in predictions.items():
+            for target, pr in by_target.items():
+                body = pr["report"] if pr["ok"] else f"failed: {pr['error']}"
+                out.append(f"- {key} {target}: " + body.replace("\n", "\n    "))
     text = "\n".join(out)
     print(text)
     open(os.path.join(res, "table.md"), "w").write(text + "\n")
-    chart(rows, step_rows, threads, os.path.join(res, "chart.png"), info)
+    chart(rows, levels, threads, os.path.join(res, "chart.png"), info)
 
 
-def chart(rows, step_rows, threads, path, info):
+def chart(rows, levels, threads, path, info):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(threads), figsize=(6.5 * len(threads), 4.2), squeeze=False)
+    fig, axes = plt.subplots(len(levels), len(threads),
+                             figsize=(6.5 * len(threads), 4.2 * len(levels)), squeeze=False)
     names = ["gru-gen"] + PEER_NAMES
-    colors = ["#d62728", "#7f7f7f", "#1f77b4", "#ff7f0e"]
-    for ax, t in zip(axes[0], threads):
-        sel = [r for r in rows if r["threads"] == t]
-        labels = [f"H={r['H']}\nN={r['N']}" for r in sel]
-        width = 0.2
-        for i, name in enumerate(names):
-            key = "gru_gen_ms" if name == "gru-gen" else f"{name}_ms"
-            vals = [r[key] if r[key] is not None else 0 for r in sel]
-            ax.bar([x + (i - 1.5) * width for x in range(len(sel))], vals, width, label=name,
-                   color=colors[i])
-        ax.set_yscale("log")
-        ax.set_xticks(range(len(sel)))
-        ax.set_xticklabels(labels, fontsize=8)
-        ax.set_ylabel("run, L=128, ms (log; lower is better)")
-        ax.set_title(f"{t} thread{'s' if t > 1 else ''}")
-        ax.grid(axis="y", which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"GRU layer, fp32, D=H, L=128 — {info.get('cpu', '?')}, {info['cpus']} CPUs",
-                 fontsize=10)
+    colors = ["#d62728", "#7f7f7f", "#1f77b4", "#ff7f0e", "#9467bd", "#2ca02c"]
+    width = 0.8 / len(names)
+    for li, lv in enumerate(levels):
+        for ax, t in zip(axes[li], threads):
+            sel = [r for r in rows if r["threads"] == t and r["level"] == lv["name"]]
+            labels = [f"H={r['H']}\nN={r['N']}" for r in sel]
+            for i, name in enumerate(names):
+                key = "gru_gen_ms" if name == "gru-gen" else f"{name}_ms"
+                vals = [r[key] if r[key] is not None else 0 for r in sel]
+                ax.bar([x + (i - (len(names) - 1) / 2) * width for x in range(len(sel))], vals,
+                       width, label=name, color=colors[i])
+            ax.hlines([r["roofline_ms"] for r in sel], [x - 0.45 for x in range(len(sel))],
+                      [x + 0.45 for x in range(len(sel))], colors="k", linestyles="dashed",
+                      label="roofline")
+            ax.set_yscale("log")
+            ax.set_xticks(range(len(sel)))
+            ax.set_xticklabels(labels, fontsize=8)
+            ax.set_ylabel("run, L=128, ms (log; lower is better)")
+            ax.set_title(f"{lv['name']}, {t} thread{'s' if t > 1 else ''}")
+            ax.grid(axis="y", which="both", alpha=0.3)
+            ax.legend(fontsize=7)
+    fig.suptitle(f"GRU layer, fp32, D=H, L=128\n{cpu_line(info)}, load average "
+                 f"{info['loadavg_start'][0]:.2f} -> {info['loadavg_end'][0]:.2f}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

@@ -1,4 +1,5 @@
-"""The peers gru-gen is compared with: mlx.nn.GRU, ONNX Runtime's GRU op, PyTorch's nn.GRU.
+"""The peers gru-gen is compared with: mlx.nn.GRU, ONNX Runtime's GRU op, PyTorch's nn.GRU,
+IREE (the same ONNX GRU compiled ahead of time). oneDNN is bench/onednn_peer.cpp, run by bench.py.
 
 Run by bench.py in a child process per thread count (thread pools are fixed at import time by
 some frameworks):
@@ -36,6 +37,7 @@ def load_point(point):
         "Wx": rd("Wx", (3 * h, d)), "Wh": rd("Wh", (3 * h, h)),
         "b": rd("b", (3 * h,)), "bhn": rd("bhn", (h,)),
         "x": rd("x", (n, L, d)), "ours": rd(point["ours_output"], (n, L, h)),
+        "dir": point["dir"],  # where a peer that compiles the model puts its files
     }
 
 
@@ -110,6 +112,28 @@ def onnx_weights(w):
     return W, R, B
 
 
+def onnx_gru_model(w, seq):
+    """The ONNX GRU op (linear_before_reset=1, time-major X [seq][N][D]) holding the MLX weights;
+    `seq` is a static length or a symbolic name. Inputs X, initial_h; outputs Y, Y_h."""
+    from onnx import TensorProto, helper, numpy_helper
+    n, L, d = w["x"].shape
+    h = w["Wh"].shape[1]
+    W, R, B = onnx_weights(w)
+    node = helper.make_node("GRU", ["X", "W", "R", "B", "", "initial_h"], ["Y", "Y_h"],
+                            hidden_size=h, linear_before_reset=1, direction="forward")
+    graph = helper.make_graph(
+        [node], "gru",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [seq, n, d]),
+         helper.make_tensor_value_info("initial_h", TensorProto.FLOAT, [1, n, h])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [seq, 1, n, h]),
+         helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [1, n, h])],
+        initializer=[numpy_helper.from_array(W, "W"), numpy_helper.from_array(R, "R"),
+                     numpy_helper.from_array(B, "B")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    return model
+
+
 class OrtPeer:
     name = "onnxruntime"
 
@@ -120,23 +144,10 @@ class OrtPeer:
         self.version = ort.__version__
 
     def build(self, w):
-        onnx, ort = self.onnx, self.ort
-        from onnx import TensorProto, helper, numpy_helper
+        ort = self.ort
         n, L, d = w["x"].shape
         h = w["Wh"].shape[1]
-        W, R, B = onnx_weights(w)
-        node = helper.make_node("GRU", ["X", "W", "R", "B", "", "initial_h"], ["Y", "Y_h"],
-                                hidden_size=h, linear_before_reset=1, direction="forward")
-        graph = helper.make_graph(
-            [node], "gru",
-            [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["seq", n, d]),
-             helper.make_tensor_value_info("initial_h", TensorProto.FLOAT, [1, n, h])],
-            [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["seq", 1, n, h]),
-             helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [1, n, h])],
-            initializer=[numpy_helper.from_array(W, "W"), numpy_helper.from_array(R, "R"),
-                         numpy_helper.from_array(B, "B")])
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
-        model.ir_version = 8
+        model = onnx_gru_model(w, "seq")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
@@ -200,7 +211,72 @@ class TorchPeer:
         return lambda: run().numpy(), run, step
 
 
-PEERS = [MlxPeer, OrtPeer, TorchPeer]
+# ---- IREE: the same ONNX GRU, compiled ahead of time for this CPU ------------------------------
+
+class IreePeer:
+    """The ONNX model above with static shapes (one for run, seq=L, one for step, seq=1),
+    imported with iree-import-onnx and compiled with iree-compile for llvm-cpu (target CPU host);
+    run through iree.runtime on local-sync (one thread) or, with T > 1 threads, on local-task with
+    T workers (--task_topology_group_count)."""
+    name = "iree"
+
+    def __init__(self, threads):
+        import importlib.metadata
+        import onnx
+        import iree.runtime as rt
+        self.onnx, self.rt = onnx, rt
+        self.version = importlib.metadata.version("iree-base-runtime")
+        bindir = os.path.dirname(sys.executable)
+        self.importer = os.path.join(bindir, "iree-import-onnx")
+        self.compiler = os.path.join(bindir, "iree-compile")
+        for tool in (self.importer, self.compiler):
+            if not os.path.exists(tool):
+                raise ImportError(f"no {os.path.basename(tool)} beside {sys.executable}")
+        if threads > 1:
+            rt.flags.parse_flags(f"--task_topology_group_count={threads}")
+        self.config = rt.Config("local-sync" if threads == 1 else "local-task")
+
+    def compile(self, w, seq, workdir):
+        import subprocess
+        os.makedirs(workdir, exist_ok=True)
+        onnx_file = os.path.join(workdir, f"gru_seq{seq}.onnx")
+        mlir_file, vmfb_file = onnx_file[:-5] + ".mlir", onnx_file[:-5] + ".vmfb"
+        self.onnx.save(onnx_gru_model(w, seq), onnx_file)
+        for cmd in ([self.importer, onnx_file, "-o", mlir_file],
+                    [self.compiler, "--iree-input-type=onnx", "--iree-hal-target-device=local",
+                     "--iree-hal-local-target-device-backends=llvm-cpu",
+                     "--iree-llvmcpu-target-cpu=host", mlir_file, "-o", vmfb_file]):
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"{os.path.basename(cmd[0])} failed: {r.stderr.strip()}")
+        rt = self.rt
+        vm = rt.VmModule.copy_buffer(self.config.vm_instance, open(vmfb_file, "rb").read())
+        ctx = rt.SystemContext(config=self.config, vm_modules=[vm])
+        return ctx.modules.module["gru"]
+
+    def build(self, w):
+        n, L, d = w["x"].shape
+        h = w["Wh"].shape[1]
+        workdir = w["dir"] + "/iree"
+        run_fn = self.compile(w, L, workdir)
+        step_fn = self.compile(w, 1, workdir)
+        x_nld = w["x"]
+        h0 = np.zeros((1, n, h), np.float32)
+
+        def run():
+            y, _ = run_fn(np.ascontiguousarray(x_nld.transpose(1, 0, 2)), h0)
+            return np.ascontiguousarray(np.asarray(y.to_host())[:, 0].transpose(1, 0, 2))
+
+        x_t = np.ascontiguousarray(x_nld[:, :1, :].transpose(1, 0, 2))
+        state = {"h": h0.copy()}
+
+        def step():
+            state["h"] = np.asarray(step_fn(x_t, state["h"])[1].to_host())
+
+        return run, run, step
+
+
+PEERS = [MlxPeer, OrtPeer, TorchPeer, IreePeer]
 
 
 def main():
@@ -219,6 +295,8 @@ def main():
             peer = cls(args.threads)
         except ImportError as e:  # torch may not install on every machine
             results["peers"][cls.name] = {"available": False, "why": str(e)}
+            print(f"  peers: {cls.name}: not installed ({e}), skipped", file=sys.stderr,
+                  flush=True)
             continue
         results["peers"][cls.name] = {"available": True, "version": peer.version}
         peers.append(peer)
@@ -227,8 +305,15 @@ def main():
         w = load_point(point)
         entry = {"key": point["key"], "peers": {}}
         for peer in peers:
-            compute, run, step = peer.build(w)
-            err = float(np.max(np.abs(compute() - w["ours"])))
+            try:
+                compute, run, step = peer.build(w)
+                err = float(np.max(np.abs(compute() - w["ours"])))
+            except RuntimeError as e:  # a compiler peer (IREE) that fails on this point
+                entry["peers"][peer.name] = {"max_abs_diff_vs_gru_gen": None, "verified": False,
+                                             "error": str(e)}
+                print(f"  peers ({args.threads} threads): {point['key']} {peer.name}: failed, "
+                      f"not timed: {e}", file=sys.stderr, flush=True)
+                continue
             r = {"max_abs_diff_vs_gru_gen": err, "verified": err <= TOLERANCE}
             if r["verified"]:
                 r["run"] = best_time(run, args.budget)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The benchmark, one command: gru-gen against mlx.nn.GRU, ONNX Runtime and PyTorch, and against the
-# machine's limits (bench/bench.py says what is measured). Builds gru-gen if needed, installs the
-# benchmark-only Python packages (bench/requirements.txt) into .venv once, then runs.
-# Options go to bench/bench.py (e.g. --hidden 64,128 --batch 1 --threads 1).
+# The benchmark, one command: gru-gen against mlx.nn.GRU, ONNX Runtime, PyTorch, IREE and oneDNN,
+# at every x86 feature level the CPU executes, and against the machine's limits (bench/bench.py
+# says what is measured). Builds gru-gen if needed, installs the benchmark-only Python packages
+# (bench/requirements.txt) into .venv once, then runs.
+# Options go to bench/bench.py (e.g. --hidden 64,128 --batch 1 --threads 1 --targets host).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv="$root/.venv"
