@@ -153,17 +153,24 @@ def bandwidth_for(peak_info, nbytes):
 
 
 def roofline_s(pk, p, threads):
-    """A lower bound on run's time: max(FLOPs / peak, bytes / bandwidth), with
+    """A lower bound on run's time, per kernel and summed (run is the projection over all N*L
+    rows, then L steps, each waiting for the one before): for each, max(FLOPs / peak, bytes /
+    bandwidth), with
       - peak: one core's FMA peak (the level's) x threads;
-      - bytes: what run cannot avoid reading or writing once (x, the output, Wx, Wh, the biases),
-        at the bandwidth of a buffer of their size, plus Wh once per timestep (the recurrence
-        needs all of it at every step), split over the threads' cores, at the bandwidth of the
-        cache level one core's share fits in."""
+      - bytes: what the kernel cannot avoid reading or writing once, at the bandwidth of a
+        buffer of that size; for a step, Wh split over the threads' cores (each reads its share
+        at the bandwidth of the cache level that share fits in), its xp slice, h and h'."""
     d, h, n, L = p["D"], p["H"], p["N"], p["L"]
-    once = 4 * (n * L * d + n * L * h + 3 * h * d + 3 * h * h + 4 * h)
+    peak = pk["fma_gflops_1_thread"] * threads * 1e9
+    proj_flops = 2 * n * L * d * 3 * h
+    proj_bytes = 4 * (n * L * d + 3 * h * d + 3 * h + n * L * 3 * h)
+    proj_s = max(proj_flops / peak, proj_bytes / (bandwidth_for(pk, proj_bytes) * 1e9))
+    step_flops = 2 * n * h * 3 * h + 10 * n * h
     share = p["wh_bytes"] / threads
-    mem_s = once / (bandwidth_for(pk, once) * 1e9) + L * share / (bandwidth_for(pk, share) * 1e9)
-    return max(p["flops"] / (pk["fma_gflops_1_thread"] * threads * 1e9), mem_s)
+    other = 4 * (n * 3 * h + 2 * n * h + h)
+    step_s = max(step_flops / peak, share / (bandwidth_for(pk, share) * 1e9) +
+                 other / (bandwidth_for(pk, other) * 1e9))
+    return proj_s + L * step_s
 
 
 def mlx_reference(w, h):
@@ -519,7 +526,7 @@ def report(args, info, levels, points, threads, peer_results, all_targets, predi
                     if lv["onednn_max_isa"] else "") + ")")
         out.append(f"run, L={points[0]['L']}, D=H, fp32 (min over repetitions; ratio = peer / "
                    f"gru-gen; % peak of {core_peak:.0f} GFLOP/s per core x threads; roofline = "
-                   "max(FLOPs / peak, bytes / bandwidth), % = roofline / gru-gen)")
+                   "the sum over its kernels of max(FLOPs / peak, bytes / bandwidth), % = roofline / gru-gen)")
         head = ["H", "N", "thr", "gru-gen ms"] + [f"{n} ms (x)" for n in PEER_NAMES] + \
             ["GFLOP/s", "% peak", "roofline ms (%)", "proj % peak", "step µs / bound µs"]
         out.append(line(head))

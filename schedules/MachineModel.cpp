@@ -23,83 +23,63 @@ using Halide::Target;
 //   shared by a cluster of four.
 // - Apple GPU (Metal Feature Set Tables; Apple's Metal Shading Language Specification):
 //   SIMD-groups of 32 threads, 32 KiB of threadgroup memory, up to 1024 threads per group.
-MachineModel x86_sse() {
-  MachineModel m;
-  m.name = "x86-64 SSE4.1/AVX, no FMA";
-  m.vector_registers = 16;
-  m.fma_pipes = 1;  // a multiply and an add, on two pipes
-  m.fma_latency = 8;
-  m.mca_cpus = "nehalem";
-  m.source = "Intel Optimization Reference Manual";
-  return m;
-}
+enum Class { kX86Sse, kX86Avx2, kX86Avx512, kArm64Neoverse, kApplePCore, kAppleGpu };
 
-MachineModel x86_avx2() {
-  MachineModel m;
-  m.name = "x86-64 AVX2+FMA (Haswell..Alder Lake, Zen 2/3 class)";
-  m.vector_registers = 16;
-  m.fma_pipes = 2;
-  m.fma_latency = 5;
-  m.load_ports = 2;
-  m.l1d_bytes = 32 << 10;
-  m.l2_bytes = 512 << 10;
-  m.mca_cpus = "znver3,skylake";
-  m.source = "Intel Optimization Reference Manual; AMD Zen 2/3 Software Optimization Guides";
-  return m;
-}
+struct ClassRow {
+  const char *name;
+  int registers, fma_pipes, fma_latency, load_ports;
+  bool memory_broadcast;
+  int64_t l1d_bytes, l2_bytes;
+  int cores;
+  const char *mca_cpus, *source;
+  int simd_width;  // GPU classes: SIMD-group width, threadgroup memory, threads per group
+  int64_t threadgroup_bytes;
+  int max_threads_per_group;
+};
 
-MachineModel x86_avx512() {
-  MachineModel m;
-  m.name = "x86-64 AVX-512 (Skylake-SP..Sapphire Rapids, Zen 4 class)";
-  m.vector_registers = 32;
-  m.fma_pipes = 2;
-  m.fma_latency = 4;
-  m.load_ports = 2;
-  m.l1d_bytes = 48 << 10;
-  m.l2_bytes = 1 << 20;
-  m.mca_cpus = "icelake-server,sapphirerapids";
-  m.source = "Intel Optimization Reference Manual";
-  return m;
-}
+// One row per class, in Class order. SSE4.1/AVX without FMA: a multiply and an add on two
+// pipes, counted as one FMA pipe of twice the latency.
+const ClassRow kClasses[] = {
+    {"x86-64 SSE4.1/AVX, no FMA", 16, 1, 8, 2, true, 32 << 10, 256 << 10, 4, "nehalem",
+     "Intel Optimization Reference Manual", 0, 0, 0},
+    {"x86-64 AVX2+FMA (Haswell..Alder Lake, Zen 2/3 class)", 16, 2, 5, 2, true, 32 << 10,
+     512 << 10, 4, "znver3,skylake",
+     "Intel Optimization Reference Manual; AMD Zen 2/3 Software Optimization Guides", 0, 0, 0},
+    {"x86-64 AVX-512 (Skylake-SP..Sapphire Rapids, Zen 4 class)", 32, 2, 4, 2, true, 48 << 10,
+     1 << 20, 4, "icelake-server,sapphirerapids", "Intel Optimization Reference Manual", 0, 0, 0},
+    {"ARM64 Neoverse N1 / Cortex-A76 class", 32, 2, 4, 2, false, 64 << 10, 512 << 10, 4,
+     "neoverse-n1,cortex-a76", "Arm Neoverse N1 and Cortex-A76 Software Optimization Guides", 0,
+     0, 0},
+    // L2: 12 MiB shared by a cluster of four P-cores.
+    {"Apple M-series P-core (Firestorm and later)", 32, 4, 4, 3, false, 128 << 10, 3 << 20, 8,
+     "apple-a14,apple-m4",
+     "Dougall Johnson's Firestorm instruction tables; Apple Silicon CPU Optimization Guide", 0, 0,
+     0},
+    // The host side of a Metal library is an M-series P-core.
+    {"Apple GPU (Metal), on an M-series host", 32, 4, 4, 3, false, 128 << 10, 3 << 20, 8,
+     "apple-a14,apple-m4",
+     "Dougall Johnson's Firestorm instruction tables; Apple Silicon CPU Optimization Guide; "
+     "Metal Feature Set Tables",
+     32, 32 << 10, 1024},
+};
 
-MachineModel arm64_neoverse() {
+MachineModel model_of(Class c) {
+  const ClassRow &r = kClasses[c];
   MachineModel m;
-  m.name = "ARM64 Neoverse N1 / Cortex-A76 class";
-  m.vector_registers = 32;
-  m.fma_pipes = 2;
-  m.fma_latency = 4;
-  m.load_ports = 2;
-  m.memory_broadcast = false;
-  m.l1d_bytes = 64 << 10;
-  m.l2_bytes = 512 << 10;
-  m.mca_cpus = "neoverse-n1,cortex-a76";
-  m.source = "Arm Neoverse N1 and Cortex-A76 Software Optimization Guides";
-  return m;
-}
-
-MachineModel apple_p_core() {
-  MachineModel m;
-  m.name = "Apple M-series P-core (Firestorm and later)";
-  m.vector_registers = 32;
-  m.fma_pipes = 4;
-  m.fma_latency = 4;
-  m.load_ports = 3;
-  m.memory_broadcast = false;
-  m.l1d_bytes = 128 << 10;
-  m.l2_bytes = 3 << 20;  // 12 MiB shared by four P-cores
-  m.cores = 8;
-  m.mca_cpus = "apple-a14,apple-m4";
-  m.source = "Dougall Johnson's Firestorm instruction tables; Apple Silicon CPU Optimization Guide";
-  return m;
-}
-
-MachineModel apple_gpu() {
-  MachineModel m = apple_p_core();  // the host side of a Metal library
-  m.name = "Apple GPU (Metal), on an M-series host";
-  m.simd_width = 32;
-  m.threadgroup_bytes = 32 << 10;
-  m.max_threads_per_group = 1024;
-  m.source += "; Metal Feature Set Tables";
+  m.name = r.name;
+  m.vector_registers = r.registers;
+  m.fma_pipes = r.fma_pipes;
+  m.fma_latency = r.fma_latency;
+  m.load_ports = r.load_ports;
+  m.memory_broadcast = r.memory_broadcast;
+  m.l1d_bytes = r.l1d_bytes;
+  m.l2_bytes = r.l2_bytes;
+  m.cores = r.cores;
+  m.mca_cpus = r.mca_cpus;
+  m.source = r.source;
+  m.simd_width = r.simd_width;
+  m.threadgroup_bytes = r.threadgroup_bytes;
+  m.max_threads_per_group = r.max_threads_per_group;
   return m;
 }
 
@@ -125,15 +105,15 @@ int64_t host_cache_bytes(int level) {
 MachineModel machine_model_for(const Target &target, bool host) {
   MachineModel m;
   if (target.arch == Target::ARM) {
-    m = target.has_feature(Target::Metal)   ? apple_gpu()
-        : target.os == Target::OSX          ? apple_p_core()
-                                            : arm64_neoverse();
+    m = model_of(target.has_feature(Target::Metal) ? kAppleGpu
+                 : target.os == Target::OSX          ? kApplePCore
+                                                     : kArm64Neoverse);
   } else if (target.has_feature(Target::AVX512)) {
-    m = x86_avx512();
+    m = model_of(kX86Avx512);
   } else if (target.has_feature(Target::AVX2) && target.has_feature(Target::FMA)) {
-    m = x86_avx2();
+    m = model_of(kX86Avx2);
   } else {
-    m = x86_sse();
+    m = model_of(kX86Sse);
   }
   // The vector width Halide vectorizes with for this target (one owner: Halide's target).
   m.vector_bytes = 4 * target.natural_vector_size<float>();
