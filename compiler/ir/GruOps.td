@@ -34,9 +34,17 @@ def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
            tensor<13xf32>, tensor<3x13xf32>) -> tensor<3x?x13xf32>
     ```
 
-    `direction` defaults to forward and is then not printed. Later variants (e.g. where the reset
-    gate applies) belong beside it as enum attributes with a default, so existing IR keeps its
-    meaning.
+    `reset_after = false` applies the reset gate before the recurrent product (ONNX
+    `linear_before_reset=0`, Keras `reset_after=False`); only the n gate changes:
+
+        n = tanh(xp_n + (r ⊙ h)·Wh_nᵀ + bhn)
+
+    where Wh_n is Wh's n block (rows 2H..3H) and bhn is added after the product (ONNX's Rbh;
+    ONNX's Wbh is part of b, hence of xp_n). The default, `reset_after = true`, is the formula
+    above (mlx.nn.GRU, PyTorch, ONNX `linear_before_reset=1`).
+
+    `direction` defaults to forward and `reset_after` to true; defaults are not printed. Later
+    variants belong beside them as attributes with a default, so existing IR keeps its meaning.
   }];
 
   let arguments = (ins
@@ -51,7 +59,8 @@ def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     ConfinedAttr<I64Attr, [IntPositive]>:$batch,
     BoolAttr:$has_bias,
     TypeAttrOf<AnyFloat>:$dtype,
-    DefaultValuedAttr<Gru_DirectionAttr, "::grugen::gru::Direction::forward">:$direction
+    DefaultValuedAttr<Gru_DirectionAttr, "::grugen::gru::Direction::forward">:$direction,
+    DefaultValuedAttr<BoolAttr, "true">:$reset_after
   );
   let results = (outs RankedTensorOf<[AnyFloat]>:$output);
 

@@ -31,7 +31,7 @@ mlir::OwningOpRef<mlir::ModuleOp> build_spec_module(mlir::MLIRContext &context,
   mlir::Value bhn = spec.has_bias ? args[4] : mlir::Value();
   auto layer = builder.create<gru::LayerOp>(
       loc, output, args[0], args[1], args[2], b, bhn, args.back(), spec.input_size,
-      spec.hidden_size, spec.batch, spec.has_bias, f32, gru::Direction::forward);
+      spec.hidden_size, spec.batch, spec.has_bias, f32, gru::Direction::forward, spec.reset_after);
   builder.create<mlir::func::ReturnOp>(loc, layer.getOutput());
   return module;
 }
@@ -47,6 +47,7 @@ mlir::FailureOr<GruSpec> spec_of_layer(gru::LayerOp layer) {
   spec.hidden_size = layer.getHiddenSize();
   spec.batch = layer.getBatch();
   spec.has_bias = layer.getHasBias();
+  spec.reset_after = layer.getResetAfter();
   return spec;
 }
 

@@ -30,6 +30,10 @@ struct GruSpec {
   int64_t hidden_size = 0;  // H
   int64_t batch = 1;        // N
   bool has_bias = true;     // b [3H] and bhn [H] exist exactly when true
+  // Where the reset gate applies: after the recurrent product, n = tanh(xp_n + r * (hp_n + bhn))
+  // (mlx.nn.GRU, PyTorch, ONNX linear_before_reset=1), or before it (false: ONNX
+  // linear_before_reset=0, Keras reset_after=False), n = tanh(xp_n + (r * h) Wh_n^T + bhn).
+  bool reset_after = true;
 
   // Elements of the weights the model copies: Wx [3H][D], Wh [3H][H], b [3H], bhn [H].
   int64_t weight_elements() const;

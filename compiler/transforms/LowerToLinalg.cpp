@@ -8,6 +8,10 @@
 //     hp = h·Whᵀ                            contraction
 //     h' = gates(xp[:, t], hp, h, bhn)      one elementwise linalg.generic
 //     output[:, t] = h'
+//
+// With reset_after = false (the reset gate before the recurrent product), each step also
+// computes rh = r ⊙ h (elementwise) and its product with Wh, whose n block replaces hp_n:
+// n = tanh(xp_n + (r ⊙ h)·Wh_nᵀ + bhn).
 #include "ir/GruOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -33,7 +37,8 @@ class LayerLowering {
  public:
   LayerLowering(gru::LayerOp layer, mlir::OpBuilder &builder)
       : b_(builder), loc_(layer.getLoc()), dtype_(layer.getDtype()),
-        N_(layer.getBatch()), H_(layer.getHiddenSize()), G_(layer.getGateRows()) {}
+        N_(layer.getBatch()), H_(layer.getHiddenSize()), G_(layer.getGateRows()),
+        reset_after_(layer.getResetAfter()) {}
 
   Value lower(Value x, Value Wx, Value Wh, Value bias, Value bhn, Value h0) {
     auto x_type = llvm::cast<mlir::RankedTensorType>(x.getType());
@@ -137,23 +142,24 @@ class LayerLowering {
   // each element of h is read only by the element of h' it becomes, and bufferization needs the
   // loop-carried state to stay in one buffer.
   Value step(Value xp, Value t, Value h, Value Wh, Value bhn) {
-    // (n, g, k): hp[n][g] += h[n][k] * Wh[g][k]
-    Value hp = contraction(h, Wh, zeros({N_, G_}), 3,
-                           {map(3, {0, 2}), map(3, {1, 2}), map(3, {0, 1})});
+    Value hp = recurrent_product(h, Wh);
+    // Reset before the product: the n block is that of (r ⊙ h)·Whᵀ, with r from this step's hp.
+    Value hp_n = reset_after_ ? hp : recurrent_product(reset_state(xp, t, hp, h), Wh);
     llvm::SmallVector<Value> inputs = {gate_slice(xp, 0, t), gate_slice(xp, 1, t),
                                        gate_slice(xp, 2, t), gate_slice(hp, 0, {}),
-                                       gate_slice(hp, 1, {}), gate_slice(hp, 2, {})};
+                                       gate_slice(hp, 1, {}), gate_slice(hp_n, 2, {})};
     llvm::SmallVector<mlir::AffineMap> maps(inputs.size(), map(2, {0, 1}));
     if (bhn) {
       inputs.push_back(bhn);
       maps.push_back(map(2, {1}));
     }
     maps.push_back(map(2, {0, 1}));  // h, read and written
-    const bool has_bhn = bool(bhn);
+    const bool has_bhn = bool(bhn), reset_after = reset_after_;
     return b_.create<mlir::linalg::GenericOp>(
                  loc_, h.getType(), inputs, mlir::ValueRange{h}, maps,
                  llvm::SmallVector<IteratorType>(2, IteratorType::parallel),
-                 [has_bhn](mlir::OpBuilder &nb, mlir::Location nloc, mlir::ValueRange args) {
+                 [has_bhn, reset_after](mlir::OpBuilder &nb, mlir::Location nloc,
+                                        mlir::ValueRange args) {
                    Value xr = args[0], xz = args[1], xn = args[2];
                    Value hr = args[3], hz = args[4], hn = args[5], h = args.back();
                    mlir::Type type = h.getType();
@@ -165,18 +171,50 @@ class LayerLowering {
                      return nb.create<mlir::arith::DivFOp>(
                          nloc, one, nb.create<mlir::arith::AddFOp>(nloc, one, e));
                    };
-                   Value r = sigmoid(nb.create<mlir::arith::AddFOp>(nloc, xr, hr));
+                   // After: xp_n + r ⊙ (hp_n + bhn). Before: hn is (r ⊙ h)·Wh_nᵀ already,
+                   // so xp_n + (hn + bhn), and r is not needed here.
+                   Value r = reset_after
+                                 ? sigmoid(nb.create<mlir::arith::AddFOp>(nloc, xr, hr))
+                                 : Value();
                    Value z = sigmoid(nb.create<mlir::arith::AddFOp>(nloc, xz, hz));
                    if (has_bhn) hn = nb.create<mlir::arith::AddFOp>(nloc, hn, args[6]);
+                   if (reset_after) hn = nb.create<mlir::arith::MulFOp>(nloc, r, hn);
                    Value n = nb.create<mlir::math::TanhOp>(
-                       nloc, nb.create<mlir::arith::AddFOp>(
-                                 nloc, xn, nb.create<mlir::arith::MulFOp>(nloc, r, hn)));
+                       nloc, nb.create<mlir::arith::AddFOp>(nloc, xn, hn));
                    // h' = (1 − z) ⊙ n + z ⊙ h
                    Value keep_new = nb.create<mlir::arith::MulFOp>(
                        nloc, nb.create<mlir::arith::SubFOp>(nloc, one, z), n);
                    Value keep_old = nb.create<mlir::arith::MulFOp>(nloc, z, h);
                    nb.create<mlir::linalg::YieldOp>(
                        nloc, Value(nb.create<mlir::arith::AddFOp>(nloc, keep_new, keep_old)));
+                 })
+        .getResult(0);
+  }
+
+  // [N][3H]: hp[n][g] = Σ_k h[n][k] · Wh[g][k], over the loops (n, g, k).
+  Value recurrent_product(Value h, Value Wh) {
+    return contraction(h, Wh, zeros({N_, G_}), 3,
+                       {map(3, {0, 2}), map(3, {1, 2}), map(3, {0, 1})});
+  }
+
+  // r ⊙ h [N][H], r = σ(xp_r + hp_r): the state the reset-before n gate multiplies by Wh.
+  Value reset_state(Value xp, Value t, Value hp, Value h) {
+    llvm::SmallVector<Value> inputs = {gate_slice(xp, 0, t), gate_slice(hp, 0, {}), h};
+    llvm::SmallVector<mlir::AffineMap> maps(inputs.size() + 1, map(2, {0, 1}));
+    Value empty = b_.create<mlir::tensor::EmptyOp>(loc_, llvm::ArrayRef<int64_t>{N_, H_}, dtype_);
+    return b_.create<mlir::linalg::GenericOp>(
+                 loc_, empty.getType(), inputs, mlir::ValueRange{empty}, maps,
+                 llvm::SmallVector<IteratorType>(2, IteratorType::parallel),
+                 [](mlir::OpBuilder &nb, mlir::Location nloc, mlir::ValueRange args) {
+                   mlir::Type type = args[2].getType();
+                   Value one = nb.create<mlir::arith::ConstantOp>(nloc, nb.getFloatAttr(type, 1.0));
+                   Value v = nb.create<mlir::arith::AddFOp>(nloc, args[0], args[1]);
+                   Value e = nb.create<mlir::math::ExpOp>(
+                       nloc, nb.create<mlir::arith::NegFOp>(nloc, v));
+                   Value r = nb.create<mlir::arith::DivFOp>(
+                       nloc, one, nb.create<mlir::arith::AddFOp>(nloc, one, e));
+                   nb.create<mlir::linalg::YieldOp>(
+                       nloc, Value(nb.create<mlir::arith::MulFOp>(nloc, r, args[2])));
                  })
         .getResult(0);
   }
@@ -194,6 +232,7 @@ class LayerLowering {
   mlir::Location loc_;
   mlir::Type dtype_;
   int64_t N_, H_, G_;
+  bool reset_after_;
 };
 
 struct LayerOpLowering : mlir::OpConversionPattern<gru::LayerOp> {

@@ -167,3 +167,14 @@ func.func @unranked(%x: tensor<*xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<39x13x
       : (tensor<*xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<1x?x13xf32>
   return %out : tensor<1x?x13xf32>
 }
+
+// -----
+
+func.func @reset_after_not_bool(%x: tensor<1x?x7xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<39x13xf32>)
+    -> tensor<1x?x13xf32> {
+  // expected-error @+2 {{attribute 'reset_after' failed to satisfy constraint: bool attribute}}
+  %out = gru.layer %x, %Wx, %Wh
+      {input_size = 7, hidden_size = 13, batch = 1, has_bias = false, dtype = f32, reset_after = 0}
+      : (tensor<1x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<1x?x13xf32>
+  return %out : tensor<1x?x13xf32>
+}

@@ -37,3 +37,27 @@ func.func @state_only(%x: tensor<3x?x2xf32>, %Wx: tensor<12x2xf32>, %Wh: tensor<
       -> tensor<3x?x4xf32>
   return %out : tensor<3x?x4xf32>
 }
+
+// The reset gate before the recurrent product: reset_after = false is printed (true, the
+// default, is not: @kws above).
+// CHECK-LABEL: func.func @reset_before
+// CHECK: gru.layer %{{.*}}, %{{.*}}, %{{.*}} bias(%{{.*}}, %{{.*}}) {batch = 1 : i64, dtype = f32, has_bias = true, hidden_size = 13 : i64, input_size = 7 : i64, reset_after = false} : (tensor<1x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>, tensor<39xf32>, tensor<13xf32>) -> tensor<1x?x13xf32>
+// CHECK-LABEL: func.func @reset_after_written
+// CHECK: gru.layer %{{.*}}, %{{.*}}, %{{.*}} {batch = 1 : i64, dtype = f32, has_bias = false, hidden_size = 13 : i64, input_size = 7 : i64} :
+func.func @reset_before(%x: tensor<1x?x7xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<39x13xf32>,
+                        %b: tensor<39xf32>, %bhn: tensor<13xf32>) -> tensor<1x?x13xf32> {
+  %out = gru.layer %x, %Wx, %Wh bias(%b, %bhn)
+      {input_size = 7, hidden_size = 13, batch = 1, has_bias = true, dtype = f32,
+       reset_after = false}
+      : (tensor<1x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>, tensor<39xf32>,
+         tensor<13xf32>) -> tensor<1x?x13xf32>
+  return %out : tensor<1x?x13xf32>
+}
+func.func @reset_after_written(%x: tensor<1x?x7xf32>, %Wx: tensor<39x7xf32>,
+                               %Wh: tensor<39x13xf32>) -> tensor<1x?x13xf32> {
+  %out = gru.layer %x, %Wx, %Wh
+      {input_size = 7, hidden_size = 13, batch = 1, has_bias = false, dtype = f32,
+       reset_after = true}
+      : (tensor<1x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<1x?x13xf32>
+  return %out : tensor<1x?x13xf32>
+}
