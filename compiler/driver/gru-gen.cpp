@@ -55,6 +55,14 @@ cl::opt<std::string> batch("batch", cl::desc("N: sequences per call (default 1)"
                            cl::value_desc("N"), cl::init("1"), cl::cat(category));
 cl::opt<bool> no_bias("no-bias", cl::desc("The layer has no b/bhn (mlx.nn.GRU(bias=False))"),
                       cl::cat(category));
+cl::opt<std::string> layers("layers",
+                            cl::desc("Stacked layers (default 1): layer l > 0 reads the output of "
+                                     "layer l-1"),
+                            cl::value_desc("count"), cl::init("1"), cl::cat(category));
+cl::opt<bool> bidirectional("bidirectional",
+                            cl::desc("Each layer runs forward and backward over its input; its "
+                                     "output is [forward h_t, backward h_t]"),
+                            cl::cat(category));
 cl::opt<bool> reset_before("reset-before",
                            cl::desc("Apply the reset gate before the recurrent product: "
                                     "n = tanh(xp_n + (r*h) Wh_n^T + bhn) (ONNX "
@@ -126,7 +134,12 @@ GruSpec spec_from_flags(const std::optional<GruWeights> &weights) {
   spec.name = name;
   spec.batch = parse_size(batch);
   spec.reset_after = !reset_before;
+  spec.layers = parse_size(layers);
+  if (bidirectional) spec.direction = GruDirection::Bidirectional;
   if (weights) {
+    if (spec.layers != 1 || bidirectional)
+      throw GruGenError(std::string(bidirectional ? "--bidirectional" : "--layers") +
+                        " with --weights: a weights file holds one forward layer so far");
     const std::string source = "--weights '" + weights_file.getValue() + "'";
     auto agree = [&](const cl::opt<std::string> &flag, int64_t from_file) {
       if (flag.getNumOccurrences() && parse_size(flag) != from_file)
@@ -172,8 +185,8 @@ std::optional<GruWeights> weights_from_flags() {
 // must agree with a spec file as it must with flags.
 SpecFrontend frontend_from_input(const std::optional<GruWeights> &weights) {
   if (spec_file.empty()) return SpecFrontend::from_flags(spec_from_flags(weights));
-  const cl::Option *spec_flags[] = {&name, &input_size, &hidden_size, &batch, &no_bias,
-                                     &reset_before};
+  const cl::Option *spec_flags[] = {&name,   &input_size,    &hidden_size, &batch,
+                                     &no_bias, &reset_before, &layers,      &bidirectional};
   for (const cl::Option *flag : spec_flags)
     if (flag->getNumOccurrences() > 0)
       throw GruGenError("--" + flag->ArgStr.str() + " cannot be combined with a spec file, "
@@ -195,6 +208,19 @@ void check_weights_match(const GruSpec &spec, const std::optional<GruWeights> &w
                       ", but the spec says D=" + std::to_string(spec.input_size) + " H=" +
                       std::to_string(spec.hidden_size) + " bias " +
                       (spec.has_bias ? "on" : "off") + reset(spec.reset_after));
+}
+
+// The IR, its passes and gru-opt's lowering take stacks and directions; code generation and the
+// runtime compile one forward layer so far (issue 15: one descriptor per layer is next).
+void refuse_unsupported_model(const GruSpec &spec) {
+  if (spec.is_single_forward_layer()) return;
+  const char *direction = spec.direction == GruDirection::Bidirectional ? "bidirectional"
+                          : spec.direction == GruDirection::Reverse     ? "reverse"
+                                                                        : "forward";
+  throw GruGenError("a model of " + std::to_string(spec.layers) + " " + direction + " layer" +
+                    (spec.layers == 1 ? "" : "s") +
+                    ": code generation compiles one forward layer so far (the IR and "
+                    "gru-opt's lowering take stacks and directions)");
 }
 
 // --emit mlir: DIR/<name>.mlir, the module the front end compiled.
@@ -308,7 +334,7 @@ bool parse_command_line(int argc, char **argv, std::string &error) {
       "gru-gen: compile a fixed-shape GRU (mlx.nn.GRU semantics) into a static library with a "
       "C ABI\n\n"
       "  The spec is given as flags (--name, --input-size, --hidden-size, --batch, --no-bias,\n"
-      "  --reset-before),\n"
+      "  --reset-before, --layers, --bidirectional),\n"
       "  taken from a trained layer's weights (--weights, MLX safetensors), or read from a\n"
       "  file, spec.mlir: a gru dialect module (see --emit mlir).\n",
       &errs);
@@ -375,6 +401,7 @@ int main(int argc, char **argv) {
     const std::optional<GruWeights> weights = weights_from_flags();
     SpecFrontend frontend = frontend_from_input(weights);
     const GruSpec spec = frontend.compile();  // the only spec code generation sees
+    refuse_unsupported_model(spec);
     check_weights_match(spec, weights);
     const std::vector<TargetPolicy> policies = policies_from_flags();
     for (const TargetPolicy &policy : policies)

@@ -43,6 +43,16 @@ def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     ONNX's Wbh is part of b, hence of xp_n). The default, `reset_after = true`, is the formula
     above (mlx.nn.GRU, PyTorch, ONNX `linear_before_reset=1`).
 
+    `direction = #gru.direction<reverse>` walks t = L−1…0; `bidirectional` runs a forward and a
+    reverse direction over the same input, each with its own weights and initial state, which
+    then carry a leading dimension of 2 (forward first): `Wx [2][3H][D]`, `Wh [2][3H][H]`,
+    `b [2][3H]`, `bhn [2][H]`, `h0 [2][N][H]`; the output is `[N][L][2H]`, at each t the forward
+    state, then the reverse one (PyTorch's and ONNX's order).
+
+    A spec module may chain layers: layer 0 reads the function's input, layer l > 0 the output
+    of layer l − 1 (so its input_size is the previous layer's output size), and the function
+    returns the last layer's output.
+
     `direction` defaults to forward and `reset_after` to true; defaults are not printed. Later
     variants belong beside them as attributes with a default, so existing IR keeps its meaning.
   }];
@@ -76,6 +86,13 @@ def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
   let extraClassDeclaration = [{
     // 3H: rows of Wx and Wh, gates r, z, n stacked.
     int64_t getGateRows() { return 3 * getHiddenSize(); }
+    // 2 for a bidirectional layer, else 1: the leading dimension of its weights and h0 (absent
+    // when 1) and the factor of its output size.
+    int64_t getDirections() {
+      return getDirection() == ::grugen::gru::Direction::bidirectional ? 2 : 1;
+    }
+    // The features of each output row: directions x H.
+    int64_t getOutputSize() { return getDirections() * getHiddenSize(); }
   }];
 }
 

@@ -9,6 +9,10 @@
 //     h' = gates(xp[:, t], hp, h, bhn)      one elementwise linalg.generic
 //     output[:, t] = h'
 //
+// A reverse layer walks t = L-1..0 (the same loop, index L-1-t). A bidirectional one lowers each
+// direction so, on its slice of the weights and h0 (leading dimension 2), and inserts the two
+// [N][L][H] results side by side into [N][L][2H], forward first.
+//
 // With reset_after = false (the reset gate before the recurrent product), each step also
 // computes rh = r ⊙ h (elementwise) and its product with Wh, whose n block replaces hp_n:
 // n = tanh(xp_n + (r ⊙ h)·Wh_nᵀ + bhn).
@@ -38,9 +42,49 @@ class LayerLowering {
   LayerLowering(gru::LayerOp layer, mlir::OpBuilder &builder)
       : b_(builder), loc_(layer.getLoc()), dtype_(layer.getDtype()),
         N_(layer.getBatch()), H_(layer.getHiddenSize()), G_(layer.getGateRows()),
-        reset_after_(layer.getResetAfter()) {}
+        reset_after_(layer.getResetAfter()), direction_(layer.getDirection()) {}
 
   Value lower(Value x, Value Wx, Value Wh, Value bias, Value bhn, Value h0) {
+    if (direction_ != gru::Direction::bidirectional)
+      return lower_direction(x, Wx, Wh, bias, bhn, h0, direction_ == gru::Direction::reverse);
+    auto x_type = llvm::cast<mlir::RankedTensorType>(x.getType());
+    Value L = b_.createOrFold<mlir::tensor::DimOp>(loc_, x, 1);
+    llvm::SmallVector<Value> L_dynamic;
+    if (x_type.isDynamicDim(1)) L_dynamic.push_back(L);
+    Value both = b_.create<mlir::tensor::EmptyOp>(
+        loc_, llvm::ArrayRef<int64_t>{N_, x_type.getDimSize(1), 2 * H_}, dtype_, L_dynamic);
+    auto at = [&](int64_t v) -> mlir::OpFoldResult { return b_.getIndexAttr(v); };
+    for (int64_t d = 0; d < 2; ++d) {
+      auto of = [&](Value v) { return v ? direction_slice(v, d) : Value(); };
+      Value states = lower_direction(x, of(Wx), of(Wh), of(bias), of(bhn), of(h0), d == 1);
+      // both[:, :, d*H : d*H + H] = states
+      both = b_.create<mlir::tensor::InsertSliceOp>(
+          loc_, states, both, llvm::ArrayRef<mlir::OpFoldResult>{at(0), at(0), at(d * H_)},
+          llvm::ArrayRef<mlir::OpFoldResult>{at(N_), L, at(H_)},
+          llvm::ArrayRef<mlir::OpFoldResult>{at(1), at(1), at(1)});
+    }
+    return both;
+  }
+
+ private:
+  // v[d] of a tensor whose leading dimension is the direction, without that dimension.
+  Value direction_slice(Value v, int64_t d) {
+    auto type = llvm::cast<mlir::RankedTensorType>(v.getType());
+    auto at = [&](int64_t value) -> mlir::OpFoldResult { return b_.getIndexAttr(value); };
+    llvm::SmallVector<mlir::OpFoldResult> offsets = {at(d)}, sizes = {at(1)}, strides = {at(1)};
+    for (int64_t i = 1; i < type.getRank(); ++i) {
+      offsets.push_back(at(0));
+      sizes.push_back(at(type.getDimSize(i)));
+      strides.push_back(at(1));
+    }
+    return b_.create<mlir::tensor::ExtractSliceOp>(
+        loc_, mlir::RankedTensorType::get(type.getShape().drop_front(), dtype_), v, offsets,
+        sizes, strides);
+  }
+
+  // One direction: forward, or reverse (t = L-1..0, index L-1-t into xp and the states).
+  Value lower_direction(Value x, Value Wx, Value Wh, Value bias, Value bhn, Value h0,
+                        bool reverse) {
     auto x_type = llvm::cast<mlir::RankedTensorType>(x.getType());
     const int64_t L_static = x_type.getDimSize(1);
     Value L = b_.createOrFold<mlir::tensor::DimOp>(loc_, x, 1);
@@ -60,14 +104,18 @@ class LayerLowering {
           mlir::OpBuilder::InsertionGuard guard(b_);
           b_.setInsertionPoint(body.getInsertionBlock(), body.getInsertionPoint());
           Value h = carried[0];
-          Value h_next = step(xp, t, h, Wh, bhn);
-          Value filled = insert_state(h_next, carried[1], t);
+          Value time = t;
+          if (reverse) {
+            Value last = b_.create<mlir::arith::SubIOp>(loc_, L, one);
+            time = b_.create<mlir::arith::SubIOp>(loc_, last, t);
+          }
+          Value h_next = step(xp, time, h, Wh, bhn);
+          Value filled = insert_state(h_next, carried[1], time);
           b_.create<mlir::scf::YieldOp>(loc_, mlir::ValueRange{h_next, filled});
         });
     return time_loop.getResult(1);
   }
 
- private:
   mlir::RankedTensorType tensor(llvm::ArrayRef<int64_t> dims) {
     return mlir::RankedTensorType::get(dims, dtype_);
   }
@@ -233,6 +281,7 @@ class LayerLowering {
   mlir::Type dtype_;
   int64_t N_, H_, G_;
   bool reset_after_;
+  gru::Direction direction_;
 };
 
 struct LayerOpLowering : mlir::OpConversionPattern<gru::LayerOp> {
@@ -240,8 +289,6 @@ struct LayerOpLowering : mlir::OpConversionPattern<gru::LayerOp> {
 
   mlir::LogicalResult matchAndRewrite(gru::LayerOp layer, OpAdaptor operands,
                                       mlir::ConversionPatternRewriter &rewriter) const override {
-    if (layer.getDirection() != gru::Direction::forward)
-      return rewriter.notifyMatchFailure(layer, "only forward layers are lowered");
     Value states = LayerLowering(layer, rewriter)
                        .lower(operands.getInput(), operands.getWx(), operands.getWh(),
                               operands.getB(), operands.getBhn(), operands.getH0());

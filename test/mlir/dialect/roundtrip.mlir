@@ -61,3 +61,37 @@ func.func @reset_after_written(%x: tensor<1x?x7xf32>, %Wx: tensor<39x7xf32>,
       : (tensor<1x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<1x?x13xf32>
   return %out : tensor<1x?x13xf32>
 }
+
+// Directions: reverse, and bidirectional with its weights and h0 leading with the direction
+// (2: forward, then reverse) and an output of 2H; a chain of two layers.
+// CHECK-LABEL: func.func @reverse
+// CHECK: gru.layer {{.*}} {batch = 1 : i64, direction = #gru.direction<reverse>, dtype = f32, has_bias = false, hidden_size = 13 : i64, input_size = 7 : i64}
+func.func @reverse(%x: tensor<1x?x7xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<39x13xf32>)
+    -> tensor<1x?x13xf32> {
+  %out = gru.layer %x, %Wx, %Wh
+      {input_size = 7, hidden_size = 13, batch = 1, has_bias = false, dtype = f32,
+       direction = #gru.direction<reverse>}
+      : (tensor<1x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<1x?x13xf32>
+  return %out : tensor<1x?x13xf32>
+}
+
+// CHECK-LABEL: func.func @stack
+// CHECK: %[[Y0:.+]] = gru.layer %{{.*}}, %{{.*}}, %{{.*}} bias(%{{.*}}, %{{.*}}) initial(%{{.*}}) {batch = 2 : i64, direction = #gru.direction<bidirectional>, dtype = f32, has_bias = true, hidden_size = 13 : i64, input_size = 7 : i64} : (tensor<2x?x7xf32>, tensor<2x39x7xf32>, tensor<2x39x13xf32>, tensor<2x39xf32>, tensor<2x13xf32>, tensor<2x2x13xf32>) -> tensor<2x?x26xf32>
+// CHECK: gru.layer %[[Y0]], {{.*}} input_size = 26 : i64{{.*}} : (tensor<2x?x26xf32>, tensor<2x39x26xf32>, tensor<2x39x13xf32>, tensor<2x39xf32>, tensor<2x13xf32>) -> tensor<2x?x26xf32>
+func.func @stack(%x: tensor<2x?x7xf32>,
+                 %Wx0: tensor<2x39x7xf32>, %Wh0: tensor<2x39x13xf32>, %b0: tensor<2x39xf32>,
+                 %bhn0: tensor<2x13xf32>, %h0: tensor<2x2x13xf32>,
+                 %Wx1: tensor<2x39x26xf32>, %Wh1: tensor<2x39x13xf32>, %b1: tensor<2x39xf32>,
+                 %bhn1: tensor<2x13xf32>) -> tensor<2x?x26xf32> {
+  %y0 = gru.layer %x, %Wx0, %Wh0 bias(%b0, %bhn0) initial(%h0)
+      {input_size = 7, hidden_size = 13, batch = 2, has_bias = true, dtype = f32,
+       direction = #gru.direction<bidirectional>}
+      : (tensor<2x?x7xf32>, tensor<2x39x7xf32>, tensor<2x39x13xf32>, tensor<2x39xf32>,
+         tensor<2x13xf32>, tensor<2x2x13xf32>) -> tensor<2x?x26xf32>
+  %y1 = gru.layer %y0, %Wx1, %Wh1 bias(%b1, %bhn1)
+      {input_size = 26, hidden_size = 13, batch = 2, has_bias = true, dtype = f32,
+       direction = #gru.direction<bidirectional>}
+      : (tensor<2x?x26xf32>, tensor<2x39x26xf32>, tensor<2x39x13xf32>, tensor<2x39xf32>,
+         tensor<2x13xf32>) -> tensor<2x?x26xf32>
+  return %y1 : tensor<2x?x26xf32>
+}
