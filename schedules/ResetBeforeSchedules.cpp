@@ -1,8 +1,8 @@
 // Schedules of the reset-before step (ResetBeforeStepFuncs in OwnSchedules.h): the r and z
 // products, then r * h, then the n gate's product of it, then the gates. r needs all of hp's r
 // row before any n product, so the stages cannot share one register tile as the reset-after
-// step's do (CpuSchedules.cpp); each is computed at root, vectorized along the states.
-// Simple and correct rather than fast; register tiling them is left for later.
+// step's do (CpuSchedules.cpp): on CPUs each product is computed at root, register-tiled like
+// the reset-after step's; on GPUs each stage is a kernel of one thread per output.
 #include <algorithm>
 
 #include "OwnSchedules.h"
@@ -11,23 +11,74 @@ namespace grugen {
 
 using Halide::TailStrategy;
 
+namespace {
+
+// Vector registers the accumulators of one tile may take (as in CpuSchedules.cpp): AVX-512 and
+// AArch64 have 32, AVX2 and older x86 16.
+int accumulator_budget(const Halide::Target &t) {
+  const bool wide = t.arch == Halide::Target::ARM || t.has_feature(Halide::Target::AVX512);
+  return wide ? 24 : 12;
+}
+
+int divisor_at_most(int n, int limit) {
+  for (int d = std::min(n, std::max(1, limit)); d > 1; --d)
+    if (n % d == 0) return d;
+  return 1;
+}
+
+// Work (flops) from which a product splits its tiles over Halide's thread pool.
+constexpr double kParallelFlops = 1.0e6;
+
+// A product `acc` (pure, then an update over k) over states i, `gates` gate rows g (or none) and
+// batch rows n, materialized at root by a wrapper tiled over (i, n): each tile's accumulators
+// (gates x tile vectors x batch rows) stay in registers while the tile's Wh columns stream past
+// once, as in the reset-after step.
+void register_tiled_product(const Halide::Target &target, Halide::Func acc, Halide::Var i,
+                            const Halide::Var *g, Halide::Var n, Halide::RVar k, int H, int N,
+                            int gates) {
+  const int lanes = target.natural_vector_size<float>();
+  // A tile of whole vectors that fits H (tiles shift inwards at the end: pure wrappers only
+  // recompute a few states), or one vector of H's width below a vector.
+  const int v = std::min(H, lanes);
+  const int width = H < lanes ? H : lanes * std::max(1, std::min(2, H / lanes));
+  const int rows = divisor_at_most(N, accumulator_budget(target) / (gates * (width / v)));
+  Halide::Func tiled = acc.in();
+  Halide::Var io("io"), ii("ii"), no("no"), ni("ni");
+  const Halide::TailStrategy shift = Halide::TailStrategy::ShiftInwards;
+  tiled.compute_root()
+      .split(i, io, ii, width, shift)
+      .split(n, no, ni, rows, shift)
+      .vectorize(ii, v)
+      .unroll(ni);
+  if (g) {
+    tiled.reorder(ii, *g, ni, no, io).unroll(*g);
+  } else {
+    tiled.reorder(ii, ni, no, io);
+  }
+  if (2.0 * N * H * gates * H >= kParallelFlops && H / width > 1) tiled.parallel(io);
+  acc.compute_at(tiled, no).vectorize(i, v).unroll(i).unroll(n);
+  if (g) {
+    acc.unroll(*g);
+    acc.update().reorder(i, *g, n, k).vectorize(i, v).unroll(i).unroll(*g).unroll(n);
+  } else {
+    acc.update().reorder(i, n, k).vectorize(i, v).unroll(i).unroll(n);
+  }
+}
+
+}  // namespace
+
 void schedule_reset_before_step_for_cpu(const Halide::Target &target,
                                         const ResetBeforeStepFuncs &f) {
-  Halide::Func h_next = f.step.h_next, hp = f.step.hp, rh = f.rh, hn = f.hn;
+  Halide::Func h_next = f.step.h_next, rh = f.rh;
   const Halide::Var i = f.step.i, g = f.step.g, n = f.step.n;
-  const Halide::RVar k = f.step.k;
-  // States below a vector make one vector of their own width; a tail is guarded, never shifted
-  // (a shifted update would add twice, a rounded-up n product read past Wh).
-  const int v = std::min(f.step.H, target.natural_vector_size<float>());
-  const TailStrategy guard = TailStrategy::GuardWithIf;
-  // Packed Wh: row k holds the r, z and n columns of every state contiguously, so each loop
-  // over k streams one row's blocks into vectors of the states' accumulators.
-  hp.compute_root().vectorize(i, v, guard);
-  hp.update().reorder(i, g, k, n).vectorize(i, v, guard).unroll(g);
-  rh.compute_root().vectorize(i, v, guard);
-  hn.compute_root().vectorize(i, v, guard);
-  hn.update().reorder(i, k, n).vectorize(i, v, guard);
-  h_next.vectorize(i, v, guard);
+  const int H = f.step.H, N = f.step.N;
+  const int v = std::min(H, target.natural_vector_size<float>());
+  // Packed Wh: row k holds the r, z and n columns of every state contiguously. The r and z
+  // products, then r * h (all of it: every n product reads every state), then the n product.
+  register_tiled_product(target, f.step.hp, i, &g, n, f.step.k, H, N, 2);
+  rh.compute_root().vectorize(i, v, Halide::TailStrategy::GuardWithIf);
+  register_tiled_product(target, f.hn, i, nullptr, n, f.step.k, H, N, 1);
+  h_next.vectorize(i, v, Halide::TailStrategy::GuardWithIf);
 }
 
 void schedule_reset_before_step_for_gpu(const ResetBeforeStepFuncs &f) {
