@@ -37,8 +37,8 @@ struct StepFuncs {
 
 // The step with the reset gate before the n gate's product (reset_after = false): `step.hp`
 // holds the r and z products only, rh(i, n) = r * h, and hn(i, n) = sum_k Wh_n(i, k) * rh(k, n)
-// (Wh_n: Wh's n block, in the step's weight layout). ResetBeforeSchedules.cpp: simple schedules
-// (each product its own vectorized loop nest, computed at root), not register-tiled.
+// (Wh_n: Wh's n block, in the step's weight layout). ResetBeforeSchedules.cpp: on CPUs each
+// product computed at root, register-tiled; on GPUs one kernel per stage.
 struct ResetBeforeStepFuncs {
   StepFuncs step;
   Halide::Func rh, hn;
