@@ -69,7 +69,9 @@ mlir::LogicalResult LayerOp::verify() {
       (getBhn() && failed(expect_type(*this, "bhn", getBhn(), dims({H}), dtype,
                                       meaning("hidden_size")))) ||
       (getH0() && failed(expect_type(*this, "h0", getH0(), dims({N, H}), dtype,
-                                     meaning("batch x hidden_size")))))
+                                     meaning("batch x hidden_size")))) ||
+      (getLengths() && failed(expect_type(*this, "lengths", getLengths(), {N},
+                                          mlir::IntegerType::get(getContext(), 32), "batch"))))
     return mlir::failure();
 
   // Every state: the same L as the input, static or not.

@@ -49,6 +49,11 @@ def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     `b [2][3H]`, `bhn [2][H]`, `h0 [2][N][H]`; the output is `[N][L][2H]`, at each t the forward
     state, then the reverse one (PyTorch's and ONNX's order).
 
+    `lengths(%len)` (optional, `[N]` of i32, each in [0, L]) gives each row its own length, as
+    ONNX's `sequence_lens` and PyTorch's packed sequences do: row n takes steps 0…len[n]−1 (a
+    reverse direction starts at len[n]−1), its state is unchanged at the other steps, and its
+    output there is zero.
+
     A spec module may chain layers: layer 0 reads the function's input, layer l > 0 the output
     of layer l − 1 (so its input_size is the previous layer's output size), and the function
     returns the last layer's output.
@@ -64,6 +69,7 @@ def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     Optional<RankedTensorOf<[AnyFloat]>>:$b,
     Optional<RankedTensorOf<[AnyFloat]>>:$bhn,
     Optional<RankedTensorOf<[AnyFloat]>>:$h0,
+    Optional<RankedTensorOf<[I32]>>:$lengths,
     ConfinedAttr<I64Attr, [IntPositive]>:$input_size,
     ConfinedAttr<I64Attr, [IntPositive]>:$hidden_size,
     ConfinedAttr<I64Attr, [IntPositive]>:$batch,
@@ -78,7 +84,7 @@ def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
   // order as they appear.
   let assemblyFormat = [{
     $input `,` $Wx `,` $Wh (`bias` `(` $b^ `,` $bhn `)`)? (`initial` `(` $h0^ `)`)?
-    attr-dict `:` functional-type(operands, results)
+    (`lengths` `(` $lengths^ `)`)? attr-dict `:` functional-type(operands, results)
   }];
 
   let hasVerifier = 1;

@@ -69,7 +69,8 @@ mlir::OwningOpRef<mlir::ModuleOp> build_spec_module(mlir::MLIRContext &context,
     mlir::Value bhn = spec.has_bias ? args[at + 3] : mlir::Value();
     mlir::Value h0 = args[1 + size_t(spec.layers) * weights_per_layer + size_t(layer)];
     auto op = builder.create<gru::LayerOp>(
-        loc, output, input, args[at], args[at + 1], b, bhn, h0, spec.layer_input_size(layer),
+        loc, output, input, args[at], args[at + 1], b, bhn, h0, mlir::Value(),
+        spec.layer_input_size(layer),
         spec.hidden_size, spec.batch, spec.has_bias, f32, ir_direction(spec.direction),
         spec.reset_after);
     input = op.getOutput();
@@ -126,6 +127,10 @@ mlir::FailureOr<GruSpec> spec_of_module(mlir::ModuleOp module) {
   if (!returned || returned.getNumOperands() != 1 ||
       returned.getOperand(0) != layers.back().getOutput())
     return function.emitError("the spec's function must return the last gru.layer's output");
+  for (gru::LayerOp layer : layers)
+    if (layer.getLengths())
+      return layer.emitError("per-row lengths: code generation does not compile them yet "
+                             "(gru-opt's lowering does)");
   spec->layers = int64_t(layers.size());
   return spec;
 }

@@ -13,6 +13,9 @@
 // direction so, on its slice of the weights and h0 (leading dimension 2), and inserts the two
 // [N][L][H] results side by side into [N][L][2H], forward first.
 //
+// With lengths (per-row lengths len[N]), each step also yields the state unchanged for rows
+// whose len[n] <= t and a zero output there (a second output of the gates' generic).
+//
 // With reset_after = false (the reset gate before the recurrent product), each step also
 // computes rh = r ⊙ h (elementwise) and its product with Wh, whose n block replaces hp_n:
 // n = tanh(xp_n + (r ⊙ h)·Wh_nᵀ + bhn).
@@ -44,7 +47,8 @@ class LayerLowering {
         N_(layer.getBatch()), H_(layer.getHiddenSize()), G_(layer.getGateRows()),
         reset_after_(layer.getResetAfter()), direction_(layer.getDirection()) {}
 
-  Value lower(Value x, Value Wx, Value Wh, Value bias, Value bhn, Value h0) {
+  Value lower(Value x, Value Wx, Value Wh, Value bias, Value bhn, Value h0, Value lengths) {
+    lengths_ = lengths;
     if (direction_ != gru::Direction::bidirectional)
       return lower_direction(x, Wx, Wh, bias, bhn, h0, direction_ == gru::Direction::reverse);
     auto x_type = llvm::cast<mlir::RankedTensorType>(x.getType());
@@ -109,8 +113,8 @@ class LayerLowering {
             Value last = b_.create<mlir::arith::SubIOp>(loc_, L, one);
             time = b_.create<mlir::arith::SubIOp>(loc_, last, t);
           }
-          Value h_next = step(xp, time, h, Wh, bhn);
-          Value filled = insert_state(h_next, carried[1], time);
+          auto [h_next, output] = step(xp, time, h, Wh, bhn);
+          Value filled = insert_state(output, carried[1], time);
           b_.create<mlir::scf::YieldOp>(loc_, mlir::ValueRange{h_next, filled});
         });
     return time_loop.getResult(1);
@@ -189,7 +193,8 @@ class LayerLowering {
   // One timestep: hp = h·Whᵀ, then r, z, n and h' elementwise over (n, j). h' overwrites h:
   // each element of h is read only by the element of h' it becomes, and bufferization needs the
   // loop-carried state to stay in one buffer.
-  Value step(Value xp, Value t, Value h, Value Wh, Value bhn) {
+  // Returns the next state and this step's output (the same value without lengths).
+  std::pair<Value, Value> step(Value xp, Value t, Value h, Value Wh, Value bhn) {
     Value hp = recurrent_product(h, Wh);
     // Reset before the product: the n block is that of (r ⊙ h)·Whᵀ, with r from this step's hp.
     Value hp_n = reset_after_ ? hp : recurrent_product(reset_state(xp, t, hp, h), Wh);
@@ -201,15 +206,28 @@ class LayerLowering {
       inputs.push_back(bhn);
       maps.push_back(map(2, {1}));
     }
-    maps.push_back(map(2, {0, 1}));  // h, read and written
+    const Value lengths = lengths_;
+    if (lengths) {
+      inputs.push_back(lengths);
+      maps.push_back(map(2, {0}));
+    }
+    const size_t h_arg = inputs.size();
+    llvm::SmallVector<Value> outputs = {h};  // h, read and written
+    maps.push_back(map(2, {0, 1}));
+    if (lengths) {  // this step's output: zero where the row has ended
+      outputs.push_back(
+          b_.create<mlir::tensor::EmptyOp>(loc_, llvm::ArrayRef<int64_t>{N_, H_}, dtype_));
+      maps.push_back(map(2, {0, 1}));
+    }
+    llvm::SmallVector<mlir::Type> result_types(outputs.size(), h.getType());
     const bool has_bhn = bool(bhn), reset_after = reset_after_;
-    return b_.create<mlir::linalg::GenericOp>(
-                 loc_, h.getType(), inputs, mlir::ValueRange{h}, maps,
+    auto generic = b_.create<mlir::linalg::GenericOp>(
+                 loc_, result_types, inputs, outputs, maps,
                  llvm::SmallVector<IteratorType>(2, IteratorType::parallel),
-                 [has_bhn, reset_after](mlir::OpBuilder &nb, mlir::Location nloc,
+                 [has_bhn, reset_after, h_arg, lengths, t](mlir::OpBuilder &nb, mlir::Location nloc,
                                         mlir::ValueRange args) {
                    Value xr = args[0], xz = args[1], xn = args[2];
-                   Value hr = args[3], hz = args[4], hn = args[5], h = args.back();
+                   Value hr = args[3], hz = args[4], hn = args[5], h = args[h_arg];
                    mlir::Type type = h.getType();
                    Value one = nb.create<mlir::arith::ConstantOp>(nloc, nb.getFloatAttr(type, 1.0));
                    // σ(v) = 1 / (1 + e^-v)
@@ -233,10 +251,24 @@ class LayerLowering {
                    Value keep_new = nb.create<mlir::arith::MulFOp>(
                        nloc, nb.create<mlir::arith::SubFOp>(nloc, one, z), n);
                    Value keep_old = nb.create<mlir::arith::MulFOp>(nloc, z, h);
+                   Value h_new = nb.create<mlir::arith::AddFOp>(nloc, keep_new, keep_old);
+                   if (!lengths) {
+                     nb.create<mlir::linalg::YieldOp>(nloc, h_new);
+                     return;
+                   }
+                   // Row n is at a step it takes when t < len[n].
+                   Value len = nb.create<mlir::arith::IndexCastOp>(nloc, nb.getIndexType(),
+                                                                   args[h_arg - 1]);
+                   Value active = nb.create<mlir::arith::CmpIOp>(
+                       nloc, mlir::arith::CmpIPredicate::slt, t, len);
+                   Value zero = nb.create<mlir::arith::ConstantOp>(nloc, nb.getFloatAttr(type, 0.0));
                    nb.create<mlir::linalg::YieldOp>(
-                       nloc, Value(nb.create<mlir::arith::AddFOp>(nloc, keep_new, keep_old)));
-                 })
-        .getResult(0);
+                       nloc, mlir::ValueRange{
+                                 nb.create<mlir::arith::SelectOp>(nloc, active, h_new, h),
+                                 nb.create<mlir::arith::SelectOp>(nloc, active, h_new, zero)});
+                 });
+    if (!lengths) return {generic.getResult(0), generic.getResult(0)};
+    return {generic.getResult(0), generic.getResult(1)};
   }
 
   // [N][3H]: hp[n][g] = Σ_k h[n][k] · Wh[g][k], over the loops (n, g, k).
@@ -282,6 +314,7 @@ class LayerLowering {
   int64_t N_, H_, G_;
   bool reset_after_;
   gru::Direction direction_;
+  Value lengths_;  // [N] i32, or none
 };
 
 struct LayerOpLowering : mlir::OpConversionPattern<gru::LayerOp> {
@@ -291,7 +324,8 @@ struct LayerOpLowering : mlir::OpConversionPattern<gru::LayerOp> {
                                       mlir::ConversionPatternRewriter &rewriter) const override {
     Value states = LayerLowering(layer, rewriter)
                        .lower(operands.getInput(), operands.getWx(), operands.getWh(),
-                              operands.getB(), operands.getBhn(), operands.getH0());
+                              operands.getB(), operands.getBhn(), operands.getH0(),
+                              operands.getLengths());
     rewriter.replaceOp(layer, states);
     return mlir::success();
   }

@@ -217,3 +217,14 @@ func.func @stacked_input(%x: tensor<1x?x7xf32>, %Wx0: tensor<39x7xf32>, %Wh0: te
       : (tensor<1x?x13xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<1x?x13xf32>
   return %y1 : tensor<1x?x13xf32>
 }
+
+// -----
+
+func.func @lengths_shape(%x: tensor<3x?x7xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<39x13xf32>,
+                         %len: tensor<2xi32>) -> tensor<3x?x13xf32> {
+  // expected-error @+1 {{'gru.layer' op lengths must be tensor<3xi32> (batch), got tensor<2xi32>}}
+  %out = gru.layer %x, %Wx, %Wh lengths(%len)
+      {input_size = 7, hidden_size = 13, batch = 3, has_bias = false, dtype = f32}
+      : (tensor<3x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>, tensor<2xi32>) -> tensor<3x?x13xf32>
+  return %out : tensor<3x?x13xf32>
+}

@@ -95,3 +95,15 @@ func.func @stack(%x: tensor<2x?x7xf32>,
          tensor<2x13xf32>) -> tensor<2x?x26xf32>
   return %y1 : tensor<2x?x26xf32>
 }
+
+// Per-row lengths: an optional [N] i32 operand after h0.
+// CHECK-LABEL: func.func @lengths
+// CHECK: gru.layer %{{.*}}, %{{.*}}, %{{.*}} initial(%{{.*}}) lengths(%{{.*}}) {batch = 3 : i64, {{.*}}} : (tensor<3x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>, tensor<3x13xf32>, tensor<3xi32>) -> tensor<3x?x13xf32>
+func.func @lengths(%x: tensor<3x?x7xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<39x13xf32>,
+                   %h0: tensor<3x13xf32>, %len: tensor<3xi32>) -> tensor<3x?x13xf32> {
+  %out = gru.layer %x, %Wx, %Wh initial(%h0) lengths(%len)
+      {input_size = 7, hidden_size = 13, batch = 3, has_bias = false, dtype = f32}
+      : (tensor<3x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>, tensor<3x13xf32>,
+         tensor<3xi32>) -> tensor<3x?x13xf32>
+  return %out : tensor<3x?x13xf32>
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Stacks and directions in the IR, executed: chains of gru.layer ops (forward, reverse,
-bidirectional; reset after and before; with and without bias and h0) lowered by
+bidirectional; reset after and before; with and without bias and h0; per-row lengths) lowered by
 gru-opt --gru-lower-to-llvm and run by mlir-cpu-runner, against ONNX Runtime within 1e-5.
 
 ONNX Runtime runs each layer as one GRU node (direction forward, reverse or bidirectional,
@@ -36,6 +36,15 @@ CASES = {
     "stack2_bidirectional": (7, 13, 3, 5, 2, "bidirectional", True, True, True),
     "stack2_bidirectional_before_nobias": (9, 6, 2, 7, 2, "bidirectional", False, False, True),
     "stack2_reverse_before": (4, 5, 1, 9, 2, "reverse", False, True, False),
+    "lengths_forward": (7, 13, 3, 6, 1, "forward", True, True, True),
+    "lengths_reverse_before": (5, 8, 3, 5, 1, "reverse", False, True, False),
+    "lengths_stack2_bidirectional": (7, 13, 3, 6, 2, "bidirectional", True, True, True),
+}
+# Per-row lengths (ONNX's sequence_lens; the IR's lengths operand) of the cases that have them.
+LENGTHS = {
+    "lengths_forward": [6, 2, 4],
+    "lengths_reverse_before": [1, 5, 3],
+    "lengths_stack2_bidirectional": [3, 6, 1],
 }
 
 
@@ -65,7 +74,7 @@ class Layer:
         return [Wx, Wh, b, bhn]
 
 
-def onnx_layer(layer, x_lnd, direction, reset_after):
+def onnx_layer(layer, x_lnd, direction, reset_after, lengths=None):
     """ONNX Runtime's Y of one GRU node on X [L][N][D], as [L][N][dirs*H]."""
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
@@ -79,8 +88,12 @@ def onnx_layer(layer, x_lnd, direction, reset_after):
         inputs[3] = "B"
     graph_inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, [L, N, D])]
     feeds = {"X": x_lnd}
+    if lengths is not None:
+        inputs.append("seq_lens")
+        graph_inputs.append(helper.make_tensor_value_info("seq_lens", TensorProto.INT32, [N]))
+        feeds["seq_lens"] = np.array(lengths, np.int32)
     if layer.h0 is not None:
-        inputs += ["", "h0"]
+        inputs += [""] * (5 - len(inputs)) + ["h0"]
         graph_inputs.append(helper.make_tensor_value_info("h0", TensorProto.FLOAT, [dirs, N, H]))
         feeds["h0"] = layer.h0
     while inputs[-1] == "":
@@ -97,7 +110,7 @@ def onnx_layer(layer, x_lnd, direction, reset_after):
     return np.ascontiguousarray(y.transpose(0, 2, 1, 3).reshape(L, N, dirs * H))
 
 
-def program(name, case, layers, x):
+def program(name, case, layers, x, lengths=None):
     """The spec function (a chain of gru.layer ops) and @main calling it on constants."""
     D, H, N, L, count, direction, reset_after, bias, h0 = case
     dirs = DIRECTIONS[direction]
@@ -111,7 +124,11 @@ def program(name, case, layers, x):
         if layer.h0 is not None:
             params.append((f"h0_{l}", lead + (N, H)))
             values[f"h0_{l}"] = layer.h0 if dirs == 2 else layer.h0[0]
+    if lengths is not None:
+        params.append(("len", (N,)))
     types = {p: tensor_type(shape) for p, shape in params}
+    if lengths is not None:
+        types["len"] = f"tensor<{N}xi32>"
     lines = [f"func.func @{name}(" + ", ".join(f"%{p}: {types[p]}" for p, _ in params) +
              f") -> {tensor_type((N, None, dirs * H))} {{"]
     current, current_type, d_in = "%x", types["x"], D
@@ -129,6 +146,9 @@ def program(name, case, layers, x):
         if h0:
             text += f" initial(%h0_{l})"
             operands.append(f"%h0_{l}")
+        if lengths is not None:
+            text += " lengths(%len)"
+            operands.append("%len")
         operand_types = [current_type] + [types[o[1:]] for o in operands[1:]]
         out_type = tensor_type((N, None, dirs * H))
         lines.append(f"  %y{l} = gru.layer {text} {{input_size = {d_in}, {attrs}}} : "
@@ -138,7 +158,10 @@ def program(name, case, layers, x):
 
     main = ["func.func @main() {"]
     for p, _ in params:
-        main.append(f"  %{p}_c = {dense(values[p])}")
+        if p == "len":
+            main.append(f"  %len_c = arith.constant dense<{list(lengths)}> : {types['len']}")
+        else:
+            main.append(f"  %{p}_c = {dense(values[p])}")
     x_any = types["x"]
     main.append(f"  %x_any = tensor.cast %x_c : {tensor_type(x.shape)} to {x_any}")
     args = ", ".join("%x_any" if p == "x" else f"%{p}_c" for p, _ in params)
@@ -184,14 +207,15 @@ def main():
                   for l in range(count)]
         x = rng.normal(0.0, 1.5, (N, L, D)).astype(np.float32)
 
+        lengths = LENGTHS.get(name)
         y = np.ascontiguousarray(x.transpose(1, 0, 2))
         for layer in layers:
-            y = onnx_layer(layer, y, direction, reset_after)
+            y = onnx_layer(layer, y, direction, reset_after, lengths)
         reference = y.transpose(1, 0, 2)  # [N][L][dirs*H]
 
         path = os.path.join(args.work, name + ".mlir")
         with open(path, "w") as f:
-            f.write(program(name, case, layers, x))
+            f.write(program(name, case, layers, x, lengths))
         lowered = os.path.join(args.work, name + ".llvm.mlir")
         run([args.gru_opt, path, "--gru-lower-to-llvm", "-o", lowered])
         printed = run([args.runner, lowered, "-e", "main", "-entry-point-result=void",
@@ -203,6 +227,7 @@ def main():
         failures += not ok
         print(f"{name}: D={D} H={H} N={N} L={L} layers={count} {direction} "
               f"reset_after={int(reset_after)} bias={int(bias)} h0={int(h0)} "
+              f"lengths={','.join(map(str, lengths)) if lengths else '-'} "
               f"mlir_vs_ort={error:.3g} {'PASS' if ok else 'FAIL'}")
     print(f"{len(args.cases) - failures} passed, {failures} failed")
     return 1 if failures else 0
