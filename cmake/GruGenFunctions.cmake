@@ -2,6 +2,7 @@
 #
 #   gru_add_library(<name>
 #                   [INPUT_SIZE D HIDDEN_SIZE H] [NO_BIAS]   # or taken from WEIGHTS
+#                   [RESET_BEFORE]   # the reset gate before the recurrent product (--reset-before)
 #                   [BATCH N]                                # default 1
 #                   [TARGETS host|arm64-linux|arm64-macos|metal|opencl|<Halide target> ...]
 #                   [WEIGHTS file.safetensors [WEIGHTS_PREFIX p] [EMBED]]
@@ -15,7 +16,7 @@
 include_guard(GLOBAL)
 
 function(gru_add_library name)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "NO_BIAS;EMBED"
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "NO_BIAS;EMBED;RESET_BEFORE"
                         "INPUT_SIZE;HIDDEN_SIZE;BATCH;WEIGHTS;WEIGHTS_PREFIX;OUTPUT_DIR;TUNING_RECORD"
                         "TARGETS")
   if(ARG_UNPARSED_ARGUMENTS)
@@ -48,6 +49,9 @@ function(gru_add_library name)
   endif()
   if(ARG_NO_BIAS)
     list(APPEND args --no-bias)
+  endif()
+  if(ARG_RESET_BEFORE)
+    list(APPEND args --reset-before)
   endif()
   if(ARG_WEIGHTS)
     get_filename_component(weights "${ARG_WEIGHTS}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")

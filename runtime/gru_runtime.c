@@ -566,6 +566,14 @@ GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_layer_descriptor 
                (long long)layer.input_size, (long long)layer.hidden_size, layer.b ? "on" : "off",
                (int)D, (int)H, d->has_bias ? "on" : "off");
       r = GST_FORMAT;
+    } else if (r == GST_OK && !layer.reset_after != (d->reset_before != 0)) {
+      snprintf(reason, sizeof reason,
+               "holds a GRU that applies the reset gate %s the recurrent product (metadata "
+               "\"%sreset_after\"%s); this library applies it %s",
+               layer.reset_after ? "after" : "before", prefix,
+               layer.reset_after ? " absent or \"true\"" : ": \"false\"",
+               d->reset_before ? "before" : "after");
+      r = GST_FORMAT;
     }
     if (r == GST_OK) {
       /* Converted to float32 in one scratch block, which create copies. */

@@ -49,6 +49,10 @@ typedef struct gru_layer_descriptor {
   /* The spec. */
   int32_t input_size, hidden_size, batch; /* D, H, N */
   int has_bias;
+  /* 1: the step applies the reset gate before the recurrent product (ONNX
+   * linear_before_reset=0); 0: after it (mlx.nn.GRU). Only create_from_safetensors reads it,
+   * to refuse a file of the other variant: the kernels compute it. */
+  int reset_before;
   int32_t max_seq_len; /* the longest seq_len one run accepts */
   /* Rows of x the projection kernel takes per call (a block of the N*L rows of a sequence). */
   int32_t block_rows;

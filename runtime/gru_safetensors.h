@@ -7,7 +7,10 @@
  *
  * The format: an 8-byte little-endian header length n, n bytes of JSON, then the data. The JSON
  * maps tensor names to {"dtype", "shape", "data_offsets": [begin, end]} (offsets into the data),
- * plus an optional "__metadata__" object of strings (or null, as MLX writes it). Everything is
+ * plus an optional "__metadata__" object of strings (or null, as MLX writes it), in which a key
+ * "<prefix>reset_after" says where that layer applies its reset gate ("true", the default:
+ * mlx.nn.GRU; "false": before the recurrent product, as gru-import writes for ONNX
+ * linear_before_reset=0). Everything is
  * checked: the header length against the file, the JSON, dtypes (F32, F16, BF16), shapes, that
  * each tensor's bytes match its shape, and that the tensors tile the data exactly (no overlap,
  * no gap), as the format's reference implementation requires. A file of a format users pass by
@@ -40,11 +43,21 @@ typedef struct {
   uint64_t begin, end; /* byte range inside the data section */
 } gst_tensor;
 
+/* A metadata entry "<prefix>reset_after": "true" | "false" (key not NUL-terminated). */
+#define GST_MAX_RESET_KEYS 64
+typedef struct {
+  const char *key;
+  int key_len;
+  int reset_after;
+} gst_reset_key;
+
 typedef struct {
   const uint8_t *data; /* the data section, inside the caller's file bytes */
   uint64_t data_size;
   gst_tensor *tensors;
   int count;
+  gst_reset_key reset_keys[GST_MAX_RESET_KEYS]; /* the metadata's "...reset_after" entries */
+  int reset_key_count;
 } gst_file;
 
 typedef struct {
@@ -328,18 +341,51 @@ static gst_result gst_tokenize_header(const char *json, uint64_t n, const gst_al
   return GST_OK;
 }
 
-/* The header's entries: "__metadata__" checked, every other key read as a tensor into
- * tensors[0, *found) (room for every key of the header object t[0]); names must be unique. */
+/* The metadata object at t[v]: its keys ending in "reset_after" (the reset gate's placement
+ * of the layer under the rest of the key) into f->reset_keys; other entries are free-form. */
+static gst_result gst_read_metadata(const char *json, const jsmntok_t *t, int v, gst_file *f,
+                                    char *msg, size_t cap) {
+  static const char kSuffix[] = "reset_after";
+  const int suffix_len = (int)sizeof kSuffix - 1;
+  for (int e = 0, j = v + 1; e < t[v].size; ++e) {
+    const jsmntok_t *key = &t[j], *value = &t[j + 1];
+    const char *name = json + key->start;
+    const int len = key->end - key->start;
+    if (len >= suffix_len && gst_equal(name + len - suffix_len, (size_t)suffix_len, kSuffix,
+                                       (size_t)suffix_len)) {
+      const int is_true = value->type == JSMN_STRING && gst_is(json, value, "true");
+      const int is_false = value->type == JSMN_STRING && gst_is(json, value, "false");
+      if (!is_true && !is_false)
+        return gst_fail(msg, cap, "__metadata__ entry", name, len,
+                        " is neither \"true\" nor \"false\"", 0, 0);
+      if (f->reset_key_count == GST_MAX_RESET_KEYS)
+        return gst_fail(msg, cap, "__metadata__ holds more than 64 \"...reset_after\" entries",
+                        NULL, 0, NULL, 0, 0);
+      gst_reset_key *k = &f->reset_keys[f->reset_key_count++];
+      k->key = name;
+      k->key_len = len;
+      k->reset_after = is_true;
+    }
+    j = gst_skip(t, j + 1);
+  }
+  return GST_OK;
+}
+
+/* The header's entries: "__metadata__" checked (and its reset_after entries kept in `f`), every
+ * other key read as a tensor into tensors[0, *found) (room for every key of the header object
+ * t[0]); names must be unique. */
 static gst_result gst_read_entries(const char *json, const jsmntok_t *t, gst_tensor *tensors,
-                                   int *found, char *msg, size_t cap) {
+                                   int *found, gst_file *f, char *msg, size_t cap) {
   gst_result r = GST_OK;
   *found = 0;
   for (int e = 0, i = 1; r == GST_OK && e < t[0].size; ++e) {
     const int k = i, v = i + 1;
     if (gst_is(json, &t[k], "__metadata__")) {
-      /* Free-form strings, or null: nothing in it changes the weights. */
+      /* Strings, or null: nothing in it changes the weights. */
       if (!(t[v].type == JSMN_OBJECT || (t[v].type == JSMN_PRIMITIVE && gst_is(json, &t[v], "null"))))
         r = gst_fail(msg, cap, "__metadata__ is neither an object nor null", NULL, 0, NULL, 0, 0);
+      else if (t[v].type == JSMN_OBJECT)
+        r = gst_read_metadata(json, t, v, f, msg, cap);
     } else {
       gst_tensor *tensor = &tensors[*found];
       __builtin_memset(tensor, 0, sizeof *tensor);
@@ -385,6 +431,7 @@ static gst_result gst_open(const uint8_t *bytes, uint64_t size, const gst_alloca
                            gst_file *out, char *msg, size_t cap) {
   out->tensors = NULL;
   out->count = 0;
+  out->reset_key_count = 0;
   uint64_t n = 0;
   gst_result r = gst_header_length(bytes, size, &n, msg, cap);
   if (r != GST_OK) return r;
@@ -398,7 +445,7 @@ static gst_result gst_open(const uint8_t *bytes, uint64_t size, const gst_alloca
     if (!tensors) r = GST_NO_MEMORY;
   }
   int found = 0;
-  if (r == GST_OK) r = gst_read_entries(json, t, tensors, &found, msg, cap);
+  if (r == GST_OK) r = gst_read_entries(json, t, tensors, &found, out, msg, cap);
   if (t) a->release(a->ctx, t);
   const uint64_t data_size = size - 8 - n;
   if (r == GST_OK) r = gst_check_tiling(tensors, found, data_size, msg, cap);
@@ -464,10 +511,12 @@ static void gst_to_f32(const gst_file *f, const gst_tensor *t, float *dst) {
 /* ---- A GRU layer ---------------------------------------------------------------------------- */
 
 /* The tensors of one mlx.nn.GRU layer, as MLX's save_weights names them under `prefix` (e.g.
- * "layers.0."): Wx [3H][D], Wh [3H][H], and b [3H] with bhn [H] when it has a bias. */
+ * "layers.0."): Wx [3H][D], Wh [3H][H], and b [3H] with bhn [H] when it has a bias; and where
+ * it applies the reset gate (the metadata's "<prefix>reset_after", true without one). */
 typedef struct {
   const gst_tensor *Wx, *Wh, *b, *bhn; /* b and bhn are NULL without bias */
   int64_t input_size, hidden_size;
+  int reset_after;
 } gst_gru_layer;
 
 /* Edit distance between a and b (insertions, deletions, substitutions), for names of up to
@@ -581,6 +630,12 @@ static gst_result gst_find_gru(const gst_file *f, const char *prefix, gst_gru_la
   out->bhn = bhn;
   out->input_size = Wx->shape[1];
   out->hidden_size = H;
+  out->reset_after = 1;
+  for (int i = 0; i < f->reset_key_count; ++i) {
+    const gst_reset_key *k = &f->reset_keys[i];
+    if ((size_t)k->key_len == plen + 11 && gst_equal(k->key, plen, prefix, plen))
+      out->reset_after = k->reset_after;
+  }
   return GST_OK;
 }
 

@@ -39,6 +39,15 @@ struct StepFuncs {
   CpuTile tile;  // the plan's tile (SchedulePlan.h), for the CPU schedule
 };
 
+// The step with the reset gate before the n gate's product (reset_after = false): `step.hp`
+// holds the r and z products only, rh(i, n) = r * h, and hn(i, n) = sum_k Wh_n(i, k) * rh(k, n)
+// (Wh_n: Wh's n block, in the step's weight layout). ResetBeforeSchedules.cpp: on CPUs each
+// product computed at root, register-tiled; on GPUs one kernel per stage.
+struct ResetBeforeStepFuncs {
+  StepFuncs step;
+  Halide::Func rh, hn;
+};
+
 void schedule_projection_for_cpu(const Halide::Target &target, const ProjectionFuncs &f);
 void schedule_step_for_cpu(const Halide::Target &target, const StepFuncs &f);
 
@@ -46,5 +55,9 @@ void schedule_step_for_cpu(const Halide::Target &target, const StepFuncs &f);
 // arithmetic runs one thread per state element.
 void schedule_projection_for_gpu(const ProjectionFuncs &f);
 void schedule_step_for_gpu(const StepFuncs &f);
+
+void schedule_reset_before_step_for_cpu(const Halide::Target &target,
+                                        const ResetBeforeStepFuncs &f);
+void schedule_reset_before_step_for_gpu(const ResetBeforeStepFuncs &f);
 
 }  // namespace grugen

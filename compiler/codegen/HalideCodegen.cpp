@@ -11,6 +11,7 @@
 #include <iostream>
 #include <iterator>
 #include <set>
+#include <string_view>
 
 #include "codegen/ScheduleReport.h"
 #include "pipelines/GruGenerator.h"
@@ -89,6 +90,7 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
       {"hidden_size", std::to_string(spec.hidden_size)},
       {"batch", std::to_string(spec.batch)},
       {"has_bias", spec.has_bias ? "true" : "false"},
+      {"reset_after", spec.reset_after ? "true" : "false"},
       {"rows", std::to_string(kernel.rows)},
       {"vector_tanh", policy.vector_tanh ? "true" : "false"},
       {"panel", std::to_string(kernel.panel)},
@@ -231,9 +233,13 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
     const fs::path schedule_file = dir / (function + ".schedule.h");
     // Halide writes the schedule an autoscheduler chose; for an own schedule, its loop nest
     // follows (append_loop_nests) once every kernel is compiled.
+    // The reset-before step's own schedules are in a file of their own (OwnSchedules.h).
+    const bool reset_before_step =
+        !spec.reset_after && std::string_view(kernel.generator) == kStepGenerator;
     if (!used->autoscheduler())
       write_file(schedule_file, "// " + function + ": " + used->describe() + " of " +
-                                    used->source() +
+                                    (reset_before_step ? std::string("schedules/ResetBeforeSchedules.cpp")
+                                                       : used->source()) +
                                     " (no autoscheduler), as the loop nest Halide prints for it:\n");
     files.extras.push_back(schedule_file);
   }

@@ -56,6 +56,19 @@ cl::opt<std::string> batch("batch", cl::desc("N: sequences per call (default 1)"
                            cl::value_desc("N"), cl::init("1"), cl::cat(category));
 cl::opt<bool> no_bias("no-bias", cl::desc("The layer has no b/bhn (mlx.nn.GRU(bias=False))"),
                       cl::cat(category));
+cl::opt<std::string> layers("layers",
+                            cl::desc("Stacked layers (default 1): layer l > 0 reads the output of "
+                                     "layer l-1"),
+                            cl::value_desc("count"), cl::init("1"), cl::cat(category));
+cl::opt<bool> bidirectional("bidirectional",
+                            cl::desc("Each layer runs forward and backward over its input; its "
+                                     "output is [forward h_t, backward h_t]"),
+                            cl::cat(category));
+cl::opt<bool> reset_before("reset-before",
+                           cl::desc("Apply the reset gate before the recurrent product: "
+                                    "n = tanh(xp_n + (r*h) Wh_n^T + bhn) (ONNX "
+                                    "linear_before_reset=0, Keras reset_after=False)"),
+                           cl::cat(category));
 cl::opt<std::string> weights_file("weights",
                                   cl::desc("A trained layer's weights (MLX safetensors, "
                                            "mlx.nn.GRU save_weights): gives D, H and bias"),
@@ -136,7 +149,13 @@ GruSpec spec_from_flags(const std::optional<GruWeights> &weights) {
   GruSpec spec;
   spec.name = name;
   spec.batch = parse_size(batch);
+  spec.reset_after = !reset_before;
+  spec.layers = parse_size(layers);
+  if (bidirectional) spec.direction = GruDirection::Bidirectional;
   if (weights) {
+    if (spec.layers != 1 || bidirectional)
+      throw GruGenError(std::string(bidirectional ? "--bidirectional" : "--layers") +
+                        " with --weights: a weights file holds one forward layer so far");
     const std::string source = "--weights '" + weights_file.getValue() + "'";
     auto agree = [&](const cl::opt<std::string> &flag, int64_t from_file) {
       if (flag.getNumOccurrences() && parse_size(flag) != from_file)
@@ -148,9 +167,14 @@ GruSpec spec_from_flags(const std::optional<GruWeights> &weights) {
     agree(hidden_size, weights->hidden_size);
     if (no_bias && weights->has_bias)
       throw GruGenError("--no-bias contradicts " + source + ", whose layer has b and bhn");
+    if (reset_before && weights->reset_after)
+      throw GruGenError("--reset-before contradicts " + source + ", whose layer applies the "
+                        "reset gate after the recurrent product (its metadata has no "
+                        "\"reset_after\": \"false\" for it)");
     spec.input_size = weights->input_size;
     spec.hidden_size = weights->hidden_size;
     spec.has_bias = weights->has_bias;
+    spec.reset_after = weights->reset_after;
   } else {
     if (input_size.getNumOccurrences() == 0) throw GruGenError("--input-size is required");
     if (hidden_size.getNumOccurrences() == 0) throw GruGenError("--hidden-size is required");
@@ -177,7 +201,8 @@ std::optional<GruWeights> weights_from_flags() {
 // must agree with a spec file as it must with flags.
 SpecFrontend frontend_from_input(const std::optional<GruWeights> &weights) {
   if (spec_file.empty()) return SpecFrontend::from_flags(spec_from_flags(weights));
-  const cl::Option *spec_flags[] = {&name, &input_size, &hidden_size, &batch, &no_bias};
+  const cl::Option *spec_flags[] = {&name,   &input_size,    &hidden_size, &batch,
+                                     &no_bias, &reset_before, &layers,      &bidirectional};
   for (const cl::Option *flag : spec_flags)
     if (flag->getNumOccurrences() > 0)
       throw GruGenError("--" + flag->ArgStr.str() + " cannot be combined with a spec file, "
@@ -189,14 +214,29 @@ SpecFrontend frontend_from_input(const std::optional<GruWeights> &weights) {
 // takes its shape from the weights, checked against the flags by spec_from_flags.)
 void check_weights_match(const GruSpec &spec, const std::optional<GruWeights> &weights) {
   if (!weights || spec_file.empty()) return;
+  auto reset = [](bool after) { return after ? " reset after" : " reset before"; };
   if (weights->input_size != spec.input_size || weights->hidden_size != spec.hidden_size ||
-      weights->has_bias != spec.has_bias)
+      weights->has_bias != spec.has_bias || weights->reset_after != spec.reset_after)
     throw GruGenError("--weights '" + weights_file.getValue() + "' holds a GRU with D=" +
                       std::to_string(weights->input_size) + " H=" +
                       std::to_string(weights->hidden_size) + " bias " +
-                      (weights->has_bias ? "on" : "off") + ", but the spec says D=" +
-                      std::to_string(spec.input_size) + " H=" + std::to_string(spec.hidden_size) +
-                      " bias " + (spec.has_bias ? "on" : "off"));
+                      (weights->has_bias ? "on" : "off") + reset(weights->reset_after) +
+                      ", but the spec says D=" + std::to_string(spec.input_size) + " H=" +
+                      std::to_string(spec.hidden_size) + " bias " +
+                      (spec.has_bias ? "on" : "off") + reset(spec.reset_after));
+}
+
+// The IR, its passes and gru-opt's lowering take stacks and directions; code generation and the
+// runtime compile one forward layer so far (issue 15: one descriptor per layer is next).
+void refuse_unsupported_model(const GruSpec &spec) {
+  if (spec.is_single_forward_layer()) return;
+  const char *direction = spec.direction == GruDirection::Bidirectional ? "bidirectional"
+                          : spec.direction == GruDirection::Reverse     ? "reverse"
+                                                                        : "forward";
+  throw GruGenError("a model of " + std::to_string(spec.layers) + " " + direction + " layer" +
+                    (spec.layers == 1 ? "" : "s") +
+                    ": code generation compiles one forward layer so far (the IR and "
+                    "gru-opt's lowering take stacks and directions)");
 }
 
 // --emit mlir: DIR/<name>.mlir, the module the front end compiled.
@@ -368,7 +408,8 @@ bool parse_command_line(int argc, char **argv, std::string &error) {
       argc, argv,
       "gru-gen: compile a fixed-shape GRU (mlx.nn.GRU semantics) into a static library with a "
       "C ABI\n\n"
-      "  The spec is given as flags (--name, --input-size, --hidden-size, --batch, --no-bias),\n"
+      "  The spec is given as flags (--name, --input-size, --hidden-size, --batch, --no-bias,\n"
+      "  --reset-before, --layers, --bidirectional),\n"
       "  taken from a trained layer's weights (--weights, MLX safetensors), or read from a\n"
       "  file, spec.mlir: a gru dialect module (see --emit mlir).\n",
       &errs);
@@ -435,6 +476,7 @@ int main(int argc, char **argv) {
     const std::optional<GruWeights> weights = weights_from_flags();
     SpecFrontend frontend = frontend_from_input(weights);
     const GruSpec spec = frontend.compile();  // the only spec code generation sees
+    refuse_unsupported_model(spec);
     check_weights_match(spec, weights);
     const std::vector<TargetPolicy> policies = policies_from_flags();
     for (const TargetPolicy &policy : policies)

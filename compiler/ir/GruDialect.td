@@ -23,12 +23,16 @@ def Gru_Dialect : Dialect {
 
 class Gru_Op<string mnemonic, list<Trait> traits = []> : Op<Gru_Dialect, mnemonic, traits>;
 
-// Which way the layer walks the sequence. Only `forward` exists (mlx.nn.GRU); a reverse or
-// bidirectional layer would add cases here, and everything that reads a layer would have to
-// handle them, so passes and code generation refuse cases they do not know.
+// Which way the layer walks the sequence: forward t = 0..L-1 (mlx.nn.GRU), reverse
+// t = L-1..0, or bidirectional: both over the same input, the output at t being [forward h_t,
+// reverse h_t] (PyTorch's and ONNX's order). Passes and code generation refuse cases they do
+// not handle.
 def Gru_DirectionForward : I32EnumAttrCase<"forward", 0>;
+def Gru_DirectionReverse : I32EnumAttrCase<"reverse", 1>;
+def Gru_DirectionBidirectional : I32EnumAttrCase<"bidirectional", 2>;
 def Gru_Direction : I32EnumAttr<"Direction", "direction in which a GRU layer walks time",
-                                [Gru_DirectionForward]> {
+                                [Gru_DirectionForward, Gru_DirectionReverse,
+                                 Gru_DirectionBidirectional]> {
   let cppNamespace = "::grugen::gru";
   let genSpecializedAttr = 0;
 }

@@ -40,6 +40,7 @@ mlir::LogicalResult expect_type(LayerOp op, llvm::StringRef what, mlir::Value va
 // The attributes are the spec; every operand and the result must have the type the spec implies.
 mlir::LogicalResult LayerOp::verify() {
   const int64_t D = getInputSize(), H = getHiddenSize(), N = getBatch(), G = getGateRows();
+  const int64_t O = getOutputSize();
   const mlir::Type dtype = getDtype();
   const int64_t any = mlir::ShapedType::kDynamic;
 
@@ -47,26 +48,43 @@ mlir::LogicalResult LayerOp::verify() {
     return emitOpError() << (getHasBias() ? "has_bias = true needs both b and bhn"
                                           : "has_bias = false allows neither b nor bhn");
 
+  // A bidirectional layer's weights and initial state lead with the direction (2: forward,
+  // then reverse); a one-direction layer's have no such dimension.
+  const bool both = getDirections() == 2;
+  auto dims = [&](llvm::ArrayRef<int64_t> shape) {
+    llvm::SmallVector<int64_t> d;
+    if (both) d.push_back(2);
+    d.append(shape.begin(), shape.end());
+    return d;
+  };
+  auto meaning = [&](const char *text) { return (both ? "2 x " : "") + std::string(text); };
   if (failed(expect_type(*this, "input", getInput(), {N, any, D}, dtype,
                          "batch x L x input_size")) ||
-      failed(expect_type(*this, "Wx", getWx(), {G, D}, dtype, "3*hidden_size x input_size")) ||
-      failed(expect_type(*this, "Wh", getWh(), {G, H}, dtype, "3*hidden_size x hidden_size")) ||
-      (getB() && failed(expect_type(*this, "b", getB(), {G}, dtype, "3*hidden_size"))) ||
-      (getBhn() && failed(expect_type(*this, "bhn", getBhn(), {H}, dtype, "hidden_size"))) ||
-      (getH0() && failed(expect_type(*this, "h0", getH0(), {N, H}, dtype, "batch x hidden_size"))))
+      failed(expect_type(*this, "Wx", getWx(), dims({G, D}), dtype,
+                         meaning("3*hidden_size x input_size"))) ||
+      failed(expect_type(*this, "Wh", getWh(), dims({G, H}), dtype,
+                         meaning("3*hidden_size x hidden_size"))) ||
+      (getB() && failed(expect_type(*this, "b", getB(), dims({G}), dtype,
+                                    meaning("3*hidden_size")))) ||
+      (getBhn() && failed(expect_type(*this, "bhn", getBhn(), dims({H}), dtype,
+                                      meaning("hidden_size")))) ||
+      (getH0() && failed(expect_type(*this, "h0", getH0(), dims({N, H}), dtype,
+                                     meaning("batch x hidden_size")))) ||
+      (getLengths() && failed(expect_type(*this, "lengths", getLengths(), {N},
+                                          mlir::IntegerType::get(getContext(), 32), "batch"))))
     return mlir::failure();
 
   // Every state: the same L as the input, static or not.
   const int64_t L = llvm::cast<mlir::RankedTensorType>(getInput().getType()).getDimSize(1);
   if (L == 0) return emitOpError() << "input must hold at least one timestep";
-  if (failed(expect_type(*this, "output", getOutput(), {N, any, H}, dtype,
-                         "batch x L x hidden_size")))
+  if (failed(expect_type(*this, "output", getOutput(), {N, any, O}, dtype,
+                         both ? "batch x L x 2*hidden_size" : "batch x L x hidden_size")))
     return mlir::failure();
   auto output_type = llvm::cast<mlir::RankedTensorType>(getOutput().getType());
   if (output_type.getDimSize(1) != L)
     return emitOpError() << "output must have the input's sequence length: "
                          << render(getInput().getType()) << " gives "
-                         << render(mlir::RankedTensorType::get({N, L, H}, dtype)) << ", got "
+                         << render(mlir::RankedTensorType::get({N, L, O}, dtype)) << ", got "
                          << render(output_type);
   return mlir::success();
 }

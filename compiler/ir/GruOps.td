@@ -34,9 +34,32 @@ def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
            tensor<13xf32>, tensor<3x13xf32>) -> tensor<3x?x13xf32>
     ```
 
-    `direction` defaults to forward and is then not printed. Later variants (e.g. where the reset
-    gate applies) belong beside it as enum attributes with a default, so existing IR keeps its
-    meaning.
+    `reset_after = false` applies the reset gate before the recurrent product (ONNX
+    `linear_before_reset=0`, Keras `reset_after=False`); only the n gate changes:
+
+        n = tanh(xp_n + (r ⊙ h)·Wh_nᵀ + bhn)
+
+    where Wh_n is Wh's n block (rows 2H..3H) and bhn is added after the product (ONNX's Rbh;
+    ONNX's Wbh is part of b, hence of xp_n). The default, `reset_after = true`, is the formula
+    above (mlx.nn.GRU, PyTorch, ONNX `linear_before_reset=1`).
+
+    `direction = #gru.direction<reverse>` walks t = L−1…0; `bidirectional` runs a forward and a
+    reverse direction over the same input, each with its own weights and initial state, which
+    then carry a leading dimension of 2 (forward first): `Wx [2][3H][D]`, `Wh [2][3H][H]`,
+    `b [2][3H]`, `bhn [2][H]`, `h0 [2][N][H]`; the output is `[N][L][2H]`, at each t the forward
+    state, then the reverse one (PyTorch's and ONNX's order).
+
+    `lengths(%len)` (optional, `[N]` of i32, each in [0, L]) gives each row its own length, as
+    ONNX's `sequence_lens` and PyTorch's packed sequences do: row n takes steps 0…len[n]−1 (a
+    reverse direction starts at len[n]−1), its state is unchanged at the other steps, and its
+    output there is zero.
+
+    A spec module may chain layers: layer 0 reads the function's input, layer l > 0 the output
+    of layer l − 1 (so its input_size is the previous layer's output size), and the function
+    returns the last layer's output.
+
+    `direction` defaults to forward and `reset_after` to true; defaults are not printed. Later
+    variants belong beside them as attributes with a default, so existing IR keeps its meaning.
   }];
 
   let arguments = (ins
@@ -46,12 +69,14 @@ def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     Optional<RankedTensorOf<[AnyFloat]>>:$b,
     Optional<RankedTensorOf<[AnyFloat]>>:$bhn,
     Optional<RankedTensorOf<[AnyFloat]>>:$h0,
+    Optional<RankedTensorOf<[I32]>>:$lengths,
     ConfinedAttr<I64Attr, [IntPositive]>:$input_size,
     ConfinedAttr<I64Attr, [IntPositive]>:$hidden_size,
     ConfinedAttr<I64Attr, [IntPositive]>:$batch,
     BoolAttr:$has_bias,
     TypeAttrOf<AnyFloat>:$dtype,
-    DefaultValuedAttr<Gru_DirectionAttr, "::grugen::gru::Direction::forward">:$direction
+    DefaultValuedAttr<Gru_DirectionAttr, "::grugen::gru::Direction::forward">:$direction,
+    DefaultValuedAttr<BoolAttr, "true">:$reset_after
   );
   let results = (outs RankedTensorOf<[AnyFloat]>:$output);
 
@@ -59,7 +84,7 @@ def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
   // order as they appear.
   let assemblyFormat = [{
     $input `,` $Wx `,` $Wh (`bias` `(` $b^ `,` $bhn `)`)? (`initial` `(` $h0^ `)`)?
-    attr-dict `:` functional-type(operands, results)
+    (`lengths` `(` $lengths^ `)`)? attr-dict `:` functional-type(operands, results)
   }];
 
   let hasVerifier = 1;
@@ -67,6 +92,13 @@ def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
   let extraClassDeclaration = [{
     // 3H: rows of Wx and Wh, gates r, z, n stacked.
     int64_t getGateRows() { return 3 * getHiddenSize(); }
+    // 2 for a bidirectional layer, else 1: the leading dimension of its weights and h0 (absent
+    // when 1) and the factor of its output size.
+    int64_t getDirections() {
+      return getDirection() == ::grugen::gru::Direction::bidirectional ? 2 : 1;
+    }
+    // The features of each output row: directions x H.
+    int64_t getOutputSize() { return getDirections() * getHiddenSize(); }
   }];
 }
 

@@ -51,6 +51,12 @@ TemplateValues header_values(const GruSpec &spec, const GruWeights *weights) {
       {"BATCH", std::to_string(spec.batch)},
       {"HAS_BIAS", spec.has_bias ? "1" : "0"},
       {"BIAS_WORD", spec.has_bias ? "on" : "off"},
+      {"RESET_AFTER", spec.reset_after ? "1" : "0"},
+      {"FUNCTION_OF", spec.reset_after ? "the function of mlx.nn.GRU (current MLX)"
+                                       : "ONNX's GRU with linear_before_reset=0"},
+      {"RESET_WORD", spec.reset_after ? "after" : "before"},
+      {"N_GATE", spec.reset_after ? "n = tanh(xp_n + r * (hp_n + bhn))"
+                                  : "n = tanh(xp_n + (r * h) Wh_n^T + bhn)"},
       {"MAX_SEQ_LEN", std::to_string(spec.max_seq_len())},
       {"MODEL_BYTES", std::to_string(spec.model_bytes())},
       {"PROJECTION_ROWS", std::to_string(kProjectionBlockRows)},
@@ -173,7 +179,8 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
        "    .input_size = " + num(spec.input_size) + ",\n"
        "    .hidden_size = " + num(spec.hidden_size) + ",\n"
        "    .batch = " + num(spec.batch) + ",\n"
-       "    .has_bias = " + (spec.has_bias ? "1" : "0") + ",\n"
+       "    .has_bias = " + (spec.has_bias ? "1" : "0") + ",\n" +
+       (spec.reset_after ? "" : "    .reset_before = 1,\n") +
        "    .max_seq_len = " + num(spec.max_seq_len()) + ",\n"
        "    .block_rows = " + num(kProjectionBlockRows) + ",\n"
        "    .wx_panel = " + num(plan.panels.wx) + ",\n"
@@ -207,7 +214,8 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
 std::string spec_symbol(const GruSpec &spec, const GruWeights *embedded) {
   return spec.name + "__spec_d" + std::to_string(spec.input_size) + "_h" +
          std::to_string(spec.hidden_size) + "_n" + std::to_string(spec.batch) +
-         (spec.has_bias ? "_bias" : "_nobias") + (embedded ? "_w1" : "_w0");
+         (spec.has_bias ? "_bias" : "_nobias") + (spec.reset_after ? "" : "_rb") +
+         (embedded ? "_w1" : "_w0");
 }
 
 std::string spec_stamp(const GruSpec &spec, const GruWeights *embedded) {

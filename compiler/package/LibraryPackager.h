@@ -70,7 +70,8 @@ void write_link_metadata(const GruSpec &spec, const GruWeights *embedded,
 
 // The symbol only a runtime of this spec defines and every header of it references, so that a
 // header linked against a library of another spec fails to link, naming the spec:
-// <name>__spec_d<D>_h<H>_n<N>_<bias|nobias>_w<0|1> (w1: weights embedded).
+// <name>__spec_d<D>_h<H>_n<N>_<bias|nobias>[_rb]_w<0|1> (_rb: the reset gate before the
+// recurrent product; w1: weights embedded).
 std::string spec_symbol(const GruSpec &spec, const GruWeights *embedded);
 
 // What <target>/<name>.spec holds: the gru-gen version, the spec symbol and a digest of the

@@ -27,6 +27,9 @@ class GruGenerator : public Halide::Generator<T> {
   GeneratorParam<int> hidden_size{"hidden_size", 1, 1, 1 << 20};
   GeneratorParam<int> batch{"batch", 1, 1, 1 << 20};
   GeneratorParam<bool> has_bias{"has_bias", true};
+  // Where the step applies the reset gate (GruSpec::reset_after): after the recurrent product
+  // (mlx.nn.GRU) or before it (ONNX linear_before_reset=0). The projection does not read it.
+  GeneratorParam<bool> reset_after{"reset_after", true};
   // Rows of x the projection handles per call (N*L rows are walked in blocks of this many).
   GeneratorParam<int> rows{"rows", 1, 1, 1 << 20};
   // Target-dependent decisions, made by the target policy (TargetToolchain in

@@ -6,7 +6,13 @@
 //   c  = tanh(xp_n + r * (hp_n + bhn))                       bhn stays inside the reset product
 //   h' = (1 - z) * c + z * h
 //
-// Exactly mlx.nn.GRU's step. The time loop lives in the runtime, which points `xp`, `h` and
+// Exactly mlx.nn.GRU's step. With reset_after = false (ONNX linear_before_reset=0, Keras
+// reset_after=False) the reset gate applies before the n gate's product, which then needs r
+// first: hp holds only the r and z products, and
+//
+//   rh = r * h;   hn[n][i] = sum_k rh[n][k] * Wh[2H + i][k];   c = tanh(xp_n + hn + bhn)
+//
+// The time loop lives in the runtime, which points `xp`, `h` and
 // `h_next` at timestep slices of the caller's arrays, so no state is ever copied between steps.
 #include "pipelines/GruGenerator.h"
 #include "schedules/OwnSchedules.h"
@@ -74,8 +80,19 @@ class GruStep : public GruGenerator<GruStep> {
     }
     r(i, n) = sigmoid(xp(i, n) + hp_r);
     z(i, n) = sigmoid(xp(i + H, n) + hp_z);
-    if (has_bias) hp_n += (*bhn)(i);
-    Halide::Expr pre = xp(i + 2 * H, n) + r(i, n) * hp_n;
+    Halide::Expr pre;
+    Halide::Func rh("rh"), hn("hn");
+    if (reset_after) {
+      if (has_bias) hp_n += (*bhn)(i);
+      pre = xp(i + 2 * H, n) + r(i, n) * hp_n;
+    } else {
+      // hp is read for the r and z gates only, so bounds inference computes those rows alone.
+      rh(i, n) = r(i, n) * h(i, n);
+      hn(i, n) = 0.0f;
+      hn(i, n) += weight(Wh, 3, H, k, 2, i) * rh(k, n);
+      pre = xp(i + 2 * H, n) + hn(i, n);
+      if (has_bias) pre += (*bhn)(i);
+    }
     c(i, n) = vector_tanh ? tanh_by_exp(pre) : Halide::tanh(pre);
     h_next(i, n) = (1.0f - z(i, n)) * c(i, n) + z(i, n) * h(i, n);
 
@@ -88,6 +105,12 @@ class GruStep : public GruGenerator<GruStep> {
     // The schedule, when the policy gives the pipeline one of gru-gen's own (else an
     // autoscheduler schedules it).
     const StepFuncs funcs{h_next, hp, i, g, j, n, k, H, N, tile()};
+    if (!reset_after) {
+      const ResetBeforeStepFuncs before{funcs, rh, hn};
+      if (own_schedule == OwnSchedule::Cpu) schedule_reset_before_step_for_cpu(get_target(), before);
+      if (own_schedule == OwnSchedule::Gpu) schedule_reset_before_step_for_gpu(before);
+      return;
+    }
     if (own_schedule == OwnSchedule::Cpu) schedule_step_for_cpu(get_target(), funcs);
     if (own_schedule == OwnSchedule::Gpu) schedule_step_for_gpu(funcs);
   }

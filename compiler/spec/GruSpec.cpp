@@ -8,7 +8,11 @@ namespace grugen {
 
 int64_t GruSpec::weight_elements() const {
   const int64_t gates = 3 * hidden_size;
-  return gates * input_size + gates * hidden_size + (has_bias ? gates + hidden_size : 0);
+  int64_t elements = 0;
+  for (int64_t layer = 0; layer < layers; ++layer)
+    elements += directions() * (gates * layer_input_size(layer) + gates * hidden_size +
+                                (has_bias ? gates + hidden_size : 0));
+  return elements;
 }
 
 GruSpec::ModelLayout GruSpec::model_layout() const {
@@ -135,6 +139,7 @@ const GruSpecFieldNames &names_of(GruSpecField field) {
       /* InputSize */ {"--input-size", "input_size"},
       /* HiddenSize */ {"--hidden-size", "hidden_size"},
       /* Batch */ {"--batch", "batch"},
+      /* Layers */ {"--layers", "layers"},
       /* Weights */ {"--input-size/--hidden-size", "input_size/hidden_size"},
   };
   static_assert(std::size(kNames) == size_t(GruSpecField::Weights) + 1, "one row per field");
@@ -151,9 +156,14 @@ std::optional<GruSpecError> validate(const GruSpec &spec) {
                         range_message(1, GruSpecLimits::kMaxHiddenSize, spec.hidden_size)};
   if (spec.batch < 1 || spec.batch > GruSpecLimits::kMaxBatch)
     return GruSpecError{GruSpecField::Batch, range_message(1, GruSpecLimits::kMaxBatch, spec.batch)};
+  if (spec.layers < 1 || spec.layers > GruSpecLimits::kMaxLayers)
+    return GruSpecError{GruSpecField::Layers,
+                        range_message(1, GruSpecLimits::kMaxLayers, spec.layers)};
   if (spec.weight_elements() > GruSpecLimits::kMaxWeightElements)
     return GruSpecError{GruSpecField::Weights,
-                        "3H*(D+H) weight elements = " + std::to_string(spec.weight_elements()) +
+                        std::string(spec.is_single_forward_layer() ? "3H*(D+H)"
+                                                                   : "the layers' 3H*(D_l+H)") +
+                            " weight elements = " + std::to_string(spec.weight_elements()) +
                             " exceed the limit of " +
                             std::to_string(GruSpecLimits::kMaxWeightElements)};
   return std::nullopt;

@@ -24,14 +24,37 @@ inline constexpr int64_t kDeviceRowAlignFloats = 64;
 // at compile time that its struct fits).
 inline constexpr int64_t kModelStructBytes = 1024;
 
+// Which way each layer walks the sequence (the IR's gru.direction): forward t = 0..L-1, reverse
+// t = L-1..0, or both over the same input, the output at t being [forward h_t, reverse h_t].
+enum class GruDirection { Forward, Reverse, Bidirectional };
+
 struct GruSpec {
   std::string name;         // C identifier; prefixes every exported symbol of the library
-  int64_t input_size = 0;   // D
-  int64_t hidden_size = 0;  // H
+  int64_t input_size = 0;   // D: features per timestep of the model's input (layer 0's)
+  int64_t hidden_size = 0;  // H, every layer's
   int64_t batch = 1;        // N
   bool has_bias = true;     // b [3H] and bhn [H] exist exactly when true
+  // A stack of `layers` layers, each with `direction`: layer 0 reads D features, layer l > 0
+  // the previous layer's output (directions() * H). Code generation compiles one forward layer
+  // so far (is_single_forward_layer); the IR, its passes and --emit mlir take any stack.
+  int64_t layers = 1;
+  GruDirection direction = GruDirection::Forward;
+  // Where the reset gate applies: after the recurrent product, n = tanh(xp_n + r * (hp_n + bhn))
+  // (mlx.nn.GRU, PyTorch, ONNX linear_before_reset=1), or before it (false: ONNX
+  // linear_before_reset=0, Keras reset_after=False), n = tanh(xp_n + (r * h) Wh_n^T + bhn).
+  bool reset_after = true;
 
-  // Elements of the weights the model copies: Wx [3H][D], Wh [3H][H], b [3H], bhn [H].
+  int64_t directions() const { return direction == GruDirection::Bidirectional ? 2 : 1; }
+  // Features of each output row: directions() * H.
+  int64_t output_size() const { return directions() * hidden_size; }
+  // Features layer `layer` reads: D for layer 0, output_size() above it.
+  int64_t layer_input_size(int64_t layer) const { return layer == 0 ? input_size : output_size(); }
+  bool is_single_forward_layer() const {
+    return layers == 1 && direction == GruDirection::Forward;
+  }
+
+  // Elements of the weights the model copies: per layer and direction Wx [3H][D_l],
+  // Wh [3H][H], b [3H], bhn [H].
   int64_t weight_elements() const;
   // Where a created model keeps its arrays: the one host block that create obtains from
   // halide_malloc (the generated layer descriptor carries them to runtime/gru_runtime.c, which carves it).
@@ -53,13 +76,14 @@ struct GruSpecLimits {
   static constexpr int64_t kMaxInputSize = 16384;
   static constexpr int64_t kMaxHiddenSize = 8192;
   static constexpr int64_t kMaxBatch = 4096;
+  static constexpr int64_t kMaxLayers = 64;
   static constexpr int64_t kMaxWeightElements = int64_t(1) << 28;  // 1 GiB of fp32 weights
   static constexpr size_t kMaxNameLength = 64;
 };
 
 // Which part of the spec a validation error concerns, so front ends (flags, IR, weight files)
 // can name the thing the user wrote.
-enum class GruSpecField { Name, InputSize, HiddenSize, Batch, Weights };
+enum class GruSpecField { Name, InputSize, HiddenSize, Batch, Layers, Weights };
 
 // How each front end names a field: the flag and the IR attribute, e.g. "--input-size" and
 // "input_size" (one table in GruSpec.cpp, read by the driver and the gru-check-limits pass).

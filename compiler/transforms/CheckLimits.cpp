@@ -16,9 +16,6 @@ mlir::LogicalResult check_layer(gru::LayerOp layer) {
   if (!layer.getDtype().isF32())
     return layer.emitError() << "dtype " << layer.getDtype()
                              << " is not supported: gru-gen compiles f32 layers";
-  if (layer.getDirection() != gru::Direction::forward)
-    return layer.emitError() << "direction " << stringifyDirection(layer.getDirection())
-                             << " is not supported";
   // A library takes any sequence length up to NAME_MAX_SEQ_LEN at run time; a static length in
   // the spec would promise a bound the library does not keep, so it is refused, not ignored.
   auto input = llvm::cast<mlir::RankedTensorType>(layer.getInput().getType());

@@ -8,6 +8,17 @@
 //     hp = h·Whᵀ                            contraction
 //     h' = gates(xp[:, t], hp, h, bhn)      one elementwise linalg.generic
 //     output[:, t] = h'
+//
+// A reverse layer walks t = L-1..0 (the same loop, index L-1-t). A bidirectional one lowers each
+// direction so, on its slice of the weights and h0 (leading dimension 2), and inserts the two
+// [N][L][H] results side by side into [N][L][2H], forward first.
+//
+// With lengths (per-row lengths len[N]), each step also yields the state unchanged for rows
+// whose len[n] <= t and a zero output there (a second output of the gates' generic).
+//
+// With reset_after = false (the reset gate before the recurrent product), each step also
+// computes rh = r ⊙ h (elementwise) and its product with Wh, whose n block replaces hp_n:
+// n = tanh(xp_n + (r ⊙ h)·Wh_nᵀ + bhn).
 #include "ir/GruOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -33,9 +44,51 @@ class LayerLowering {
  public:
   LayerLowering(gru::LayerOp layer, mlir::OpBuilder &builder)
       : b_(builder), loc_(layer.getLoc()), dtype_(layer.getDtype()),
-        N_(layer.getBatch()), H_(layer.getHiddenSize()), G_(layer.getGateRows()) {}
+        N_(layer.getBatch()), H_(layer.getHiddenSize()), G_(layer.getGateRows()),
+        reset_after_(layer.getResetAfter()), direction_(layer.getDirection()) {}
 
-  Value lower(Value x, Value Wx, Value Wh, Value bias, Value bhn, Value h0) {
+  Value lower(Value x, Value Wx, Value Wh, Value bias, Value bhn, Value h0, Value lengths) {
+    lengths_ = lengths;
+    if (direction_ != gru::Direction::bidirectional)
+      return lower_direction(x, Wx, Wh, bias, bhn, h0, direction_ == gru::Direction::reverse);
+    auto x_type = llvm::cast<mlir::RankedTensorType>(x.getType());
+    Value L = b_.createOrFold<mlir::tensor::DimOp>(loc_, x, 1);
+    llvm::SmallVector<Value> L_dynamic;
+    if (x_type.isDynamicDim(1)) L_dynamic.push_back(L);
+    Value both = b_.create<mlir::tensor::EmptyOp>(
+        loc_, llvm::ArrayRef<int64_t>{N_, x_type.getDimSize(1), 2 * H_}, dtype_, L_dynamic);
+    auto at = [&](int64_t v) -> mlir::OpFoldResult { return b_.getIndexAttr(v); };
+    for (int64_t d = 0; d < 2; ++d) {
+      auto of = [&](Value v) { return v ? direction_slice(v, d) : Value(); };
+      Value states = lower_direction(x, of(Wx), of(Wh), of(bias), of(bhn), of(h0), d == 1);
+      // both[:, :, d*H : d*H + H] = states
+      both = b_.create<mlir::tensor::InsertSliceOp>(
+          loc_, states, both, llvm::ArrayRef<mlir::OpFoldResult>{at(0), at(0), at(d * H_)},
+          llvm::ArrayRef<mlir::OpFoldResult>{at(N_), L, at(H_)},
+          llvm::ArrayRef<mlir::OpFoldResult>{at(1), at(1), at(1)});
+    }
+    return both;
+  }
+
+ private:
+  // v[d] of a tensor whose leading dimension is the direction, without that dimension.
+  Value direction_slice(Value v, int64_t d) {
+    auto type = llvm::cast<mlir::RankedTensorType>(v.getType());
+    auto at = [&](int64_t value) -> mlir::OpFoldResult { return b_.getIndexAttr(value); };
+    llvm::SmallVector<mlir::OpFoldResult> offsets = {at(d)}, sizes = {at(1)}, strides = {at(1)};
+    for (int64_t i = 1; i < type.getRank(); ++i) {
+      offsets.push_back(at(0));
+      sizes.push_back(at(type.getDimSize(i)));
+      strides.push_back(at(1));
+    }
+    return b_.create<mlir::tensor::ExtractSliceOp>(
+        loc_, mlir::RankedTensorType::get(type.getShape().drop_front(), dtype_), v, offsets,
+        sizes, strides);
+  }
+
+  // One direction: forward, or reverse (t = L-1..0, index L-1-t into xp and the states).
+  Value lower_direction(Value x, Value Wx, Value Wh, Value bias, Value bhn, Value h0,
+                        bool reverse) {
     auto x_type = llvm::cast<mlir::RankedTensorType>(x.getType());
     const int64_t L_static = x_type.getDimSize(1);
     Value L = b_.createOrFold<mlir::tensor::DimOp>(loc_, x, 1);
@@ -55,14 +108,18 @@ class LayerLowering {
           mlir::OpBuilder::InsertionGuard guard(b_);
           b_.setInsertionPoint(body.getInsertionBlock(), body.getInsertionPoint());
           Value h = carried[0];
-          Value h_next = step(xp, t, h, Wh, bhn);
-          Value filled = insert_state(h_next, carried[1], t);
+          Value time = t;
+          if (reverse) {
+            Value last = b_.create<mlir::arith::SubIOp>(loc_, L, one);
+            time = b_.create<mlir::arith::SubIOp>(loc_, last, t);
+          }
+          auto [h_next, output] = step(xp, time, h, Wh, bhn);
+          Value filled = insert_state(output, carried[1], time);
           b_.create<mlir::scf::YieldOp>(loc_, mlir::ValueRange{h_next, filled});
         });
     return time_loop.getResult(1);
   }
 
- private:
   mlir::RankedTensorType tensor(llvm::ArrayRef<int64_t> dims) {
     return mlir::RankedTensorType::get(dims, dtype_);
   }
@@ -136,26 +193,41 @@ class LayerLowering {
   // One timestep: hp = h·Whᵀ, then r, z, n and h' elementwise over (n, j). h' overwrites h:
   // each element of h is read only by the element of h' it becomes, and bufferization needs the
   // loop-carried state to stay in one buffer.
-  Value step(Value xp, Value t, Value h, Value Wh, Value bhn) {
-    // (n, g, k): hp[n][g] += h[n][k] * Wh[g][k]
-    Value hp = contraction(h, Wh, zeros({N_, G_}), 3,
-                           {map(3, {0, 2}), map(3, {1, 2}), map(3, {0, 1})});
+  // Returns the next state and this step's output (the same value without lengths).
+  std::pair<Value, Value> step(Value xp, Value t, Value h, Value Wh, Value bhn) {
+    Value hp = recurrent_product(h, Wh);
+    // Reset before the product: the n block is that of (r ⊙ h)·Whᵀ, with r from this step's hp.
+    Value hp_n = reset_after_ ? hp : recurrent_product(reset_state(xp, t, hp, h), Wh);
     llvm::SmallVector<Value> inputs = {gate_slice(xp, 0, t), gate_slice(xp, 1, t),
                                        gate_slice(xp, 2, t), gate_slice(hp, 0, {}),
-                                       gate_slice(hp, 1, {}), gate_slice(hp, 2, {})};
+                                       gate_slice(hp, 1, {}), gate_slice(hp_n, 2, {})};
     llvm::SmallVector<mlir::AffineMap> maps(inputs.size(), map(2, {0, 1}));
     if (bhn) {
       inputs.push_back(bhn);
       maps.push_back(map(2, {1}));
     }
-    maps.push_back(map(2, {0, 1}));  // h, read and written
-    const bool has_bhn = bool(bhn);
-    return b_.create<mlir::linalg::GenericOp>(
-                 loc_, h.getType(), inputs, mlir::ValueRange{h}, maps,
+    const Value lengths = lengths_;
+    if (lengths) {
+      inputs.push_back(lengths);
+      maps.push_back(map(2, {0}));
+    }
+    const size_t h_arg = inputs.size();
+    llvm::SmallVector<Value> outputs = {h};  // h, read and written
+    maps.push_back(map(2, {0, 1}));
+    if (lengths) {  // this step's output: zero where the row has ended
+      outputs.push_back(
+          b_.create<mlir::tensor::EmptyOp>(loc_, llvm::ArrayRef<int64_t>{N_, H_}, dtype_));
+      maps.push_back(map(2, {0, 1}));
+    }
+    llvm::SmallVector<mlir::Type> result_types(outputs.size(), h.getType());
+    const bool has_bhn = bool(bhn), reset_after = reset_after_;
+    auto generic = b_.create<mlir::linalg::GenericOp>(
+                 loc_, result_types, inputs, outputs, maps,
                  llvm::SmallVector<IteratorType>(2, IteratorType::parallel),
-                 [has_bhn](mlir::OpBuilder &nb, mlir::Location nloc, mlir::ValueRange args) {
+                 [has_bhn, reset_after, h_arg, lengths, t](mlir::OpBuilder &nb, mlir::Location nloc,
+                                        mlir::ValueRange args) {
                    Value xr = args[0], xz = args[1], xn = args[2];
-                   Value hr = args[3], hz = args[4], hn = args[5], h = args.back();
+                   Value hr = args[3], hz = args[4], hn = args[5], h = args[h_arg];
                    mlir::Type type = h.getType();
                    Value one = nb.create<mlir::arith::ConstantOp>(nloc, nb.getFloatAttr(type, 1.0));
                    // σ(v) = 1 / (1 + e^-v)
@@ -165,18 +237,64 @@ class LayerLowering {
                      return nb.create<mlir::arith::DivFOp>(
                          nloc, one, nb.create<mlir::arith::AddFOp>(nloc, one, e));
                    };
-                   Value r = sigmoid(nb.create<mlir::arith::AddFOp>(nloc, xr, hr));
+                   // After: xp_n + r ⊙ (hp_n + bhn). Before: hn is (r ⊙ h)·Wh_nᵀ already,
+                   // so xp_n + (hn + bhn), and r is not needed here.
+                   Value r = reset_after
+                                 ? sigmoid(nb.create<mlir::arith::AddFOp>(nloc, xr, hr))
+                                 : Value();
                    Value z = sigmoid(nb.create<mlir::arith::AddFOp>(nloc, xz, hz));
                    if (has_bhn) hn = nb.create<mlir::arith::AddFOp>(nloc, hn, args[6]);
+                   if (reset_after) hn = nb.create<mlir::arith::MulFOp>(nloc, r, hn);
                    Value n = nb.create<mlir::math::TanhOp>(
-                       nloc, nb.create<mlir::arith::AddFOp>(
-                                 nloc, xn, nb.create<mlir::arith::MulFOp>(nloc, r, hn)));
+                       nloc, nb.create<mlir::arith::AddFOp>(nloc, xn, hn));
                    // h' = (1 − z) ⊙ n + z ⊙ h
                    Value keep_new = nb.create<mlir::arith::MulFOp>(
                        nloc, nb.create<mlir::arith::SubFOp>(nloc, one, z), n);
                    Value keep_old = nb.create<mlir::arith::MulFOp>(nloc, z, h);
+                   Value h_new = nb.create<mlir::arith::AddFOp>(nloc, keep_new, keep_old);
+                   if (!lengths) {
+                     nb.create<mlir::linalg::YieldOp>(nloc, h_new);
+                     return;
+                   }
+                   // Row n is at a step it takes when t < len[n].
+                   Value len = nb.create<mlir::arith::IndexCastOp>(nloc, nb.getIndexType(),
+                                                                   args[h_arg - 1]);
+                   Value active = nb.create<mlir::arith::CmpIOp>(
+                       nloc, mlir::arith::CmpIPredicate::slt, t, len);
+                   Value zero = nb.create<mlir::arith::ConstantOp>(nloc, nb.getFloatAttr(type, 0.0));
                    nb.create<mlir::linalg::YieldOp>(
-                       nloc, Value(nb.create<mlir::arith::AddFOp>(nloc, keep_new, keep_old)));
+                       nloc, mlir::ValueRange{
+                                 nb.create<mlir::arith::SelectOp>(nloc, active, h_new, h),
+                                 nb.create<mlir::arith::SelectOp>(nloc, active, h_new, zero)});
+                 });
+    if (!lengths) return {generic.getResult(0), generic.getResult(0)};
+    return {generic.getResult(0), generic.getResult(1)};
+  }
+
+  // [N][3H]: hp[n][g] = Σ_k h[n][k] · Wh[g][k], over the loops (n, g, k).
+  Value recurrent_product(Value h, Value Wh) {
+    return contraction(h, Wh, zeros({N_, G_}), 3,
+                       {map(3, {0, 2}), map(3, {1, 2}), map(3, {0, 1})});
+  }
+
+  // r ⊙ h [N][H], r = σ(xp_r + hp_r): the state the reset-before n gate multiplies by Wh.
+  Value reset_state(Value xp, Value t, Value hp, Value h) {
+    llvm::SmallVector<Value> inputs = {gate_slice(xp, 0, t), gate_slice(hp, 0, {}), h};
+    llvm::SmallVector<mlir::AffineMap> maps(inputs.size() + 1, map(2, {0, 1}));
+    Value empty = b_.create<mlir::tensor::EmptyOp>(loc_, llvm::ArrayRef<int64_t>{N_, H_}, dtype_);
+    return b_.create<mlir::linalg::GenericOp>(
+                 loc_, empty.getType(), inputs, mlir::ValueRange{empty}, maps,
+                 llvm::SmallVector<IteratorType>(2, IteratorType::parallel),
+                 [](mlir::OpBuilder &nb, mlir::Location nloc, mlir::ValueRange args) {
+                   mlir::Type type = args[2].getType();
+                   Value one = nb.create<mlir::arith::ConstantOp>(nloc, nb.getFloatAttr(type, 1.0));
+                   Value v = nb.create<mlir::arith::AddFOp>(nloc, args[0], args[1]);
+                   Value e = nb.create<mlir::math::ExpOp>(
+                       nloc, nb.create<mlir::arith::NegFOp>(nloc, v));
+                   Value r = nb.create<mlir::arith::DivFOp>(
+                       nloc, one, nb.create<mlir::arith::AddFOp>(nloc, one, e));
+                   nb.create<mlir::linalg::YieldOp>(
+                       nloc, Value(nb.create<mlir::arith::MulFOp>(nloc, r, args[2])));
                  })
         .getResult(0);
   }
@@ -194,6 +312,9 @@ class LayerLowering {
   mlir::Location loc_;
   mlir::Type dtype_;
   int64_t N_, H_, G_;
+  bool reset_after_;
+  gru::Direction direction_;
+  Value lengths_;  // [N] i32, or none
 };
 
 struct LayerOpLowering : mlir::OpConversionPattern<gru::LayerOp> {
@@ -201,11 +322,10 @@ struct LayerOpLowering : mlir::OpConversionPattern<gru::LayerOp> {
 
   mlir::LogicalResult matchAndRewrite(gru::LayerOp layer, OpAdaptor operands,
                                       mlir::ConversionPatternRewriter &rewriter) const override {
-    if (layer.getDirection() != gru::Direction::forward)
-      return rewriter.notifyMatchFailure(layer, "only forward layers are lowered");
     Value states = LayerLowering(layer, rewriter)
                        .lower(operands.getInput(), operands.getWx(), operands.getWh(),
-                              operands.getB(), operands.getBhn(), operands.getH0());
+                              operands.getB(), operands.getBhn(), operands.getH0(),
+                              operands.getLengths());
     rewriter.replaceOp(layer, states);
     return mlir::success();
   }

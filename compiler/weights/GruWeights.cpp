@@ -31,6 +31,7 @@ GruWeights read_gru_weights(const std::string &path, const std::string &prefix) 
   w.input_size = layer.input_size;
   w.hidden_size = layer.hidden_size;
   w.has_bias = layer.has_bias != 0;
+  w.reset_after = layer.reset_after != 0;
   const size_t G = size_t(3 * layer.hidden_size), D = size_t(layer.input_size),
                H = size_t(layer.hidden_size);
   w.values.insert(w.values.end(), layer.Wx, layer.Wx + G * D);

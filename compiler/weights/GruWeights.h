@@ -12,6 +12,9 @@ struct GruWeights {
   int64_t input_size = 0;   // D
   int64_t hidden_size = 0;  // H
   bool has_bias = false;
+  // Where the layer applies its reset gate: the file's metadata "<prefix>reset_after" ("false":
+  // before the recurrent product, as gru-import writes for ONNX linear_before_reset=0).
+  bool reset_after = true;
   std::vector<float> values;  // Wx [3H][D], Wh [3H][H], then b [3H] and bhn [H] with bias
 };
 

@@ -31,6 +31,7 @@ int grugen_read_gru_layer(const uint8_t *bytes, uint64_t size, const char *prefi
     out->input_size = D;
     out->hidden_size = H;
     out->has_bias = layer.b != NULL;
+    out->reset_after = layer.reset_after;
     out->Wx = (float *)malloc(sizeof(float) * (size_t)(3 * H * D));
     out->Wh = (float *)malloc(sizeof(float) * (size_t)(3 * H * H));
     out->b = out->has_bias ? (float *)malloc(sizeof(float) * (size_t)(3 * H)) : NULL;

@@ -12,6 +12,7 @@ extern "C" {
 typedef struct {
   int64_t input_size, hidden_size;
   int has_bias;
+  int reset_after; /* the file's metadata "<prefix>reset_after"; 1 without one */
   float *Wx, *Wh, *b, *bhn;
 } grugen_gru_layer;
 

@@ -68,6 +68,8 @@ class Library:
             self.hidden_size = d["HIDDEN_SIZE"]
             self.batch = d["BATCH"]
             self.has_bias = bool(d["HAS_BIAS"])
+            # False: the reset gate before the recurrent product (headers before it: after).
+            self.reset_after = bool(d.get("RESET_AFTER", 1))
             self.max_seq_len = d["MAX_SEQ_LEN"]
             self.has_embedded_weights = bool(d.get("HAS_EMBEDDED_WEIGHTS", 0))
         except KeyError as e:
@@ -201,10 +203,12 @@ class Model:
 
 
 def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, bias=True,
-                    spec=None, weights=None, embed_weights=False, gru_gen="gru-gen", target="host"):
+                    spec=None, weights=None, embed_weights=False, gru_gen="gru-gen", target="host",
+                    reset_before=False):
     """Runs `gru-gen --shared` (the CLI, `gru_gen` an executable or path) into out_dir and loads
     out_dir/<target>/lib<name>.so. Either a spec file (spec=) or the sizes; weights= a
-    safetensors file (gives D, H and bias). Raises GruError-free RuntimeError with gru-gen's
+    safetensors file (gives D, H, bias and the reset variant); reset_before=True: the reset gate
+    before the recurrent product (ONNX linear_before_reset=0). Raises GruError-free RuntimeError with gru-gen's
     error line when it fails."""
     argv = [gru_gen, "--shared", "-q", "--target", target, "-o", os.fspath(out_dir)]
     if spec is not None:
@@ -215,6 +219,8 @@ def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, b
             argv += ["--input-size", str(input_size), "--hidden-size", str(hidden_size)]
             if not bias:
                 argv.append("--no-bias")
+        if reset_before:
+            argv.append("--reset-before")
     if weights is not None:
         argv += ["--weights", os.fspath(weights)] + (["--embed-weights"] if embed_weights else [])
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -53,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     r = gst_find_gru(&file, prefix, &layer, msg, sizeof msg);
     if (r == GST_OK) {
       if (layer.input_size < 1 || layer.hidden_size < 1 || !layer.Wx || !layer.Wh ||
-          (layer.b == NULL) != (layer.bhn == NULL))
+          (layer.b == NULL) != (layer.bhn == NULL) ||
+          (layer.reset_after != 0 && layer.reset_after != 1))
         abort();
       convert(&file, layer.Wx);
       convert(&file, layer.Wh);

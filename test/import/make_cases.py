@@ -119,7 +119,7 @@ def onnx_cases(out):
     rng = np.random.default_rng(5)
     lbr = dict(linear_before_reset=1)
 
-    def runnable(stem, cases, **kw):
+    def runnable(stem, cases, lbr=lbr, **kw):
         for c in cases[1:]:  # every node reads the same X
             c.x = cases[0].x
         model = gru_model(cases, **kw, **lbr)
@@ -147,8 +147,7 @@ def onnx_cases(out):
 
     # Refused.
     c = OnnxCase(rng, 7, 13, 2, 5, True, False)
-    save(gru_model([c], linear_before_reset=0), os.path.join(out, "lbr0.onnx"))
-    save(gru_model([c]), os.path.join(out, "lbr_default.onnx"))
+    save(gru_model([c], linear_before_reset=2), os.path.join(out, "lbr2.onnx"))
     save(gru_model([c], clip=3.0, **lbr), os.path.join(out, "clip.onnx"))
     save(gru_model([c], activations=["HardSigmoid", "Tanh"], **lbr),
          os.path.join(out, "activations.onnx"))
@@ -166,7 +165,20 @@ def onnx_cases(out):
     save(helper.make_model(relu), os.path.join(out, "relu.onnx"))
     with open(os.path.join(out, "garbage.onnx"), "wb") as f:
         f.write(b"\xff\xfe not a protobuf \x00" * 8)
-    assert onnx.load(os.path.join(out, "lbr0.onnx")).graph.node[0].op_type == "GRU"
+    assert onnx.load(os.path.join(out, "lbr2.onnx")).graph.node[0].op_type == "GRU"
+
+    # linear_before_reset=0, the reset gate before the recurrent product (drawn after the cases
+    # above, which keep their weights): bias and initial_h, N=3; the attribute left to its
+    # default (0) without bias, N=2; D > H, a long sequence, N=1.
+    runnable("lbr0_n3_l5_h0", [OnnxCase(rng, 7, 13, 3, 5, True, True)],
+             lbr=dict(linear_before_reset=0))
+    runnable("lbr_default_n2_l9", [OnnxCase(rng, 7, 13, 2, 9, False, True)], lbr={})
+    runnable("lbr0_n1_l64", [OnnxCase(rng, 40, 16, 1, 64, True, False)],
+             lbr=dict(linear_before_reset=0))
+    # H=200, N=1: Mullapudi2016's GPU step reads past Wh, so opencl runs the fallback schedule;
+    # on CPUs H is no multiple of the vector width (a guarded tail).
+    runnable("lbr0_h200", [OnnxCase(rng, 7, 200, 1, 6, True, True)],
+             lbr=dict(linear_before_reset=0))
 
 
 # ---- PyTorch state dicts gru-import refuses ---------------------------------------------------

@@ -1,4 +1,5 @@
-"""Drives python/gru_gen against mlx.nn.GRU (python_loader.test)."""
+"""Drives python/gru_gen against mlx.nn.GRU and, for a reset-before library, ONNX Runtime
+(python_loader.test)."""
 import argparse
 import os
 
@@ -17,12 +18,12 @@ rng = np.random.default_rng(17)
 failed = 0
 
 
-def compare(what, got, want):
+def compare(what, got, want, ref="mlx"):
     global failed
     err = float(np.max(np.abs(got - np.asarray(want))))
     ok = got.shape == np.asarray(want).shape and err <= 1e-5
     failed += not ok
-    print("%s: max |lib - mlx| = %.3g %s" % (what, err, "PASS" if ok else "FAIL"))
+    print("%s: max |lib - %s| = %.3g %s" % (what, ref, err, "PASS" if ok else "FAIL"))
 
 
 def reference(D, H, bias):
@@ -53,6 +54,40 @@ gru_nb, q = reference(D, H, False)
 x1 = rng.standard_normal((1, 64, D)).astype(np.float32)
 with nb.create(q["Wx"], q["Wh"]) as model:
     compare("nobias run", model.run(x1), gru_nb(mx.array(x1)))
+
+
+
+def onnx_reset_before(p, x, h0):
+    """ONNX Runtime's GRU with linear_before_reset=0 on MLX-layout weights p (gates r, z, n ->
+    ONNX's z, r, h; b is W's bias, bhn R's h bias), x [N][L][D] -> [N][L][H]."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    N, L, D = x.shape
+    H = p["Wh"].shape[1]
+    swap = np.r_[H:2 * H, 0:H, 2 * H:3 * H]
+    B = np.r_[p["b"][swap], np.zeros(2 * H, np.float32), p["bhn"]][None].astype(np.float32)
+    inits = [numpy_helper.from_array(p["Wx"][swap][None], "W"),
+             numpy_helper.from_array(p["Wh"][swap][None], "R"), numpy_helper.from_array(B, "B")]
+    node = helper.make_node("GRU", ["X", "W", "R", "B", "", "h0"], ["Y"], hidden_size=H,
+                            linear_before_reset=0)
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [L, N, D]),
+                      helper.make_tensor_value_info("h0", TensorProto.FLOAT, [1, N, H])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [L, 1, N, H])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    y = session.run(None, {"X": np.ascontiguousarray(x.transpose(1, 0, 2)), "h0": h0[None]})[0]
+    return y[:, 0].transpose(1, 0, 2)
+
+
+# reset_before=True: the header says so, and run matches ONNX Runtime's linear_before_reset=0.
+rb = gru_gen.compile_library(os.path.join(args.work, "rb"), name="rb", input_size=D,
+                             hidden_size=H, batch=N, reset_before=True, gru_gen=args.gru_gen)
+assert lib.reset_after and not rb.reset_after
+with rb.create(p["Wx"], p["Wh"], p["b"], p["bhn"]) as model:
+    compare("reset-before run", model.run(x, h0), onnx_reset_before(p, x, h0), "ort")
 
 model = lib.create(p["Wx"], p["Wh"], p["b"], p["bhn"])
 for bad in (np.zeros((N, L, D + 1), np.float32), np.zeros((N, L, D), np.float64)):

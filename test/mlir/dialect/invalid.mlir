@@ -167,3 +167,64 @@ func.func @unranked(%x: tensor<*xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<39x13x
       : (tensor<*xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<1x?x13xf32>
   return %out : tensor<1x?x13xf32>
 }
+
+// -----
+
+func.func @reset_after_not_bool(%x: tensor<1x?x7xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<39x13xf32>)
+    -> tensor<1x?x13xf32> {
+  // expected-error @+2 {{attribute 'reset_after' failed to satisfy constraint: bool attribute}}
+  %out = gru.layer %x, %Wx, %Wh
+      {input_size = 7, hidden_size = 13, batch = 1, has_bias = false, dtype = f32, reset_after = 0}
+      : (tensor<1x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<1x?x13xf32>
+  return %out : tensor<1x?x13xf32>
+}
+
+// -----
+
+func.func @bidirectional_weights(%x: tensor<1x?x7xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<2x39x13xf32>)
+    -> tensor<1x?x26xf32> {
+  // expected-error @+1 {{'gru.layer' op Wx must be tensor<2x39x7xf32> (2 x 3*hidden_size x input_size), got tensor<39x7xf32>}}
+  %out = gru.layer %x, %Wx, %Wh
+      {input_size = 7, hidden_size = 13, batch = 1, has_bias = false, dtype = f32,
+       direction = #gru.direction<bidirectional>}
+      : (tensor<1x?x7xf32>, tensor<39x7xf32>, tensor<2x39x13xf32>) -> tensor<1x?x26xf32>
+  return %out : tensor<1x?x26xf32>
+}
+
+// -----
+
+func.func @bidirectional_output(%x: tensor<1x?x7xf32>, %Wx: tensor<2x39x7xf32>, %Wh: tensor<2x39x13xf32>)
+    -> tensor<1x?x13xf32> {
+  // expected-error @+1 {{'gru.layer' op output must be tensor<1x?x26xf32> (batch x L x 2*hidden_size), got tensor<1x?x13xf32>}}
+  %out = gru.layer %x, %Wx, %Wh
+      {input_size = 7, hidden_size = 13, batch = 1, has_bias = false, dtype = f32,
+       direction = #gru.direction<bidirectional>}
+      : (tensor<1x?x7xf32>, tensor<2x39x7xf32>, tensor<2x39x13xf32>) -> tensor<1x?x13xf32>
+  return %out : tensor<1x?x13xf32>
+}
+
+// -----
+
+func.func @stacked_input(%x: tensor<1x?x7xf32>, %Wx0: tensor<39x7xf32>, %Wh0: tensor<39x13xf32>,
+                         %Wx1: tensor<39x7xf32>, %Wh1: tensor<39x13xf32>) -> tensor<1x?x13xf32> {
+  %y0 = gru.layer %x, %Wx0, %Wh0
+      {input_size = 7, hidden_size = 13, batch = 1, has_bias = false, dtype = f32}
+      : (tensor<1x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<1x?x13xf32>
+  // A layer above reads H features: its input_size must say so.
+  // expected-error @+1 {{'gru.layer' op input must be tensor<1x?x7xf32> (batch x L x input_size), got tensor<1x?x13xf32>}}
+  %y1 = gru.layer %y0, %Wx1, %Wh1
+      {input_size = 7, hidden_size = 13, batch = 1, has_bias = false, dtype = f32}
+      : (tensor<1x?x13xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<1x?x13xf32>
+  return %y1 : tensor<1x?x13xf32>
+}
+
+// -----
+
+func.func @lengths_shape(%x: tensor<3x?x7xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<39x13xf32>,
+                         %len: tensor<2xi32>) -> tensor<3x?x13xf32> {
+  // expected-error @+1 {{'gru.layer' op lengths must be tensor<3xi32> (batch), got tensor<2xi32>}}
+  %out = gru.layer %x, %Wx, %Wh lengths(%len)
+      {input_size = 7, hidden_size = 13, batch = 3, has_bias = false, dtype = f32}
+      : (tensor<3x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>, tensor<2xi32>) -> tensor<3x?x13xf32>
+  return %out : tensor<3x?x13xf32>
+}

@@ -10,6 +10,10 @@ golden. Then:
             bits (as int32, so nothing is lost to decimal printing).
 Prints, per golden, the largest absolute differences between MLIR, Halide and MLX; fails when one
 exceeds 1e-5.
+
+With --reset-before, the layer is `reset_after = false` (the reset gate before the recurrent
+product) and the reference is ONNX Runtime running the golden's weights as a GRU node with
+linear_before_reset=0 (MLX computes only the reset-after layer).
 """
 import argparse
 import os
@@ -37,7 +41,7 @@ def dense(array):
     return f'arith.constant dense<"0x{data}"> : {tensor_type(array.shape)}'
 
 
-def spec_module(name, problem):
+def spec_module(name, problem, reset_after=True):
     """The spec: the library's function, with L dynamic as it is for the library's `run`."""
     D, H, N, _ = problem.shape
     G = 3 * H
@@ -54,12 +58,14 @@ def spec_module(name, problem):
     if problem.h0 is not None:
         optional += " initial(%h0)"
     bias = "true" if problem.b is not None else "false"
+    variant = "" if reset_after else ", reset_after = false"
     signature = ", ".join(f"%{p}: {types[p]}" for p, _ in params)
     operand_types = ", ".join(types[p] for p, _ in params)
     return (
         f"func.func @{name}({signature}) -> {out_type} {{\n"
         f"  %out = gru.layer %x, %Wx, %Wh{optional}\n"
-        f"      {{input_size = {D}, hidden_size = {H}, batch = {N}, has_bias = {bias}, dtype = f32}}\n"
+        f"      {{input_size = {D}, hidden_size = {H}, batch = {N}, has_bias = {bias}, dtype = f32"
+        f"{variant}}}\n"
         f"      : ({operand_types}) -> {out_type}\n"
         f"  return %out : {out_type}\n"
         f"}}\n"), [p for p, _ in params]
@@ -100,6 +106,41 @@ def main_function(name, problem, params):
     return "\n".join(lines) + "\n"
 
 
+def onnx_reset_before(problem):
+    """ONNX Runtime's output [N][L][H] for the problem's layer as a GRU node with
+    linear_before_reset=0. MLX layout -> ONNX: gate blocks r, z, n -> z, r, h (a swap of the
+    first two), b is W's bias, bhn is R's h bias (R's z and r biases zero)."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    D, H, N, L = problem.shape
+    swap = np.r_[H:2 * H, 0:H, 2 * H:3 * H]
+    inits = [numpy_helper.from_array(problem.Wx[swap][None], "W"),
+             numpy_helper.from_array(problem.Wh[swap][None], "R")]
+    inputs = ["X", "W", "R"]
+    if problem.b is not None:
+        rb = np.zeros(3 * H, np.float32)
+        rb[2 * H:] = problem.bhn
+        inits.append(numpy_helper.from_array(np.r_[problem.b[swap], rb][None].astype(np.float32),
+                                             "B"))
+        inputs.append("B")
+    feeds = {"X": np.ascontiguousarray(problem.x.transpose(1, 0, 2))}
+    if problem.h0 is not None:  # inputs X, W, R, B, sequence_lens, initial_h
+        inputs += [""] * (5 - len(inputs)) + ["h0"]
+        feeds["h0"] = problem.h0[None]
+    graph_inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, [L, N, D])]
+    if problem.h0 is not None:
+        graph_inputs.append(helper.make_tensor_value_info("h0", TensorProto.FLOAT, [1, N, H]))
+    node = helper.make_node("GRU", inputs, ["Y"], hidden_size=H, linear_before_reset=0)
+    graph = helper.make_graph([node], "g", graph_inputs,
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT,
+                                                             [L, 1, N, H])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)[0][:, 0].transpose(1, 0, 2)
+
+
 def run(command, **kwargs):
     return subprocess.run(command, check=True, **kwargs)
 
@@ -114,17 +155,22 @@ def main():
     ap.add_argument("--syslibs", required=True)
     ap.add_argument("--e2e", required=True, help="directory of the C test harness")
     ap.add_argument("--work", required=True)
+    ap.add_argument("--reset-before", action="store_true",
+                    help="reset_after = false, against ONNX Runtime (linear_before_reset=0)")
     ap.add_argument("goldens", nargs="+")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     failures = 0
     for golden in args.goldens:
-        problem, mlx_out = read_golden(golden)
+        problem, reference = read_golden(golden)
+        ref = "mlx"
+        if args.reset_before:
+            reference, ref = onnx_reset_before(problem), "ort"
         D, H, N, L = problem.shape
         name = os.path.splitext(os.path.basename(golden))[0]
         work = os.path.join(args.work, name)
         os.makedirs(work, exist_ok=True)
-        spec, params = spec_module(name, problem)
+        spec, params = spec_module(name, problem, reset_after=not args.reset_before)
         spec_path = os.path.join(work, "spec.mlir")
         with open(spec_path, "w") as f:
             f.write(spec)
@@ -152,8 +198,8 @@ def main():
         mlir_out = np.array(bits, dtype=np.int32).view(np.float32).reshape(N, L, H)
 
         errors = {"mlir_vs_halide": np.abs(mlir_out - halide_out).max(),
-                  "mlir_vs_mlx": np.abs(mlir_out - mlx_out).max(),
-                  "halide_vs_mlx": np.abs(halide_out - mlx_out).max()}
+                  f"mlir_vs_{ref}": np.abs(mlir_out - reference).max(),
+                  f"halide_vs_{ref}": np.abs(halide_out - reference).max()}
         ok = all(e <= TOLERANCE for e in errors.values())  # NaN fails too
         failures += not ok
         figures = " ".join(f"{k}={v:.3g}" for k, v in errors.items())

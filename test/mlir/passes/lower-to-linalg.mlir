@@ -89,3 +89,33 @@ func.func @plain(%x: tensor<1x5x7xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<39x13
       : (tensor<1x5x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>) -> tensor<1x5x13xf32>
   return %out : tensor<1x5x13xf32>
 }
+
+// The reset gate before the recurrent product: r ⊙ h is its own elementwise generic, its
+// product with Wh a second contraction, whose n block the gates add to xp_n with bhn after it;
+// r is not recomputed in the gates.
+// CHECK-LABEL: func.func @reset_before(
+// CHECK: scf.for
+// CHECK:   %[[HP:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.+}}, %{{.+}} : tensor<1x13xf32>, tensor<39x13xf32>)
+// CHECK:   %[[RS:.+]] = tensor.extract_slice %[[HP]][0, 0] [1, 13] [1, 1]
+// CHECK:   %[[RHV:.+]] = linalg.generic {indexing_maps = [#[[EW]], #[[EW]], #[[EW]], #[[EW]]], {{.*}} ins(%{{.+}}, %[[RS]], %{{.+}} :
+// CHECK:     math.exp
+// CHECK:     %[[RV:.+]] = arith.divf
+// CHECK:     %[[RXH:.+]] = arith.mulf %[[RV]], %{{.+}}
+// CHECK:     linalg.yield %[[RXH]]
+// CHECK:   %[[HPN:.+]] = linalg.generic {{.*}} ins(%[[RHV]], %{{.+}} : tensor<1x13xf32>, tensor<39x13xf32>)
+// CHECK:   tensor.extract_slice %[[HPN]][0, 26] [1, 13] [1, 1]
+// CHECK:   linalg.generic {indexing_maps = [#[[EW]], #[[EW]], #[[EW]], #[[EW]], #[[EW]], #[[EW]], #[[BHN]], #[[EW]]]
+// CHECK:   ^bb0(%[[xr:.+]]: f32, %[[xz:.+]]: f32, %[[xn:.+]]: f32, %[[hr:.+]]: f32, %[[hz:.+]]: f32, %[[hn:.+]]: f32, %[[bhn:.+]]: f32, %[[h:.+]]: f32):
+// CHECK-NOT: %[[hr]]
+// CHECK:     %[[HB:.+]] = arith.addf %[[hn]], %[[bhn]]
+// CHECK-NEXT: %[[PN:.+]] = arith.addf %[[xn]], %[[HB]]
+// CHECK-NEXT: math.tanh %[[PN]]
+func.func @reset_before(%x: tensor<1x?x7xf32>, %Wx: tensor<39x7xf32>, %Wh: tensor<39x13xf32>,
+                        %b: tensor<39xf32>, %bhn: tensor<13xf32>) -> tensor<1x?x13xf32> {
+  %out = gru.layer %x, %Wx, %Wh bias(%b, %bhn)
+      {input_size = 7, hidden_size = 13, batch = 1, has_bias = true, dtype = f32,
+       reset_after = false}
+      : (tensor<1x?x7xf32>, tensor<39x7xf32>, tensor<39x13xf32>, tensor<39xf32>,
+         tensor<13xf32>) -> tensor<1x?x13xf32>
+  return %out : tensor<1x?x13xf32>
+}
