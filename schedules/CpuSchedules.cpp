@@ -64,6 +64,23 @@ void schedule_step_for_cpu(const Halide::Target &target, const StepFuncs &f) {
   // registers, the gates follow in vectors.
   const auto [io, no] = register_tiles(h_next, i, n, ti, f.tile.rows);
   if (2.0 * N * H * 3 * H >= kParallelFlops && H / ti.width > 1) h_next.parallel(io);
+  if (f.tile.k_block > 0 && f.tile.k_block < H) {
+    // The reduction in blocks (BLIS's kc): hp for all N rows of the tile of states, then for
+    // each block of k, every batch tile in turn while the block of the panel stays in L1.
+    Halide::Var hno("hno"), hni("hni");
+    Halide::RVar ko("ko"), ki("ki");
+    const TailStrategy guard = TailStrategy::GuardWithIf;  // both divide exactly
+    hp.compute_at(h_next, io).vectorize(i, ti.lanes).unroll(i).unroll(g);
+    hp.update()
+        .split(n, hno, hni, f.tile.rows, guard)
+        .split(f.k, ko, ki, f.tile.k_block, guard)
+        .reorder(i, g, hni, ki, hno, ko)
+        .vectorize(i, ti.lanes)
+        .unroll(i)
+        .unroll(g)
+        .unroll(hni);
+    return;
+  }
   hp.compute_at(h_next, no).vectorize(i, ti.lanes).unroll(i).unroll(g).unroll(n);
   hp.update().reorder(i, g, n, f.k).vectorize(i, ti.lanes).unroll(i).unroll(g).unroll(n);
 }

@@ -71,6 +71,15 @@ void complete(const MachineModel &m, const GruSpec &spec, SchedulePlan &plan) {
 
 }  // namespace
 
+int step_k_block(const MachineModel &m, const GruSpec &spec, const CpuTile &tile) {
+  const int64_t H = spec.hidden_size;
+  const int64_t panel_row_bytes = 3 * tile_width(H, m.lanes(), tile.vectors) * 4;
+  if (spec.batch <= tile.rows || H * panel_row_bytes <= m.l1d_bytes / 2) return 0;
+  for (int64_t kc = m.l1d_bytes / 2 / panel_row_bytes; kc >= 8; --kc)
+    if (H % kc == 0) return int(kc);
+  return 0;
+}
+
 int64_t tile_width(int64_t extent, int lanes, int vectors) {
   if (extent < lanes) return extent;
   return lanes * std::max<int64_t>(1, std::min<int64_t>(vectors, extent / lanes));
@@ -160,6 +169,7 @@ SchedulePlan plan_from_model(const MachineModel &m, const GruSpec &spec, int64_t
   });
   plan.step.why = fmt("%.0f%% of the FMA peak by the model; ", 100 * plan.step.estimate.efficiency) +
                   "the most batch rows per weight load, then the narrowest panel";
+  plan.step.tile.k_block = step_k_block(m, spec, plan.step.tile);
 
   // The projection: its panel dividing 3H first; then, where a broadcast is a load an FMA takes
   // as it is (x86), the most rows per weight load (the weights stream from L2, the rows of x

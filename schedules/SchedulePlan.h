@@ -26,6 +26,10 @@ namespace grugen {
 struct CpuTile {
   int vectors = 1;  // vectors of outputs: of xp columns (projection), of states per gate (step)
   int rows = 1;     // rows: of x (projection), batch rows (step)
+  // The step's reduction in blocks of this many (BLIS's kc), 0 for one block: a block of the
+  // tile's panel stays in L1 while every batch tile uses it (step_k_block).
+  int k_block = 0;
+  // The same register tile (k_block is derived from it, or recorded beside it).
   bool operator==(const CpuTile &o) const { return vectors == o.vectors && rows == o.rows; }
 };
 
@@ -82,6 +86,11 @@ std::vector<KernelPlan> projection_candidates(const MachineModel &model, int64_t
 
 // The model's choice for a CPU target (packed weights), deterministic.
 SchedulePlan plan_from_model(const MachineModel &model, const GruSpec &spec, int64_t block_rows);
+
+// The step's k block for `tile` (BLIS's kc): where several batch tiles reuse the tile's panel of
+// Wh and the panel is larger than half of L1, the largest divisor of H whose block of the panel
+// (k_block x 3 gates x T floats) fits there; else 0, the whole reduction at once.
+int step_k_block(const MachineModel &model, const GruSpec &spec, const CpuTile &tile);
 
 // The plan with these tiles for the projection and the step (a tuning record's or a measured
 // choice): their estimates, the step projection's tile (the projection's panel, the most rows of

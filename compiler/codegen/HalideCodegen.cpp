@@ -96,6 +96,7 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
       {"panel", std::to_string(kernel.panel)},
       {"tile_vectors", std::to_string(kernel.plan.tile.vectors)},
       {"tile_rows", std::to_string(kernel.plan.tile.rows)},
+      {"k_block", std::to_string(kernel.plan.tile.k_block)},
   };
   if (const Autoscheduler *as = schedule.autoscheduler()) {
     load_autoscheduler(as->name);

@@ -256,8 +256,10 @@ std::string schedule_report(const GruSpec &spec, const TargetPolicy &policy,
     if (k.own_cpu_schedule) {
       const KernelPlan &kp = kernel_plan(plan, k.kind);
       const TileEstimate &e = kp.estimate;
-      r += fmt("  tile: %g vectors x %g rows; %g accumulators, %g registers\n", kp.tile.vectors,
-               kp.tile.rows, e.accumulators, e.registers);
+      r += fmt("  tile: %g vectors x %g rows; %g accumulators, %g registers", kp.tile.vectors,
+               kp.tile.rows, e.accumulators, e.registers) +
+           (kp.tile.k_block ? fmt("; the reduction in blocks of %g (L1)", kp.tile.k_block) : "") +
+           "\n";
       r += fmt("  model, per reduction step: %.1f FMA cycles, %.1f load cycles, latency %.0f: "
                "%.0f%% of the FMA peak\n",
                e.fma_cycles, e.load_cycles, e.latency_cycles, 100 * e.efficiency);

@@ -107,7 +107,8 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
   llvm::json::Array measured;
   CpuTile best_step = model.step.tile, best_projection = model.projection.tile;
   double step_s = 1e30, projection_s = 1e30;
-  auto measure = [&](const char *kernel, const KernelPlan &candidate, bool is_step) {
+  auto measure = [&](const char *kernel, KernelPlan candidate, bool is_step) {
+    if (is_step) candidate.tile.k_block = step_k_block(m, spec, candidate.tile);
     const SchedulePlan plan =
         is_step ? plan_with_tiles(m, spec, kProjectionBlockRows, model.projection.tile,
                                   candidate.tile, "measured")
@@ -157,8 +158,9 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
        llvm::json::Object{
            {"projection", llvm::json::Object{{"vectors", best_projection.vectors},
                                              {"rows", best_projection.rows}}},
-           {"step",
-            llvm::json::Object{{"vectors", best_step.vectors}, {"rows", best_step.rows}}}}},
+           {"step", llvm::json::Object{{"vectors", best_step.vectors},
+                                       {"rows", best_step.rows},
+                                       {"k_block", best_step.k_block}}}}},
       {"measurements", std::move(measured)},
   };
   std::string text;
@@ -201,7 +203,11 @@ SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
     const auto v = t ? t->getInteger("vectors") : std::nullopt;
     const auto r = t ? t->getInteger("rows") : std::nullopt;
     if (!v || !r) bad_record(file, std::string("it has no choice for the ") + kernel);
-    const CpuTile chosen{int(*v), int(*r)};
+    const auto kb = t->getInteger("k_block").value_or(0);
+    const CpuTile chosen{int(*v), int(*r), int(kb)};
+    if (kb < 0 || kb >= spec.hidden_size || (kb > 0 && spec.hidden_size % kb != 0))
+      bad_record(file, std::string("its ") + kernel + " k block (" + std::to_string(kb) +
+                           ") does not divide H=" + std::to_string(spec.hidden_size));
     for (const KernelPlan &k : candidates)
       if (k.tile == chosen) return chosen;
     bad_record(file, std::string("its ") + kernel + " tile (" + tile_text(chosen) +

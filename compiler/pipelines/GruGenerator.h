@@ -47,12 +47,13 @@ class GruGenerator : public Halide::Generator<T> {
   GeneratorParam<int> panel{"panel", 0, 0, 1 << 30};
   GeneratorParam<int> tile_vectors{"tile_vectors", 1, 1, 64};
   GeneratorParam<int> tile_rows{"tile_rows", 1, 1, 1 << 20};
+  GeneratorParam<int> k_block{"k_block", 0, 0, 1 << 20};
 
  protected:
   int gates() const { return 3 * int(hidden_size); }
 
   bool packed_weights() const { return int(panel) > 0; }
-  CpuTile tile() const { return {int(tile_vectors), int(tile_rows)}; }
+  CpuTile tile() const { return {int(tile_vectors), int(tile_rows), int(k_block)}; }
 
   // A weight matrix W [gates x per_gate][K] (MLX's layout, (k, c)) as the kernels read it: with
   // packed panels, transposed and cut into panels of `panel` columns per gate, the gates
