@@ -35,6 +35,31 @@ def tensor_type(shape, element="f32"):
     return "tensor<" + "x".join("?" if d is None else str(d) for d in shape) + f"x{element}>"
 
 
+def call_and_print(name, args, arg_types, N, L, width):
+    """The end of @main: call @name with `args` (of `arg_types`), whose result is the states
+    [N][?][width], and print them bit for bit (as i32, so that nothing is rounded on the way)."""
+    out_any, out = tensor_type((N, None, width)), tensor_type((N, L, width))
+    out_bits = tensor_type((N, L, width), "i32")
+    return [
+        f"  %states_any = call @{name}({args}) : ({arg_types}) -> {out_any}",
+        f"  %states = tensor.cast %states_any : {out_any} to {out}",
+        f"  %empty = tensor.empty() : {out_bits}",
+        "  %bits = linalg.generic {indexing_maps = [affine_map<(n, l, h) -> (n, l, h)>,"
+        " affine_map<(n, l, h) -> (n, l, h)>], iterator_types = [\"parallel\", \"parallel\","
+        " \"parallel\"]}",
+        f"      ins(%states : {out}) outs(%empty : {out_bits}) {{",
+        "  ^bb0(%value: f32, %unused: i32):",
+        "    %as_int = arith.bitcast %value : f32 to i32",
+        "    linalg.yield %as_int : i32",
+        f"  }} -> {out_bits}",
+        f"  %printable = tensor.cast %bits : {out_bits} to tensor<*xi32>",
+        "  call @printMemrefI32(%printable) : (tensor<*xi32>) -> ()",
+        "  return",
+        "}",
+        "func.func private @printMemrefI32(tensor<*xi32>)",
+    ]
+
+
 def dense(array):
     """An exact MLIR constant: the little-endian bytes of the float32 array, in hex."""
     data = np.ascontiguousarray(array, dtype="<f4").tobytes().hex().upper()
@@ -83,26 +108,7 @@ def main_function(name, problem, params):
     lines.append(f"  %x_any = tensor.cast %x : {tensor_type((N, L, D))} to {x_any}")
     args = ", ".join("%x_any" if p == "x" else f"%{p}" for p in params)
     arg_types = ", ".join(x_any if p == "x" else tensor_type(values[p].shape) for p in params)
-    out_any, out = tensor_type((N, None, H)), tensor_type((N, L, H))
-    out_bits = tensor_type((N, L, H), "i32")
-    lines += [
-        f"  %states_any = call @{name}({args}) : ({arg_types}) -> {out_any}",
-        f"  %states = tensor.cast %states_any : {out_any} to {out}",
-        f"  %empty = tensor.empty() : {out_bits}",
-        "  %bits = linalg.generic {indexing_maps = [affine_map<(n, l, h) -> (n, l, h)>,"
-        " affine_map<(n, l, h) -> (n, l, h)>], iterator_types = [\"parallel\", \"parallel\","
-        " \"parallel\"]}",
-        f"      ins(%states : {out}) outs(%empty : {out_bits}) {{",
-        "  ^bb0(%value: f32, %unused: i32):",
-        "    %as_int = arith.bitcast %value : f32 to i32",
-        "    linalg.yield %as_int : i32",
-        f"  }} -> {out_bits}",
-        f"  %printable = tensor.cast %bits : {out_bits} to tensor<*xi32>",
-        "  call @printMemrefI32(%printable) : (tensor<*xi32>) -> ()",
-        "  return",
-        "}",
-        "func.func private @printMemrefI32(tensor<*xi32>)",
-    ]
+    lines += call_and_print(name, args, arg_types, N, L, H)
     return "\n".join(lines) + "\n"
 
 

@@ -165,26 +165,8 @@ def program(name, case, layers, x, lengths=None):
     x_any = types["x"]
     main.append(f"  %x_any = tensor.cast %x_c : {tensor_type(x.shape)} to {x_any}")
     args = ", ".join("%x_any" if p == "x" else f"%{p}_c" for p, _ in params)
-    out_any, out = tensor_type((N, None, dirs * H)), tensor_type((N, L, dirs * H))
-    out_bits = tensor_type((N, L, dirs * H), "i32")
-    main += [
-        f"  %states_any = call @{name}({args}) : ({', '.join(types[p] for p, _ in params)}) -> {out_any}",
-        f"  %states = tensor.cast %states_any : {out_any} to {out}",
-        f"  %empty = tensor.empty() : {out_bits}",
-        "  %bits = linalg.generic {indexing_maps = [affine_map<(n, l, h) -> (n, l, h)>,"
-        " affine_map<(n, l, h) -> (n, l, h)>], iterator_types = [\"parallel\", \"parallel\","
-        " \"parallel\"]}",
-        f"      ins(%states : {out}) outs(%empty : {out_bits}) {{",
-        "  ^bb0(%value: f32, %unused: i32):",
-        "    %as_int = arith.bitcast %value : f32 to i32",
-        "    linalg.yield %as_int : i32",
-        f"  }} -> {out_bits}",
-        f"  %printable = tensor.cast %bits : {out_bits} to tensor<*xi32>",
-        "  call @printMemrefI32(%printable) : (tensor<*xi32>) -> ()",
-        "  return",
-        "}",
-        "func.func private @printMemrefI32(tensor<*xi32>)",
-    ]
+    arg_types = ", ".join(types[p] for p, _ in params)
+    main += differential.call_and_print(name, args, arg_types, N, L, dirs * H)
     return "\n".join(lines + main) + "\n"
 
 
