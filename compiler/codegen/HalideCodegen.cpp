@@ -384,4 +384,24 @@ double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const Schedu
   return best;
 }
 
+fs::path kernel_assembly(const GruSpec &spec, const TargetPolicy &policy, const SchedulePlan &plan,
+                         KernelKind kind, const fs::path &dir) {
+  install_error_reporter();
+  const std::vector<Kernel> kernels = kernels_of(spec, policy, plan);
+  const Kernel &kernel = kernels[size_t(kind)];
+  const std::string base = spec.name + "_kernel_" + kernel.suffix;
+  Halide::Internal::ExecuteGeneratorArgs args;
+  args.output_dir = dir.string();
+  args.output_types = {Halide::OutputFileType::assembly};
+  args.targets = {policy.halide_target.with_feature(Halide::Target::NoRuntime)
+                      .with_feature(Halide::Target::UserContext)};
+  args.generator_name = kernel.generator;
+  args.function_name = spec.name + "__kernel_" + kernel.suffix;
+  args.file_base_name = base;
+  args.generator_params =
+      generator_params(spec, policy, kernel, PipelineSchedule{OwnSchedule::Cpu});
+  Halide::Internal::execute_generator(args);
+  return dir / (base + ".s");
+}
+
 }  // namespace grugen

@@ -44,6 +44,12 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
 double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const SchedulePlan &plan,
                    KernelKind kind, double seconds);
 
+// The assembly of one kernel of `plan` under gru-gen's own CPU schedule, for `policy`'s target
+// (any: nothing runs), written into `dir`; its path. For --tune's predictions.
+std::filesystem::path kernel_assembly(const GruSpec &spec, const TargetPolicy &policy,
+                                      const SchedulePlan &plan, KernelKind kind,
+                                      const std::filesystem::path &dir);
+
 // Compiles Halide's runtime for `policy`'s target, less its instruction-set features (the
 // runtime checks them at create, so it must run where they are missing), into `dir`; its symbols
 // are weak, so any number of gru-gen libraries can link into one program. Throws GruGenError.

@@ -7,9 +7,11 @@
 #include <fstream>
 
 #include "codegen/HalideCodegen.h"
+#include "codegen/ScheduleReport.h"
 #include "llvm/Support/JSON.h"
 #include "support/Error.h"
 #include "support/Files.h"
+#include "support/StagedOutput.h"
 
 namespace grugen {
 namespace fs = std::filesystem;
@@ -71,19 +73,29 @@ llvm::json::Object read_record(const fs::path &file) {
 
 }  // namespace
 
-std::string tune_refusal(const TargetPolicy &policy) {
-  if (!policy.packed_weights)
-    return "--tune measures CPU targets; '" + policy.name + "' runs its kernels on a GPU";
+// Why this machine cannot run `policy`'s kernels, or "" when it can.
+std::string cannot_run_here(const TargetPolicy &policy) {
   const Halide::Target host = Halide::get_host_target(), &t = policy.halide_target;
   if (t.arch != host.arch || t.bits != host.bits || t.os != host.os)
-    return "--tune measures on this machine, which cannot run target '" + policy.name +
-           "' (tune on such a machine and pass its record with --tuning-record)";
+    return "this machine cannot run target '" + policy.name + "'";
   for (int i = 0; i < Halide::Target::FeatureEnd; ++i) {
     const auto f = static_cast<Halide::Target::Feature>(i);
     if (t.has_feature(f) && !host.has_feature(f))
-      return "--tune measures on this machine, whose CPU lacks " +
-             Halide::Target::feature_to_name(f) + " of target '" + policy.name + "'";
+      return "this machine's CPU lacks " + Halide::Target::feature_to_name(f) + " of target '" +
+             policy.name + "'";
   }
+  return "";
+}
+
+// The llvm-mca CPU that ranks a cross target's candidates: the first of its class.
+std::string ranking_cpu(const MachineModel &m) { return m.mca_cpus.substr(0, m.mca_cpus.find(',')); }
+
+std::string tune_refusal(const TargetPolicy &policy) {
+  if (!policy.packed_weights)
+    return "--tune measures CPU targets; '" + policy.name + "' runs its kernels on a GPU";
+  const std::string why = cannot_run_here(policy);
+  if (!why.empty() && ranking_cpu(policy.machine).empty())
+    return "--tune measures on this machine, and " + why + " nor predict it (no llvm-mca model)";
   return "";
 }
 
@@ -92,11 +104,31 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
                        const std::function<void(const std::string &)> &progress) {
   if (const std::string why = tune_refusal(policy); !why.empty()) throw GruGenError(why);
   const MachineModel &m = policy.machine;
+  // A target this machine runs is measured; another is predicted: llvm-mca's cycles per FMA of
+  // the kernel's inner loop on the first CPU of its class (the kernels' FMAs are fixed by the
+  // spec, so fewer cycles per FMA is less time, loops and gates aside).
+  const bool predict = !cannot_run_here(policy).empty();
+  const std::string mca_cpu = ranking_cpu(m);
+  ScratchDirectory scratch;
   const SchedulePlan model = plan_from_model(m, spec, kProjectionBlockRows);
-  const auto steps = ordered(step_candidates(m, spec), model.step.tile);
-  const auto projections = ordered(
+  auto steps = ordered(step_candidates(m, spec), model.step.tile);
+  auto projections = ordered(
       projection_candidates(m, 3 * spec.hidden_size, kProjectionBlockRows, 0),
       model.projection.tile);
+  if (predict) {
+    // A prediction sees one loop, not the memory: a tile whose width does not divide the
+    // matrix (so its weights lie in the one-panel layout, three short runs per row) can look
+    // as fast as one that streams its own panel, and measured 4-5x slower on x86. Predicted
+    // candidates are those whose panel divides, where any does.
+    auto keep_dividing = [&](std::vector<KernelPlan> &all, int64_t extent) {
+      std::vector<KernelPlan> dividing;
+      for (const KernelPlan &k : all)
+        if (extent % tile_width(extent, m.lanes(), k.tile.vectors) == 0) dividing.push_back(k);
+      if (!dividing.empty()) all = dividing;
+    };
+    keep_dividing(steps, spec.hidden_size);
+    keep_dividing(projections, 3 * spec.hidden_size);
+  }
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -115,9 +147,17 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
                 : plan_with_tiles(m, spec, kProjectionBlockRows, candidate.tile, model.step.tile,
                                   "measured");
     double s = 0;
+    const KernelKind kind = is_step ? KernelKind::Step : KernelKind::Projection;
     try {
-      s = time_kernel(spec, policy, plan, is_step ? KernelKind::Step : KernelKind::Projection,
-                      per);
+      if (predict) {
+        const LoopPrediction p = predict_inner_loop(
+            kernel_assembly(spec, policy, plan, kind, scratch.path()), policy.halide_target,
+            mca_cpu, m, scratch.path());
+        if (!p.found) throw GruGenError(p.why_not);
+        s = p.cycles / p.fmas;
+      } else {
+        s = time_kernel(spec, policy, plan, kind, per);
+      }
     } catch (const GruGenError &e) {
       progress(policy.name + ": tune " + kernel + " " + tile_text(candidate.tile) +
                ": cannot be compiled (" + e.what() + ")");
@@ -128,13 +168,19 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
     const bool faster = s < best_s;
     if (faster) best_s = s, best = candidate.tile;
     char line[200];
-    std::snprintf(line, sizeof line, ": %.2f us (model: %.0f%% of the FMA peak)%s", s * 1e6,
-                  100 * candidate.estimate.efficiency, faster ? ", fastest so far" : "");
-    progress(policy.name + ": tune " + kernel + " " + tile_text(candidate.tile) + line);
+    if (predict)
+      std::snprintf(line, sizeof line, ": %.3f cycles per FMA, llvm-mca %s (model: %.0f%% of the FMA peak)%s",
+                    s, mca_cpu.c_str(), 100 * candidate.estimate.efficiency,
+                    faster ? ", fastest so far" : "");
+    else
+      std::snprintf(line, sizeof line, ": %.2f us (model: %.0f%% of the FMA peak)%s", s * 1e6,
+                    100 * candidate.estimate.efficiency, faster ? ", fastest so far" : "");
+    progress(policy.name + (predict ? ": predict " : ": tune ") + kernel + " " +
+             tile_text(candidate.tile) + line);
     measured.push_back(llvm::json::Object{{"kernel", kernel},
                                           {"vectors", candidate.tile.vectors},
                                           {"rows", candidate.tile.rows},
-                                          {"seconds", s}});
+                                          {predict ? "cycles_per_fma" : "seconds", s}});
   };
   // The model's choices first, whatever the budget; then the candidates in the model's order,
   // alternating kernels, while the budget lasts.
@@ -143,8 +189,10 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
     if (i < steps.size()) measure("step", steps[i], true);
     if (i < projections.size()) measure("projection", projections[i], false);
   }
-  const SchedulePlan plan = plan_with_tiles(m, spec, kProjectionBlockRows, best_projection,
-                                            best_step, "measured (--tune) on " + cpu_name());
+  const std::string where = predict ? "llvm-mca " + mca_cpu + ", run on " + cpu_name() : cpu_name();
+  const SchedulePlan plan =
+      plan_with_tiles(m, spec, kProjectionBlockRows, best_projection, best_step,
+                      (predict ? "predicted (--tune) by " : "measured (--tune) on ") + where);
   llvm::json::Object rec{
       {"gru_gen_tuning_record", 1},
       {"spec",
@@ -153,7 +201,8 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
                           {"batch", spec.batch},
                           {"has_bias", spec.has_bias}}},
       {"target", policy.halide_target.to_string()},
-      {"machine", llvm::json::Object{{"cpu", cpu_name()}, {"measured_at", utc_now()}}},
+      {"method", predict ? "predicted" : "measured"},
+      {"machine", llvm::json::Object{{"cpu", where}, {"measured_at", utc_now()}}},
       {"choice",
        llvm::json::Object{
            {"projection", llvm::json::Object{{"vectors", best_projection.vectors},
@@ -219,8 +268,10 @@ SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
       tile("projection", projection_candidates(m, 3 * spec.hidden_size, kProjectionBlockRows, 0));
   const llvm::json::Object *machine = rec.getObject("machine");
   const std::optional<llvm::StringRef> cpu = machine ? machine->getString("cpu") : std::nullopt;
+  const bool predicted = rec.getString("method") == llvm::StringRef("predicted");
   return plan_with_tiles(m, spec, kProjectionBlockRows, projection, step,
-                         "tuning record " + file.filename().string() + " (measured on " +
+                         "tuning record " + file.filename().string() +
+                             (predicted ? " (predicted by " : " (measured on ") +
                              (cpu ? cpu->str() : "an unnamed machine") + ")");
 }
 

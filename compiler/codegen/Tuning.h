@@ -5,8 +5,10 @@
 // model's choice first, then in the model's order) by JIT-compiling each under gru-gen's CPU
 // schedule for the target and running it here, within a time budget, and keeps the fastest; the
 // model's choice is always measured, so a tuned plan is never slower than the default by this
-// measurement. It needs a CPU target this machine runs (host, or a raw x86-64 target string
-// whose features this CPU has). The record (<target>/<name>.tuning.json) names the spec, the
+// measurement. A CPU target this machine cannot run (arm64-linux, arm64-macos, an x86 feature
+// set this CPU lacks) is predicted instead: each candidate's assembly, llvm-mca's cycles per FMA
+// of its inner loop on the first CPU model of the target's class, candidates whose panel divides
+// the matrix only. GPU targets are refused. The record (<target>/<name>.tuning.json) names the spec, the
 // target, the machine it was measured on and every time; --tuning-record FILE gives the same
 // plan, so the same library bytes, on any machine.
 #pragma once
