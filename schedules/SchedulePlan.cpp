@@ -90,6 +90,10 @@ WeightShape weight_shape(int gates, int64_t per_gate, int64_t K, int64_t panel) 
   return {K, gates * per_gate};
 }
 
+bool panel_divides(const MachineModel &m, int64_t extent, const CpuTile &tile) {
+  return extent % tile_width(extent, m.lanes(), tile.vectors) == 0;
+}
+
 const KernelPlan &kernel_plan(const SchedulePlan &plan, KernelKind kind) {
   switch (kind) {
     case KernelKind::Projection: return plan.projection;
@@ -154,10 +158,7 @@ SchedulePlan plan_from_model(const MachineModel &m, const GruSpec &spec, int64_t
   SchedulePlan plan;
   plan.origin = "the machine model (" + m.name + ")";
   const int64_t H = spec.hidden_size, G = 3 * H;
-  const int lanes = m.lanes();
-  auto divides = [&](int64_t extent, const CpuTile &t) {
-    return extent % tile_width(extent, lanes, t.vectors) == 0;
-  };
+  auto divides = [&](int64_t extent, const CpuTile &t) { return panel_divides(m, extent, t); };
 
   // The step: the most weight reuse (rows), then the narrowest panel that reaches the efficiency
   // (the most tiles to share out, the smallest L1 footprint), a panel that divides H first.

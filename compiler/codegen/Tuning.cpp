@@ -123,7 +123,7 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
     auto keep_dividing = [&](std::vector<KernelPlan> &all, int64_t extent) {
       std::vector<KernelPlan> dividing;
       for (const KernelPlan &k : all)
-        if (extent % tile_width(extent, m.lanes(), k.tile.vectors) == 0) dividing.push_back(k);
+        if (panel_divides(m, extent, k.tile)) dividing.push_back(k);
       if (!dividing.empty()) all = dividing;
     };
     keep_dividing(steps, spec.hidden_size);
