@@ -123,12 +123,47 @@ std::vector<Kernel> kernels_of(const GruSpec &spec, const TargetPolicy &policy,
   };
 }
 
-void run_generator(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
-                   const EmitOptions &emit, const Kernel &kernel, const PipelineSchedule &schedule,
-                   const std::string &function, const std::string &file_base) {
-  using Halide::OutputFileType;
+// The ABI owns <name>_<function>; every other symbol of a library lives under <name>__, which no
+// other valid library name can produce (names neither contain "__" nor end with '_'): a kernel
+// is the symbol <name>__kernel_<suffix> (and Halide's <name>__kernel_<suffix>_argv and
+// _metadata). Its files keep the kernel's plain name <name>_kernel_<suffix>.
+std::string kernel_symbol(const GruSpec &spec, const Kernel &kernel) {
+  return spec.name + "__kernel_" + kernel.suffix;
+}
+std::string kernel_file(const GruSpec &spec, const Kernel &kernel) {
+  return spec.name + "_kernel_" + kernel.suffix;
+}
+
+// The Halide target a kernel is compiled for. The runtime is compiled once per library
+// (compile_halide_runtime), not into each kernel. UserContext: the C runtime passes its own tag,
+// so its error handler can tell our kernels' errors (returned as statuses) from those of other
+// Halide code in the process.
+Halide::Target kernel_target(const TargetPolicy &policy) {
+  return policy.halide_target.with_feature(Halide::Target::NoRuntime)
+      .with_feature(Halide::Target::UserContext);
+}
+
+// What execute_generator needs for one kernel under one schedule, but the outputs: files
+// kernel_file(...).* in `dir`.
+Halide::Internal::ExecuteGeneratorArgs generator_args(const GruSpec &spec,
+                                                      const TargetPolicy &policy,
+                                                      const fs::path &dir, const Kernel &kernel,
+                                                      const PipelineSchedule &schedule) {
   Halide::Internal::ExecuteGeneratorArgs args;
   args.output_dir = dir.string();
+  args.targets = {kernel_target(policy)};
+  args.generator_name = kernel.generator;
+  args.function_name = kernel_symbol(spec, kernel);
+  args.file_base_name = kernel_file(spec, kernel);
+  args.generator_params = generator_params(spec, policy, kernel, schedule);
+  return args;
+}
+
+void run_generator(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
+                   const EmitOptions &emit, const Kernel &kernel,
+                   const PipelineSchedule &schedule) {
+  using Halide::OutputFileType;
+  Halide::Internal::ExecuteGeneratorArgs args = generator_args(spec, policy, dir, kernel, schedule);
   // The statement is always written: check_schedule reads it.
   args.output_types = {OutputFileType::object, OutputFileType::c_header, OutputFileType::stmt};
   // The report reads the assembly (llvm-mca) whether or not it is kept.
@@ -137,15 +172,6 @@ void run_generator(const GruSpec &spec, const TargetPolicy &policy, const fs::pa
     args.output_types.insert(OutputFileType::schedule);
   if (emit.device_code && policy.device != DeviceApi::None)
     args.output_types.insert(OutputFileType::device_code);
-  // The runtime is compiled once per library (compile_halide_runtime), not into each kernel.
-  // UserContext: the C runtime passes its own tag, so its error handler can tell our kernels'
-  // errors (returned as statuses) from those of other Halide code in the process.
-  args.targets = {policy.halide_target.with_feature(Halide::Target::NoRuntime)
-                      .with_feature(Halide::Target::UserContext)};
-  args.generator_name = kernel.generator;
-  args.function_name = function;
-  args.file_base_name = file_base;
-  args.generator_params = generator_params(spec, policy, kernel, schedule);
   Halide::Internal::execute_generator(args);
 }
 
@@ -170,9 +196,7 @@ void check_schedule(const fs::path &stmt_file) {
 std::string own_schedule_loop_nest(const GruSpec &spec, const TargetPolicy &policy,
                                    const Kernel &kernel, const PipelineSchedule &schedule) {
   auto generator = Halide::Internal::GeneratorRegistry::create(
-      kernel.generator, Halide::GeneratorContext(policy.halide_target
-                                                     .with_feature(Halide::Target::NoRuntime)
-                                                     .with_feature(Halide::Target::UserContext)));
+      kernel.generator, Halide::GeneratorContext(kernel_target(policy)));
   if (!generator) throw GruGenError(std::string("internal: no generator ") + kernel.generator);
   for (const auto &[key, value] : generator_params(spec, policy, kernel, schedule))
     generator->set_generatorparam_value(key, value);
@@ -200,19 +224,14 @@ std::string own_schedule_loop_nest(const GruSpec &spec, const TargetPolicy &poli
 PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
                           const EmitOptions &emit, const Kernel &kernel,
                           const PipelineSchedule *&used) {
-  // The ABI owns <name>_<function>; every other symbol of a library lives under <name>__, which
-  // no other valid library name can produce (names neither contain "__" nor end with '_'):
-  // the kernel is the symbol <name>__kernel_<suffix> (and Halide's <name>__kernel_<suffix>_argv
-  // and _metadata). Its files keep the kernel's plain name <name>_kernel_<suffix>.
-  const std::string symbol = spec.name + "__kernel_" + kernel.suffix;
-  const std::string function = spec.name + "_kernel_" + kernel.suffix;
+  const std::string function = kernel_file(spec, kernel);
   PipelineFiles files;
   used = nullptr;
   std::string failures;
   for (const PipelineSchedule &schedule : kernel.schedules) {
     progress(policy.name + ": scheduling " + function + " with " + schedule.describe());
     try {
-      run_generator(spec, policy, dir, emit, kernel, schedule, symbol, function);
+      run_generator(spec, policy, dir, emit, kernel, schedule);
       check_schedule(dir / (function + ".stmt"));
       used = &schedule;
       break;
@@ -271,7 +290,7 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
     for (size_t i = 0; i < kernels.size(); ++i)
       reported.push_back({kernels[i].suffix, kernels[i].kind, used[i]->describe(),
                           used[i]->own() == OwnSchedule::Cpu,
-                          dir / (spec.name + "_kernel_" + kernels[i].suffix + ".s")});
+                          dir / (kernel_file(spec, kernels[i]) + ".s")});
     const fs::path report = dir / (spec.name + ".schedule-report.txt");
     write_file(report, schedule_report(spec, policy, plan, reported, dir));
     files.back().extras.push_back(report);
@@ -389,19 +408,11 @@ fs::path kernel_assembly(const GruSpec &spec, const TargetPolicy &policy, const 
   install_error_reporter();
   const std::vector<Kernel> kernels = kernels_of(spec, policy, plan);
   const Kernel &kernel = kernels[size_t(kind)];
-  const std::string base = spec.name + "_kernel_" + kernel.suffix;
-  Halide::Internal::ExecuteGeneratorArgs args;
-  args.output_dir = dir.string();
+  Halide::Internal::ExecuteGeneratorArgs args =
+      generator_args(spec, policy, dir, kernel, PipelineSchedule{OwnSchedule::Cpu});
   args.output_types = {Halide::OutputFileType::assembly};
-  args.targets = {policy.halide_target.with_feature(Halide::Target::NoRuntime)
-                      .with_feature(Halide::Target::UserContext)};
-  args.generator_name = kernel.generator;
-  args.function_name = spec.name + "__kernel_" + kernel.suffix;
-  args.file_base_name = base;
-  args.generator_params =
-      generator_params(spec, policy, kernel, PipelineSchedule{OwnSchedule::Cpu});
   Halide::Internal::execute_generator(args);
-  return dir / (base + ".s");
+  return dir / (kernel_file(spec, kernel) + ".s");
 }
 
 }  // namespace grugen
