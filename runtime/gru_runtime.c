@@ -34,8 +34,10 @@ typedef struct {
   int slice;
 } tensor;
 
-/* A model is one host block, layout.bytes from halide_malloc, laid out by gru-gen
- * (GruSpec::model_layout): this struct, then each array at its layout offset. Its tag is
+/* A layer instance ("sub-model") is one host block of its descriptor's layout.bytes, laid out by
+ * gru-gen (GruSpec::model_layout): this struct, then each array at its layout offset. A model is
+ * its sub-models' blocks one after another in one halide_malloc block (the model descriptor's
+ * `bytes`); the first sub-model's struct is the model the ABI hands out. Its tag is
  * GRU_RT_MODEL: the generated file names it <name>_model, the type its public header declares,
  * so the ABI functions pass models on without a cast. */
 #ifndef GRU_RT_MODEL
@@ -43,7 +45,8 @@ typedef struct {
 #endif
 typedef struct GRU_RT_MODEL gru_rt_model;
 struct GRU_RT_MODEL {
-  const gru_layer_descriptor *d;
+  const gru_model_descriptor *md; /* the whole model's (set in every sub-model) */
+  const gru_layer_descriptor *d;  /* this layer instance's */
   tensor Wx, Wh, b, bhn; /* in the descriptor's panels; b [3H], bhn [H]; on the device for GPUs */
   tensor zeros;   /* [N][H]: the state before t = 0 when the caller gives none */
   tensor xp_step; /* [N][3H]: projected input of one step */
@@ -215,7 +218,7 @@ static gru_status advance(gru_rt_model *m, tensor *xp, tensor *h, tensor *h_next
 
 /* ---- The ABI ------------------------------------------------------------------------------ */
 
-GRU_RT_API uint32_t gru_rt_abi_version(void) { return 1; }
+GRU_RT_API uint32_t gru_rt_abi_version(void) { return 2; }
 
 /* The weights as the kernels read them (the descriptor's panels): src is MLX's [gates x per_gate][K];
  * with panel > 0, dst is its transpose cut into panels of `panel` columns per gate, the gates
@@ -259,35 +262,52 @@ static gru_status check_cpu(const gru_layer_descriptor *d) {
   return GRU_UNSUPPORTED_CPU;
 }
 
+/* ---- Models of layers ----------------------------------------------------------------------
+ * A model's layer instances ("sub-models") i = l * directions + direction, in the order of the
+ * weights, h0 and h_n. */
+static int32_t sub_models(const gru_model_descriptor *md) { return md->layers * md->directions; }
+
+static const gru_layer_descriptor *layer_descriptor(const gru_model_descriptor *md, int32_t i) {
+  return i < md->directions ? md->first : md->deep;
+}
+
+/* Whether instance `direction` of a layer walks the sequence backwards. */
+static int backwards(const gru_model_descriptor *md, int32_t direction) {
+  return md->direction == GRU_RT_REVERSE || direction == 1;
+}
+
+/* Sub-model i inside the model's block, which starts with sub-model 0. */
+static gru_rt_model *sub_model(const gru_model_descriptor *md, void *block, int32_t i) {
+  const uint64_t first = (uint64_t)md->directions;
+  const uint64_t at = (uint64_t)i < first ? (uint64_t)i * md->first->layout.bytes
+                                          : first * md->first->layout.bytes +
+                                                ((uint64_t)i - first) * md->deep->layout.bytes;
+  return (gru_rt_model *)((uint8_t *)block + at);
+}
+
 GRU_RT_API void gru_rt_destroy(gru_rt_model *m) {
   if (!m) return;
-  tensor *held[] = {&m->Wx, &m->Wh, &m->b, &m->bhn, &m->zeros, &m->xp_step, &m->h_step};
-  for (size_t i = 0; i < sizeof held / sizeof held[0]; ++i) release(held[i]);
+  const gru_model_descriptor *md = m->md;
+  for (int32_t i = 0; md && i < sub_models(md); ++i) {
+    gru_rt_model *sub = sub_model(md, m, i);
+    if (!sub->d) continue; /* not initialized: create failed before it */
+    tensor *held[] = {&sub->Wx, &sub->Wh, &sub->b, &sub->bhn, &sub->zeros, &sub->xp_step,
+                      &sub->h_step};
+    for (size_t k = 0; k < sizeof held / sizeof held[0]; ++k) release(held[k]);
+  }
   halide_free(NULL, m); /* the block */
 }
 
-GRU_RT_API gru_status gru_rt_create(const gru_layer_descriptor *d, const float *Wx,
-                                    const float *Wh, const float *b, const float *bhn,
-                                    gru_rt_model **out) {
-  if (d->version != GRU_LAYER_DESCRIPTOR_VERSION)
-    return fail(GRU_INTERNAL_ERROR, "create: the library's layer descriptor has another version "
-                                    "than its runtime");
-  if (!Wx || !Wh || !out) return fail(GRU_INVALID_ARGUMENT, "create: Wx, Wh and out must not be NULL");
-  if (d->has_bias ? (!b || !bhn) : (b || bhn))
-    return fail(GRU_INVALID_ARGUMENT, d->has_bias
-                                          ? "create: this library has a bias: b and bhn are required"
-                                          : "create: this library has no bias: b and bhn must be NULL");
-  gru_status s = check_cpu(d);
-  if (s != GRU_OK) return s;
-  install_error_handler();
-
+/* Lays out one layer instance in its part of the model's block and copies (packs) its weights;
+ * on GPU targets, puts them on the device. */
+static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
+                             const gru_layer_descriptor *d, const gru_layer_weights *w) {
+  uint8_t *block = (uint8_t *)m;
   const int32_t D = d->input_size, H = d->hidden_size, N = d->batch, G = 3 * H;
   const struct halide_device_interface_t *device = device_of(d);
   const int dev = device != NULL; /* the arrays below go to the device (upload) */
-  uint8_t *block = (uint8_t *)halide_malloc(NULL, (size_t)d->layout.bytes);
-  if (!block) return fail(GRU_OUT_OF_MEMORY, "create: out of memory");
-  gru_rt_model *m = (gru_rt_model *)block;
   __builtin_memset(m, 0, sizeof *m);
+  m->md = md;
   m->d = d;
   float *wx = (float *)(block + d->layout.Wx), *wh = (float *)(block + d->layout.Wh);
   if (d->wx_panel > 0) {
@@ -302,31 +322,106 @@ GRU_RT_API gru_status gru_rt_create(const gru_layer_descriptor *d, const float *
   dense(&m->xp_step, dev, (float *)(block + d->layout.xp_step), G, N, 0);
   dense(&m->h_step, dev, (float *)(block + d->layout.h_step), H, N, 0);
   m->x_tail = (float *)(block + d->layout.x_tail);
-  pack(wx, Wx, 1, G, D, d->wx_panel);
-  pack(wh, Wh, 3, H, H, d->wh_panel);
+  pack(wx, w->Wx, 1, G, D, d->wx_panel);
+  pack(wh, w->Wh, 3, H, H, d->wh_panel);
   __builtin_memset(zeros, 0, sizeof(float) * (size_t)N * H);
+  gru_status s = GRU_OK;
   if (d->has_bias) {
     float *wb = (float *)(block + d->layout.b), *wbhn = (float *)(block + d->layout.bhn);
     dense(&m->b, dev, wb, G, 0, 0);
     dense(&m->bhn, dev, wbhn, H, 0, 0);
-    __builtin_memcpy(wb, b, sizeof(float) * (size_t)G);
-    __builtin_memcpy(wbhn, bhn, sizeof(float) * (size_t)H);
+    __builtin_memcpy(wb, w->b, sizeof(float) * (size_t)G);
+    __builtin_memcpy(wbhn, w->bhn, sizeof(float) * (size_t)H);
     if (s == GRU_OK) s = upload(device, &m->b);
     if (s == GRU_OK) s = upload(device, &m->bhn);
   }
   tensor *resident[] = {&m->Wx, &m->Wh, &m->zeros, &m->xp_step, &m->h_step};
   for (size_t i = 0; i < sizeof resident / sizeof resident[0] && s == GRU_OK; ++i)
     s = upload(device, resident[i]);
+  return s;
+}
+
+/* create and create_layers: `who` names the function in messages; `indexed`: name w[i]. */
+static gru_status create_model(const gru_model_descriptor *md, const gru_layer_weights *w,
+                               int32_t count, gru_rt_model **out, const char *who, int indexed) {
+  if (md->version != GRU_MODEL_DESCRIPTOR_VERSION ||
+      md->first->version != GRU_LAYER_DESCRIPTOR_VERSION ||
+      (md->deep && md->deep->version != GRU_LAYER_DESCRIPTOR_VERSION)) {
+    snprintf(last_error, sizeof last_error,
+             "%s: the library's descriptor has another version than its runtime", who);
+    return GRU_INTERNAL_ERROR;
+  }
+  if (!out) {
+    snprintf(last_error, sizeof last_error, "%s: out must not be NULL", who);
+    return GRU_INVALID_ARGUMENT;
+  }
+  const int32_t subs = sub_models(md);
+  if (count != subs) {
+    snprintf(last_error, sizeof last_error,
+             "%s: this library's model has %ld layer%s x %ld direction%s: %ld layer weights, "
+             "not %ld%s",
+             who, (long)md->layers, md->layers == 1 ? "" : "s", (long)md->directions,
+             md->directions == 1 ? "" : "s", (long)subs, (long)count,
+             indexed ? "" : " (use create_layers)");
+    return GRU_INVALID_ARGUMENT;
+  }
+  const int has_bias = md->first->has_bias;
+  for (int32_t i = 0; i < count; ++i) {
+    char which[32] = "";
+    if (indexed) snprintf(which, sizeof which, "w[%ld]: ", (long)i);
+    if (!w[i].Wx || !w[i].Wh) {
+      snprintf(last_error, sizeof last_error, "%s: %sWx, Wh and out must not be NULL", who, which);
+      return GRU_INVALID_ARGUMENT;
+    }
+    if (has_bias ? (!w[i].b || !w[i].bhn) : (w[i].b || w[i].bhn)) {
+      snprintf(last_error, sizeof last_error, "%s: %s%s", who, which,
+               has_bias ? "this library has a bias: b and bhn are required"
+                        : "this library has no bias: b and bhn must be NULL");
+      return GRU_INVALID_ARGUMENT;
+    }
+  }
+  gru_status s = check_cpu(md->first);
+  if (s != GRU_OK) return s;
+  install_error_handler();
+  void *block = halide_malloc(NULL, (size_t)md->bytes);
+  if (!block) {
+    snprintf(last_error, sizeof last_error, "%s: out of memory", who);
+    return GRU_OUT_OF_MEMORY;
+  }
+  /* Every sub-model's struct starts zeroed (destroy skips those never initialized). */
+  for (int32_t i = 0; i < count; ++i) {
+    gru_rt_model *sub = sub_model(md, block, i);
+    __builtin_memset(sub, 0, sizeof *sub);
+    sub->md = md;
+  }
+  for (int32_t i = 0; i < count && s == GRU_OK; ++i)
+    s = layer_init(sub_model(md, block, i), md, layer_descriptor(md, i), &w[i]);
   if (s != GRU_OK) {
-    gru_rt_destroy(m);
+    gru_rt_destroy((gru_rt_model *)block);
     return s;
   }
-  *out = m;
+  *out = (gru_rt_model *)block;
   return GRU_OK;
 }
 
-/* Projects all `rows` rows of x into xp_blocks [blocks][block_rows][3H]: whole blocks straight
- * from x, the partial last block through the zero-padded x_tail. */
+GRU_RT_API gru_status gru_rt_create(const gru_model_descriptor *md, const float *Wx,
+                                    const float *Wh, const float *b, const float *bhn,
+                                    gru_rt_model **out) {
+  if (!Wx || !Wh || !out) return fail(GRU_INVALID_ARGUMENT, "create: Wx, Wh and out must not be NULL");
+  const gru_layer_weights w = {Wx, Wh, b, bhn};
+  return create_model(md, &w, 1, out, "create", 0);
+}
+
+GRU_RT_API gru_status gru_rt_create_layers(const gru_model_descriptor *md,
+                                           const gru_layer_weights *w, int32_t count,
+                                           gru_rt_model **out) {
+  if (!w || !out) return fail(GRU_INVALID_ARGUMENT, "create_layers: w and out must not be NULL");
+  return create_model(md, w, count, out, "create_layers", 1);
+}
+
+/* Projects all `rows` rows of x (dense rows of the layer's input size) into xp_blocks
+ * [blocks][block_rows][3H]: whole blocks straight from x, the partial last block through the
+ * zero-padded x_tail. */
 static gru_status project_sequence(gru_rt_model *m, const float *x, int32_t rows,
                                    tensor *xp_blocks) {
   const gru_layer_descriptor *d = m->d;
@@ -352,18 +447,20 @@ static gru_status project_sequence(gru_rt_model *m, const float *x, int32_t rows
 }
 
 /* The recurrence over xp_seq [N][L][3H] into `states`, whose dimension `time_dim` is the
- * timestep: the state before timestep t is the one written at t-1, read in place (h_first
- * before t = 0). */
+ * timestep: the state before timestep t is the one written at the step before (t-1, or t+1 when
+ * walking `backwards` from L-1), read in place; h_first before the first step. */
 static gru_status recur(gru_rt_model *m, tensor *xp_seq, tensor *h_first, tensor *states,
-                        int time_dim) {
+                        int time_dim, int walk_backwards) {
   gru_status s = GRU_OK;
-  for (int32_t t = 0; t < states->dim[time_dim].extent && s == GRU_OK; ++t) {
+  const int32_t L = states->dim[time_dim].extent;
+  for (int32_t i = 0; i < L && s == GRU_OK; ++i) {
+    const int32_t t = walk_backwards ? L - 1 - i : i, before = walk_backwards ? t + 1 : t - 1;
     tensor xp, h_prev, h_next;
     __builtin_memset(&h_prev, 0, sizeof h_prev);
     s = slice(xp_seq, 1, t, &xp);
     if (s == GRU_OK) s = slice(states, time_dim, t, &h_next);
-    if (s == GRU_OK && t > 0) s = slice(states, time_dim, t - 1, &h_prev);
-    if (s == GRU_OK) s = advance(m, &xp, t > 0 ? &h_prev : h_first, &h_next);
+    if (s == GRU_OK && i > 0) s = slice(states, time_dim, before, &h_prev);
+    if (s == GRU_OK) s = advance(m, &xp, i > 0 ? &h_prev : h_first, &h_next);
     release(&xp);
     release(&h_prev);
     release(&h_next);
@@ -382,8 +479,10 @@ static gru_status allocate(const struct halide_device_interface_t *device, tenso
 }
 
 /* On GPU targets the states were written on the device as [L][N][padded H], a slice a time:
- * fetch them all at once (<NAME>_RUN_SCRATCH_BYTES_GPU) and lay them out as out [N][L][H]. */
-static gru_status fetch_states(const gru_layer_descriptor *d, tensor *states, float *out) {
+ * fetch them all at once (part of <NAME>_RUN_SCRATCH_BYTES_GPU) and lay them out as
+ * dst [N][L][row] (rows of `row` floats; the state is the first H of each). */
+static gru_status fetch_states(const gru_layer_descriptor *d, tensor *states, float *dst,
+                               int32_t row) {
   const int32_t L = states->dim[2].extent, pitch = states->dim[1].stride;
   const int32_t N = d->batch, H = d->hidden_size;
   float *staged = (float *)halide_malloc(NULL, sizeof(float) * (size_t)L * N * pitch);
@@ -393,11 +492,27 @@ static gru_status fetch_states(const gru_layer_descriptor *d, tensor *states, fl
   gru_status s = from_halide(halide_copy_to_host(kernel_context, &states->buf));
   for (int32_t t = 0; t < L && s == GRU_OK; ++t)
     for (int32_t n = 0; n < N; ++n)
-      __builtin_memcpy(out + ((size_t)n * L + t) * H, staged + ((size_t)t * N + n) * pitch,
+      __builtin_memcpy(dst + ((size_t)n * L + t) * row, staged + ((size_t)t * N + n) * pitch,
                        sizeof(float) * (size_t)H);
   states->buf.host = NULL;
   halide_free(NULL, staged);
   return s;
+}
+
+/* Row n's steps reversed: dst[n][s] = src[n][len_n - 1 - s] for s < len_n, zeros after; rows of
+ * `cols` floats, `dst_row` and `src_row` floats apart ([N][L][row] arrays). Its own inverse. */
+static void reverse_rows(float *dst, int32_t dst_row, const float *src, int32_t src_row,
+                         int32_t cols, int32_t N, int32_t L, const int32_t *lengths) {
+  for (int32_t n = 0; n < N; ++n)
+    for (int32_t t = 0; t < L; ++t) {
+      float *to = dst + ((size_t)n * L + t) * dst_row;
+      if (t < lengths[n]) {
+        __builtin_memcpy(to, src + ((size_t)n * L + (lengths[n] - 1 - t)) * src_row,
+                         sizeof(float) * (size_t)cols);
+      } else {
+        __builtin_memset(to, 0, sizeof(float) * (size_t)cols);
+      }
+    }
 }
 
 /* True, with last_error naming the pair, when the `a_floats` floats at `a` share a byte with the
@@ -406,90 +521,188 @@ static int overlap(const char *a_name, const float *a, size_t a_floats, const ch
                    const float *b, size_t b_floats) {
   const uintptr_t a_lo = (uintptr_t)a, a_hi = a_lo + a_floats * sizeof(float);
   const uintptr_t b_lo = (uintptr_t)b, b_hi = b_lo + b_floats * sizeof(float);
-  if (a_lo >= b_hi || b_lo >= a_hi) return 0;
+  if (!a || !b || a_lo >= b_hi || b_lo >= a_hi) return 0;
   snprintf(last_error, sizeof last_error,
-           "run: %s [%p, +%zu bytes) overlaps %s [%p, +%zu bytes); out must not share memory "
-           "with x or h0",
+           "run: %s [%p, +%zu bytes) overlaps %s [%p, +%zu bytes); out and h_n must not share "
+           "memory with x, h0 or each other",
            a_name, (const void *)a, a_floats * sizeof(float), b_name, (const void *)b,
            b_floats * sizeof(float));
   return 1;
 }
 
-GRU_RT_API gru_status gru_rt_run(gru_rt_model *m, const float *x, int32_t seq_len,
-                                 const float *h0, float *out) {
+/* The host scratch of one run beyond the projected input (<NAME>_RUN_SCRATCH_BYTES): the
+ * activations between layers, [N][L][directions * H], with more than one layer; with a backward
+ * direction, a reversed copy of a layer's input and its states for rows shorter than the
+ * sequence, [N][L][widest input] and [N][L][H]. GruSpec::run_scratch_row_bytes says the same. */
+static size_t activation_floats(const gru_model_descriptor *md, size_t rows) {
+  return md->layers > 1 ? rows * (size_t)md->directions * md->first->hidden_size : 0;
+}
+static size_t reversal_floats(const gru_model_descriptor *md, size_t rows) {
+  if (md->direction == GRU_RT_FORWARD) return 0;
+  int32_t widest = md->first->input_size;
+  if (md->deep && md->deep->input_size > widest) widest = md->deep->input_size;
+  return rows * ((size_t)widest + md->first->hidden_size);
+}
+
+GRU_RT_API gru_status gru_rt_run_ex(gru_rt_model *m, const float *x, int32_t seq_len,
+                                    const int32_t *lengths, const float *h0, float *out,
+                                    float *h_n) {
   if (!m || !x || !out) return fail(GRU_INVALID_ARGUMENT, "run: m, x and out must not be NULL");
-  const gru_layer_descriptor *d = m->d;
-  const int32_t D = d->input_size, H = d->hidden_size, N = d->batch, G = 3 * H;
-  const int32_t B = d->block_rows;
-  if (seq_len <= 0 || seq_len > d->max_seq_len) {
+  const gru_model_descriptor *md = m->md;
+  const gru_layer_descriptor *d0 = md->first;
+  const int32_t D = d0->input_size, H = d0->hidden_size, N = d0->batch, G = 3 * H;
+  const int32_t B = d0->block_rows, dirs = md->directions, subs = sub_models(md);
+  const int32_t row = dirs * H; /* floats per output row */
+  if (seq_len <= 0 || seq_len > d0->max_seq_len) {
     snprintf(last_error, sizeof last_error, "run: seq_len %ld is outside [1, %ld]", (long)seq_len,
-             (long)d->max_seq_len);
+             (long)d0->max_seq_len);
     return GRU_INVALID_ARGUMENT;
   }
-  /* run writes out while it still reads x and h0: refused, before anything is written. */
-  const size_t rows_total = (size_t)N * (size_t)seq_len;
-  if (overlap("x", x, rows_total * D, "out", out, rows_total * H) ||
-      (h0 && overlap("h0", h0, (size_t)N * H, "out", out, rows_total * H)))
+  int ragged = 0; /* some row shorter than seq_len */
+  for (int32_t n = 0; lengths && n < N; ++n) {
+    if (lengths[n] < 1 || lengths[n] > seq_len) {
+      snprintf(last_error, sizeof last_error, "run: lengths[%ld] = %ld is outside [1, seq_len %ld]",
+               (long)n, (long)lengths[n], (long)seq_len);
+      return GRU_INVALID_ARGUMENT;
+    }
+    ragged |= lengths[n] != seq_len;
+  }
+  /* run writes out and h_n while it still reads x and h0: refused, before anything is written. */
+  const size_t rows_total = (size_t)N * (size_t)seq_len, states = (size_t)subs * N * H;
+  if (overlap("x", x, rows_total * D, "out", out, rows_total * row) ||
+      overlap("h0", h0, states, "out", out, rows_total * row) ||
+      overlap("x", x, rows_total * D, "h_n", h_n, states) ||
+      overlap("h0", h0, states, "h_n", h_n, states) ||
+      overlap("out", out, rows_total * row, "h_n", h_n, states))
     return GRU_INVALID_ARGUMENT;
 
-  const struct halide_device_interface_t *device = device_of(d);
+  const struct halide_device_interface_t *device = device_of(d0);
   const int32_t rows = N * seq_len; /* bounded by max_seq_len: fits in int32 */
   const int32_t blocks = (int32_t)(((int64_t)rows + B - 1) / B);
-  /* xp for the whole sequence. The projection sees it as blocks of rows, the recurrence as
-   * [N][L][3H] (the first rows of it). On the host: <NAME>_RUN_SCRATCH_BYTES(seq_len). */
-  tensor xp_blocks, xp_seq;
-  float *xp_host = NULL;
-  view(&xp_blocks, 0, NULL, G, B, blocks, padded(d, G));
-  gru_status s = allocate(device, &xp_blocks, &xp_host,
-                          sizeof(float) * (size_t)blocks * B * (size_t)padded(d, G));
-  if (s != GRU_OK) return s;
-  view(&xp_seq, 0, xp_host, G, seq_len, N, padded(d, G));
-  xp_seq.buf.device = xp_blocks.buf.device; /* shared, never released through xp_seq */
-  xp_seq.buf.device_interface = xp_blocks.buf.device_interface;
+  /* xp for the whole sequence, one per direction. The projection sees it as blocks of rows, the
+   * recurrence as [N][L][3H] (the first rows of it). Both directions of a layer are projected
+   * before either writes its states, which may overwrite the layer's input (the activations). */
+  tensor xp_blocks[2], xp_seq[2];
+  float *xp_host[2] = {NULL, NULL};
+  gru_status s = GRU_OK;
+  for (int32_t dir = 0; dir < dirs && s == GRU_OK; ++dir) {
+    view(&xp_blocks[dir], 0, NULL, G, B, blocks, padded(d0, G));
+    s = allocate(device, &xp_blocks[dir], &xp_host[dir],
+                 sizeof(float) * (size_t)blocks * B * (size_t)padded(d0, G));
+    view(&xp_seq[dir], 0, xp_host[dir], G, seq_len, N, padded(d0, G));
+    xp_seq[dir].buf.device = xp_blocks[dir].buf.device; /* shared, never released through it */
+    xp_seq[dir].buf.device_interface = xp_blocks[dir].buf.device_interface;
+  }
+  float *act = NULL, *rev = NULL;
+  const size_t act_floats = activation_floats(md, rows_total);
+  const size_t rev_floats = reversal_floats(md, rows_total);
+  if (s == GRU_OK && act_floats && !(act = (float *)halide_malloc(NULL, sizeof(float) * act_floats)))
+    s = fail(GRU_OUT_OF_MEMORY, "run: out of memory");
+  if (s == GRU_OK && rev_floats && !(rev = (float *)halide_malloc(NULL, sizeof(float) * rev_floats)))
+    s = fail(GRU_OUT_OF_MEMORY, "run: out of memory");
+  float *rev_states = rev ? rev + (rev_floats - rows_total * H) : NULL;
 
-  /* The states: straight into out [N][L][H] on the host; on GPU targets [L][N][padded H] in
-   * device memory, fetched once at the end. */
-  tensor states, h_first;
-  int time_dim = 1;
-  if (device) {
-    view(&states, 0, NULL, H, N, seq_len, padded(d, H));
-    time_dim = 2;
-    s = from_halide(halide_device_malloc(kernel_context, &states.buf, device));
-  } else {
-    dense(&states, 0, out, H, seq_len, N); /* CPU: no device */
+  for (int32_t l = 0; l < md->layers && s == GRU_OK; ++l) {
+    const float *in = l == 0 ? x : act;
+    float *dst = l == md->layers - 1 ? out : act;
+    for (int32_t dir = 0; dir < dirs && s == GRU_OK; ++dir) {
+      gru_rt_model *sub = sub_model(md, m, l * dirs + dir);
+      const float *src = in;
+      if (ragged && backwards(md, dir)) { /* row n's backward walk starts at lengths[n] - 1 */
+        const int32_t Dl = sub->d->input_size;
+        reverse_rows(rev, Dl, in, Dl, Dl, N, seq_len, lengths);
+        src = rev;
+      }
+      s = project_sequence(sub, src, rows, &xp_blocks[dir]);
+    }
+    for (int32_t dir = 0; dir < dirs && s == GRU_OK; ++dir) {
+      const int32_t i = l * dirs + dir;
+      gru_rt_model *sub = sub_model(md, m, i);
+      /* Rows of different lengths walk backwards over the reversed copy, forwards in time. */
+      const int reversed_copy = ragged && backwards(md, dir);
+      const int walk_backwards = backwards(md, dir) && !reversed_copy;
+      tensor h_first, st;
+      if (h0) {
+        dense(&h_first, device != NULL, h0 + (size_t)i * N * H, H, N, 0);
+      } else {
+        h_first = sub->zeros; /* the model's own, resident on the device: never released here */
+        h_first.buf.dim = h_first.dim;
+      }
+      float *target = reversed_copy ? rev_states : dst + (size_t)dir * H;
+      const int32_t target_row = reversed_copy ? H : row;
+      if (device) { /* [L][N][padded H] in device memory, fetched at the end of the direction */
+        view(&st, 0, NULL, H, N, seq_len, padded(d0, H));
+        s = from_halide(halide_device_malloc(kernel_context, &st.buf, device));
+        if (s == GRU_OK) s = recur(sub, &xp_seq[dir], &h_first, &st, 2, walk_backwards);
+        if (s == GRU_OK) s = fetch_states(sub->d, &st, target, target_row);
+        release(&st);
+      } else { /* straight into the destination, [N][L][row] */
+        view(&st, 0, target, H, seq_len, N, target_row);
+        s = recur(sub, &xp_seq[dir], &h_first, &st, 1, walk_backwards);
+      }
+      if (h0) release(&h_first);
+      if (s == GRU_OK && reversed_copy)
+        reverse_rows(dst + (size_t)dir * H, row, rev_states, H, H, N, seq_len, lengths);
+    }
+    if (s != GRU_OK) break;
+    /* Past a row's length its outputs are zeros (PyTorch's padded packed sequences). */
+    for (int32_t n = 0; ragged && n < N; ++n)
+      __builtin_memset(dst + ((size_t)n * seq_len + lengths[n]) * row, 0,
+                       sizeof(float) * (size_t)(seq_len - lengths[n]) * row);
+    /* Each row's last state: the forward walk's at lengths[n] - 1, the backward walk's at 0. */
+    for (int32_t dir = 0; h_n && dir < dirs; ++dir)
+      for (int32_t n = 0; n < N; ++n) {
+        const int32_t t = backwards(md, dir) ? 0 : (lengths ? lengths[n] : seq_len) - 1;
+        __builtin_memcpy(h_n + ((size_t)(l * dirs + dir) * N + n) * H,
+                         dst + ((size_t)n * seq_len + t) * row + (size_t)dir * H,
+                         sizeof(float) * (size_t)H);
+      }
   }
-  if (h0) {
-    dense(&h_first, device != NULL, h0, H, N, 0);
-  } else {
-    h_first = m->zeros; /* the model's own, resident on the device: never released here */
-    h_first.buf.dim = h_first.dim;
+  for (int32_t dir = 0; dir < dirs; ++dir) {
+    release(&xp_blocks[dir]);
+    if (xp_host[dir]) halide_free(NULL, xp_host[dir]); /* halide_free(NULL) is not a no-op */
   }
-  if (s == GRU_OK) s = project_sequence(m, x, rows, &xp_blocks);
-  if (s == GRU_OK) s = recur(m, &xp_seq, &h_first, &states, time_dim);
-  if (s == GRU_OK && device) s = fetch_states(d, &states, out);
-  if (h0) release(&h_first);
-  if (device) release(&states);
-  release(&xp_blocks);
-  if (xp_host) halide_free(NULL, xp_host); /* halide_free(NULL) is not a no-op */
+  if (act) halide_free(NULL, act);
+  if (rev) halide_free(NULL, rev);
   return s;
 }
 
-/* x_t may overlap h: the projection reads all of x_t into the model's xp_step, and the step
- * kernel reads h into the model's h_step, before h is written (the final copy). */
+GRU_RT_API gru_status gru_rt_run(gru_rt_model *m, const float *x, int32_t seq_len,
+                                 const float *h0, float *out) {
+  return gru_rt_run_ex(m, x, seq_len, NULL, h0, out, NULL);
+}
+
+/* Every layer of a forward model, one timestep. x_t may overlap h: layer 0's projection reads
+ * all of x_t into its xp_step, and each step kernel reads its state into h_step, before that
+ * state is written (the copy); layer l > 0 reads layer l-1's new state. */
 GRU_RT_API gru_status gru_rt_step(gru_rt_model *m, const float *x_t, float *h) {
   if (!m || !x_t || !h) return fail(GRU_INVALID_ARGUMENT, "step: m, x_t and h must not be NULL");
-  const gru_layer_descriptor *d = m->d;
-  const int32_t D = d->input_size, H = d->hidden_size, N = d->batch;
-  const struct halide_device_interface_t *device = device_of(d);
-  tensor tx, th;
-  dense(&tx, device != NULL, x_t, D, N, 0);
-  dense(&th, device != NULL, h, H, N, 0);
-  gru_status s = project(m, d->step_projection, &tx, &m->xp_step);
-  if (s == GRU_OK) s = advance(m, &m->xp_step, &th, &m->h_step);
-  if (s == GRU_OK && device) s = from_halide(halide_copy_to_host(kernel_context, &m->h_step.buf));
-  if (s == GRU_OK) __builtin_memcpy(h, m->h_step.buf.host, sizeof(float) * (size_t)N * H);
-  release(&tx);
-  release(&th);
+  const gru_model_descriptor *md = m->md;
+  if (md->direction != GRU_RT_FORWARD)
+    return fail(GRU_INVALID_ARGUMENT,
+                md->direction == GRU_RT_BIDIRECTIONAL
+                    ? "step: a bidirectional model cannot stream: its backward direction starts "
+                      "at the sequence's end (use run)"
+                    : "step: a reverse model cannot stream: it starts at the sequence's end "
+                      "(use run)");
+  gru_status s = GRU_OK;
+  for (int32_t l = 0; l < md->layers && s == GRU_OK; ++l) {
+    gru_rt_model *sub = sub_model(md, m, l);
+    const gru_layer_descriptor *d = sub->d;
+    const int32_t D = d->input_size, H = d->hidden_size, N = d->batch;
+    const struct halide_device_interface_t *device = device_of(d);
+    float *state = h + (size_t)l * N * H;
+    tensor tx, th;
+    dense(&tx, device != NULL, l == 0 ? x_t : state - (size_t)N * H, D, N, 0);
+    dense(&th, device != NULL, state, H, N, 0);
+    s = project(sub, d->step_projection, &tx, &sub->xp_step);
+    if (s == GRU_OK) s = advance(sub, &sub->xp_step, &th, &sub->h_step);
+    if (s == GRU_OK && device)
+      s = from_halide(halide_copy_to_host(kernel_context, &sub->h_step.buf));
+    if (s == GRU_OK) __builtin_memcpy(state, sub->h_step.buf.host, sizeof(float) * (size_t)N * H);
+    release(&tx);
+    release(&th);
+  }
   return s;
 }
 
@@ -540,13 +753,45 @@ static gru_status read_file(const char *path, uint8_t **bytes, uint64_t *size) {
   return GRU_OK;
 }
 
-GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_layer_descriptor *d,
+/* The floats of one layer instance's weights: Wx [3H][D_l], Wh [3H][H], then b and bhn with bias
+ * (the order of embedded weights and of the scratch below). */
+static size_t layer_floats(const gru_layer_descriptor *d) {
+  const size_t G = 3 * (size_t)d->hidden_size;
+  return G * d->input_size + G * d->hidden_size + (d->has_bias ? G + d->hidden_size : 0);
+}
+
+/* Points w at one layer instance's weights stored in that order at `at`. */
+static const float *layer_weights(const gru_layer_descriptor *d, const float *at,
+                                  gru_layer_weights *w) {
+  const size_t G = 3 * (size_t)d->hidden_size;
+  w->Wx = at;
+  w->Wh = at + G * d->input_size;
+  w->b = d->has_bias ? w->Wh + G * d->hidden_size : NULL;
+  w->bhn = d->has_bias ? w->b + G : NULL;
+  return at + layer_floats(d);
+}
+
+enum { kMaxSubModels = 128 }; /* GruSpecLimits::kMaxLayers x 2 directions */
+
+/* The key prefix of layer instance i: `prefix` itself for a model of one forward layer (mlx.nn.GRU's
+ * own keys), else "<prefix><l>." for a forward and "<prefix><l>.reverse." for a backward one. */
+static int instance_prefix(const gru_model_descriptor *md, const char *prefix, int32_t i,
+                           char *buffer, size_t cap) {
+  if (sub_models(md) == 1 && md->direction == GRU_RT_FORWARD)
+    return snprintf(buffer, cap, "%s", prefix) < (int)cap;
+  const int32_t l = i / md->directions, dir = i % md->directions;
+  return snprintf(buffer, cap, "%s%ld.%s", prefix, (long)l, backwards(md, dir) ? "reverse." : "") <
+         (int)cap;
+}
+
+GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_model_descriptor *md,
                                                      const char *path, const char *prefix,
                                                      gru_rt_model **out) {
   if (!path || !out)
     return fail(GRU_INVALID_ARGUMENT, "create_from_safetensors: path and out must not be NULL");
   if (!prefix) prefix = "";
-  const int32_t D = d->input_size, H = d->hidden_size, G = 3 * H;
+  const int32_t subs = sub_models(md);
+  if (subs > kMaxSubModels) return fail(GRU_INTERNAL_ERROR, "create_from_safetensors: too many layers");
   uint8_t *bytes = NULL;
   uint64_t size = 0;
   gru_status s = read_file(path, &bytes, &size);
@@ -554,47 +799,63 @@ GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_layer_descriptor 
 
   const gst_allocator allocator = {file_alloc, file_release, NULL};
   gst_file file = {0};
-  gst_gru_layer layer = {0};
-  char reason[256];
+  gst_gru_layer layers[kMaxSubModels];
+  char reason[256], key[320];
   gst_result r = gst_open(bytes, size, &allocator, &file, reason, sizeof reason);
-  if (r == GST_OK) {
-    r = gst_find_gru(&file, prefix, &layer, reason, sizeof reason);
-    if (r == GST_OK && (layer.input_size != D || layer.hidden_size != H ||
-                        (layer.b != NULL) != (d->has_bias != 0))) {
-      snprintf(reason, sizeof reason,
-               "holds a GRU with D=%lld H=%lld bias %s; this library is D=%d H=%d bias %s",
-               (long long)layer.input_size, (long long)layer.hidden_size, layer.b ? "on" : "off",
-               (int)D, (int)H, d->has_bias ? "on" : "off");
+  size_t floats = 0;
+  for (int32_t i = 0; i < subs && r == GST_OK; ++i) {
+    const gru_layer_descriptor *d = layer_descriptor(md, i);
+    const int32_t D = d->input_size, H = d->hidden_size;
+    gst_gru_layer *layer = &layers[i];
+    __builtin_memset(layer, 0, sizeof *layer);
+    if (!instance_prefix(md, prefix, i, key, sizeof key)) {
+      snprintf(reason, sizeof reason, "prefix '%.64s...' is too long", prefix);
       r = GST_FORMAT;
-    } else if (r == GST_OK && !layer.reset_after != (d->reset_before != 0)) {
+      break;
+    }
+    r = gst_find_gru(&file, key, layer, reason, sizeof reason);
+    if (r == GST_OK && (layer->input_size != D || layer->hidden_size != H ||
+                        (layer->b != NULL) != (d->has_bias != 0))) {
+      snprintf(reason, sizeof reason,
+               "holds a GRU%s%.100s%s with D=%lld H=%lld bias %s; this library%s is D=%d H=%d bias %s",
+               key[0] ? " under '" : "", key, key[0] ? "'" : "", (long long)layer->input_size,
+               (long long)layer->hidden_size, layer->b ? "on" : "off",
+               subs > 1 ? "'s layer there" : "", (int)D, (int)H, d->has_bias ? "on" : "off");
+      r = GST_FORMAT;
+    } else if (r == GST_OK && !layer->reset_after != (d->reset_before != 0)) {
       snprintf(reason, sizeof reason,
                "holds a GRU that applies the reset gate %s the recurrent product (metadata "
-               "\"%sreset_after\"%s); this library applies it %s",
-               layer.reset_after ? "after" : "before", prefix,
-               layer.reset_after ? " absent or \"true\"" : ": \"false\"",
+               "\"%.100sreset_after\"%s); this library applies it %s",
+               layer->reset_after ? "after" : "before", key,
+               layer->reset_after ? " absent or \"true\"" : ": \"false\"",
                d->reset_before ? "before" : "after");
       r = GST_FORMAT;
     }
-    if (r == GST_OK) {
-      /* Converted to float32 in one scratch block, which create copies. */
-      const size_t floats = (size_t)G * D + (size_t)G * H + (d->has_bias ? (size_t)G + H : 0);
-      float *w = (float *)halide_malloc(NULL, sizeof(float) * floats);
-      if (!w) {
-        s = fail(GRU_OUT_OF_MEMORY, "create_from_safetensors: out of memory");
-      } else {
-        float *wx = w, *wh = wx + (size_t)G * D, *wb = wh + (size_t)G * H, *wbhn = wb + G;
-        gst_to_f32(&file, layer.Wx, wx);
-        gst_to_f32(&file, layer.Wh, wh);
-        if (d->has_bias) {
-          gst_to_f32(&file, layer.b, wb);
-          gst_to_f32(&file, layer.bhn, wbhn);
-        }
-        s = gru_rt_create(d, wx, wh, d->has_bias ? wb : NULL, d->has_bias ? wbhn : NULL, out);
-        halide_free(NULL, w);
-      }
-    }
-    gst_close(&file, &allocator);
+    floats += layer_floats(d);
   }
+  if (r == GST_OK) {
+    /* Converted to float32 in one scratch block, which create copies. */
+    float *w = (float *)halide_malloc(NULL, sizeof(float) * floats);
+    if (!w) {
+      s = fail(GRU_OUT_OF_MEMORY, "create_from_safetensors: out of memory");
+    } else {
+      gru_layer_weights lw[kMaxSubModels];
+      const float *at = w;
+      for (int32_t i = 0; i < subs; ++i) {
+        const gru_layer_descriptor *d = layer_descriptor(md, i);
+        at = layer_weights(d, at, &lw[i]);
+        gst_to_f32(&file, layers[i].Wx, (float *)lw[i].Wx);
+        gst_to_f32(&file, layers[i].Wh, (float *)lw[i].Wh);
+        if (d->has_bias) {
+          gst_to_f32(&file, layers[i].b, (float *)lw[i].b);
+          gst_to_f32(&file, layers[i].bhn, (float *)lw[i].bhn);
+        }
+      }
+      s = create_model(md, lw, subs, out, "create_from_safetensors", 0);
+      halide_free(NULL, w);
+    }
+  }
+  gst_close(&file, &allocator);
   halide_free(NULL, bytes);
   if (r == GST_NO_MEMORY) return fail(GRU_OUT_OF_MEMORY, "create_from_safetensors: out of memory");
   if (r == GST_FORMAT) {
@@ -604,13 +865,16 @@ GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_layer_descriptor 
   return s;
 }
 
-/* The weights gru-gen embedded in the library: Wx, Wh, then b and bhn with bias. */
-GRU_RT_API gru_status gru_rt_create_default(const gru_layer_descriptor *d, gru_rt_model **out) {
-  const float *w = d->embedded_weights;
+/* The weights gru-gen embedded in the library: per layer instance, Wx, Wh, then b and bhn with
+ * bias. */
+GRU_RT_API gru_status gru_rt_create_default(const gru_model_descriptor *md, gru_rt_model **out) {
+  const float *w = md->embedded_weights;
   if (!w) return fail(GRU_INVALID_ARGUMENT, "create_default: this library has no embedded weights");
-  const int32_t D = d->input_size, H = d->hidden_size, G = 3 * H;
-  const float *wh = w + (size_t)G * D, *wb = wh + (size_t)G * H, *wbhn = wb + G;
-  return gru_rt_create(d, w, wh, d->has_bias ? wb : NULL, d->has_bias ? wbhn : NULL, out);
+  const int32_t subs = sub_models(md);
+  if (subs > kMaxSubModels) return fail(GRU_INTERNAL_ERROR, "create_default: too many layers");
+  gru_layer_weights lw[kMaxSubModels];
+  for (int32_t i = 0; i < subs; ++i) w = layer_weights(layer_descriptor(md, i), w, &lw[i]);
+  return create_model(md, lw, subs, out, "create_default", 0);
 }
 
 GRU_RT_API const char *gru_rt_status_string(gru_status s) {

@@ -15,7 +15,8 @@
 
 #include "HalideRuntime.h"
 
-#define GRU_LAYER_DESCRIPTOR_VERSION 2
+#define GRU_LAYER_DESCRIPTOR_VERSION 3
+#define GRU_MODEL_DESCRIPTOR_VERSION 1
 
 /* The Halide kernels' signatures (user_context first). Projection, xp = x Wx^T + b:
  * (x, Wx, b, xp) with bias, (x, Wx, xp) without. Step, h_next from h and xp:
@@ -82,9 +83,26 @@ typedef struct gru_layer_descriptor {
   const uint64_t *target_features;
   const gru_rt_feature *target_feature_names;
   const char *halide_target; /* e.g. "x86-64-linux-avx2-..." */
-  /* Wx, Wh, then b and bhn with bias, as float32, when the weights are in the library; else
-   * NULL. */
-  const float *embedded_weights;
 } gru_layer_descriptor;
+
+/* Which way a model's layers walk the sequence (the spec's GruDirection). */
+enum { GRU_RT_FORWARD = 0, GRU_RT_REVERSE = 1, GRU_RT_BIDIRECTIONAL = 2 };
+
+/* The model descriptor: a stack of `layers` layers, each with `directions` (1 or 2) layer
+ * instances ("sub-models", index l * directions + direction, forward before backward: the order
+ * of the weights, h0 and h_n). Layer 0's instances use `first` (input size D), the others `deep`
+ * (input size directions * H; NULL for one layer). A model is one host block of `bytes`
+ * (<NAME>_MODEL_BYTES): the sub-models' blocks one after another, each of its descriptor's
+ * layout.bytes, so sub-model 0 starts the block and a single layer is laid out as before. */
+typedef struct gru_model_descriptor {
+  uint32_t version; /* GRU_MODEL_DESCRIPTOR_VERSION */
+  int32_t layers, directions;
+  int direction; /* GRU_RT_FORWARD, GRU_RT_REVERSE or GRU_RT_BIDIRECTIONAL */
+  const gru_layer_descriptor *first, *deep;
+  uint64_t bytes;
+  /* Per sub-model in order: Wx, Wh, then b and bhn with bias, as float32, when the weights are in
+   * the library; else NULL. */
+  const float *embedded_weights;
+} gru_model_descriptor;
 
 #endif /* GRU_RUNTIME_INTERNAL_H */

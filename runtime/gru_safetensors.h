@@ -580,6 +580,9 @@ static gst_result gst_find_gru(const gst_file *f, const char *prefix, gst_gru_la
   for (int i = 0; i < f->count; ++i) {
     const gst_tensor *t = &f->tensors[i];
     if ((size_t)t->name_len < plen || !gst_equal(t->name, plen, prefix, plen)) continue;
+    /* "<prefix>reverse.*": the backward instance of the same layer of a model, read on its own
+     * (gru-gen's key scheme for models: "<l>." and "<l>.reverse."). */
+    if ((size_t)t->name_len - plen > 8 && gst_equal(t->name + plen, 8, "reverse.", 8)) continue;
     int which = -1;
     for (int w = 0; w < 4; ++w)
       if (gst_equal(t->name + plen, (size_t)t->name_len - plen, names[w], gst_strlen(names[w])))

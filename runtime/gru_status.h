@@ -14,3 +14,12 @@ typedef enum gru_status {
   GRU_UNSUPPORTED_CPU = 6 /* create: this CPU lacks instruction-set features the library needs */
 } gru_status;
 #endif
+
+/* One layer instance's weights in MLX layout, for <name>_create_layers: Wx [3H][D_l], Wh [3H][H],
+ * b [3H] and bhn [H] (both NULL without bias). */
+#ifndef GRU_GEN_LAYER_WEIGHTS_DEFINED
+#define GRU_GEN_LAYER_WEIGHTS_DEFINED
+typedef struct gru_layer_weights {
+  const float *Wx, *Wh, *b, *bhn;
+} gru_layer_weights;
+#endif

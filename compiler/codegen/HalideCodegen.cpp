@@ -74,8 +74,9 @@ void load_autoscheduler(const std::string &name) {
 // order until one compiles).
 struct Kernel {
   const char *generator;
-  const char *suffix;  // <name>_kernel_<suffix>
+  std::string suffix;  // <name>_kernel_<suffix>, one of GruSpec::kernel_suffixes()
   KernelKind kind;
+  int64_t input_size;  // the features of the rows a projection reads: D, or a deep layer's
   int64_t rows;        // projection rows per call (ignored by the step)
   const std::vector<PipelineSchedule> &schedules;
   const KernelPlan &plan;  // its tile (for the own CPU schedule)
@@ -86,7 +87,7 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
                                             const Kernel &kernel,
                                             const PipelineSchedule &schedule) {
   Halide::GeneratorParamsMap params = {
-      {"input_size", std::to_string(spec.input_size)},
+      {"input_size", std::to_string(kernel.input_size)},
       {"hidden_size", std::to_string(spec.hidden_size)},
       {"batch", std::to_string(spec.batch)},
       {"has_bias", spec.has_bias ? "true" : "false"},
@@ -108,19 +109,37 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
   return params;
 }
 
-// The library's kernels, in the order they are compiled.
+// The library's kernels, in the order they are compiled (GruSpec::kernel_suffixes; the first
+// three are indexed by KernelKind).
 std::vector<Kernel> kernels_of(const GruSpec &spec, const TargetPolicy &policy,
                                const SchedulePlan &plan) {
-  return {
+  const int64_t D = spec.input_size;
+  std::vector<Kernel> kernels = {
       // run: all N*L rows of a sequence, a block at a time
-      {kProjectionGenerator, "projection", KernelKind::Projection, kProjectionBlockRows,
+      {kProjectionGenerator, "projection", KernelKind::Projection, D, kProjectionBlockRows,
        policy.schedules.projection, plan.projection, plan.panels.wx},
       // step: the N rows of one timestep
-      {kProjectionGenerator, "step_projection", KernelKind::StepProjection, spec.batch,
+      {kProjectionGenerator, "step_projection", KernelKind::StepProjection, D, spec.batch,
        policy.schedules.projection, plan.step_projection, plan.panels.wx},
-      {kStepGenerator, "step", KernelKind::Step, 0, policy.schedules.step, plan.step,
-       plan.panels.wh},
+      {kStepGenerator, "step", KernelKind::Step, spec.hidden_size, 0, policy.schedules.step,
+       plan.step, plan.panels.wh},
   };
+  // Layers above 0 read the previous layer's output (their tiles and panels depend on 3H and
+  // the rows only, so the plan's serve them).
+  if (spec.has_deep_kernels()) {
+    const int64_t deep = spec.output_size();
+    kernels.push_back({kProjectionGenerator, "projection_deep", KernelKind::Projection, deep,
+                       kProjectionBlockRows, policy.schedules.projection, plan.projection,
+                       plan.panels.wx});
+    kernels.push_back({kProjectionGenerator, "step_projection_deep", KernelKind::StepProjection,
+                       deep, spec.batch, policy.schedules.projection, plan.step_projection,
+                       plan.panels.wx});
+  }
+  std::vector<std::string> names;
+  for (const Kernel &k : kernels) names.push_back(k.suffix);
+  if (names != spec.kernel_suffixes())
+    throw GruGenError("internal: the kernels compiled differ from GruSpec::kernel_suffixes");
+  return kernels;
 }
 
 // The ABI owns <name>_<function>; every other symbol of a library lives under <name>__, which no
@@ -359,7 +378,7 @@ double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const Schedu
       generator_params(spec, policy, kernel, PipelineSchedule{OwnSchedule::Cpu}));
   Halide::Callable callable = generator->compile_to_callable();
   // Buffers of the kernel's shapes (GruGenerator.h), filled with small values.
-  const int D = int(spec.input_size), H = int(spec.hidden_size), N = int(spec.batch),
+  const int D = int(kernel.input_size), H = int(spec.hidden_size), N = int(spec.batch),
             G = 3 * H;
   auto matrix = [](int64_t d0, int64_t d1) {
     Halide::Buffer<float> b(static_cast<int>(d0), static_cast<int>(d1));

@@ -226,19 +226,6 @@ void check_weights_match(const GruSpec &spec, const std::optional<GruWeights> &w
                       (spec.has_bias ? "on" : "off") + reset(spec.reset_after));
 }
 
-// The IR, its passes and gru-opt's lowering take stacks and directions; code generation and the
-// runtime compile one forward layer so far (issue 15: one descriptor per layer is next).
-void refuse_unsupported_model(const GruSpec &spec) {
-  if (spec.is_single_forward_layer()) return;
-  const char *direction = spec.direction == GruDirection::Bidirectional ? "bidirectional"
-                          : spec.direction == GruDirection::Reverse     ? "reverse"
-                                                                        : "forward";
-  throw GruGenError("a model of " + std::to_string(spec.layers) + " " + direction + " layer" +
-                    (spec.layers == 1 ? "" : "s") +
-                    ": code generation compiles one forward layer so far (the IR and "
-                    "gru-opt's lowering take stacks and directions)");
-}
-
 // --emit mlir: DIR/<name>.mlir, the module the front end compiled.
 bool emit_mlir_requested() { return llvm::is_contained(emits, "mlir"); }
 
@@ -476,7 +463,6 @@ int main(int argc, char **argv) {
     const std::optional<GruWeights> weights = weights_from_flags();
     SpecFrontend frontend = frontend_from_input(weights);
     const GruSpec spec = frontend.compile();  // the only spec code generation sees
-    refuse_unsupported_model(spec);
     check_weights_match(spec, weights);
     const std::vector<TargetPolicy> policies = policies_from_flags();
     for (const TargetPolicy &policy : policies)

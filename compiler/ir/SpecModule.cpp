@@ -127,10 +127,8 @@ mlir::FailureOr<GruSpec> spec_of_module(mlir::ModuleOp module) {
   if (!returned || returned.getNumOperands() != 1 ||
       returned.getOperand(0) != layers.back().getOutput())
     return function.emitError("the spec's function must return the last gru.layer's output");
-  for (gru::LayerOp layer : layers)
-    if (layer.getLengths())
-      return layer.emitError("per-row lengths: code generation does not compile them yet "
-                             "(gru-opt's lowering does)");
+  // A `lengths` operand needs nothing of code generation: every library takes per-row lengths
+  // at run time (<name>_run_ex, ABI 2).
   spec->layers = int64_t(layers.size());
   return spec;
 }

@@ -58,6 +58,15 @@ TemplateValues header_values(const GruSpec &spec, const GruWeights *weights) {
       {"N_GATE", spec.reset_after ? "n = tanh(xp_n + r * (hp_n + bhn))"
                                   : "n = tanh(xp_n + (r * h) Wh_n^T + bhn)"},
       {"MAX_SEQ_LEN", std::to_string(spec.max_seq_len())},
+      {"LAYERS", std::to_string(spec.layers)},
+      {"DIRECTIONS", std::to_string(spec.directions())},
+      {"OUTPUT_SIZE", std::to_string(spec.output_size())},
+      {"STATES", std::to_string(spec.layers * spec.directions())},
+      {"DIRECTION_WORD", spec.direction == GruDirection::Bidirectional ? "bidirectional"
+                         : spec.direction == GruDirection::Reverse    ? "reverse"
+                                                                      : "forward"},
+      {"STEP_BYTES", std::to_string(spec.run_scratch_bytes_per_step())},
+      {"SUBMODEL_FETCHES", std::to_string(spec.layers * spec.directions())},
       {"MODEL_BYTES", std::to_string(spec.model_bytes())},
       {"PROJECTION_ROWS", std::to_string(kProjectionBlockRows)},
       {"GATES", std::to_string(3 * spec.hidden_size)},
@@ -106,9 +115,15 @@ const AbiFunction kAbiFunctions[] = {
      "gru_rt_create_from_safetensors(&@__descriptor, path, prefix, out)", false},
     {"create_default", "gru_status", "@_model **out", "gru_rt_create_default(&@__descriptor, out)",
      true},
+    {"create_layers", "gru_status", "const gru_layer_weights *w, int32_t count, @_model **out",
+     "gru_rt_create_layers(&@__descriptor, w, count, out)", false},
     {"run", "gru_status",
      "@_model *m, const float *x, int32_t seq_len, const float *h0, float *out",
      "gru_rt_run(m, x, seq_len, h0, out)", false},
+    {"run_ex", "gru_status",
+     "@_model *m, const float *x, int32_t seq_len, const int32_t *lengths, const float *h0, "
+     "float *out, float *h_n",
+     "gru_rt_run_ex(m, x, seq_len, lengths, h0, out, h_n)", false},
     {"step", "gru_status", "@_model *m, const float *x_t, float *h", "gru_rt_step(m, x_t, h)",
      false},
     {"destroy", "void", "@_model *m", "gru_rt_destroy(m)", false},
@@ -148,22 +163,21 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
     std::snprintf(text, sizeof text, "0x%016llxULL", static_cast<unsigned long long>(w));
     features += (features.empty() ? "" : ", ") + std::string(text);
   }
-  const GruSpec::ModelLayout layout = spec.model_layout();
   const auto num = [](int64_t v) { return std::to_string(v); };
   const char *bias = spec.has_bias ? "bias" : "no_bias";
+  const bool deep_kernels = spec.has_deep_kernels();
 
   std::string c =
       "/* " + n + "_runtime.c: the runtime of gru-gen library " + n + " for target " +
       policy.name + ". Generated; do not edit.\n"
-      " * The fixed runtime (gru_runtime.c, all static), this library's layer descriptor and its\n"
+      " * The fixed runtime (gru_runtime.c, all static), this library's descriptors and its\n"
       " * ABI functions, each a call into the runtime. */\n"
       "#define GRU_RT_MODEL " + n + "_model\n"
       "#include \"gru_runtime.c\"\n"
-      "#include \"" + n + ".h\"\n"
-      "#include \"" + n + "_kernel_projection.h\"\n"
-      "#include \"" + n + "_kernel_step.h\"\n"
-      "#include \"" + n + "_kernel_step_projection.h\"\n\n"
-      "_Static_assert(sizeof(gru_rt_model) <= " + num(kModelStructBytes) +
+      "#include \"" + n + ".h\"\n";
+  for (const std::string &kernel : spec.kernel_suffixes())
+    c += "#include \"" + n + "_kernel_" + kernel + ".h\"\n";
+  c += "\n_Static_assert(sizeof(gru_rt_model) <= " + num(kModelStructBytes) +
       ", \"the model struct outgrows the room gru-gen's layout gives it (kModelStructBytes)\");\n\n"
       "/* The spec this runtime implements: " + n + ".h references it (an app that links a header\n"
       " * of another spec against this library fails to link, naming the spec it expected). */\n"
@@ -173,10 +187,15 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
          "(void);\n";
   if (embedded) c += "extern const float " + n + "__embedded_weights[];\n";
   c += "static const uint64_t " + n + "__target_features[] = {" + features + "};\n"
-       "static const gru_rt_feature " + n + "__target_feature_names[] = {" + names + "{-1, \"\"}};\n\n"
-       "static const gru_layer_descriptor " + n + "__descriptor = {\n"
+       "static const gru_rt_feature " + n + "__target_feature_names[] = {" + names + "{-1, \"\"}};\n\n";
+  // One layer descriptor per input size: layer 0's (D), and with several layers theirs
+  // (output_size(); their own projection kernels when that differs from D).
+  const auto layer_descriptor = [&](const std::string &symbol, int64_t layer) {
+    const GruSpec::ModelLayout layout = spec.model_layout(layer);
+    const std::string kernels = layer > 0 && deep_kernels ? "_deep" : "";
+    return "static const gru_layer_descriptor " + symbol + " = {\n"
        "    .version = GRU_LAYER_DESCRIPTOR_VERSION,\n"
-       "    .input_size = " + num(spec.input_size) + ",\n"
+       "    .input_size = " + num(spec.layer_input_size(layer)) + ",\n"
        "    .hidden_size = " + num(spec.hidden_size) + ",\n"
        "    .batch = " + num(spec.batch) + ",\n"
        "    .has_bias = " + (spec.has_bias ? "1" : "0") + ",\n" +
@@ -191,13 +210,28 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
        ",\n               .zeros = " + num(layout.zeros) + ", .xp_step = " + num(layout.xp_step) +
        ", .h_step = " + num(layout.h_step) + ", .bytes = " + num(layout.bytes) + "},\n"
        "    .device_interface = " + (device_interface.empty() ? "NULL" : device_interface) + ",\n"
-       "    .projection = {." + bias + " = " + n + "__kernel_projection},\n"
-       "    .step_projection = {." + bias + " = " + n + "__kernel_step_projection},\n"
+       "    .projection = {." + bias + " = " + n + "__kernel_projection" + kernels + "},\n"
+       "    .step_projection = {." + bias + " = " + n + "__kernel_step_projection" + kernels + "},\n"
        "    .step = {." + bias + " = " + n + "__kernel_step},\n"
        "    .target_feature_words = " + num(int64_t(words.size())) + ",\n"
        "    .target_features = " + n + "__target_features,\n"
        "    .target_feature_names = " + n + "__target_feature_names,\n"
        "    .halide_target = \"" + target.to_string() + "\",\n"
+       "};\n\n";
+  };
+  c += layer_descriptor(n + "__layer0", 0);
+  if (spec.layers > 1) c += layer_descriptor(n + "__layers", 1);
+  const char *direction = spec.direction == GruDirection::Bidirectional ? "GRU_RT_BIDIRECTIONAL"
+                          : spec.direction == GruDirection::Reverse     ? "GRU_RT_REVERSE"
+                                                                        : "GRU_RT_FORWARD";
+  c += "static const gru_model_descriptor " + n + "__descriptor = {\n"
+       "    .version = GRU_MODEL_DESCRIPTOR_VERSION,\n"
+       "    .layers = " + num(spec.layers) + ",\n"
+       "    .directions = " + num(spec.directions()) + ",\n"
+       "    .direction = " + direction + ",\n"
+       "    .first = &" + n + "__layer0,\n"
+       "    .deep = " + (spec.layers > 1 ? "&" + n + "__layers" : std::string("NULL")) + ",\n"
+       "    .bytes = " + num(spec.model_bytes()) + ",\n"
        "    .embedded_weights = " + (embedded ? n + "__embedded_weights" : std::string("NULL")) +
        ",\n};\n\n"
        "/* The ABI (" + n + ".h). */\n";
@@ -215,6 +249,10 @@ std::string spec_symbol(const GruSpec &spec, const GruWeights *embedded) {
   return spec.name + "__spec_d" + std::to_string(spec.input_size) + "_h" +
          std::to_string(spec.hidden_size) + "_n" + std::to_string(spec.batch) +
          (spec.has_bias ? "_bias" : "_nobias") + (spec.reset_after ? "" : "_rb") +
+         (spec.layers > 1 ? "_l" + std::to_string(spec.layers) : std::string()) +
+         (spec.direction == GruDirection::Bidirectional ? "_bi"
+          : spec.direction == GruDirection::Reverse     ? "_rev"
+                                                        : "") +
          (embedded ? "_w1" : "_w0");
 }
 
@@ -235,11 +273,12 @@ std::string spec_stamp(const GruSpec &spec, const GruWeights *embedded) {
 
 std::vector<fs::path> library_files(const std::string &name, const fs::path &target_dir) {
   std::vector<fs::path> files = {target_dir / ("lib" + name + ".a"), target_dir / ("lib" + name + ".so"),
-                                 target_dir / ("lib" + name + ".so." + std::to_string(kAbiVersion)),
+                                 target_dir / ("lib" + name + ".so." + std::to_string(kSonameVersion)),
                                  target_dir / (name + ".pc"),
                                  target_dir / (name + "-config.cmake"),
                                  target_dir / (name + ".spec")};
-  for (const char *kernel : {"projection", "step_projection", "step"})
+  for (const char *kernel : {"projection", "step_projection", "step", "projection_deep",
+                              "step_projection_deep"})
     for (const char *extension : {".stmt", ".s", ".schedule.h", ".cl", ".metal"})
       files.push_back(target_dir / (name + "_kernel_" + kernel + extension));
   return files;
@@ -343,7 +382,7 @@ std::string shared_library_refusal(const TargetPolicy &policy) {
 }
 
 std::string shared_library_soname(const GruSpec &spec) {
-  return "lib" + spec.name + ".so." + std::to_string(kAbiVersion);
+  return "lib" + spec.name + ".so." + std::to_string(kSonameVersion);
 }
 
 void write_shared_library(const GruSpec &spec, const GruWeights *embedded,

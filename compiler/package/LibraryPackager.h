@@ -39,7 +39,10 @@ void write_archive(const std::filesystem::path &archive,
 
 // The ABI version: <name>_abi_version() returns it (runtime/gru_runtime.c) and a shared
 // library's SONAME carries it.
-constexpr int kAbiVersion = 1;
+constexpr int kAbiVersion = 2;
+// The SONAME's version: ABI versions only add functions (an app built against ABI 1 runs with a
+// library of ABI 2), so shared libraries keep the first one.
+constexpr int kSonameVersion = 1;
 
 // The ABI's functions of a library: <name>_abi_version, ..., <name>_destroy (<name>_create_default
 // only with embedded weights).
@@ -48,7 +51,7 @@ std::vector<std::string> abi_functions(const GruSpec &spec, const GruWeights *em
 // Why --shared cannot be honoured for `policy`'s target (one line), or "" when it can.
 std::string shared_library_refusal(const TargetPolicy &policy);
 
-// lib<name>.so.<kAbiVersion>: the SONAME of a shared library.
+// lib<name>.so.<kSonameVersion>: the SONAME of a shared library.
 std::string shared_library_soname(const GruSpec &spec);
 
 // --shared: links target_dir/lib<name>.so from the archive's `members` (in `work`) with the
@@ -70,7 +73,8 @@ void write_link_metadata(const GruSpec &spec, const GruWeights *embedded,
 
 // The symbol only a runtime of this spec defines and every header of it references, so that a
 // header linked against a library of another spec fails to link, naming the spec:
-// <name>__spec_d<D>_h<H>_n<N>_<bias|nobias>[_rb]_w<0|1> (_rb: the reset gate before the
+// <name>__spec_d<D>_h<H>_n<N>_<bias|nobias>[_rb][_l<layers>][_bi|_rev]_w<0|1> (_l: a stack of
+// more than one layer; _bi, _rev: bidirectional or reverse layers; _rb: the reset gate before the
 // recurrent product; w1: weights embedded).
 std::string spec_symbol(const GruSpec &spec, const GruWeights *embedded);
 

@@ -15,7 +15,8 @@ int64_t GruSpec::weight_elements() const {
   return elements;
 }
 
-GruSpec::ModelLayout GruSpec::model_layout() const {
+GruSpec::ModelLayout GruSpec::model_layout(int64_t layer) const {
+  const int64_t input_size = layer_input_size(layer);
   // The model struct, then each array 64-byte aligned for the kernels' vector loads: the weights
   // (Wx [3H][D], Wh [3H][H], b [3H], bhn [H]); the zero-padded tail block of a sequence
   // [rows][D]; the zero state [N][H] used when no initial state is given; for `step` one
@@ -40,7 +41,26 @@ GruSpec::ModelLayout GruSpec::model_layout() const {
   return layout;
 }
 
-int64_t GruSpec::model_bytes() const { return model_layout().bytes; }
+int64_t GruSpec::model_bytes() const {
+  return directions() * (model_layout(0).bytes + (layers - 1) * model_layout(1).bytes);
+}
+
+std::vector<std::string> GruSpec::kernel_suffixes() const {
+  std::vector<std::string> suffixes = {"projection", "step_projection", "step"};
+  if (has_deep_kernels()) {
+    suffixes.push_back("projection_deep");
+    suffixes.push_back("step_projection_deep");
+  }
+  return suffixes;
+}
+
+int64_t GruSpec::run_scratch_bytes_per_step() const {
+  const int64_t activations = layers > 1 ? output_size() : 0;
+  const int64_t reversal =
+      direction == GruDirection::Forward ? 0
+                                         : std::max(input_size, activations) + hidden_size;
+  return batch * (activations + reversal) * int64_t(sizeof(float));
+}
 
 // Within the limits, one timestep of every kernel buffer is addressable with 32-bit extents,
 // so max_seq_len() >= 1 for every valid spec.
@@ -50,7 +70,7 @@ static_assert(GruSpecLimits::kMaxBatch *
               "limits must keep one timestep addressable");
 
 int64_t GruSpec::max_seq_len() const {
-  const int64_t widest_row = std::max(3 * hidden_size, input_size);
+  const int64_t widest_row = std::max({3 * hidden_size, input_size, output_size()});
   return int64_t(INT32_MAX) / (batch * widest_row);
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace grugen {
 
@@ -35,8 +36,9 @@ struct GruSpec {
   int64_t batch = 1;        // N
   bool has_bias = true;     // b [3H] and bhn [H] exist exactly when true
   // A stack of `layers` layers, each with `direction`: layer 0 reads D features, layer l > 0
-  // the previous layer's output (directions() * H). Code generation compiles one forward layer
-  // so far (is_single_forward_layer); the IR, its passes and --emit mlir take any stack.
+  // the previous layer's output (directions() * H). Every stage takes any stack: the IR, code
+  // generation (the deep layers' own projection kernels) and the runtime (one model descriptor,
+  // a layer descriptor per input size).
   int64_t layers = 1;
   GruDirection direction = GruDirection::Forward;
   // Where the reset gate applies: after the recurrent product, n = tanh(xp_n + r * (hp_n + bhn))
@@ -49,6 +51,12 @@ struct GruSpec {
   int64_t output_size() const { return directions() * hidden_size; }
   // Features layer `layer` reads: D for layer 0, output_size() above it.
   int64_t layer_input_size(int64_t layer) const { return layer == 0 ? input_size : output_size(); }
+  // Layers above 0 get projection kernels of their own ("projection_deep",
+  // "step_projection_deep") when their input size differs from D; the step kernel serves all.
+  bool has_deep_kernels() const { return layers > 1 && output_size() != input_size; }
+  // The library's kernels by suffix (<name>_kernel_<suffix>), in the order code generation
+  // compiles them: "projection", "step_projection", "step", then the deep projections.
+  std::vector<std::string> kernel_suffixes() const;
   bool is_single_forward_layer() const {
     return layers == 1 && direction == GruDirection::Forward;
   }
@@ -56,15 +64,23 @@ struct GruSpec {
   // Elements of the weights the model copies: per layer and direction Wx [3H][D_l],
   // Wh [3H][H], b [3H], bhn [H].
   int64_t weight_elements() const;
-  // Where a created model keeps its arrays: the one host block that create obtains from
-  // halide_malloc (the generated layer descriptor carries them to runtime/gru_runtime.c, which carves it).
+  // Where a created model keeps the arrays of one instance of layer `layer` (a "sub-model":
+  // every layer has directions() of them): its part of the one host block that create obtains
+  // from halide_malloc (the generated layer descriptor carries them to runtime/gru_runtime.c,
+  // which carves it). Layers above 0 share one layout (their input size is output_size()).
   struct ModelLayout {
     int64_t Wx, Wh, b, bhn, x_tail, zeros, xp_step, h_step;  // byte offsets, 64-byte aligned
-    int64_t bytes;  // the whole block, model struct included: NAME_MODEL_BYTES
+    int64_t bytes;  // the sub-model's part, its struct included
   };
-  ModelLayout model_layout() const;
-  // Bytes a created model holds from halide_malloc: model_layout().bytes.
+  ModelLayout model_layout(int64_t layer = 0) const;
+  // Bytes a created model holds from halide_malloc, NAME_MODEL_BYTES: the sub-models' parts, one
+  // after another in layer-major order, forward before backward.
   int64_t model_bytes() const;
+  // Bytes per timestep that `run` obtains on top of the projected input (NAME_RUN_SCRATCH_BYTES):
+  // with several layers the activations between them, N x output_size() floats; with a backward
+  // direction a reversed copy of a layer's input and of its states (for rows shorter than the
+  // sequence), N x (widest layer input + H) floats. 0 for one forward layer.
+  int64_t run_scratch_bytes_per_step() const;
   // Longest sequence one `run` call accepts: every buffer the kernels see must stay
   // addressable with 32-bit extents and strides (Halide's default addressing).
   int64_t max_seq_len() const;

@@ -6,11 +6,16 @@
     with lib.create(Wx, Wh, b, bhn) as gru:        # MLX layout: Wx [3H][D], Wh [3H][H], b [3H], bhn [H]
         out = gru.run(x)                            # x [N][L][D] -> out [N][L][H], like mlx.nn.GRU
         h = gru.step(x_t, h)                        # x_t [N][D], h [N][H] -> the next state
+    # A model (gru-gen --layers 2 --bidirectional): weights per layer instance, layer-major,
+    # forward before backward; states [LAYERS*DIRECTIONS][N][H]; per-row lengths.
+    with lib.create_layers([(Wx0, Wh0, b0, bhn0), (Wx0r, Wh0r, b0r, bhn0r), ...]) as gru:
+        out, h_n = gru.run(x, lengths=[5, 3, 1], return_state=True)   # out [N][L][OUTPUT_SIZE]
 
-The C ABI has no getters for the shape: D, H, N, bias and the longest sequence are read from the
+The C ABI has no getters for the shape: D, H, N, bias, layers, directions and the longest
+sequence are read from the
 #defines of the library's generated header, <dir>/<name>.h beside the <dir>/<target>/ directory
 that holds lib<name>.so (gru-gen's output layout), or the header given. Standard library, NumPy
-and a C ABI of version 1 (<name>_abi_version) only.
+and a C ABI of version 2 (<name>_abi_version) only.
 
 Every failing call raises GruError, carrying the status name and the library's last_error;
 wrong shapes or dtypes raise ValueError before the library is called."""
@@ -23,7 +28,7 @@ import numpy as np
 
 __all__ = ["GruError", "Library", "Model", "compile_library", "ABI_VERSION"]
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 
 class GruError(RuntimeError):
@@ -43,6 +48,11 @@ def _header_defines(header, upper):
                          open(header, encoding="utf-8").read(), re.M):
         defines[m.group(1)] = int(m.group(2))
     return defines
+
+
+class _LayerWeights(ctypes.Structure):
+    """gru_layer_weights: one layer instance's weights for <name>_create_layers."""
+    _fields_ = [(n, ctypes.POINTER(ctypes.c_float)) for n in ("Wx", "Wh", "b", "bhn")]
 
 
 class Library:
@@ -71,6 +81,9 @@ class Library:
             # False: the reset gate before the recurrent product (headers before it: after).
             self.reset_after = bool(d.get("RESET_AFTER", 1))
             self.max_seq_len = d["MAX_SEQ_LEN"]
+            self.layers = d["LAYERS"]
+            self.directions = d["DIRECTIONS"]
+            self.output_size = d["OUTPUT_SIZE"]
             self.has_embedded_weights = bool(d.get("HAS_EMBEDDED_WEIGHTS", 0))
         except KeyError as e:
             raise ValueError("'%s' is not the header of gru-gen library %s: no %s_%s"
@@ -90,9 +103,13 @@ class Library:
         self._create_st = f("create_from_safetensors")
         self._create_st.restype = ctypes.c_int
         self._create_st.argtypes = [ctypes.c_char_p, ctypes.c_char_p, model_pp]
-        self._run = f("run")
-        self._run.restype = ctypes.c_int
-        self._run.argtypes = [ctypes.c_void_p, fp, ctypes.c_int32, fp, fp]
+        self._create_layers = f("create_layers")
+        self._create_layers.restype = ctypes.c_int
+        self._create_layers.argtypes = [ctypes.POINTER(_LayerWeights), ctypes.c_int32, model_pp]
+        self._run_ex = f("run_ex")
+        self._run_ex.restype = ctypes.c_int
+        self._run_ex.argtypes = [ctypes.c_void_p, fp, ctypes.c_int32,
+                                 ctypes.POINTER(ctypes.c_int32), fp, fp, fp]
         self._step = f("step")
         self._step.restype, self._step.argtypes = ctypes.c_int, [ctypes.c_void_p, fp, fp]
         self._destroy = f("destroy")
@@ -137,8 +154,38 @@ class Library:
                                  ctypes.byref(handle)), "create")
         return Model(self, handle)
 
+    @property
+    def instances(self):
+        """Layer instances: LAYERS * DIRECTIONS (the leading extent of h0 and h_n)."""
+        return self.layers * self.directions
+
+    def create_layers(self, layers):
+        """A Model from each layer instance's (Wx, Wh, b, bhn), layer-major, forward before
+        backward; Wx of layer l > 0 is [3H][OUTPUT_SIZE]."""
+        H = self.hidden_size
+        if len(layers) != self.instances:
+            raise ValueError("%s has %d layer instances (%d layers x %d directions); %d given"
+                             % (self.name, self.instances, self.layers, self.directions,
+                                len(layers)))
+        kept, table = [], (_LayerWeights * len(layers))()
+        for i, weights in enumerate(layers):
+            Wx, Wh, b, bhn = (tuple(weights) + (None, None))[:4]
+            D = self.input_size if i < self.directions else self.output_size
+            if self.has_bias != (b is not None) or self.has_bias != (bhn is not None):
+                raise ValueError("layer instance %d: b and bhn must be given exactly when the "
+                                 "library has bias" % i)
+            arrays = (self._array(Wx, (3 * H, D), "Wx[%d]" % i),
+                      self._array(Wh, (3 * H, H), "Wh[%d]" % i),
+                      self._array(b, (3 * H,), "b[%d]" % i), self._array(bhn, (H,), "bhn[%d]" % i))
+            kept.append(arrays)
+            table[i] = _LayerWeights(*(self._ptr(a) for a in arrays))
+        handle = ctypes.c_void_p()
+        self._check(self._create_layers(table, len(layers), ctypes.byref(handle)), "create_layers")
+        return Model(self, handle)
+
     def create_from_safetensors(self, path, prefix=""):
-        """A Model from an MLX safetensors file (mlx.nn.GRU's save_weights)."""
+        """A Model from an MLX safetensors file (mlx.nn.GRU's save_weights; for models, layer l
+        under "<prefix><l>." and its backward instance under "<prefix><l>.reverse.")."""
         handle = ctypes.c_void_p()
         self._check(self._create_st(os.fsencode(path), prefix.encode(), ctypes.byref(handle)),
                     "create_from_safetensors")
@@ -165,8 +212,17 @@ class Model:
             raise ValueError("the model is closed")
         return self._handle
 
-    def run(self, x, h0=None):
-        """x [N][L][D] -> every state [N][L][H]; h0 [N][H] or None (zeros)."""
+    def _state_shape(self):
+        lib = self.library
+        if lib.instances == 1:
+            return (lib.batch, lib.hidden_size)
+        return (lib.instances, lib.batch, lib.hidden_size)
+
+    def run(self, x, h0=None, lengths=None, return_state=False):
+        """x [N][L][D] -> the last layer's every state [N][L][OUTPUT_SIZE]; h0 (None: zeros) and
+        the last states h_n are [N][H] for one layer instance, else [LAYERS*DIRECTIONS][N][H];
+        lengths: N ints in [1, L] (rows shorter than L, as PyTorch's packed sequences) or None.
+        return_state=True: (out, h_n)."""
         lib = self.library
         if not isinstance(x, np.ndarray) or x.ndim != 3:
             raise ValueError("x must be a [N][L][D] float32 NumPy array")
@@ -174,16 +230,25 @@ class Model:
         if not 1 <= L <= lib.max_seq_len:
             raise ValueError("x has %d timesteps; %s takes 1 to %d" % (L, lib.name, lib.max_seq_len))
         x = lib._array(x, (lib.batch, L, lib.input_size), "x")
-        h0 = lib._array(h0, (lib.batch, lib.hidden_size), "h0")
-        out = np.empty((lib.batch, L, lib.hidden_size), dtype=np.float32)
-        lib._check(lib._run(self._live(), lib._ptr(x), L, lib._ptr(h0), lib._ptr(out)), "run")
-        return out
+        h0 = lib._array(h0, self._state_shape(), "h0")
+        lens = None
+        if lengths is not None:
+            lens = np.ascontiguousarray(lengths, dtype=np.int32)
+            if lens.shape != (lib.batch,):
+                raise ValueError("lengths has shape %s; %s expects (%d,)" % (lens.shape, lib.name, lib.batch))
+        out = np.empty((lib.batch, L, lib.output_size), dtype=np.float32)
+        h_n = np.empty(self._state_shape(), dtype=np.float32) if return_state else None
+        lens_ptr = None if lens is None else lens.ctypes.data_as(ctypes.POINTER(ctypes.c_int32))
+        lib._check(lib._run_ex(self._live(), lib._ptr(x), L, lens_ptr, lib._ptr(h0),
+                               lib._ptr(out), lib._ptr(h_n)), "run_ex")
+        return (out, h_n) if return_state else out
 
     def step(self, x_t, h):
-        """One timestep: x_t [N][D], h [N][H] -> the next state (a new array; h is not changed)."""
+        """One timestep: x_t [N][D], h [N][H] ([LAYERS][N][H] for a stack) -> the next state (a
+        new array; h is not changed)."""
         lib = self.library
         x_t = lib._array(x_t, (lib.batch, lib.input_size), "x_t")
-        h = lib._array(h, (lib.batch, lib.hidden_size), "h").copy()
+        h = lib._array(h, self._state_shape(), "h").copy()
         lib._check(lib._step(self._live(), lib._ptr(x_t), lib._ptr(h)), "step")
         return h
 
@@ -204,7 +269,7 @@ class Model:
 
 def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, bias=True,
                     spec=None, weights=None, embed_weights=False, gru_gen="gru-gen", target="host",
-                    reset_before=False):
+                    reset_before=False, layers=1, bidirectional=False):
     """Runs `gru-gen --shared` (the CLI, `gru_gen` an executable or path) into out_dir and loads
     out_dir/<target>/lib<name>.so. Either a spec file (spec=) or the sizes; weights= a
     safetensors file (gives D, H, bias and the reset variant); reset_before=True: the reset gate
@@ -221,6 +286,10 @@ def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, b
                 argv.append("--no-bias")
         if reset_before:
             argv.append("--reset-before")
+        if layers != 1:
+            argv += ["--layers", str(layers)]
+        if bidirectional:
+            argv.append("--bidirectional")
     if weights is not None:
         argv += ["--weights", os.fspath(weights)] + (["--embed-weights"] if embed_weights else [])
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

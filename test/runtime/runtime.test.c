@@ -236,6 +236,28 @@ static gru_layer_descriptor make(int32_t D, int32_t H, int32_t N, int bias, int3
   return d;
 }
 
+/* Model descriptors around layer descriptors (a pool: a model keeps pointing at its own). */
+static gru_model_descriptor model_pool[32];
+static int model_next;
+static const gru_model_descriptor *model_of(const gru_layer_descriptor *first,
+                                            const gru_layer_descriptor *deep, int layers,
+                                            int direction, const float *embedded) {
+  gru_model_descriptor *md = &model_pool[model_next++ % 32];
+  memset(md, 0, sizeof *md);
+  md->version = GRU_MODEL_DESCRIPTOR_VERSION;
+  md->layers = layers;
+  md->directions = direction == GRU_RT_BIDIRECTIONAL ? 2 : 1;
+  md->direction = direction;
+  md->first = first;
+  md->deep = deep;
+  md->bytes = md->directions * (first->layout.bytes + (layers - 1) * (deep ? deep->layout.bytes : 0));
+  md->embedded_weights = embedded;
+  return md;
+}
+static const gru_model_descriptor *one(const gru_layer_descriptor *d) {
+  return model_of(d, NULL, 1, GRU_RT_FORWARD, NULL);
+}
+
 /* ---- The reference: MLX's GRU, in double ----------------------------------------------------- */
 
 static void reference(const gru_layer_descriptor *d, const float *Wx, const float *Wh,
@@ -294,7 +316,7 @@ static void test_numbers(int D, int H, int N, int bias, int block_rows, int pack
   float *out = calloc((size_t)N * L * H, sizeof(float)), *ref = calloc((size_t)N * L * H, 4);
   gru_rt_model *m = NULL;
   reset_malloc(-1);
-  CHECK(gru_rt_create(&d, Wx, Wh, bias ? b : NULL, bias ? bhn : NULL, &m) == GRU_OK);
+  CHECK(gru_rt_create(one(&d), Wx, Wh, bias ? b : NULL, bias ? bhn : NULL, &m) == GRU_OK);
   if (!m) return;
   /* One allocation, of exactly layout.bytes (<NAME>_MODEL_BYTES). */
   CHECK(malloc_calls == 1 && malloc_bytes_total == d.layout.bytes);
@@ -352,21 +374,21 @@ static void test_refusals(void) {
   gru_layer_descriptor d = make(3, 4, 2, 1, 4, 1), nb = make(3, 4, 2, 0, 4, 1);
   float *Wx = values(36, 1), *Wh = values(48, 2), *b = values(12, 3), *bhn = values(4, 4);
   gru_rt_model *m = NULL, *untouched = (gru_rt_model *)&d;
-  CHECK(gru_rt_create(&d, NULL, Wh, b, bhn, &m) == GRU_INVALID_ARGUMENT);
+  CHECK(gru_rt_create(one(&d), NULL, Wh, b, bhn, &m) == GRU_INVALID_ARGUMENT);
   CHECK(contains(gru_rt_last_error(), "Wx, Wh and out must not be NULL"));
-  CHECK(gru_rt_create(&d, Wx, Wh, b, bhn, NULL) == GRU_INVALID_ARGUMENT);
-  CHECK(gru_rt_create(&d, Wx, Wh, NULL, bhn, &m) == GRU_INVALID_ARGUMENT);
+  CHECK(gru_rt_create(one(&d), Wx, Wh, b, bhn, NULL) == GRU_INVALID_ARGUMENT);
+  CHECK(gru_rt_create(one(&d), Wx, Wh, NULL, bhn, &m) == GRU_INVALID_ARGUMENT);
   CHECK(contains(gru_rt_last_error(), "has a bias"));
   m = untouched;
-  CHECK(gru_rt_create(&nb, Wx, Wh, b, NULL, &m) == GRU_INVALID_ARGUMENT && m == untouched);
+  CHECK(gru_rt_create(one(&nb), Wx, Wh, b, NULL, &m) == GRU_INVALID_ARGUMENT && m == untouched);
   CHECK(contains(gru_rt_last_error(), "has no bias"));
   gru_layer_descriptor other = d;
   other.version = GRU_LAYER_DESCRIPTOR_VERSION + 1;
-  CHECK(gru_rt_create(&other, Wx, Wh, b, bhn, &m) == GRU_INTERNAL_ERROR);
+  CHECK(gru_rt_create(one(&other), Wx, Wh, b, bhn, &m) == GRU_INTERNAL_ERROR);
   CHECK(contains(gru_rt_last_error(), "version"));
 
   m = NULL;
-  CHECK(gru_rt_create(&d, Wx, Wh, b, bhn, &m) == GRU_OK);
+  CHECK(gru_rt_create(one(&d), Wx, Wh, b, bhn, &m) == GRU_OK);
   float x[2 * 5 * 3], out[2 * 5 * 4 + 8], h[8];
   for (size_t i = 0; i < sizeof x / sizeof x[0]; ++i) x[i] = 0.25f;
   CHECK(gru_rt_run(NULL, x, 5, NULL, out) == GRU_INVALID_ARGUMENT);
@@ -400,7 +422,7 @@ static void test_refusals(void) {
   gru_rt_destroy(m);
   gru_rt_destroy(NULL);
 
-  CHECK(gru_rt_abi_version() == 1);
+  CHECK(gru_rt_abi_version() == 2);
   CHECK(strcmp(gru_rt_status_string(GRU_OK), "ok") == 0);
   CHECK(strcmp(gru_rt_status_string(GRU_INVALID_ARGUMENT), "invalid argument") == 0);
   CHECK(strcmp(gru_rt_status_string(GRU_OUT_OF_MEMORY), "out of memory") == 0);
@@ -413,21 +435,160 @@ static void test_refusals(void) {
   /* A CPU without a feature of the target: refused at create, the feature named. */
   cpu_lacks = 1u << 5;
   m = NULL;
-  CHECK(gru_rt_create(&d, Wx, Wh, b, bhn, &m) == GRU_UNSUPPORTED_CPU && m == NULL);
+  CHECK(gru_rt_create(one(&d), Wx, Wh, b, bhn, &m) == GRU_UNSUPPORTED_CPU && m == NULL);
   CHECK(strcmp(gru_rt_last_error(), "create: this CPU lacks fma, which the library was "
                                     "compiled for (target x86-64-linux-fma-sse41)") == 0);
   cpu_lacks = 0;
 
   /* Embedded weights (Wx, Wh, b, bhn in one array), or none. */
-  CHECK(gru_rt_create_default(&d, &m) == GRU_INVALID_ARGUMENT);
+  CHECK(gru_rt_create_default(one(&d), &m) == GRU_INVALID_ARGUMENT);
   float *all = malloc(sizeof(float) * (36 + 48 + 12 + 4));
   memcpy(all, Wx, 36 * 4), memcpy(all + 36, Wh, 48 * 4), memcpy(all + 84, b, 12 * 4);
   memcpy(all + 96, bhn, 4 * 4);
-  d.embedded_weights = all;
-  CHECK(gru_rt_create_default(&d, &m) == GRU_OK);
+  CHECK(gru_rt_create_default(model_of(&d, NULL, 1, GRU_RT_FORWARD, all), &m) == GRU_OK);
   CHECK(m && ((const float *)m->bhn.buf.host)[3] == bhn[3]);
   gru_rt_destroy(m);
   free(all), free(Wx), free(Wh), free(b), free(bhn);
+}
+
+/* ---- Stacks: layers, directions, per-row lengths -------------------------------------------- */
+
+/* One layer instance of PyTorch's packed-sequence semantics, in double: row n walks
+ * 0..len-1 (or len-1..0 backwards) from h0 (or zeros); states go to out [N][L][row] at column
+ * `col`, zeros past len; the last state to hn [N][H]. Written from the semantics, not from the
+ * runtime's code. */
+static void reference_instance(int D, int H, int N, const float *Wx, const float *Wh,
+                               const float *b, const float *bhn, const float *in, int L,
+                               const int32_t *lengths, const float *h0, int backwards, float *out,
+                               int row, int col, float *hn) {
+  for (int n = 0; n < N; ++n) {
+    const int len = lengths ? lengths[n] : L;
+    double h[64];
+    for (int i = 0; i < H; ++i) h[i] = h0 ? h0[n * H + i] : 0.0;
+    for (int t = len; t < L; ++t)
+      for (int i = 0; i < H; ++i) out[((size_t)n * L + t) * row + col + i] = 0.0f;
+    for (int s = 0; s < len; ++s) {
+      const int t = backwards ? len - 1 - s : s;
+      const float *xt = in + ((size_t)n * L + t) * D;
+      double next[64];
+      for (int i = 0; i < H; ++i) {
+        double xp[3], hp[3];
+        for (int g = 0; g < 3; ++g) {
+          const int j = g * H + i;
+          xp[g] = b ? b[j] : 0.0;
+          for (int k = 0; k < D; ++k) xp[g] += (double)xt[k] * Wx[j * D + k];
+          hp[g] = 0.0;
+          for (int k = 0; k < H; ++k) hp[g] += h[k] * Wh[j * H + k];
+        }
+        const double r = 1 / (1 + exp(-(xp[0] + hp[0]))), z = 1 / (1 + exp(-(xp[1] + hp[1])));
+        const double c = tanh(xp[2] + r * (hp[2] + (bhn ? bhn[i] : 0.0)));
+        next[i] = (1 - z) * c + z * h[i];
+      }
+      for (int i = 0; i < H; ++i) out[((size_t)n * L + t) * row + col + i] = (float)(h[i] = next[i]);
+    }
+    for (int i = 0; i < H; ++i) hn[n * H + i] = (float)h[i];
+  }
+}
+
+/* A stack of `layers` layers in `direction` (GRU_RT_*): run_ex with and without lengths and h0
+ * against the reference; h_n; for forward stacks step x L equals run; the misuses of stacks. */
+static void test_stack(int D, int H, int N, int bias, int layers, int direction, int L,
+                       const int32_t *lengths) {
+  const int dirs = direction == GRU_RT_BIDIRECTIONAL ? 2 : 1, OUT = dirs * H, G = 3 * H;
+  const int subs = layers * dirs;
+  gru_layer_descriptor first = make(D, H, N, bias, 4, 2), deep = make(OUT, H, N, bias, 4, 2);
+  const gru_model_descriptor *md = model_of(&first, layers > 1 ? &deep : NULL, layers, direction, NULL);
+  gru_layer_weights w[8];
+  float *owned[32];
+  int owned_count = 0;
+  for (int i = 0; i < subs; ++i) {
+    const int Dl = i < dirs ? D : OUT;
+    w[i].Wx = owned[owned_count++] = values((size_t)G * Dl, 10 + i);
+    w[i].Wh = owned[owned_count++] = values((size_t)G * H, 20 + i);
+    w[i].b = bias ? (owned[owned_count++] = values(G, 30 + i)) : NULL;
+    w[i].bhn = bias ? (owned[owned_count++] = values(H, 40 + i)) : NULL;
+  }
+  float *x = values((size_t)N * L * D, 5), *h0 = values((size_t)subs * N * H, 6);
+  float *out = calloc((size_t)N * L * OUT, 4), *ref = calloc((size_t)N * L * OUT, 4);
+  float *hn = calloc((size_t)subs * N * H, 4), *ref_hn = calloc((size_t)subs * N * H, 4);
+  float *act = calloc((size_t)N * L * OUT, 4), *next = calloc((size_t)N * L * OUT, 4);
+  gru_rt_model *m = NULL;
+  reset_malloc(-1);
+  CHECK(gru_rt_create_layers(md, w, subs, &m) == GRU_OK);
+  if (!m) return;
+  CHECK(malloc_calls == 1 && malloc_bytes_total == md->bytes);
+  for (int variant = 0; variant < 2; ++variant) {
+    const int32_t *len = variant ? lengths : NULL;
+    const float *initial = variant ? h0 : NULL;
+    /* The reference, layer by layer. */
+    const float *in = x;
+    for (int l = 0; l < layers; ++l) {
+      const int Dl = l == 0 ? D : OUT;
+      for (int dir = 0; dir < dirs; ++dir) {
+        const int i = l * dirs + dir;
+        reference_instance(Dl, H, N, w[i].Wx, w[i].Wh, w[i].b, w[i].bhn, in, L, len,
+                           initial ? initial + (size_t)i * N * H : NULL,
+                           direction == GRU_RT_REVERSE || dir == 1, next, OUT, dir * H,
+                           ref_hn + (size_t)i * N * H);
+      }
+      memcpy(act, next, sizeof(float) * (size_t)N * L * OUT);
+      in = act;
+    }
+    memcpy(ref, act, sizeof(float) * (size_t)N * L * OUT);
+    memset(out, 0xff, sizeof(float) * (size_t)N * L * OUT); /* NaNs: every element is written */
+    CHECK(gru_rt_run_ex(m, x, L, len, initial, out, hn) == GRU_OK);
+    CHECK(close_to(out, ref, (size_t)N * L * OUT));
+    CHECK(close_to(hn, ref_hn, (size_t)subs * N * H));
+  }
+  if (direction == GRU_RT_FORWARD) {
+    /* step x L from h0 equals run (the last layer's state each step). */
+    float *h = malloc(sizeof(float) * (size_t)subs * N * H);
+    memcpy(h, h0, sizeof(float) * (size_t)subs * N * H);
+    CHECK(gru_rt_run(m, x, L, h0, out) == GRU_OK);
+    int same = 1;
+    for (int t = 0; t < L; ++t) {
+      float x_t[64];
+      for (int n = 0; n < N; ++n) memcpy(x_t + n * D, x + ((size_t)n * L + t) * D, sizeof(float) * D);
+      CHECK(gru_rt_step(m, x_t, h) == GRU_OK);
+      for (int n = 0; n < N; ++n)
+        same &= close_to(h + ((size_t)(layers - 1) * N + n) * H, out + ((size_t)n * L + t) * OUT, H);
+    }
+    CHECK(same);
+    free(h);
+  } else {
+    float x_t[64], h[256];
+    CHECK(gru_rt_step(m, x_t, h) == GRU_INVALID_ARGUMENT);
+    CHECK(contains(gru_rt_last_error(), "cannot stream"));
+  }
+  /* Misuse: counts, the v1 create, lengths, overlaps; nothing written. */
+  gru_rt_model *untouched = (gru_rt_model *)&first, *m2 = untouched;
+  CHECK(gru_rt_create_layers(md, w, subs - 1, &m2) == GRU_INVALID_ARGUMENT && m2 == untouched);
+  CHECK(contains(gru_rt_last_error(), "create_layers: this library's model has"));
+  if (subs > 1) {
+    CHECK(gru_rt_create(md, w[0].Wx, w[0].Wh, w[0].b, w[0].bhn, &m2) == GRU_INVALID_ARGUMENT);
+    CHECK(contains(gru_rt_last_error(), "use create_layers") && m2 == untouched);
+  }
+  gru_layer_weights broken[8];
+  memcpy(broken, w, sizeof broken);
+  broken[subs - 1].Wh = NULL;
+  CHECK(gru_rt_create_layers(md, broken, subs, &m2) == GRU_INVALID_ARGUMENT && m2 == untouched);
+  int32_t bad[8];
+  for (int n = 0; n < N; ++n) bad[n] = L;
+  bad[N - 1] = L + 1;
+  memset(out, 0, sizeof(float) * (size_t)N * L * OUT);
+  CHECK(gru_rt_run_ex(m, x, L, bad, NULL, out, NULL) == GRU_INVALID_ARGUMENT);
+  CHECK(contains(gru_rt_last_error(), "is outside [1, seq_len"));
+  bad[N - 1] = 0;
+  CHECK(gru_rt_run_ex(m, x, L, bad, NULL, out, NULL) == GRU_INVALID_ARGUMENT);
+  CHECK(gru_rt_run_ex(m, x, L, NULL, NULL, out, out + 1) == GRU_INVALID_ARGUMENT);
+  CHECK(contains(gru_rt_last_error(), "overlaps h_n"));
+  CHECK(gru_rt_run_ex(m, x, L, NULL, h0, out, h0) == GRU_INVALID_ARGUMENT);
+  int zero = 1;
+  for (size_t k = 0; k < (size_t)N * L * OUT; ++k) zero &= out[k] == 0.0f;
+  CHECK(zero);
+  gru_rt_destroy(m);
+  for (int k = 0; k < owned_count; ++k) free(owned[k]);
+  free(x), free(h0), free(out), free(ref), free(hn), free(ref_hn), free(act), free(next);
 }
 
 /* Every allocation may fail: the failing call returns GRU_OUT_OF_MEMORY, frees what it took and
@@ -437,10 +598,10 @@ static void test_out_of_memory(const char *weights_file) {
   float *Wx = values(39 * 7, 1), *Wh = values(39 * 13, 2), *b = values(39, 3), *bhn = values(13, 4);
   gru_rt_model *m = NULL;
   reset_malloc(0);
-  CHECK(gru_rt_create(&d, Wx, Wh, b, bhn, &m) == GRU_OUT_OF_MEMORY && m == NULL);
+  CHECK(gru_rt_create(one(&d), Wx, Wh, b, bhn, &m) == GRU_OUT_OF_MEMORY && m == NULL);
   CHECK(strcmp(gru_rt_last_error(), "create: out of memory") == 0);
   reset_malloc(-1);
-  CHECK(gru_rt_create(&d, Wx, Wh, b, bhn, &m) == GRU_OK);
+  CHECK(gru_rt_create(one(&d), Wx, Wh, b, bhn, &m) == GRU_OK);
   float x[7 * 3], out[13 * 3];
   memset(x, 0, sizeof x);
   reset_malloc(0);
@@ -454,7 +615,7 @@ static void test_out_of_memory(const char *weights_file) {
   for (fail_at = 0; fail_at < 64 && !succeeded; ++fail_at) {
     m = NULL;
     reset_malloc(fail_at);
-    const gru_status s = gru_rt_create_from_safetensors(&d, weights_file, NULL, &m);
+    const gru_status s = gru_rt_create_from_safetensors(one(&d), weights_file, NULL, &m);
     if (s == GRU_OK) {
       succeeded = 1;
       gru_rt_destroy(m);
@@ -467,11 +628,11 @@ static void test_out_of_memory(const char *weights_file) {
   reset_malloc(-1);
 
   /* ... and its other failures. */
-  CHECK(gru_rt_create_from_safetensors(&d, "no such file.safetensors", "", &m) == GRU_IO_ERROR);
+  CHECK(gru_rt_create_from_safetensors(one(&d), "no such file.safetensors", "", &m) == GRU_IO_ERROR);
   CHECK(strcmp(gru_rt_last_error(), "cannot open 'no such file.safetensors'") == 0);
-  CHECK(gru_rt_create_from_safetensors(&d, NULL, "", &m) == GRU_INVALID_ARGUMENT);
+  CHECK(gru_rt_create_from_safetensors(one(&d), NULL, "", &m) == GRU_INVALID_ARGUMENT);
   gru_layer_descriptor other = make(8, 13, 1, 1, 32, 1);
-  CHECK(gru_rt_create_from_safetensors(&other, weights_file, "", &m) == GRU_FORMAT_ERROR);
+  CHECK(gru_rt_create_from_safetensors(one(&other), weights_file, "", &m) == GRU_FORMAT_ERROR);
   CHECK(contains(gru_rt_last_error(), "this library is D=8 H=13 bias on"));
   CHECK(malloc_live == live);
   free(Wx), free(Wh), free(b), free(bhn);
@@ -500,6 +661,13 @@ int main(int argc, char **argv) {
   /* Several panels of Wx and Wh. */
   test_numbers(3, 4, 2, 1, 4, 2, 8);
   test_numbers(5, 6, 3, 0, 4, 2, 3);
+  /* Stacks: 3 forward layers (D != H: deep layers read H); 2 bidirectional layers with rows
+   * of different lengths; a reverse layer; D == OUTPUT_SIZE. */
+  static const int32_t lengths3[] = {5, 2, 1}, lengths2[] = {3, 1}, full[] = {4, 4};
+  test_stack(3, 4, 3, 1, 3, GRU_RT_FORWARD, 5, lengths3);
+  test_stack(5, 4, 3, 1, 2, GRU_RT_BIDIRECTIONAL, 5, lengths3);
+  test_stack(3, 4, 2, 0, 1, GRU_RT_REVERSE, 3, lengths2);
+  test_stack(8, 4, 2, 1, 2, GRU_RT_BIDIRECTIONAL, 4, full);
   test_refusals();
   test_out_of_memory(argv[1]);
   error_handler(NULL, "someone else's error\n");

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Stacked, bidirectional and reverse GRU models with per-row lengths, answered by ONNX Runtime.
+
+    stack_ort.py OUT_DIR NAME --input-size D --hidden-size H --batch N --seq-len L
+                 --layers K [--direction forward|reverse|bidirectional] [--no-bias]
+                 [--lengths 5,2,1] [--h0] [--seed S] [--prefix P]
+
+Writes OUT_DIR/NAME.safetensors, the weights in gru-gen's key scheme for models (layer l's
+forward instance under "<l>.", its backward one under "<l>.reverse.", MLX names Wx, Wh, b, bhn),
+and OUT_DIR/NAME.stack, a golden for test/e2e/stack_check.c: the inputs, and the outputs ONNX
+Runtime computes for the same model built as ONNX GRU nodes (linear_before_reset=1, one node
+per layer; between layers Y [L][dirs][N][H] -> [L][N][dirs*H]) with sequence_lens and
+initial_h. Golden layout, little-endian: "GRUSTAK1", int32 D, H, N, L, layers, directions,
+bias, has_lengths, has_h0, reverse; int32 lengths [N] if any; float32 h0 [layers*dirs][N][H] if any,
+x [N][L][D], out [N][L][dirs*H], h_n [layers*dirs][N][H].
+"""
+import argparse
+import os
+import struct
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+import safetensors_io  # noqa: E402
+
+
+def onnx_gates(a, H):
+    """MLX's gate order r, z, n along the first axis -> ONNX's z, r, h."""
+    r, z, n = a[:H], a[H:2 * H], a[2 * H:]
+    return np.concatenate([z, r, n])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out_dir")
+    ap.add_argument("name")
+    ap.add_argument("--input-size", type=int, required=True)
+    ap.add_argument("--hidden-size", type=int, required=True)
+    ap.add_argument("--batch", type=int, required=True)
+    ap.add_argument("--seq-len", type=int, required=True)
+    ap.add_argument("--layers", type=int, default=1)
+    ap.add_argument("--direction", default="forward",
+                    choices=["forward", "reverse", "bidirectional"])
+    ap.add_argument("--no-bias", action="store_true")
+    ap.add_argument("--lengths", default="")
+    ap.add_argument("--h0", action="store_true")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--prefix", default="", help="the keys' prefix, e.g. 'layers.'")
+    a = ap.parse_args()
+
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    D, H, N, L, K = a.input_size, a.hidden_size, a.batch, a.seq_len, a.layers
+    dirs = 2 if a.direction == "bidirectional" else 1
+    bias = not a.no_bias
+    rng = np.random.default_rng(a.seed)
+    lengths = np.array([int(v) for v in a.lengths.split(",")], np.int32) if a.lengths else None
+    if lengths is not None and len(lengths) != N:
+        sys.exit("stack_ort.py: --lengths needs N values")
+    x = rng.uniform(-2, 2, (N, L, D)).astype(np.float32)
+    h0 = rng.uniform(-1, 1, (K * dirs, N, H)).astype(np.float32) if a.h0 else None
+
+    tensors, nodes, inits = {}, [], []
+    inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, [L, N, D])]
+    if lengths is not None:
+        inits.append(numpy_helper.from_array(lengths, "seq_lens"))
+    if h0 is not None:
+        inputs.append(helper.make_tensor_value_info("h0", TensorProto.FLOAT, [K * dirs, N, H]))
+    layer_in = "X"
+    for l in range(K):
+        Dl = D if l == 0 else dirs * H
+        scale = 1 / np.sqrt(H)
+        W, R, B = [], [], []
+        for d in range(dirs):
+            backward = a.direction == "reverse" or d == 1
+            key = f"{a.prefix}{l}." + ("reverse." if backward else "")
+            Wx = rng.uniform(-scale, scale, (3 * H, Dl)).astype(np.float32)
+            Wh = rng.uniform(-scale, scale, (3 * H, H)).astype(np.float32)
+            tensors[key + "Wx"], tensors[key + "Wh"] = Wx, Wh
+            W.append(onnx_gates(Wx, H))
+            R.append(onnx_gates(Wh, H))
+            if bias:
+                b = rng.uniform(-scale, scale, 3 * H).astype(np.float32)
+                bhn = rng.uniform(-scale, scale, H).astype(np.float32)
+                tensors[key + "b"], tensors[key + "bhn"] = b, bhn
+                # b = Wb + Rb for r and z, Wbh for n; Rbh = bhn (linear_before_reset=1).
+                Rb = np.concatenate([np.zeros(2 * H, np.float32), bhn])
+                B.append(np.concatenate([onnx_gates(b, H), Rb]))
+        names = [f"W{l}", f"R{l}"] + ([f"B{l}"] if bias else [""])
+        inits += [numpy_helper.from_array(np.stack(W), names[0]),
+                  numpy_helper.from_array(np.stack(R), names[1])]
+        if bias:
+            inits.append(numpy_helper.from_array(np.stack(B), names[2]))
+        gin = [layer_in] + names + ["seq_lens" if lengths is not None else ""]
+        if h0 is not None:
+            nodes.append(helper.make_node("Slice", ["h0", f"s{l}", f"e{l}"], [f"h0_{l}"]))
+            inits += [numpy_helper.from_array(np.array([l * dirs], np.int64), f"s{l}"),
+                      numpy_helper.from_array(np.array([(l + 1) * dirs], np.int64), f"e{l}")]
+            gin.append(f"h0_{l}")
+        while gin[-1] == "":
+            gin.pop()
+        nodes.append(helper.make_node("GRU", gin, [f"Y{l}", f"Yh{l}"], hidden_size=H,
+                                      direction=a.direction, linear_before_reset=1))
+        # [L][dirs][N][H] -> [L][N][dirs][H] -> [L][N][dirs*H]: the next layer's X.
+        nodes.append(helper.make_node("Transpose", [f"Y{l}"], [f"T{l}"], perm=[0, 2, 1, 3]))
+        inits.append(numpy_helper.from_array(np.array([L, N, dirs * H], np.int64), f"shape{l}"))
+        nodes.append(helper.make_node("Reshape", [f"T{l}", f"shape{l}"], [f"X{l + 1}"]))
+        layer_in = f"X{l + 1}"
+    nodes.append(helper.make_node("Concat", [f"Yh{l}" for l in range(K)], ["h_n"], axis=0))
+    outputs = [helper.make_tensor_value_info(layer_in, TensorProto.FLOAT, [L, N, dirs * H]),
+               helper.make_tensor_value_info("h_n", TensorProto.FLOAT, [K * dirs, N, H])]
+    graph = helper.make_graph(nodes, "stack", inputs, outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    feeds = {"X": np.ascontiguousarray(x.transpose(1, 0, 2))}
+    if h0 is not None:
+        feeds["h0"] = h0
+    y, h_n = sess.run(None, feeds)
+    out = np.ascontiguousarray(y.transpose(1, 0, 2))
+
+    os.makedirs(a.out_dir, exist_ok=True)
+    safetensors_io.write(os.path.join(a.out_dir, a.name + ".safetensors"),
+                         safetensors_io.arrays(tensors))
+    with open(os.path.join(a.out_dir, a.name + ".stack"), "wb") as f:
+        f.write(b"GRUSTAK1")
+        f.write(struct.pack("<10i", D, H, N, L, K, dirs, int(bias), int(lengths is not None),
+                            int(h0 is not None), int(a.direction == "reverse")))
+        if lengths is not None:
+            f.write(lengths.astype("<i4").tobytes())
+        for arr in ([h0] if h0 is not None else []) + [x, out, h_n]:
+            f.write(np.ascontiguousarray(arr, "<f4").tobytes())
+    print(f"{a.name}: D={D} H={H} N={N} L={L} layers={K} {a.direction} bias={int(bias)} "
+          f"lengths={a.lengths or 'none'} h0={int(h0 is not None)} |out|max={np.abs(out).max():.3f}")
+
+
+if __name__ == "__main__":
+    main()
