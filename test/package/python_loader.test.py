@@ -89,6 +89,37 @@ assert lib.reset_after and not rb.reset_after
 with rb.create(p["Wx"], p["Wh"], p["b"], p["bhn"]) as model:
     compare("reset-before run", model.run(x, h0), onnx_reset_before(p, x, h0), "ort")
 
+# A model: 2 bidirectional layers, rows of lengths 5, 3 and 1, h0 per layer instance, against
+# mlx.nn.GRU layers composed as PyTorch's packed sequences are (each row alone, cut to its length;
+# the backward walk is a GRU over the reversed row; [forward, backward] into the next layer).
+bi = gru_gen.compile_library(os.path.join(args.work, "bi"), name="bi", input_size=D,
+                             hidden_size=H, batch=N, layers=2, bidirectional=True,
+                             gru_gen=args.gru_gen)
+assert (bi.layers, bi.directions, bi.output_size, bi.instances) == (2, 2, 2 * H, 4)
+grus = [reference(D if i < 2 else 2 * H, H, True) for i in range(4)]
+lengths = [5, 3, 1]
+h0s = rng.standard_normal((4, N, H)).astype(np.float32)
+want = np.zeros((N, L, 2 * H), np.float32)
+want_hn = np.zeros((4, N, H), np.float32)
+for n in range(N):
+    seq = mx.array(x[n:n + 1, :lengths[n]])
+    for l in range(2):
+        (gf, _), (gb, _) = grus[2 * l], grus[2 * l + 1]
+        fwd = gf(seq, mx.array(h0s[2 * l, n:n + 1]))
+        bwd = gb(seq[:, ::-1], mx.array(h0s[2 * l + 1, n:n + 1]))[:, ::-1]
+        want_hn[2 * l, n], want_hn[2 * l + 1, n] = np.array(fwd[0, -1]), np.array(bwd[0, 0])
+        seq = mx.concatenate([fwd, bwd], axis=-1)
+    want[n, :lengths[n]] = np.array(seq[0])
+with bi.create_layers([(q["Wx"], q["Wh"], q["b"], q["bhn"]) for _, q in grus]) as model:
+    out, h_n = model.run(x, h0=h0s, lengths=lengths, return_state=True)
+    compare("bidirectional lengths run", out, want)
+    compare("bidirectional lengths h_n", h_n, want_hn)
+    try:
+        model.step(np.ascontiguousarray(x[:, 0]), h0s)
+        failed += 1
+    except gru_gen.GruError as e:
+        print("GruError:", e)
+
 model = lib.create(p["Wx"], p["Wh"], p["b"], p["bhn"])
 for bad in (np.zeros((N, L, D + 1), np.float32), np.zeros((N, L, D), np.float64)):
     try:
