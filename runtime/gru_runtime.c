@@ -344,6 +344,11 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
 /* create and create_layers: `who` names the function in messages; `indexed`: name w[i]. */
 static gru_status create_model(const gru_model_descriptor *md, const gru_layer_weights *w,
                                int32_t count, gru_rt_model **out, const char *who, int indexed) {
+  /* A portable library's variants, best first: the first whose features this CPU has (check_cpu
+   * below names what the last one lacks when none fits). */
+  while (md->fallback && !halide_can_use_target_features(md->first->target_feature_words,
+                                                          md->first->target_features))
+    md = md->fallback;
   if (md->version != GRU_MODEL_DESCRIPTOR_VERSION ||
       md->first->version != GRU_LAYER_DESCRIPTOR_VERSION ||
       (md->deep && md->deep->version != GRU_LAYER_DESCRIPTOR_VERSION)) {
@@ -402,6 +407,11 @@ static gru_status create_model(const gru_model_descriptor *md, const gru_layer_w
   }
   *out = (gru_rt_model *)block;
   return GRU_OK;
+}
+
+/* The Halide target of the kernels a model runs (a portable library's chosen variant). */
+GRU_RT_API const char *gru_rt_variant(const gru_rt_model *m) {
+  return m ? m->md->first->halide_target : "";
 }
 
 GRU_RT_API gru_status gru_rt_create(const gru_model_descriptor *md, const float *Wx,

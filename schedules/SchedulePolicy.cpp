@@ -17,11 +17,14 @@ namespace {
 
 using Halide::Target;
 
-// One named target: its Halide target and the parallelism its class of machine offers.
+// One named target: its Halide target and the parallelism its class of machine offers; for a
+// portable target, the feature levels its kernels are compiled for, best first (the last is
+// the Halide target's).
 struct NamedTarget {
   const char *name;
   Target (*halide_target)();
   int parallelism;  // 0: the cores of the machine gru-gen runs on
+  std::vector<const char *> variants = {};
 };
 
 Target host_target() {
@@ -43,7 +46,22 @@ const NamedTarget kNamedTargets[] = {
     // This machine's CPU with the kernels on an OpenCL device: the Metal schedules through
     // OpenCL, the executable stand-in for `metal` here (PoCL).
     {"opencl", [] { return host_target().with_feature(Target::OpenCL); }, 0},
+    // Any x86-64 Linux CPU, for shipping: AVX-512 (Skylake-SP and later: F, CD, BW, DQ, VL),
+    // AVX2 with FMA (Haswell, Zen) and SSE4.1 kernels in one archive, the best the CPU has
+    // chosen at create. Tuned for a common 4-core machine, not for this one.
+    {"x86-64-linux", [] { return Target("x86-64-linux-sse41"); }, 4,
+     {"x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41",
+      "x86-64-linux-avx-avx2-f16c-fma-sse41", "x86-64-linux-sse41"}},
 };
+
+// A kernel variant's name: its feature level, from the features that set it apart.
+std::string variant_name(const Target &t) {
+  if (t.has_feature(Target::AVX512_Skylake) || t.has_feature(Target::AVX512)) return "avx512";
+  if (t.has_feature(Target::AVX2)) return "avx2";
+  if (t.has_feature(Target::AVX)) return "avx";
+  if (t.has_feature(Target::SSE41)) return "sse41";
+  return "base";
+}
 
 // One device API: how a Halide target names it, what the runtime and --emit need of it, where
 // it exists. A target has the device API whose feature it carries (the last row's, should it
@@ -250,6 +268,20 @@ std::string PipelineSchedule::describe() const {
   return text + ")";
 }
 
+std::vector<TargetPolicy> kernel_variants(const TargetPolicy &policy) {
+  if (policy.variant_targets.empty()) return {policy};
+  std::vector<TargetPolicy> variants;
+  for (const Target &t : policy.variant_targets) {
+    TargetPolicy v = policy;
+    v.halide_target = t;
+    v.machine = machine_model_for(t, false);
+    v.variant = variant_name(t);
+    v.variant_targets.clear();
+    variants.push_back(v);
+  }
+  return variants;
+}
+
 std::vector<std::string> known_target_names() {
   std::vector<std::string> names;
   for (const NamedTarget &t : kNamedTargets) names.push_back(t.name);
@@ -258,8 +290,11 @@ std::vector<std::string> known_target_names() {
 
 std::optional<TargetPolicy> lookup_target(const std::string &name, std::string &why) {
   for (const NamedTarget &t : kNamedTargets)
-    if (name == t.name)
-      return make_policy(t.name, t.halide_target(), t.parallelism, t.parallelism == 0);
+    if (name == t.name) {
+      TargetPolicy p = make_policy(t.name, t.halide_target(), t.parallelism, t.parallelism == 0);
+      for (const char *variant : t.variants) p.variant_targets.emplace_back(variant);
+      return p;
+    }
   // An expert's raw Halide target string: a policy derived from its OS, architecture and GPU API.
   if (!Target::validate_target_string(name)) {
     why = "not a gru-gen target nor a Halide target string";

@@ -309,14 +309,24 @@ void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetP
   ScratchDirectory work;
   std::vector<fs::path> members;
   fs::create_directories(target_dir);
-  // The tiles and weight panels, decided once: codegen and the runtime's descriptor read them.
-  const SchedulePlan plan = plan_for(spec, policy, target_dir);
-  for (const PipelineFiles &pipeline : compile_pipelines(spec, policy, plan, work.path(), emit)) {
-    for (const std::string &text : pipeline.notes) note(text);
-    members.push_back(pipeline.object);
-    for (const fs::path &extra : pipeline.extras) fs::rename(extra, target_dir / extra.filename());
+  // The tiles and weight panels, decided once per kernel variant (a portable target has several:
+  // each feature level's from its machine model): codegen and the runtime's descriptor read them.
+  const std::vector<TargetPolicy> variants = kernel_variants(policy);
+  std::vector<SchedulePlan> plans;
+  for (const TargetPolicy &variant : variants) {
+    if (variants.size() > 1 && (tune || tuning_record.getNumOccurrences()))
+      throw GruGenError("--tune and --tuning-record: not for the portable target '" +
+                        policy.name + "' (tune a target of one feature level)");
+    plans.push_back(variants.size() > 1 ? plan_schedules(variant, spec)
+                                        : plan_for(spec, variant, target_dir));
+    for (const PipelineFiles &pipeline :
+         compile_pipelines(spec, variant, plans.back(), work.path(), emit)) {
+      for (const std::string &text : pipeline.notes) note(text);
+      members.push_back(pipeline.object);
+      for (const fs::path &extra : pipeline.extras) fs::rename(extra, target_dir / extra.filename());
+    }
   }
-  members.push_back(compile_runtime(spec, embedded, policy, plan, work.path()));
+  members.push_back(compile_runtime(spec, embedded, policy, plans, work.path()));
   if (embedded) members.push_back(assemble_embedded_weights(spec, *embedded, policy, work.path()));
   members.push_back(compile_halide_runtime(policy, work.path()));
   write_archive(target_dir / ("lib" + spec.name + ".a"), members, policy.archive);
