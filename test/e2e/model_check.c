@@ -102,6 +102,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   const int embedded = strcmp(argv[1], "--default") == 0;
+  if ((argc == 3) != embedded) {
+    fprintf(stderr, "usage: model_check (GOLD [FILE PREFIX] | --default GOLD)\n");
+    return 2;
+  }
   const char *path = argv[embedded ? 2 : 1];
   model_golden g;
   if (!load(path, &g)) return 1;
