@@ -280,7 +280,8 @@ static int gst_foreign_format(const uint8_t *bytes, uint64_t size, char *msg, si
     what = "not a safetensors file but a NumPy .npy array; save the layer's tensors with "
            "mx.save_safetensors or safetensors.numpy.save_file";
   } else if (gst_starts(bytes, size, "\x89HDF\r\n\x1a\n", 8)) {
-    what = "not a safetensors file but an HDF5 file (Keras .h5?); only safetensors files are read";
+    what = "not a safetensors file but an HDF5 file (Keras .weights.h5?); convert its GRU layers: "
+           "tools/gru-import keras IN -o OUT.safetensors";
   } else if (size >= 3 && bytes[0] == 0x08 && bytes[1] >= 1 && bytes[1] < 0x80 &&
              (bytes[2] & 7) == 2) {
     /* A protobuf message opening with field 1 as a small varint, then a length-delimited field:

@@ -5,6 +5,7 @@
     make_cases.py onnx-models DIR  ONNX models of several layers or directions (chained GRU
                               nodes, reverse, bidirectional, per-row lengths) and model
                               goldens (GRUGOLD2) of ONNX Runtime's outputs for them
+    make_cases.py keras DIR   Keras 3 files (h5py, Keras's layout) gru-import refuses
     make_cases.py torch DIR   state dicts (safetensors, no torch needed): models of several
                               layers or directions, ones gru-import refuses, and F16/BF16 state
                               dicts beside the same values in F32
@@ -302,6 +303,96 @@ def onnx_model_cases(out):
         save(model, os.path.join(out, stem + ".onnx"))
 
 
+# ---- Keras files gru-import refuses (h5py only, in Keras 3's layout) -------------------------
+
+
+def keras_cases(out):
+    """Keras 3 files written with h5py in the layout Keras writes (layers/<x>/cell/vars/0..2,
+    layers/<x>/vars with the layer's name; a .keras zip adds config.json), each with one thing
+    gru-import must refuse, and keras_checked.keras: test/import/keras's bidirectional model
+    with config edits that must be refused."""
+    import io
+    import json
+    import zipfile
+
+    import h5py
+
+    rng = np.random.default_rng(7)
+    u = lambda *s: rng.uniform(-0.5, 0.5, s).astype(np.float32)
+
+    def gru(f, key, name, D, H, bias="after", group=None):
+        g = f.create_group(f"layers/{key}") if group is None else group
+        g.create_group("vars").attrs["name"] = name
+        v = g.create_group("cell/vars")
+        v.attrs["name"] = "gru_cell"
+        v["0"], v["1"] = u(D, 3 * H), u(H, 3 * H)
+        if bias == "after":
+            v["2"] = u(2, 3 * H)
+        elif bias == "before":
+            v["2"] = u(3 * H)
+        elif bias == "bad":
+            v["2"] = u(3, 3 * H)
+
+    def h5(path, build):
+        with h5py.File(path, "w") as f:
+            build(f)
+
+    h5(os.path.join(out, "two_grus.weights.h5"),
+       lambda f: (gru(f, "gru", "gru", 5, 4), gru(f, "gru_1", "gru_1", 4, 4)))
+    h5(os.path.join(out, "no_bias.weights.h5"), lambda f: gru(f, "gru", "gru", 5, 4, bias=None))
+    h5(os.path.join(out, "bad_bias.weights.h5"), lambda f: gru(f, "gru", "gru", 5, 4, bias="bad"))
+    h5(os.path.join(out, "no_gru.weights.h5"),
+       lambda f: f.create_group("layers/dense/vars").attrs.__setitem__("name", "dense"))
+
+    # A .keras model: config.json beside model.weights.h5.
+    def keras_file(path, layers_config, build):
+        buf = io.BytesIO()
+        with h5py.File(buf, "w") as f:
+            build(f)
+        config = {"class_name": "Sequential", "config": {"name": "sequential",
+                                                         "layers": layers_config}}
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("metadata.json", "{}")
+            z.writestr("config.json", json.dumps(config))
+            z.writestr("model.weights.h5", buf.getvalue())
+
+    def gru_config(name, **kw):
+        c = {"name": name, "units": 4, "activation": "tanh", "recurrent_activation": "sigmoid",
+             "use_bias": True, "reset_after": True, "go_backwards": False,
+             "return_sequences": True}
+        c.update(kw)
+        return {"class_name": "GRU", "config": c}
+
+    keras_file(os.path.join(out, "go_backwards.keras"), [gru_config("gru", go_backwards=True)],
+               lambda f: gru(f, "gru", "gru", 5, 4))
+    keras_file(os.path.join(out, "relu.keras"), [gru_config("gru", activation="relu")],
+               lambda f: gru(f, "gru", "gru", 5, 4))
+    keras_file(os.path.join(out, "dense_between.keras"),
+               [gru_config("gru"), {"class_name": "Dense", "config": {"name": "dense"}},
+                gru_config("gru_1")],
+               lambda f: (gru(f, "gru", "gru", 5, 4), gru(f, "gru_1", "gru_1", 4, 4)))
+    keras_file(os.path.join(out, "last_step_only.keras"),
+               [gru_config("gru", return_sequences=False), gru_config("gru_1")],
+               lambda f: (gru(f, "gru", "gru", 5, 4), gru(f, "gru_1", "gru_1", 4, 4)))
+    keras_file(os.path.join(out, "mixed_reset.keras"),
+               [gru_config("gru"), gru_config("gru_1", reset_after=False)],
+               lambda f: (gru(f, "gru", "gru", 5, 4), gru(f, "gru_1", "gru_1", 4, 4, "before")))
+    # No bias: the .keras config says reset_after, so it converts (a .weights.h5 cannot).
+    keras_file(os.path.join(out, "no_bias_before.keras"),
+               [gru_config("gru", use_bias=False, reset_after=False)],
+               lambda f: gru(f, "gru", "gru", 5, 4, bias=None))
+    # merge_mode other than concat.
+    def bidi(f):
+        g = f.create_group("layers/bidirectional")
+        g.create_group("vars").attrs["name"] = "bidirectional"
+        gru(f, None, "forward_gru", 5, 4, group=g.create_group("forward_layer"))
+        gru(f, None, "backward_gru", 5, 4, group=g.create_group("backward_layer"))
+    keras_file(os.path.join(out, "merge_sum.keras"),
+               [{"class_name": "Bidirectional",
+                 "config": {"name": "bidirectional", "merge_mode": "sum",
+                            "layer": gru_config("forward_gru")}}], bidi)
+
+
 # ---- PyTorch state dicts gru-import refuses ---------------------------------------------------
 
 
@@ -381,4 +472,5 @@ def half_cases(out, layer):
 if __name__ == "__main__":
     kind, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
-    {"onnx": onnx_cases, "onnx-models": onnx_model_cases, "torch": torch_cases}[kind](out)
+    {"onnx": onnx_cases, "onnx-models": onnx_model_cases, "torch": torch_cases,
+     "keras": keras_cases}[kind](out)
