@@ -705,8 +705,8 @@ static gst_result gst_not_a_stack_key(const gst_tensor *t, const char *prefix, s
 /* Finds the model under `prefix`: one forward layer ("<prefix>Wx", ..., as gst_find_gru), or a
  * stack as above, whose layers, directions, shapes, bias and variant it checks. (inline: a
  * translation unit that reads single layers only compiles it without an unused warning.) */
-static inline gst_result gst_find_model(const gst_file *f, const char *prefix, gst_gru_model *out,
-                                 char *msg, size_t cap) {
+static inline gst_result gst_find_model(const gst_file *f, const char *prefix,
+                                        gst_gru_model *out, char *msg, size_t cap) {
   const size_t plen = gst_strlen(prefix);
   int plain = 0, stacked = 0;
   for (int i = 0; i < f->count; ++i) {
