@@ -4,8 +4,9 @@
  *   model_check GOLD FILE PREFIX     NAME_create_from_safetensors(FILE, PREFIX)
  *   model_check --default GOLD       NAME_create_default (build with -DEMBEDDED)
  * run_ex with the golden's lengths and h0 gives its output (zero past each row's length) and
- * h_n within 1e-5; without lengths, run gives the same output, and for a forward model step x L
- * (every layer in one call, h [LAYERS][N][H]) does too. Misuse (a length of 0 or past seq_len,
+ * h_n within 1e-5; with lengths, each row run alone with its own length (a run of that
+ * seq_len) gives what the masked run gave it (within 1e-6); without lengths, run gives the same
+ * output, and for a forward model step x L (every layer in one call, h [LAYERS][N][H]) does too. Misuse (a length of 0 or past seq_len,
  * a wrong count of layer weights, step on a bidirectional model) is a status and writes nothing.
  * Build: cc -DLIB=<name> -DLIB_UPPER=<NAME> -I<gru-gen output> model_check.c lib<name>.a */
 #include <math.h>
@@ -177,6 +178,36 @@ int main(int argc, char **argv) {
   }
   free(bad_len);
 
+  if (g.has_lengths) {
+    /* A length-masked run equals each row run alone with its own length: for each row n, a
+     * run of seq_len = len[n] without lengths (rows are independent) gives row n's output and
+     * h_n as the masked run did. */
+    float e_rows = 0.0f;
+    const size_t D = (size_t)g.D, O = (size_t)g.dirs * H;
+    float *x_n = (float *)malloc(N * L * D * sizeof(float)), *o_n = sentinel(out_n);
+    float *h_nn = sentinel(state_n);
+    for (size_t n = 0; n < N; ++n) {
+      const size_t len = (size_t)g.lengths[n];
+      for (size_t r = 0; r < N; ++r)
+        memcpy(x_n + r * len * D, g.x + r * L * D, len * D * sizeof(float));
+      s = FN(run_ex)(m, x_n, (int32_t)len, NULL, g.h0, o_n, h_nn);
+      float e = s == GRU_OK ? 0.0f : INFINITY;
+      for (size_t t = 0; t < len && s == GRU_OK; ++t) {
+        const float d = max_abs_diff(o_n + (n * len + t) * O, out + (n * L + t) * O, O);
+        if (!(d <= e)) e = d;
+      }
+      for (int k = 0; k < count && s == GRU_OK; ++k) {
+        const float d = max_abs_diff(h_nn + ((size_t)k * N + n) * H, h_n + ((size_t)k * N + n) * H, H);
+        if (!(d <= e)) e = d;
+      }
+      if (!(e <= e_rows)) e_rows = e;
+    }
+    ok = ok && e_rows <= 1e-6f;
+    snprintf(extra, sizeof extra, " rows_alone=%.2e", (double)e_rows);
+    free(x_n);
+    free(o_n);
+    free(h_nn);
+  }
   if (!g.has_lengths) {
     /* run: the same output. */
     float *out_run = sentinel(out_n);
