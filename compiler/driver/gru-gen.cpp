@@ -153,9 +153,6 @@ GruSpec spec_from_flags(const std::optional<GruWeights> &weights) {
   spec.layers = parse_size(layers);
   if (bidirectional) spec.direction = GruDirection::Bidirectional;
   if (weights) {
-    if (spec.layers != 1 || bidirectional)
-      throw GruGenError(std::string(bidirectional ? "--bidirectional" : "--layers") +
-                        " with --weights: a weights file holds one forward layer so far");
     const std::string source = "--weights '" + weights_file.getValue() + "'";
     auto agree = [&](const cl::opt<std::string> &flag, int64_t from_file) {
       if (flag.getNumOccurrences() && parse_size(flag) != from_file)
@@ -165,6 +162,12 @@ GruSpec spec_from_flags(const std::optional<GruWeights> &weights) {
     };
     agree(input_size, weights->input_size);
     agree(hidden_size, weights->hidden_size);
+    const std::string model = describe_stack(weights->layers, weights->direction);
+    if (layers.getNumOccurrences() && spec.layers != weights->layers)
+      throw GruGenError("--layers " + layers.getValue() + " contradicts " + source +
+                        ", whose model has " + model);
+    if (bidirectional && weights->direction != GruDirection::Bidirectional)
+      throw GruGenError("--bidirectional contradicts " + source + ", whose model has " + model);
     if (no_bias && weights->has_bias)
       throw GruGenError("--no-bias contradicts " + source + ", whose layer has b and bhn");
     if (reset_before && weights->reset_after)
@@ -175,6 +178,8 @@ GruSpec spec_from_flags(const std::optional<GruWeights> &weights) {
     spec.hidden_size = weights->hidden_size;
     spec.has_bias = weights->has_bias;
     spec.reset_after = weights->reset_after;
+    spec.layers = weights->layers;
+    spec.direction = weights->direction;
   } else {
     if (input_size.getNumOccurrences() == 0) throw GruGenError("--input-size is required");
     if (hidden_size.getNumOccurrences() == 0) throw GruGenError("--hidden-size is required");
@@ -215,15 +220,23 @@ SpecFrontend frontend_from_input(const std::optional<GruWeights> &weights) {
 void check_weights_match(const GruSpec &spec, const std::optional<GruWeights> &weights) {
   if (!weights || spec_file.empty()) return;
   auto reset = [](bool after) { return after ? " reset after" : " reset before"; };
+  // The stack is named when either is more than one forward layer.
+  const bool stacks = !spec.is_single_forward_layer() || weights->layers != 1 ||
+                      weights->direction != GruDirection::Forward;
+  auto describe = [&](int64_t D, int64_t H, bool bias, bool after, int64_t layers,
+                      GruDirection direction) {
+    return "D=" + std::to_string(D) + " H=" + std::to_string(H) + " bias " + (bias ? "on" : "off") +
+           reset(after) + (stacks ? ", " + describe_stack(layers, direction) : "");
+  };
   if (weights->input_size != spec.input_size || weights->hidden_size != spec.hidden_size ||
-      weights->has_bias != spec.has_bias || weights->reset_after != spec.reset_after)
-    throw GruGenError("--weights '" + weights_file.getValue() + "' holds a GRU with D=" +
-                      std::to_string(weights->input_size) + " H=" +
-                      std::to_string(weights->hidden_size) + " bias " +
-                      (weights->has_bias ? "on" : "off") + reset(weights->reset_after) +
-                      ", but the spec says D=" + std::to_string(spec.input_size) + " H=" +
-                      std::to_string(spec.hidden_size) + " bias " +
-                      (spec.has_bias ? "on" : "off") + reset(spec.reset_after));
+      weights->has_bias != spec.has_bias || weights->reset_after != spec.reset_after ||
+      weights->layers != spec.layers || weights->direction != spec.direction)
+    throw GruGenError("--weights '" + weights_file.getValue() + "' holds a GRU with " +
+                      describe(weights->input_size, weights->hidden_size, weights->has_bias,
+                               weights->reset_after, weights->layers, weights->direction) +
+                      ", but the spec says " +
+                      describe(spec.input_size, spec.hidden_size, spec.has_bias, spec.reset_after,
+                               spec.layers, spec.direction));
 }
 
 // --emit mlir: DIR/<name>.mlir, the module the front end compiled.
