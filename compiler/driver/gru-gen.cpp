@@ -70,12 +70,16 @@ cl::opt<bool> reset_before("reset-before",
                                     "linear_before_reset=0, Keras reset_after=False)"),
                            cl::cat(category));
 cl::opt<std::string> weights_file("weights",
-                                  cl::desc("A trained layer's weights (MLX safetensors, "
-                                           "mlx.nn.GRU save_weights): gives D, H and bias"),
+                                  cl::desc("A trained layer's or model's weights (MLX "
+                                           "safetensors, mlx.nn.GRU save_weights; a model's "
+                                           "layer l under <prefix><l>. and <prefix><l>.reverse.):"
+                                           " gives D, H, bias, the reset variant, the layers "
+                                           "and their direction"),
                                   cl::value_desc("file"), cl::cat(category));
 cl::opt<std::string> weights_prefix("weights-prefix",
-                                    cl::desc("Prefix of the layer's keys in --weights, e.g. "
-                                             "'layers.0.' (default: none)"),
+                                    cl::desc("Prefix of the layer's or model's keys in "
+                                             "--weights, e.g. 'layers.0.' for one layer of a "
+                                             "list, 'layers.' for the list (default: none)"),
                                     cl::value_desc("prefix"), cl::cat(category));
 cl::opt<bool> embed_weights("embed-weights",
                             cl::desc("Bake the --weights into the library: <name>_create_default"),
