@@ -727,6 +727,10 @@ Library *compile_library(const std::string &source_bytes, std::string &why) {
 
 // ------------------------------------------------------------------- the method tables -----
 
+// objc_msgSend jumps to a method with no lock held: each method takes the device's lock (Metal
+// objects are thread-safe, and Halide releases buffers outside its own lock).
+#define LOCKED std::lock_guard<std::recursive_mutex> guard(rt().lock)
+
 Encoder *open_encoder(Object *self) {
   Encoder *e = static_cast<Encoder *>(self);
   if (e->ended) fail("a command sent to an encoder after endEncoding");
@@ -744,16 +748,24 @@ void def(Class *c, const char *selector, F *method) {
 }
 
 Object *m_retain(Object *self, SEL) {
+  LOCKED;
   retain(self);
   return self;
 }
-void m_release(Object *self, SEL) { release(self); }
-Object *m_autorelease(Object *self, SEL) { return autorelease(self); }
+void m_release(Object *self, SEL) {
+  LOCKED;
+  release(self);
+}
+Object *m_autorelease(Object *self, SEL) {
+  LOCKED;
+  return autorelease(self);
+}
 Object *m_init(Object *self, SEL) { return self; }
 
 bool deny_set_bytes() { return env("GRU_METAL_SHIM_NO_SET_BYTES") == "1"; }
 
 bool m_responds(Object *self, SEL, SEL what) {
+  LOCKED;
   if (what == sel("setBytes:length:atIndex:") && deny_set_bytes()) return false;
   return self->cls->methods.count(what) != 0;
 }
@@ -776,6 +788,7 @@ void define_allocatable(const std::string &name, Class *instances) {
   static std::unordered_map<Class *, Class *> *instance_of = new std::unordered_map<Class *, Class *>;
   (*instance_of)[meta] = instances;
   def(meta, "alloc", +[](Object *self, SEL) -> Object * {
+    LOCKED;
     return make<T>((*instance_of)[self->cls]);
   });
   Object *class_object = new Object(meta);
@@ -793,10 +806,12 @@ void define_classes() {
   // Foundation
   Class *pool = new_class("NSAutoreleasePool", false);
   def(pool, "init", +[](Object *self, SEL) -> Object * {
+    LOCKED;
     pools.push_back(static_cast<Pool *>(self));
     return self;
   });
   def(pool, "drain", +[](Object *self, SEL) {
+    LOCKED;
     if (pools.empty() || pools.back() != self) fail("-[NSAutoreleasePool drain] out of order");
     pools.pop_back();
     release(self);
@@ -807,17 +822,20 @@ void define_classes() {
   def(string, "initWithBytesNoCopy:length:encoding:freeWhenDone:",
       +[](Object *self, SEL, const char *bytes, size_t length, size_t encoding,
           uint8_t free_when_done) -> Object * {
+        LOCKED;
         if (encoding != 4 || free_when_done) fail("NSString: only UTF-8, not freed when done");
         static_cast<String *>(self)->text.assign(bytes, length);
         return self;
       });
   def(string, "UTF8String", +[](Object *self, SEL) -> const char * {
+    LOCKED;
     return static_cast<String *>(self)->text.c_str();
   });
   define_allocatable<String>("NSString", string);
 
   Class *error = new_class("NSError");
   def(error, "localizedDescription", +[](Object *self, SEL) -> Object * {
+    LOCKED;
     return autorelease(new_string(static_cast<Error *>(self)->message));
   });
   rt().classes["NSError"] = error;
@@ -825,6 +843,7 @@ void define_classes() {
   // Metal
   Class *options = new_class("MTLCompileOptions");
   def(options, "setFastMathEnabled:", +[](Object *self, SEL, uint8_t on) {
+    LOCKED;
     static_cast<CompileOptions *>(self)->fast_math = on;
   });
   define_allocatable<CompileOptions>("MTLCompileOptions", options);
@@ -834,12 +853,14 @@ void define_classes() {
   def(buffer, "length", +[](Object *self, SEL) -> size_t { return static_cast<Buffer *>(self)->length; });
   def(buffer, "storageMode", +[](Object *, SEL) -> unsigned long { return 0; /* Shared */ });
   def(buffer, "didModifyRange:", +[](Object *, SEL, size_t, size_t) {
+    LOCKED;
     fail("didModifyRange: on a buffer whose storage is shared, not managed");
   });
   rt().classes["MTLBuffer"] = buffer;
 
   Class *library = new_class("MTLLibrary");
   def(library, "newFunctionWithName:", +[](Object *self, SEL, Object *name) -> Object * {
+    LOCKED;
     Library *lib = static_cast<Library *>(self);
     const std::string &n = static_cast<String *>(name)->text;
     auto it = lib->kernels.find(n);
@@ -858,15 +879,18 @@ void define_classes() {
 
   Class *device = new_class("MTLDevice");
   def(device, "newBufferWithLength:options:", +[](Object *, SEL, size_t length, size_t options) -> Object * {
+    LOCKED;
     if (options != 0) fail("newBufferWithLength:options: options %zu, not shared storage", options);
     if (length == 0) return nullptr;  // Metal refuses empty buffers
     return make<Buffer>(cls("MTLBuffer"), length);
   });
   def(device, "newCommandQueue", +[](Object *, SEL) -> Object * {
+    LOCKED;
     return make<Queue>(cls("MTLCommandQueue"));
   });
   def(device, "newLibraryWithSource:options:error:",
       +[](Object *, SEL, Object *source, Object *opts, Object **error) -> Object * {
+    LOCKED;
         if (static_cast<CompileOptions *>(opts)->fast_math)
           fail("newLibraryWithSource: fast math on (Halide turns it off)");
         std::string why;
@@ -876,33 +900,40 @@ void define_classes() {
       });
   def(device, "newComputePipelineStateWithFunction:error:",
       +[](Object *, SEL, Object *function, Object **) -> Object * {
+    LOCKED;
         return make<PipelineState>(cls("MTLComputePipelineState"), static_cast<Function *>(function));
       });
   rt().classes["MTLDevice"] = device;
 
   Class *queue = new_class("MTLCommandQueue");
   def(queue, "commandBuffer", +[](Object *, SEL) -> Object * {
+    LOCKED;
     return autorelease(make<CommandBuffer>(cls("MTLCommandBuffer")));
   });
   rt().classes["MTLCommandQueue"] = queue;
 
   Class *commands = new_class("MTLCommandBuffer");
   def(commands, "setLabel:", +[](Object *self, SEL, Object *label) {
+    LOCKED;
     static_cast<CommandBuffer *>(self)->label = static_cast<String *>(label)->text;
   });
   def(commands, "computeCommandEncoder", +[](Object *self, SEL) -> Object * {
+    LOCKED;
     return autorelease(make<Encoder>(cls("MTLComputeCommandEncoder"), static_cast<CommandBuffer *>(self)));
   });
   def(commands, "blitCommandEncoder", +[](Object *self, SEL) -> Object * {
+    LOCKED;
     return autorelease(make<Encoder>(cls("MTLBlitCommandEncoder"), static_cast<CommandBuffer *>(self)));
   });
   def(commands, "addCompletedHandler:", +[](Object *self, SEL, Block *block) {
+    LOCKED;
     CommandBuffer *b = static_cast<CommandBuffer *>(self);
     if (b->committed) fail("addCompletedHandler: after commit");
     const unsigned char *bytes = (const unsigned char *)block;
     b->handlers.emplace_back(bytes, bytes + block->descriptor->size);
   });
   def(commands, "commit", +[](Object *self, SEL) {
+    LOCKED;
     CommandBuffer *b = static_cast<CommandBuffer *>(self);
     if (b->committed) fail("commit of a command buffer already committed");
     b->committed = true;
@@ -916,21 +947,25 @@ void define_classes() {
     release(b);
   });
   def(commands, "waitUntilCompleted", +[](Object *self, SEL) {
+    LOCKED;
     if (!static_cast<CommandBuffer *>(self)->committed) fail("waitUntilCompleted before commit");
   });
   def(commands, "error", +[](Object *self, SEL) -> Object * {
+    LOCKED;
     return static_cast<CommandBuffer *>(self)->error;
   });
   rt().classes["MTLCommandBuffer"] = commands;
 
   Class *encoder = new_class("MTLComputeCommandEncoder");
   def(encoder, "setComputePipelineState:", +[](Object *self, SEL, Object *p) {
+    LOCKED;
     Encoder *e = open_encoder(self);
     retain(p);
     release(e->pipeline);
     e->pipeline = static_cast<PipelineState *>(p);
   });
   def(encoder, "setBytes:length:atIndex:", +[](Object *self, SEL, const void *bytes, size_t length, size_t index) {
+    LOCKED;
     Encoder *e = open_encoder(self);
     check_index(index);
     if (length > kMaxSetBytes) fail("setBytes: %zu bytes, over Metal's 4 KiB", length);
@@ -941,6 +976,7 @@ void define_classes() {
     b.set = true;
   });
   def(encoder, "setBuffer:offset:atIndex:", +[](Object *self, SEL, Object *buffer, size_t offset, size_t index) {
+    LOCKED;
     Encoder *e = open_encoder(self);
     check_index(index);
     retain(buffer);
@@ -952,12 +988,14 @@ void define_classes() {
     b.set = true;
   });
   def(encoder, "setThreadgroupMemoryLength:atIndex:", +[](Object *self, SEL, size_t length, size_t index) {
+    LOCKED;
     Encoder *e = open_encoder(self);
     if (index != 0) fail("setThreadgroupMemoryLength: index %zu (Halide uses 0 only)", index);
     if (length % 16) fail("setThreadgroupMemoryLength: %zu is not a multiple of 16", length);
     e->threadgroup_memory = length;
   });
   def(encoder, "dispatchThreadgroups:threadsPerThreadgroup:", +[](Object *self, SEL, MSize groups, MSize threads) {
+    LOCKED;
     Encoder *e = open_encoder(self);
     if (!e->pipeline) fail("dispatchThreadgroups: with no pipeline state set");
     Dispatch d{e->pipeline, e->bindings, e->threadgroup_memory, groups, threads};
@@ -969,6 +1007,7 @@ void define_classes() {
     e->commands->dispatches.push_back(std::move(d));
   });
   def(encoder, "endEncoding", +[](Object *self, SEL) {
+    LOCKED;
     Encoder *e = open_encoder(self);
     e->ended = true;
     release(e->pipeline);
@@ -980,15 +1019,20 @@ void define_classes() {
   Class *blit = new_class("MTLBlitCommandEncoder");
   def(blit, "copyFromBuffer:sourceOffset:toBuffer:destinationOffset:size:",
       +[](Object *self, SEL, Object *from, size_t from_offset, Object *to, size_t to_offset, size_t size) {
+    LOCKED;
         Encoder *e = open_encoder(self);
         retain(from), retain(to);
         e->commands->copies.push_back({static_cast<Buffer *>(from), static_cast<Buffer *>(to),
                                        from_offset, to_offset, size});
       });
   def(blit, "synchronizeResource:", +[](Object *, SEL, Object *) {
+    LOCKED;
     fail("synchronizeResource: on a buffer whose storage is shared, not managed");
   });
-  def(blit, "endEncoding", +[](Object *self, SEL) { open_encoder(self)->ended = true; });
+  def(blit, "endEncoding", +[](Object *self, SEL) {
+    LOCKED;
+    open_encoder(self)->ended = true;
+  });
   rt().classes["MTLBlitCommandEncoder"] = blit;
 }
 
