@@ -326,8 +326,11 @@ struct Library : Object {
   bool barriers = false;
   std::unordered_map<std::string, std::vector<Param>> kernels;
   using Object::Object;
+  std::vector<std::string> files;
   ~Library() override {
     if (handle) dlclose(handle);
+    for (const std::string &f : files) unlink(f.c_str());
+    if (!dir.empty()) rmdir(dir.c_str());
   }
 };
 
@@ -740,8 +743,10 @@ Library *compile_library(const std::string &source_bytes, std::string &why) {
     std::fprintf(stderr, "metal shim: the compiler's warnings on the Metal source:\n%s",
                  diagnostics.c_str());
   }
-  for (const std::string &f : {metal, wrapper, so, log}) unlink(f.c_str());
-  rmdir(dir.c_str());
+  // The files stay while the library is loaded: a sanitizer's report names the Metal source's
+  // lines from the debug information of the compiled library, which it reads from the file.
+  lib->files = {metal, wrapper, so, log};
+  lib->dir = dir;
   if (!why.empty()) {
     release(lib);
     return nullptr;
