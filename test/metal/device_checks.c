@@ -44,8 +44,8 @@ static id send0(id o, const char *s) { return ((msg0)msg)(o, sel_getUid(s)); }
 
 static id string(const char *text) {
   id s = send0(objc_getClass("NSString"), "alloc");
-  return ((msg_string)msg)(s, sel_getUid("initWithBytesNoCopy:length:encoding:freeWhenDone:"),
-                                    text, strlen(text), 4, 0);
+  return ((msg_string)msg)(s, sel_getUid("initWithBytesNoCopy:length:encoding:freeWhenDone:"), text,
+                           strlen(text), 4, 0);
 }
 
 static const char *describe(id error) {
@@ -105,7 +105,7 @@ static const char *run(const char *kernel, unsigned long groups, unsigned long t
   ((msg_dispatch)msg)(encoder, sel_getUid("dispatchThreadgroups:threadsPerThreadgroup:"), g, t);
   send0(encoder, "endEncoding");
   send0(commands, "commit");
-  send0(pipeline, "release");  /* the command buffer holds it (Halide releases it here too) */
+  send0(pipeline, "release"); /* the command buffer holds it (Halide releases it here too) */
   send0(commands, "waitUntilCompleted");
   error = send0(commands, "error");
   send0(function, "release");
@@ -127,7 +127,9 @@ static int expect_error(const char *what, const char *error, const char *needle)
 
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: device_checks barrier|divergence|threads|shared|overflow|compile|selector|index\n");
+    fprintf(
+        stderr,
+        "usage: device_checks barrier|divergence|threads|shared|overflow|compile|selector|index\n");
     return 1;
   }
   const char *check = argv[1];
@@ -138,20 +140,23 @@ int main(int argc, char **argv) {
   ((msg_fast_math)msg)(options, sel_getUid("setFastMathEnabled:"), 0);
   id error = NULL;
   const char *source = strcmp(check, "compile") == 0
-                           ? "#include <metal_stdlib>\nkernel void broken(device float *out [[ buffer(0) ]]) {\n  out[0] = undeclared;\n}\n"
+                           ? "#include <metal_stdlib>\nkernel void broken(device float *out [[ "
+                             "buffer(0) ]]) {\n  out[0] = undeclared;\n}\n"
                            : kSource;
   library = ((msg_library)msg)(device, sel_getUid("newLibraryWithSource:options:error:"),
-                                        string(source), options, &error);
+                               string(source), options, &error);
   int failed = 0;
   if (strcmp(check, "compile") == 0) {
-    failed = library ? (printf("compile: FAIL: the library compiled\n"), 1)
-                     : expect_error("compile", describe(error), "undeclared identifier 'undeclared'");
+    failed = library
+                 ? (printf("compile: FAIL: the library compiled\n"), 1)
+                 : expect_error("compile", describe(error), "undeclared identifier 'undeclared'");
   } else if (!library) {
     printf("FAIL: the library does not compile: %s\n", describe(error));
     failed = 1;
   } else if (strcmp(check, "barrier") == 0) {
     enum { kGroups = 3, kThreads = 64 };
-    id in = new_buffer(kGroups * kThreads * sizeof(float)), out = new_buffer(kGroups * kThreads * sizeof(float));
+    id in = new_buffer(kGroups * kThreads * sizeof(float)),
+       out = new_buffer(kGroups * kThreads * sizeof(float));
     float *x = (float *)send0(in, "contents"), *y = (float *)send0(out, "contents");
     for (int i = 0; i < kGroups * kThreads; ++i) x[i] = (float)i;
     const char *e = run("reverse", kGroups, kThreads, kThreads * sizeof(float), out, in);
@@ -159,8 +164,10 @@ int main(int argc, char **argv) {
     for (int g = 0; g < kGroups; ++g)
       for (int t = 0; t < kThreads; ++t)
         wrong += y[g * kThreads + t] != (float)(g * kThreads + kThreads - 1 - t);
-    printf("barrier: %d threadgroups of %d threads exchanged through threadgroup memory: %d wrong%s%s\n",
-           kGroups, kThreads, wrong, e ? ", error: " : "", e ? e : "");
+    printf(
+        "barrier: %d threadgroups of %d threads exchanged through threadgroup memory: %d "
+        "wrong%s%s\n",
+        kGroups, kThreads, wrong, e ? ", error: " : "", e ? e : "");
     failed = wrong || e;
     send0(in, "release");
     send0(out, "release");
@@ -170,16 +177,19 @@ int main(int argc, char **argv) {
     send0(out, "release");
   } else if (strcmp(check, "threads") == 0) {
     id out = new_buffer(2048 * sizeof(float));
-    failed = expect_error("threads", run("overflow", 1, 1025, 0, out, NULL), "maxTotalThreadsPerThreadgroup");
+    failed = expect_error("threads", run("overflow", 1, 1025, 0, out, NULL),
+                          "maxTotalThreadsPerThreadgroup");
     send0(out, "release");
   } else if (strcmp(check, "shared") == 0) {
     id in = new_buffer(64 * sizeof(float)), out = new_buffer(64 * sizeof(float));
-    failed = expect_error("shared", run("reverse", 1, 64, 32768 + 16, out, in), "threadgroup memory");
+    failed =
+        expect_error("shared", run("reverse", 1, 64, 32768 + 16, out, in), "threadgroup memory");
     send0(in, "release");
     send0(out, "release");
   } else if (strcmp(check, "overflow") == 0) {
     id out = new_buffer(8 * sizeof(float));
-    failed = expect_error("overflow", run("overflow", 1, 8, 0, out, NULL), "wrote past the end of buffer(0)");
+    failed = expect_error("overflow", run("overflow", 1, 8, 0, out, NULL),
+                          "wrote past the end of buffer(0)");
     send0(out, "release");
   } else if (strcmp(check, "selector") == 0) {
     send0(device, "frobnicate");

@@ -82,7 +82,7 @@ struct Object {
 struct Runtime {
   std::recursive_mutex lock;
   std::unordered_map<std::string, SEL> selectors;
-  std::unordered_map<std::string, Class *> classes;        // the metaclasses, by class name
+  std::unordered_map<std::string, Class *> classes;         // the metaclasses, by class name
   std::unordered_map<std::string, Object *> class_objects;  // what objc_getClass returns
   std::set<Object *> live;
   std::vector<Object *> unpooled;  // autoreleased with no pool in place (Apple leaks them too)
@@ -300,8 +300,15 @@ struct Buffer : Object {
 };
 
 // One parameter of a kernel, by its Metal attribute.
-enum class Role { Buffer, ThreadgroupMemory, GroupPosition, ThreadInGroup, ThreadInGrid,
-                  ThreadsPerGroup, GroupsPerGrid };
+enum class Role {
+  Buffer,
+  ThreadgroupMemory,
+  GroupPosition,
+  ThreadInGroup,
+  ThreadInGrid,
+  ThreadsPerGroup,
+  GroupsPerGrid
+};
 struct Param {
   Role role;
   unsigned index;            // buffer(n) / threadgroup(n)
@@ -387,7 +394,7 @@ struct Block {
   void (*invoke)(void *, void *);
   struct Descriptor {
     unsigned long reserved, size;
-  } *descriptor;
+  } * descriptor;
 };
 
 struct CommandBuffer : Object {
@@ -464,13 +471,15 @@ std::string run_dispatch(const Dispatch &d, bool use_fibers) {
   const size_t total = d.threads.width * d.threads.height * d.threads.depth;
   char where[256];
   std::snprintf(where, sizeof where, "%s (threadgroups %lux%lux%lu, threads %lux%lux%lu)",
-                fn.name.c_str(), d.groups.width, d.groups.height, d.groups.depth,
-                d.threads.width, d.threads.height, d.threads.depth);
+                fn.name.c_str(), d.groups.width, d.groups.height, d.groups.depth, d.threads.width,
+                d.threads.height, d.threads.depth);
   if (total == 0 || d.groups.width * d.groups.height * d.groups.depth == 0)
     return std::string("empty dispatch of ") + where;
   if (total > kMaxThreadsPerThreadgroup)
-    return std::string(where) + ": " + std::to_string(total) + " threads per threadgroup, over "
-           "Metal's maxTotalThreadsPerThreadgroup of " + std::to_string(kMaxThreadsPerThreadgroup);
+    return std::string(where) + ": " + std::to_string(total) +
+           " threads per threadgroup, over "
+           "Metal's maxTotalThreadsPerThreadgroup of " +
+           std::to_string(kMaxThreadsPerThreadgroup);
   if (d.threadgroup_memory > kMaxThreadgroupMemory)
     return std::string(where) + ": " + std::to_string(d.threadgroup_memory) +
            " bytes of threadgroup memory, over Metal's 32768";
@@ -481,10 +490,12 @@ std::string run_dispatch(const Dispatch &d, bool use_fibers) {
     roles[i] = int(p.role);
     if (p.role == Role::Buffer) {
       const Binding &b = d.bindings[p.index];
-      if (!b.set) return std::string(where) + ": nothing bound at buffer(" + std::to_string(p.index) + ")";
+      if (!b.set)
+        return std::string(where) + ": nothing bound at buffer(" + std::to_string(p.index) + ")";
       if (b.buffer) {
         if (b.offset > b.buffer->length)
-          return std::string(where) + ": buffer(" + std::to_string(p.index) + ") offset past its end";
+          return std::string(where) + ": buffer(" + std::to_string(p.index) +
+                 ") offset past its end";
         pointers[i] = (char *)b.buffer->data + b.offset;
       } else {
         pointers[i] = (void *)b.bytes.data();
@@ -499,7 +510,8 @@ std::string run_dispatch(const Dispatch &d, bool use_fibers) {
   base.roles = roles.data();
   base.threads[0] = d.threads.width, base.threads[1] = d.threads.height,
   base.threads[2] = d.threads.depth;
-  base.groups[0] = d.groups.width, base.groups[1] = d.groups.height, base.groups[2] = d.groups.depth;
+  base.groups[0] = d.groups.width, base.groups[1] = d.groups.height,
+  base.groups[2] = d.groups.depth;
   std::string error;
   for (unsigned gz = 0; gz < d.groups.depth; ++gz)
     for (unsigned gy = 0; gy < d.groups.height; ++gy)
@@ -547,8 +559,8 @@ std::string run_dispatch(const Dispatch &d, bool use_fibers) {
             if (f.at_barrier[t] != 0) any_running = true;
             if (f.at_barrier[t] != line && diverged.empty()) {
               diverged = std::string(where) + ": barrier divergence in threadgroup (" +
-                         std::to_string(gx) + "," + std::to_string(gy) + "," +
-                         std::to_string(gz) + "): thread 0 " +
+                         std::to_string(gx) + "," + std::to_string(gy) + "," + std::to_string(gz) +
+                         "): thread 0 " +
                          (line ? "waits at the threadgroup_barrier of line " + std::to_string(line)
                                : std::string("has finished")) +
                          ", thread " + std::to_string(t) + " " +
@@ -708,7 +720,7 @@ Library *compile_library(const std::string &source_bytes, std::string &why) {
   }
   lib->barriers = src.find("threadgroup_barrier(") != std::string::npos ||
                   src.find("simdgroup_barrier(") != std::string::npos;
-  std::string tmp = env("TMPDIR").empty() ? "/tmp" : env("TMPDIR");
+  std::string tmp = env("TMPDIR").empty() ? P_tmpdir : env("TMPDIR");
   std::string dir_template = tmp + "/gru-metal-shim-XXXXXX";
   std::vector<char> dir_chars(dir_template.begin(), dir_template.end());
   dir_chars.push_back('\0');
@@ -724,12 +736,11 @@ Library *compile_library(const std::string &source_bytes, std::string &why) {
   {
     std::ofstream w(wrapper);
     w << "#include \"library.metal\"\n#include <gru_metal_entry.h>\n";
-    for (auto &k : lib->kernels)
-      w << "GRU_METAL_ENTRY(" << k.first << ")\n";
+    for (auto &k : lib->kernels) w << "GRU_METAL_ENTRY(" << k.first << ")\n";
   }
-  std::vector<std::string> words = {GRU_METAL_SHIM_CXX, "-std=c++17", "-O2", "-fPIC", "-shared",
-                                    "-fno-fast-math", "-I" GRU_METAL_SHIM_INCLUDE, "-x", "c++",
-                                    wrapper, "-o", so};
+  std::vector<std::string> words = {
+      GRU_METAL_SHIM_CXX,          "-std=c++17", "-O2", "-fPIC", "-shared", "-fno-fast-math",
+      "-I" GRU_METAL_SHIM_INCLUDE, "-x",         "c++", wrapper, "-o",      so};
   std::istringstream extra(env("GRU_METAL_SHIM_CXXFLAGS"));
   for (std::string w; extra >> w;) words.push_back(w);
   const int rc = run_command(words, log);
@@ -814,12 +825,14 @@ template <typename T>
 void define_allocatable(const std::string &name, Class *instances) {
   Class *meta = new Class{name + " class", {}};
   rt().classes[name] = instances;
-  static std::unordered_map<Class *, Class *> *instance_of = new std::unordered_map<Class *, Class *>;
+  static std::unordered_map<Class *, Class *> *instance_of =
+      new std::unordered_map<Class *, Class *>;
   (*instance_of)[meta] = instances;
-  def(meta, "alloc", +[](Object *self, SEL) -> Object * {
-    LOCKED;
-    return make<T>((*instance_of)[self->cls]);
-  });
+  def(
+      meta, "alloc", +[](Object *self, SEL) -> Object * {
+        LOCKED;
+        return make<T>((*instance_of)[self->cls]);
+      });
   Object *class_object = new Object(meta);
   rt().live.insert(class_object);
   rt().class_objects[name] = class_object;
@@ -834,21 +847,24 @@ Class *cls(const char *name) {
 void define_classes() {
   // Foundation
   Class *pool = new_class("NSAutoreleasePool", false);
-  def(pool, "init", +[](Object *self, SEL) -> Object * {
-    LOCKED;
-    pools.push_back(static_cast<Pool *>(self));
-    return self;
-  });
-  def(pool, "drain", +[](Object *self, SEL) {
-    LOCKED;
-    if (pools.empty() || pools.back() != self) fail("-[NSAutoreleasePool drain] out of order");
-    pools.pop_back();
-    release(self);
-  });
+  def(
+      pool, "init", +[](Object *self, SEL) -> Object * {
+        LOCKED;
+        pools.push_back(static_cast<Pool *>(self));
+        return self;
+      });
+  def(
+      pool, "drain", +[](Object *self, SEL) {
+        LOCKED;
+        if (pools.empty() || pools.back() != self) fail("-[NSAutoreleasePool drain] out of order");
+        pools.pop_back();
+        release(self);
+      });
   define_allocatable<Pool>("NSAutoreleasePool", pool);
 
   Class *string = new_class("NSString");
-  def(string, "initWithBytesNoCopy:length:encoding:freeWhenDone:",
+  def(
+      string, "initWithBytesNoCopy:length:encoding:freeWhenDone:",
       +[](Object *self, SEL, const char *bytes, size_t length, size_t encoding,
           uint8_t free_when_done) -> Object * {
         LOCKED;
@@ -856,70 +872,88 @@ void define_classes() {
         static_cast<String *>(self)->text.assign(bytes, length);
         return self;
       });
-  def(string, "UTF8String", +[](Object *self, SEL) -> const char * {
-    LOCKED;
-    return static_cast<String *>(self)->text.c_str();
-  });
+  def(
+      string, "UTF8String", +[](Object *self, SEL) -> const char * {
+        LOCKED;
+        return static_cast<String *>(self)->text.c_str();
+      });
   define_allocatable<String>("NSString", string);
 
   Class *error = new_class("NSError");
-  def(error, "localizedDescription", +[](Object *self, SEL) -> Object * {
-    LOCKED;
-    return autorelease(new_string(static_cast<Error *>(self)->message));
-  });
+  def(
+      error, "localizedDescription", +[](Object *self, SEL) -> Object * {
+        LOCKED;
+        return autorelease(new_string(static_cast<Error *>(self)->message));
+      });
   rt().classes["NSError"] = error;
 
   // Metal
   Class *options = new_class("MTLCompileOptions");
-  def(options, "setFastMathEnabled:", +[](Object *self, SEL, uint8_t on) {
-    LOCKED;
-    static_cast<CompileOptions *>(self)->fast_math = on;
-  });
+  def(
+      options, "setFastMathEnabled:", +[](Object *self, SEL, uint8_t on) {
+        LOCKED;
+        static_cast<CompileOptions *>(self)->fast_math = on;
+      });
   define_allocatable<CompileOptions>("MTLCompileOptions", options);
 
   Class *buffer = new_class("MTLBuffer");
-  def(buffer, "contents", +[](Object *self, SEL) -> void * { return static_cast<Buffer *>(self)->data; });
-  def(buffer, "length", +[](Object *self, SEL) -> size_t { return static_cast<Buffer *>(self)->length; });
-  def(buffer, "storageMode", +[](Object *, SEL) -> unsigned long { return 0; /* Shared */ });
-  def(buffer, "didModifyRange:", +[](Object *, SEL, size_t, size_t) {
-    LOCKED;
-    fail("didModifyRange: on a buffer whose storage is shared, not managed");
-  });
+  def(
+      buffer, "contents",
+      +[](Object *self, SEL) -> void * { return static_cast<Buffer *>(self)->data; });
+  def(
+      buffer, "length",
+      +[](Object *self, SEL) -> size_t { return static_cast<Buffer *>(self)->length; });
+  def(
+      buffer, "storageMode", +[](Object *, SEL) -> unsigned long {
+        return 0; /* Shared */
+      });
+  def(
+      buffer, "didModifyRange:", +[](Object *, SEL, size_t, size_t) {
+        LOCKED;
+        fail("didModifyRange: on a buffer whose storage is shared, not managed");
+      });
   rt().classes["MTLBuffer"] = buffer;
 
   Class *library = new_class("MTLLibrary");
-  def(library, "newFunctionWithName:", +[](Object *self, SEL, Object *name) -> Object * {
-    LOCKED;
-    Library *lib = static_cast<Library *>(self);
-    const std::string &n = static_cast<String *>(name)->text;
-    auto it = lib->kernels.find(n);
-    if (it == lib->kernels.end()) return nullptr;
-    Entry e = (Entry)dlsym(lib->handle, ("gru_metal_entry_" + n).c_str());
-    if (!e) fail("newFunctionWithName: %s has no entry in the compiled library", n.c_str());
-    return make<Function>(cls("MTLFunction"), lib, n, e, it->second);
-  });
+  def(
+      library, "newFunctionWithName:", +[](Object *self, SEL, Object *name) -> Object * {
+        LOCKED;
+        Library *lib = static_cast<Library *>(self);
+        const std::string &n = static_cast<String *>(name)->text;
+        auto it = lib->kernels.find(n);
+        if (it == lib->kernels.end()) return nullptr;
+        Entry e = (Entry)dlsym(lib->handle, ("gru_metal_entry_" + n).c_str());
+        if (!e) fail("newFunctionWithName: %s has no entry in the compiled library", n.c_str());
+        return make<Function>(cls("MTLFunction"), lib, n, e, it->second);
+      });
   rt().classes["MTLLibrary"] = library;
   rt().classes["MTLFunction"] = new_class("MTLFunction");
 
   Class *pipeline = new_class("MTLComputePipelineState");
-  def(pipeline, "maxTotalThreadsPerThreadgroup",
+  def(
+      pipeline, "maxTotalThreadsPerThreadgroup",
       +[](Object *, SEL) -> unsigned long { return kMaxThreadsPerThreadgroup; });
   rt().classes["MTLComputePipelineState"] = pipeline;
 
   Class *device = new_class("MTLDevice");
-  def(device, "newBufferWithLength:options:", +[](Object *, SEL, size_t length, size_t options) -> Object * {
-    LOCKED;
-    if (options != 0) fail("newBufferWithLength:options: options %zu, not shared storage", options);
-    if (length == 0) return nullptr;  // Metal refuses empty buffers
-    return make<Buffer>(cls("MTLBuffer"), length);
-  });
-  def(device, "newCommandQueue", +[](Object *, SEL) -> Object * {
-    LOCKED;
-    return make<Queue>(cls("MTLCommandQueue"));
-  });
-  def(device, "newLibraryWithSource:options:error:",
+  def(
+      device, "newBufferWithLength:options:",
+      +[](Object *, SEL, size_t length, size_t options) -> Object * {
+        LOCKED;
+        if (options != 0)
+          fail("newBufferWithLength:options: options %zu, not shared storage", options);
+        if (length == 0) return nullptr;  // Metal refuses empty buffers
+        return make<Buffer>(cls("MTLBuffer"), length);
+      });
+  def(
+      device, "newCommandQueue", +[](Object *, SEL) -> Object * {
+        LOCKED;
+        return make<Queue>(cls("MTLCommandQueue"));
+      });
+  def(
+      device, "newLibraryWithSource:options:error:",
       +[](Object *, SEL, Object *source, Object *opts, Object **error) -> Object * {
-    LOCKED;
+        LOCKED;
         if (static_cast<CompileOptions *>(opts)->fast_math)
           fail("newLibraryWithSource: fast math on (Halide turns it off)");
         std::string why;
@@ -927,141 +961,169 @@ void define_classes() {
         if (!lib && error) *error = autorelease(new_error(why));
         return lib;
       });
-  def(device, "newComputePipelineStateWithFunction:error:",
+  def(
+      device, "newComputePipelineStateWithFunction:error:",
       +[](Object *, SEL, Object *function, Object **) -> Object * {
-    LOCKED;
-        return make<PipelineState>(cls("MTLComputePipelineState"), static_cast<Function *>(function));
+        LOCKED;
+        return make<PipelineState>(cls("MTLComputePipelineState"),
+                                   static_cast<Function *>(function));
       });
   rt().classes["MTLDevice"] = device;
 
   Class *queue = new_class("MTLCommandQueue");
-  def(queue, "commandBuffer", +[](Object *, SEL) -> Object * {
-    LOCKED;
-    return autorelease(make<CommandBuffer>(cls("MTLCommandBuffer")));
-  });
+  def(
+      queue, "commandBuffer", +[](Object *, SEL) -> Object * {
+        LOCKED;
+        return autorelease(make<CommandBuffer>(cls("MTLCommandBuffer")));
+      });
   rt().classes["MTLCommandQueue"] = queue;
 
   Class *commands = new_class("MTLCommandBuffer");
-  def(commands, "setLabel:", +[](Object *self, SEL, Object *label) {
-    LOCKED;
-    static_cast<CommandBuffer *>(self)->label = static_cast<String *>(label)->text;
-  });
-  def(commands, "computeCommandEncoder", +[](Object *self, SEL) -> Object * {
-    LOCKED;
-    return autorelease(make<Encoder>(cls("MTLComputeCommandEncoder"), static_cast<CommandBuffer *>(self)));
-  });
-  def(commands, "blitCommandEncoder", +[](Object *self, SEL) -> Object * {
-    LOCKED;
-    return autorelease(make<Encoder>(cls("MTLBlitCommandEncoder"), static_cast<CommandBuffer *>(self)));
-  });
-  def(commands, "addCompletedHandler:", +[](Object *self, SEL, Block *block) {
-    LOCKED;
-    CommandBuffer *b = static_cast<CommandBuffer *>(self);
-    if (b->committed) fail("addCompletedHandler: after commit");
-    const unsigned char *bytes = (const unsigned char *)block;
-    b->handlers.emplace_back(bytes, bytes + block->descriptor->size);
-  });
-  def(commands, "commit", +[](Object *self, SEL) {
-    LOCKED;
-    CommandBuffer *b = static_cast<CommandBuffer *>(self);
-    if (b->committed) fail("commit of a command buffer already committed");
-    b->committed = true;
-    retain(b);
-    b->execute();
-    for (auto &h : b->handlers) {
-      Block *block = (Block *)h.data();
-      block->invoke(block, b);
-    }
-    b->handlers.clear();
-    release(b);
-  });
-  def(commands, "waitUntilCompleted", +[](Object *self, SEL) {
-    LOCKED;
-    if (!static_cast<CommandBuffer *>(self)->committed) fail("waitUntilCompleted before commit");
-  });
-  def(commands, "error", +[](Object *self, SEL) -> Object * {
-    LOCKED;
-    return static_cast<CommandBuffer *>(self)->error;
-  });
+  def(
+      commands, "setLabel:", +[](Object *self, SEL, Object *label) {
+        LOCKED;
+        static_cast<CommandBuffer *>(self)->label = static_cast<String *>(label)->text;
+      });
+  def(
+      commands, "computeCommandEncoder", +[](Object *self, SEL) -> Object * {
+        LOCKED;
+        return autorelease(
+            make<Encoder>(cls("MTLComputeCommandEncoder"), static_cast<CommandBuffer *>(self)));
+      });
+  def(
+      commands, "blitCommandEncoder", +[](Object *self, SEL) -> Object * {
+        LOCKED;
+        return autorelease(
+            make<Encoder>(cls("MTLBlitCommandEncoder"), static_cast<CommandBuffer *>(self)));
+      });
+  def(
+      commands, "addCompletedHandler:", +[](Object *self, SEL, Block *block) {
+        LOCKED;
+        CommandBuffer *b = static_cast<CommandBuffer *>(self);
+        if (b->committed) fail("addCompletedHandler: after commit");
+        const unsigned char *bytes = (const unsigned char *)block;
+        b->handlers.emplace_back(bytes, bytes + block->descriptor->size);
+      });
+  def(
+      commands, "commit", +[](Object *self, SEL) {
+        LOCKED;
+        CommandBuffer *b = static_cast<CommandBuffer *>(self);
+        if (b->committed) fail("commit of a command buffer already committed");
+        b->committed = true;
+        retain(b);
+        b->execute();
+        for (auto &h : b->handlers) {
+          Block *block = (Block *)h.data();
+          block->invoke(block, b);
+        }
+        b->handlers.clear();
+        release(b);
+      });
+  def(
+      commands, "waitUntilCompleted", +[](Object *self, SEL) {
+        LOCKED;
+        if (!static_cast<CommandBuffer *>(self)->committed)
+          fail("waitUntilCompleted before commit");
+      });
+  def(
+      commands, "error", +[](Object *self, SEL) -> Object * {
+        LOCKED;
+        return static_cast<CommandBuffer *>(self)->error;
+      });
   rt().classes["MTLCommandBuffer"] = commands;
 
   Class *encoder = new_class("MTLComputeCommandEncoder");
-  def(encoder, "setComputePipelineState:", +[](Object *self, SEL, Object *p) {
-    LOCKED;
-    Encoder *e = open_encoder(self);
-    retain(p);
-    release(e->pipeline);
-    e->pipeline = static_cast<PipelineState *>(p);
-  });
-  def(encoder, "setBytes:length:atIndex:", +[](Object *self, SEL, const void *bytes, size_t length, size_t index) {
-    LOCKED;
-    Encoder *e = open_encoder(self);
-    check_index(index);
-    if (length > kMaxSetBytes) fail("setBytes: %zu bytes, over Metal's 4 KiB", length);
-    Binding &b = e->bindings[index];
-    release(b.buffer);
-    b.buffer = nullptr;
-    b.bytes.assign((const unsigned char *)bytes, (const unsigned char *)bytes + length);
-    b.set = true;
-  });
-  def(encoder, "setBuffer:offset:atIndex:", +[](Object *self, SEL, Object *buffer, size_t offset, size_t index) {
-    LOCKED;
-    Encoder *e = open_encoder(self);
-    check_index(index);
-    retain(buffer);
-    Binding &b = e->bindings[index];
-    release(b.buffer);
-    b.buffer = static_cast<Buffer *>(buffer);
-    b.offset = offset;
-    b.bytes.clear();
-    b.set = true;
-  });
-  def(encoder, "setThreadgroupMemoryLength:atIndex:", +[](Object *self, SEL, size_t length, size_t index) {
-    LOCKED;
-    Encoder *e = open_encoder(self);
-    if (index != 0) fail("setThreadgroupMemoryLength: index %zu (Halide uses 0 only)", index);
-    if (length % 16) fail("setThreadgroupMemoryLength: %zu is not a multiple of 16", length);
-    e->threadgroup_memory = length;
-  });
-  def(encoder, "dispatchThreadgroups:threadsPerThreadgroup:", +[](Object *self, SEL, MSize groups, MSize threads) {
-    LOCKED;
-    Encoder *e = open_encoder(self);
-    if (!e->pipeline) fail("dispatchThreadgroups: with no pipeline state set");
-    Dispatch d{e->pipeline, e->bindings, e->threadgroup_memory, groups, threads};
-    retain(d.pipeline);
-    for (Binding &b : d.bindings) retain(b.buffer);
-    // Halide's scalar arguments, one struct at buffer(0): by setBytes or in an MTLBuffer.
-    for (const Param &p : e->pipeline->function->params)
-      if (p.scalar_args) ++(d.bindings[p.index].buffer ? stats.scalar_buffers : stats.set_bytes);
-    e->commands->dispatches.push_back(std::move(d));
-  });
-  def(encoder, "endEncoding", +[](Object *self, SEL) {
-    LOCKED;
-    Encoder *e = open_encoder(self);
-    e->ended = true;
-    release(e->pipeline);
-    e->pipeline = nullptr;
-    for (Binding &b : e->bindings) release(b.buffer), b.buffer = nullptr;
-  });
+  def(
+      encoder, "setComputePipelineState:", +[](Object *self, SEL, Object *p) {
+        LOCKED;
+        Encoder *e = open_encoder(self);
+        retain(p);
+        release(e->pipeline);
+        e->pipeline = static_cast<PipelineState *>(p);
+      });
+  def(
+      encoder, "setBytes:length:atIndex:",
+      +[](Object *self, SEL, const void *bytes, size_t length, size_t index) {
+        LOCKED;
+        Encoder *e = open_encoder(self);
+        check_index(index);
+        if (length > kMaxSetBytes) fail("setBytes: %zu bytes, over Metal's 4 KiB", length);
+        Binding &b = e->bindings[index];
+        release(b.buffer);
+        b.buffer = nullptr;
+        b.bytes.assign((const unsigned char *)bytes, (const unsigned char *)bytes + length);
+        b.set = true;
+      });
+  def(
+      encoder, "setBuffer:offset:atIndex:",
+      +[](Object *self, SEL, Object *buffer, size_t offset, size_t index) {
+        LOCKED;
+        Encoder *e = open_encoder(self);
+        check_index(index);
+        retain(buffer);
+        Binding &b = e->bindings[index];
+        release(b.buffer);
+        b.buffer = static_cast<Buffer *>(buffer);
+        b.offset = offset;
+        b.bytes.clear();
+        b.set = true;
+      });
+  def(
+      encoder,
+      "setThreadgroupMemoryLength:atIndex:", +[](Object *self, SEL, size_t length, size_t index) {
+        LOCKED;
+        Encoder *e = open_encoder(self);
+        if (index != 0) fail("setThreadgroupMemoryLength: index %zu (Halide uses 0 only)", index);
+        if (length % 16) fail("setThreadgroupMemoryLength: %zu is not a multiple of 16", length);
+        e->threadgroup_memory = length;
+      });
+  def(
+      encoder, "dispatchThreadgroups:threadsPerThreadgroup:",
+      +[](Object *self, SEL, MSize groups, MSize threads) {
+        LOCKED;
+        Encoder *e = open_encoder(self);
+        if (!e->pipeline) fail("dispatchThreadgroups: with no pipeline state set");
+        Dispatch d{e->pipeline, e->bindings, e->threadgroup_memory, groups, threads};
+        retain(d.pipeline);
+        for (Binding &b : d.bindings) retain(b.buffer);
+        // Halide's scalar arguments, one struct at buffer(0): by setBytes or in an MTLBuffer.
+        for (const Param &p : e->pipeline->function->params)
+          if (p.scalar_args)
+            ++(d.bindings[p.index].buffer ? stats.scalar_buffers : stats.set_bytes);
+        e->commands->dispatches.push_back(std::move(d));
+      });
+  def(
+      encoder, "endEncoding", +[](Object *self, SEL) {
+        LOCKED;
+        Encoder *e = open_encoder(self);
+        e->ended = true;
+        release(e->pipeline);
+        e->pipeline = nullptr;
+        for (Binding &b : e->bindings) release(b.buffer), b.buffer = nullptr;
+      });
   rt().classes["MTLComputeCommandEncoder"] = encoder;
 
   Class *blit = new_class("MTLBlitCommandEncoder");
-  def(blit, "copyFromBuffer:sourceOffset:toBuffer:destinationOffset:size:",
-      +[](Object *self, SEL, Object *from, size_t from_offset, Object *to, size_t to_offset, size_t size) {
-    LOCKED;
+  def(
+      blit, "copyFromBuffer:sourceOffset:toBuffer:destinationOffset:size:",
+      +[](Object *self, SEL, Object *from, size_t from_offset, Object *to, size_t to_offset,
+          size_t size) {
+        LOCKED;
         Encoder *e = open_encoder(self);
         retain(from), retain(to);
-        e->commands->copies.push_back({static_cast<Buffer *>(from), static_cast<Buffer *>(to),
-                                       from_offset, to_offset, size});
+        e->commands->copies.push_back(
+            {static_cast<Buffer *>(from), static_cast<Buffer *>(to), from_offset, to_offset, size});
       });
-  def(blit, "synchronizeResource:", +[](Object *, SEL, Object *) {
-    LOCKED;
-    fail("synchronizeResource: on a buffer whose storage is shared, not managed");
-  });
-  def(blit, "endEncoding", +[](Object *self, SEL) {
-    LOCKED;
-    open_encoder(self)->ended = true;
-  });
+  def(
+      blit, "synchronizeResource:", +[](Object *, SEL, Object *) {
+        LOCKED;
+        fail("synchronizeResource: on a buffer whose storage is shared, not managed");
+      });
+  def(
+      blit, "endEncoding", +[](Object *self, SEL) {
+        LOCKED;
+        open_encoder(self)->ended = true;
+      });
   rt().classes["MTLBlitCommandEncoder"] = blit;
 }
 
@@ -1090,7 +1152,7 @@ __attribute__((visibility("default"))) void NSLog(void *format, ...) {
   va_end(args);
   const std::string &f = static_cast<String *>(static_cast<Object *>(format))->text;
   if (f != "%@") fail("NSLog: format \"%s\" (only %%@ is known)", f.c_str());
-  std::string text = !o ? "(null)"
+  std::string text = !o                          ? "(null)"
                      : o->cls == cls("NSString") ? static_cast<String *>(o)->text
                      : o->cls == cls("NSError")  ? static_cast<Error *>(o)->message
                                                  : "<" + o->cls->name + ">";
@@ -1112,11 +1174,12 @@ namespace {
 struct Report {
   ~Report() {
     if (env("GRU_METAL_SHIM_STATS") != "1") return;
-    std::fprintf(stderr,
-                 "metal shim: %ld libraries compiled, %ld dispatches, %ld threadgroups (%ld as "
-                 "fibers), %ld threads, scalar arguments by setBytes %ld times, by MTLBuffer %ld times\n",
-                 stats.libraries, stats.dispatches, stats.threadgroups, stats.fiber_groups,
-                 stats.threads, stats.set_bytes, stats.scalar_buffers);
+    std::fprintf(
+        stderr,
+        "metal shim: %ld libraries compiled, %ld dispatches, %ld threadgroups (%ld as "
+        "fibers), %ld threads, scalar arguments by setBytes %ld times, by MTLBuffer %ld times\n",
+        stats.libraries, stats.dispatches, stats.threadgroups, stats.fiber_groups, stats.threads,
+        stats.set_bytes, stats.scalar_buffers);
   }
 } report;
 }  // namespace
