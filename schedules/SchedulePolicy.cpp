@@ -311,9 +311,13 @@ std::optional<TargetPolicy> lookup_target(const std::string &name, std::string &
       why += std::string(i == 0 ? "" : i + 1 == std::size(kDeviceApis) ? " and " : ", ") +
              kDeviceApis[i].name;
   } else if (const DeviceApiRow *device = device_api_of(target);
-             device && !device->on_linux && target.os != Target::OSX) {
+             device && !device->on_linux && target.os != Target::OSX &&
+             !(device->api == DeviceApi::Metal && target.arch == Target::X86)) {
     // Each device API by the operating systems that have it: Metal is Apple's (of gru-gen's
-    // operating systems, macOS); OpenCL exists on Linux and macOS alike.
+    // operating systems, macOS); OpenCL exists on Linux and macOS alike. One exception:
+    // x86-64-linux-metal, Halide's x86-64 Metal runtime on Linux, which links against whatever
+    // provides Objective-C's and Metal's entry points there: the test suite's Metal device
+    // (test/metal_shim), which runs the Metal source the `metal` target ships.
     why = std::string(device->name) + " exists on macOS only, not on Linux";
   }
   if (!why.empty()) return std::nullopt;

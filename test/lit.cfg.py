@@ -13,6 +13,8 @@
 #   %cmake     the CMake gru-gen was built with    %build_root  its build tree   %src  the sources
 #   %cc-macos  zig's C compiler and linker for arm64 macOS (libSystem stubs, no frameworks)
 #   %zig       that zig (gru-gen gets it as $GRU_GEN_ZIG)
+#   %metal-shim what a program links to run a library built for x86-64-linux-metal here: the test
+#              Metal device (test/metal_shim; feature `metal-shim`, on x86-64)
 #   %halide_include  the directory of HalideRuntime.h   %jsmn_include  that of jsmn.h
 #              (what the runtime, runtime/, includes besides itself: its unit tests, test/runtime)
 # Features: `mlx` when mlx imports (the conformance tests call it directly); `abi-v2` when the
@@ -46,6 +48,9 @@ if config.sanitize:
     sanitize = " -g -fno-omit-frame-pointer -fno-sanitize-recover=all -fsanitize=" + config.sanitize
     host_c += sanitize
     config.environment["GRU_GEN_RUNTIME_CFLAGS"] = sanitize.strip()
+    # The Metal device compiles the kernels it runs with clang, sanitized the same way but for
+    # clang's -fsanitize=function, whose handler the program's (gcc's) UBSan runtime lacks.
+    config.environment["GRU_METAL_SHIM_CXXFLAGS"] = sanitize.strip() + " -fno-sanitize=function"
     config.available_features.add("sanitize")
 config.substitutions.append(("%cc", config.c_compiler + host_c))
 config.substitutions.append(("%syslibs", "-lpthread -ldl -lm"))
@@ -68,6 +73,14 @@ config.environment["PATH"] = os.pathsep.join(
 for var in ("HOME", "TMPDIR", "CC"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
+
+# The test Metal device (test/metal_shim): feature `metal-shim`, %metal-shim what a program links.
+if config.metal_shim:
+    config.available_features.add("metal-shim")
+    config.substitutions.append(("%metal-shim", "-Wl,-rpath," + os.path.dirname(config.metal_shim)
+                                 + " " + config.metal_shim))
+for var in ("GRU_METAL_SHIM_NO_SET_BYTES", "GRU_METAL_SHIM_DUMP", "GRU_METAL_SHIM_STATS"):
+    config.environment.pop(var, None)
 
 # libFuzzer targets (test/fuzz): feature `fuzz`, %fuzz-bin their directory.
 if config.fuzz_bin_dir:
