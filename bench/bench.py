@@ -20,10 +20,12 @@ harness times run_ex (create_layers, no lengths, zero initial state), its output
 against ONNX Runtime's (the model as one bidirectional GRU node per layer, <= 1e-5), and the peers
 that compute such a model in one call (ONNX Runtime, PyTorch's nn.GRU(num_layers=K,
 bidirectional=True), oneDNN's lbr_gru with one bidirectional_concat primitive per layer) are checked
-against gru-gen's output (<= 1e-4) and timed. --models runs only these; --no-models skips them.
+against gru-gen's output (<= 1e-4) and timed; --rounds R repeats their timings R times in turn,
+each implementation keeping its fastest round. --models runs only these; --no-models skips them.
 Writes RESULTS/results.json, RESULTS/results.csv, RESULTS/step.csv, RESULTS/table.md,
-RESULTS/chart.png (the single layers), RESULTS/models.csv and prints the tables. Never part of the tests: it takes minutes and its numbers
-depend on the machine.
+RESULTS/chart.png (the single layers), RESULTS/models.csv and prints the tables; a --models run
+writes RESULTS/models.json, models.csv and models.md and leaves the full run's files as they were.
+Never part of the tests: it takes minutes and its numbers depend on the machine.
 """
 
 import argparse
@@ -254,9 +256,9 @@ def build_harness(pdir, out, name, level):
     return exe
 
 
-def run_harness(exe, pdir, L, threads, out_file):
+def run_harness(exe, pdir, L, threads, out_file, budget):
     env = dict(os.environ, HL_NUM_THREADS=str(threads))
-    return json.loads(sh([exe, pdir, str(L), out_file], env=env))
+    return json.loads(sh([exe, pdir, str(L), out_file, str(budget)], env=env))
 
 
 # ---- oneDNN's lbr_gru (bench/onednn_peer.cpp) -------------------------------------------------
@@ -363,9 +365,14 @@ def main():
     ap.add_argument("--model-batch", default="1,16", help="N of the model points")
     ap.add_argument("--model-layers", type=int, default=2,
                     help="layers of the model points (each bidirectional)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="model points: time every implementation this many times, in turn, "
+                    "and keep each one's fastest round (for a loaded machine)")
     args = ap.parse_args()
     if args.models and args.no_models:
         raise SystemExit("bench: error: --models and --no-models contradict each other")
+    if args.rounds < 1:
+        raise SystemExit("bench: error: --rounds must be at least 1")
     hidden = [int(v) for v in args.hidden.split(",")]
     batches = [int(v) for v in args.batch.split(",")]
     threads = [int(v) for v in args.threads.split(",")]
@@ -408,7 +415,7 @@ def main():
                 exe = build_harness(pdir, out, name, lv)
                 for t in threads:
                     out_file = os.path.join(pdir, f"ours_{lv['name']}_t{t}.f32")
-                    res = run_harness(exe, pdir, L, t, out_file)
+                    res = run_harness(exe, pdir, L, t, out_file, args.budget)
                     got = np.fromfile(out_file, np.float32).reshape(ref.shape)
                     err = float(np.max(np.abs(got - ref)))
                     if err > OURS_TOLERANCE:
@@ -432,9 +439,9 @@ def main():
                             os.path.join(pdir, "ours.f32"))
             points.append(p)
 
-    model_points = []
+    model_points, model_peers = [], {}
     if not args.no_models:
-        model_points = measure_models(args, work, levels, threads, L, onednn_exe)
+        model_points, model_peers = measure_models(args, work, levels, threads, L, onednn_exe)
 
     all_targets = None
     if not args.no_all_targets and points:
@@ -456,14 +463,12 @@ def main():
     # Peers, one child process per thread count.
     peer_results = {}
     for t in threads:
-        pts = os.path.join(work, "points.json")
-        json.dump([{k: p[k] for k in ("key", "D", "H", "N", "L", "dir", "ours_output",
-                                      "time_step", "layers", "directions") if k in p}
-                   for p in points + model_points], open(pts, "w"))
-        res_file = os.path.join(work, f"peers_t{t}.json")
-        sh([sys.executable, os.path.join(BENCH, "peers.py"), "--threads", str(t), "--points", pts,
-            "--out", res_file, "--budget", str(args.budget)], capture=False)
-        peer_results[t] = json.load(open(res_file))
+        if points:
+            peer_results[t] = run_peers(work, points, t, args.budget)
+            if model_points:
+                peer_results[t]["points"] += model_peers[t]["points"]
+        else:
+            peer_results[t] = model_peers[t]
         onednn_meta = {"available": onednn_exe is not None}
         if onednn_exe:
             p0 = (points + model_points)[0]
@@ -479,57 +484,98 @@ def main():
            predictions)
 
 
+def faster(old, new):
+    """Of two results of one implementation at one point (rounds of --rounds), the one with the
+    shorter run (a result without a run, a peer that did not match, is kept only if both are)."""
+    if old is None or (new.get("run") and (not old.get("run") or
+                                           new["run"]["min_s"] < old["run"]["min_s"])):
+        return new
+    return old
+
+
+def run_peers(work, points, t, budget, tag=""):
+    """peers.py in a child process with `t` threads over `points`; its JSON result."""
+    pts = os.path.join(work, f"points{tag}.json")
+    json.dump([{k: p[k] for k in ("key", "D", "H", "N", "L", "dir", "ours_output", "time_step",
+                                  "layers", "directions") if k in p} for p in points],
+              open(pts, "w"))
+    res_file = os.path.join(work, f"peers{tag}_t{t}.json")
+    sh([sys.executable, os.path.join(BENCH, "peers.py"), "--threads", str(t), "--points", pts,
+        "--out", res_file, "--budget", str(budget)], capture=False)
+    return json.load(open(res_file))
+
+
 def measure_models(args, work, levels, threads, L, onednn_exe):
     """The model points: gru-gen's library for each level, checked against ONNX Runtime
-    (<= 1e-5), timed by the harness; oneDNN checked against it and timed (peers.py's peers are run
-    with the single-layer points')."""
+    (<= 1e-5), timed by the harness; oneDNN and peers.py's peers checked against it and timed.
+    With --rounds R, the timings (gru-gen's, oneDNN's, then peers.py's) are repeated R times one
+    after the other, each implementation keeping its fastest round: on a loaded machine no
+    implementation is measured only at its worst moment. Returns the points and peers.py's
+    results per thread count."""
     sys.path.insert(0, BENCH)
     import peers as peers_mod
     layers, dirs = args.model_layers, 2
-    out_points = []
+    points = []
     for h in [int(v) for v in args.model_hidden.split(",")]:
         for n in [int(v) for v in args.model_batch.split(",")]:
             d = h
             key, pdir = make_model_point(work, d, h, n, L, layers, dirs,
                                          seed=1000 * h + n + 7 * layers)
             name = f"g{key.lower()}"
-            ref = peers_mod.onnx_stack_reference(peers_mod.load_model(pdir, d, h, n, L, layers,
-                                                                       dirs))
             p = {"key": key, "D": d, "H": h, "N": n, "L": L, "dir": pdir, "layers": layers,
                  "directions": dirs, "flops": model_flops(d, h, n, L, layers, dirs),
-                 "gen_s": {}, "ours": {}, "onednn": {}, "time_step": False,
-                 "ours_output": "ours"}
+                 "gen_s": {}, "exe": {}, "ours": {}, "onednn": {}, "time_step": False,
+                 "ours_output": "ours",
+                 "ref": peers_mod.onnx_stack_reference(peers_mod.load_model(pdir, d, h, n, L,
+                                                                            layers, dirs))}
             for lv in levels:
                 out = os.path.join(pdir, "lib_" + lv["name"])
-                gen_s = gru_gen(out, d, h, n, name, lv["target"],
-                                ["--layers", str(layers), "--bidirectional"])
-                p["gen_s"][lv["name"]] = gen_s
-                exe = build_harness(pdir, out, name, lv)
+                p["gen_s"][lv["name"]] = gru_gen(out, d, h, n, name, lv["target"],
+                                                 ["--layers", str(layers), "--bidirectional"])
+                p["exe"][lv["name"]] = build_harness(pdir, out, name, lv)
+            points.append(p)
+
+    peer_results = {t: None for t in threads}
+    for rnd in range(args.rounds):
+        for p in points:
+            for lv in levels:
                 for t in threads:
-                    out_file = os.path.join(pdir, f"ours_{lv['name']}_t{t}.f32")
-                    res = run_harness(exe, pdir, L, t, out_file)
-                    got = np.fromfile(out_file, np.float32).reshape(ref.shape)
-                    err = float(np.max(np.abs(got - ref)))
+                    out_file = os.path.join(p["dir"], f"ours_{lv['name']}_t{t}.f32")
+                    res = run_harness(p["exe"][lv["name"]], p["dir"], L, t, out_file,
+                                      args.budget)
+                    got = np.fromfile(out_file, np.float32).reshape(p["ref"].shape)
+                    err = float(np.max(np.abs(got - p["ref"])))
                     if err > OURS_TOLERANCE:
-                        raise SystemExit(f"bench: gru-gen ({lv['name']}) {key} differs from "
-                                         f"ONNX Runtime by {err}")
+                        raise SystemExit(f"bench: gru-gen ({lv['name']}) {p['key']} differs "
+                                         f"from ONNX Runtime by {err}")
                     res["max_abs_diff_vs_onnxruntime"] = err
-                    p["ours"][(lv["name"], t)] = res
-                    msg = (f"bench: {lv['name']} {key} T={t}: gru-gen run_ex "
-                           f"{res['run']['min_s'] * 1e3:.3f} ms (|gru-gen - onnxruntime| = "
-                           f"{err:.1e}), generated in {gen_s:.1f} s")
+                    p["ours"][(lv["name"], t)] = faster(p["ours"].get((lv["name"], t)), res)
+                    msg = (f"bench: round {rnd + 1}/{args.rounds} {lv['name']} {p['key']} T={t}: "
+                           f"gru-gen run_ex {res['run']['min_s'] * 1e3:.3f} ms (|gru-gen - "
+                           f"onnxruntime| = {err:.1e}), generated in "
+                           f"{p['gen_s'][lv['name']]:.1f} s")
                     if onednn_exe:
                         od = run_onednn(onednn_exe, p, lv, t, args.budget, [got])
-                        p["onednn"][(lv["name"], t)] = od
+                        p["onednn"][(lv["name"], t)] = faster(p["onednn"].get((lv["name"], t)),
+                                                              od)
                         msg += (f"; onednn ({od['isa']}, {od['impl']}) max |peer - gru-gen| = "
                                 f"{od['max_abs_diff_vs_gru_gen']:.2e}" +
                                 (f", run {od['run']['min_s'] * 1e3:.3f} ms" if od["verified"]
                                  else " MISMATCH, not timed"))
                     log(msg)
-            shutil.copyfile(os.path.join(pdir, f"ours_{levels[0]['name']}_t{threads[0]}.f32"),
-                            os.path.join(pdir, "ours.f32"))
-            out_points.append(p)
-    return out_points
+            shutil.copyfile(os.path.join(p["dir"], f"ours_{levels[0]['name']}_t{threads[0]}.f32"),
+                            os.path.join(p["dir"], "ours.f32"))
+        for t in threads:
+            res = run_peers(work, points, t, args.budget, "_models")
+            if peer_results[t] is None:
+                peer_results[t] = res
+                continue
+            for old, new in zip(peer_results[t]["points"], res["points"]):
+                for name, r in new["peers"].items():
+                    old["peers"][name] = faster(old["peers"].get(name), r)
+    for p in points:
+        del p["ref"], p["exe"]
+    return points, peer_results
 
 
 MODEL_PEERS = ["onnxruntime", "torch", "onednn"]
@@ -651,7 +697,7 @@ def report(args, info, levels, points, model_points, threads, peer_results, all_
                "verification": verification, "gru_gen_all_targets": all_targets,
                "arm_predictions": predictions, "run": rows, "step": step_rows,
                "models": mrows},
-              open(os.path.join(res, "results.json"), "w"), indent=1)
+              open(os.path.join(res, "results.json" if rows else "models.json"), "w"), indent=1)
 
     def line(cells):
         return "| " + " | ".join(cells) + " |"
@@ -699,7 +745,8 @@ def report(args, info, levels, points, model_points, threads, peer_results, all_
     if mrows:
         p0 = model_points[0]
         out.append(f"models: {p0['layers']} layers, bidirectional, L={p0['L']}, D=H, fp32: run_ex "
-                   "(whole model, no lengths, zero initial state; min over repetitions; ratio = "
+                   f"(whole model, no lengths, zero initial state; min over repetitions of "
+                   f"{args.budget:g} s and {args.rounds} round{'s' if args.rounds > 1 else ''}; ratio = "
                    "peer / gru-gen; gru-gen checked against ONNX Runtime <= 1e-5, each peer "
                    "against gru-gen <= 1e-4 before it was timed)")
         head = ["level", "H", "N", "thr", "gru-gen ms"] + \

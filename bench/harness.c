@@ -1,6 +1,6 @@
 /* Timing harness for one gru-gen library (compiled by bench/bench.py against it).
  *
- *   harness DIR L OUT
+ *   harness DIR L OUT [BUDGET]
  *
  * DIR holds the model and input as raw float32 files (Wx, Wh, b, bhn, x; written by bench.py).
  * The harness checks nothing itself: it writes run's output [N][L][H] to OUT (bench.py compares
@@ -10,8 +10,9 @@
  *   - each Halide kernel alone, called through its argv entry point with buffers shaped from its
  *     own metadata (the estimates gru-gen gives every buffer), so the projection GEMM and one
  *     recurrent step can be compared with the machine's limits.
- * Times are the minimum over repetitions (and the median, to show the noise), in seconds, as one
- * JSON object on stdout. The thread count is Halide's: HL_NUM_THREADS.
+ * run is repeated for BUDGET seconds (default 0.6, bench.py's --budget). Times are the minimum over
+ * repetitions (and the median, to show the noise), in seconds, as one JSON object on stdout. The
+ * thread count is Halide's: HL_NUM_THREADS.
  *
  * A model library (LAYERS * DIRECTIONS > 1 layer instances, ABI 2) reads instance i's weights
  * from Wx_i, Wh_i, b_i, bhn_i (layer-major, forward before backward; Wx of layer l > 0 is
@@ -184,10 +185,11 @@ static void print_timing(const char *name, timing t, int last) {
 
 #if MODEL
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s DIR L OUT\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: %s DIR L OUT [BUDGET]\n", argv[0]);
     return 2;
   }
+  const double budget = argc == 5 ? atof(argv[4]) : 0.6;
   const char *dir = argv[1];
   const int L = atoi(argv[2]);
   gru_layer_weights w[INSTANCES];
@@ -219,7 +221,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   fclose(f);
-  const timing run = measure(do_run, &a, 1, 0.6, 5);
+  const timing run = measure(do_run, &a, 1, budget, 5);
   const char *threads = getenv("HL_NUM_THREADS");
   printf("{\n  \"threads\": %s,\n", threads ? threads : "null");
   print_timing("run", run, 1);
@@ -232,10 +234,11 @@ int main(int argc, char **argv) {
 }
 #else
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s DIR L OUT\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: %s DIR L OUT [BUDGET]\n", argv[0]);
     return 2;
   }
+  const double budget = argc == 5 ? atof(argv[4]) : 0.6;
   const char *dir = argv[1];
   const int L = atoi(argv[2]);
   float *Wx = load(dir, "Wx", (size_t)3 * H * D), *Wh = load(dir, "Wh", (size_t)3 * H * H);
@@ -260,7 +263,7 @@ int main(int argc, char **argv) {
   fclose(f);
 
   /* x is [N][L][D]; step reads [N][D] rows: for timing, any rows of x will do. */
-  const timing run = measure(do_run, &a, 1, 0.6, 5);
+  const timing run = measure(do_run, &a, 1, budget, 5);
   const timing step = measure(do_steps, &a, STEPS_PER_SAMPLE, 0.3, 20);
   const timing proj = time_kernel(FN(__kernel_projection_argv), FN(__kernel_projection_metadata),
                                   0.3);
