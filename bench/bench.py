@@ -14,9 +14,18 @@ L=128, D=H, H in --hidden, N in --batch) and thread count (--threads):
   4. bench/peak.c, compiled for the level's ISA, measures one core's peak FMA throughput and read
      bandwidth per buffer size: the roofline of each point;
   5. where gru-gen has `--emit schedule-report`, its predictions for arm64-linux and arm64-macos.
+Then the model points (--model-hidden, --model-batch; --model-layers layers, bidirectional, D=H,
+L and fp32 as above): gru-gen generates the model's library (--layers K --bidirectional), the
+harness times run_ex (create_layers, no lengths, zero initial state), its output is checked
+against ONNX Runtime's (the model as one bidirectional GRU node per layer, <= 1e-5), and the peers
+that compute such a model in one call (ONNX Runtime, PyTorch's nn.GRU(num_layers=K,
+bidirectional=True), oneDNN's lbr_gru with one bidirectional_concat primitive per layer) are checked
+against gru-gen's output (<= 1e-4) and timed; --rounds R repeats their timings R times in turn,
+each implementation keeping its fastest round. --models runs only these; --no-models skips them.
 Writes RESULTS/results.json, RESULTS/results.csv, RESULTS/step.csv, RESULTS/table.md,
-RESULTS/chart.png and prints the tables. Never part of the tests: it takes minutes and its numbers
-depend on the machine.
+RESULTS/chart.png (the single layers), RESULTS/models.csv and prints the tables; a --models run
+writes RESULTS/models.json, models.csv and models.md and leaves the full run's files as they were.
+Never part of the tests: it takes minutes and its numbers depend on the machine.
 """
 
 import argparse
@@ -199,6 +208,31 @@ def make_point(work, d, h, n, L, seed):
     return key, pdir, w
 
 
+def model_flops(d, h, n, L, layers, dirs):
+    """flops() of every layer instance: layer 0 reads D features, layer l > 0 dirs*H."""
+    return sum(dirs * flops(d if l == 0 else dirs * h, h, n, L) for l in range(layers))
+
+
+def make_model_point(work, d, h, n, L, layers, dirs, seed):
+    """A model point's files for harness.c and peers.py (load_model): instance i = l * dirs + k
+    in Wx_i, Wh_i, b_i, bhn_i, MLX's initialisation range, and x [N][L][D]."""
+    key = f"H{h}_N{n}_{layers}L{'bi' if dirs == 2 else ''}"
+    pdir = os.path.join(work, key)
+    os.makedirs(pdir, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    s = 1.0 / np.sqrt(h)
+    for l in range(layers):
+        dl = d if l == 0 else dirs * h
+        for k in range(dirs):
+            i = l * dirs + k
+            for name, shape in (("Wx", (3 * h, dl)), ("Wh", (3 * h, h)), ("b", (3 * h,)),
+                                ("bhn", (h,))):
+                rng.uniform(-s, s, shape).astype(np.float32).tofile(
+                    os.path.join(pdir, f"{name}_{i}.f32"))
+    rng.uniform(-1, 1, (n, L, d)).astype(np.float32).tofile(os.path.join(pdir, "x.f32"))
+    return key, pdir
+
+
 def gru_gen_env():
     """gru-gen's environment: the virtualenv's bin first on PATH, where it finds python-zig
     (tools/setup.sh installs ziglang), the C compiler of macOS runtimes."""
@@ -206,11 +240,11 @@ def gru_gen_env():
     return dict(os.environ, PATH=os.pathsep.join([bindir, os.environ.get("PATH", "")]))
 
 
-def gru_gen(out, d, h, n, name, targets="host"):
+def gru_gen(out, d, h, n, name, targets="host", extra=()):
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
     sh([GRU_GEN, "--input-size", str(d), "--hidden-size", str(h), "--batch", str(n), "--name",
-        name, "--target", targets, "-o", out], env=gru_gen_env())
+        name, "--target", targets, *extra, "-o", out], env=gru_gen_env())
     return time.perf_counter() - t0
 
 
@@ -222,9 +256,9 @@ def build_harness(pdir, out, name, level):
     return exe
 
 
-def run_harness(exe, pdir, L, threads, out_file):
+def run_harness(exe, pdir, L, threads, out_file, budget):
     env = dict(os.environ, HL_NUM_THREADS=str(threads))
-    return json.loads(sh([exe, pdir, str(L), out_file], env=env))
+    return json.loads(sh([exe, pdir, str(L), out_file, str(budget)], env=env))
 
 
 # ---- oneDNN's lbr_gru (bench/onednn_peer.cpp) -------------------------------------------------
@@ -259,8 +293,9 @@ def run_onednn(exe, p, level, threads, budget, refs):
     if level["onednn_max_isa"]:
         env["ONEDNN_MAX_CPU_ISA"] = level["onednn_max_isa"]
     out_file = os.path.join(p["dir"], f"onednn_{level['name']}_t{threads}.f32")
+    model = [str(p["layers"]), str(p["directions"])] if "layers" in p else []
     res = json.loads(sh([exe, p["dir"], str(p["D"]), str(p["H"]), str(p["N"]), str(p["L"]),
-                         out_file, str(budget)], env=env))
+                         out_file, str(budget), *model], env=env))
     got = np.fromfile(out_file, np.float32)
     err = max(float(np.max(np.abs(got - r.ravel()))) for r in refs)
     res["max_abs_diff_vs_gru_gen"] = err
@@ -322,7 +357,22 @@ def main():
     ap.add_argument("--results", default=os.path.join(BENCH, "results"))
     ap.add_argument("--no-all-targets", action="store_true",
                     help="skip timing gru-gen for every target at once")
+    ap.add_argument("--models", action="store_true",
+                    help="only the model points (no single-layer grid, no all-target timing, no "
+                    "ARM predictions)")
+    ap.add_argument("--no-models", action="store_true", help="skip the model points")
+    ap.add_argument("--model-hidden", default="256", help="H (= D) of the model points")
+    ap.add_argument("--model-batch", default="1,16", help="N of the model points")
+    ap.add_argument("--model-layers", type=int, default=2,
+                    help="layers of the model points (each bidirectional)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="model points: time every implementation this many times, in turn, "
+                    "and keep each one's fastest round (for a loaded machine)")
     args = ap.parse_args()
+    if args.models and args.no_models:
+        raise SystemExit("bench: error: --models and --no-models contradict each other")
+    if args.rounds < 1:
+        raise SystemExit("bench: error: --rounds must be at least 1")
     hidden = [int(v) for v in args.hidden.split(",")]
     batches = [int(v) for v in args.batch.split(",")]
     threads = [int(v) for v in args.threads.split(",")]
@@ -348,7 +398,7 @@ def main():
         log(f"bench: onednn: not installed ({onednn_why}), skipped")
 
     points = []
-    for h in hidden:
+    for h in hidden if not args.models else []:
         for n in batches:
             d = h
             key, pdir, w = make_point(work, d, h, n, L, seed=1000 * h + n)
@@ -365,7 +415,7 @@ def main():
                 exe = build_harness(pdir, out, name, lv)
                 for t in threads:
                     out_file = os.path.join(pdir, f"ours_{lv['name']}_t{t}.f32")
-                    res = run_harness(exe, pdir, L, t, out_file)
+                    res = run_harness(exe, pdir, L, t, out_file, args.budget)
                     got = np.fromfile(out_file, np.float32).reshape(ref.shape)
                     err = float(np.max(np.abs(got - ref)))
                     if err > OURS_TOLERANCE:
@@ -389,8 +439,12 @@ def main():
                             os.path.join(pdir, "ours.f32"))
             points.append(p)
 
+    model_points, model_peers = [], {}
+    if not args.no_models:
+        model_points, model_peers = measure_models(args, work, levels, threads, L, onednn_exe)
+
     all_targets = None
-    if not args.no_all_targets:
+    if not args.no_all_targets and points:
         h = max(hidden)
         n = max(batches)
         secs = gru_gen(os.path.join(work, "all_targets"), h, h, n, "gall",
@@ -399,7 +453,9 @@ def main():
         log(f"bench: gru-gen D=H={h} N={n}, all five targets: {secs:.1f} s")
 
     predictions = None
-    if has_schedule_report():
+    if not points:
+        pass
+    elif has_schedule_report():
         predictions = arm_predictions(work, points)
     else:
         log("bench: ARM predictions: gru-gen has no --emit schedule-report, skipped")
@@ -407,27 +463,158 @@ def main():
     # Peers, one child process per thread count.
     peer_results = {}
     for t in threads:
-        pts = os.path.join(work, "points.json")
-        json.dump([{k: p[k] for k in ("key", "D", "H", "N", "L", "dir", "ours_output",
-                                      "time_step")} for p in points], open(pts, "w"))
-        res_file = os.path.join(work, f"peers_t{t}.json")
-        sh([sys.executable, os.path.join(BENCH, "peers.py"), "--threads", str(t), "--points", pts,
-            "--out", res_file, "--budget", str(args.budget)], capture=False)
-        peer_results[t] = json.load(open(res_file))
+        if points:
+            peer_results[t] = run_peers(work, points, t, args.budget)
+            if model_points:
+                peer_results[t]["points"] += model_peers[t]["points"]
+        else:
+            peer_results[t] = model_peers[t]
         onednn_meta = {"available": onednn_exe is not None}
         if onednn_exe:
-            first = points[0]["onednn"][(levels[0]["name"], t)]
+            p0 = (points + model_points)[0]
+            first = p0["onednn"][(levels[0]["name"], t)]
             onednn_meta.update(version=first["version"], isa_by_level={
-                lv["name"]: points[0]["onednn"][(lv["name"], t)]["isa"] for lv in levels})
+                lv["name"]: p0["onednn"][(lv["name"], t)]["isa"] for lv in levels})
         else:
             onednn_meta["why"] = onednn_why
         peer_results[t]["peers"]["onednn"] = onednn_meta
 
     info["loadavg_end"] = os.getloadavg()
-    report(args, info, levels, points, threads, peer_results, all_targets, predictions)
+    report(args, info, levels, points, model_points, threads, peer_results, all_targets,
+           predictions)
 
 
-def report(args, info, levels, points, threads, peer_results, all_targets, predictions):
+def faster(old, new):
+    """Of two results of one implementation at one point (rounds of --rounds), the one with the
+    shorter run (a result without a run, a peer that did not match, is kept only if both are)."""
+    if old is None or (new.get("run") and (not old.get("run") or
+                                           new["run"]["min_s"] < old["run"]["min_s"])):
+        return new
+    return old
+
+
+def run_peers(work, points, t, budget, tag=""):
+    """peers.py in a child process with `t` threads over `points`; its JSON result."""
+    pts = os.path.join(work, f"points{tag}.json")
+    json.dump([{k: p[k] for k in ("key", "D", "H", "N", "L", "dir", "ours_output", "time_step",
+                                  "layers", "directions") if k in p} for p in points],
+              open(pts, "w"))
+    res_file = os.path.join(work, f"peers{tag}_t{t}.json")
+    sh([sys.executable, os.path.join(BENCH, "peers.py"), "--threads", str(t), "--points", pts,
+        "--out", res_file, "--budget", str(budget)], capture=False)
+    return json.load(open(res_file))
+
+
+def measure_models(args, work, levels, threads, L, onednn_exe):
+    """The model points: gru-gen's library for each level, checked against ONNX Runtime
+    (<= 1e-5), timed by the harness; oneDNN and peers.py's peers checked against it and timed.
+    With --rounds R, the timings (gru-gen's, oneDNN's, then peers.py's) are repeated R times one
+    after the other, each implementation keeping its fastest round: on a loaded machine no
+    implementation is measured only at its worst moment. Returns the points and peers.py's
+    results per thread count."""
+    sys.path.insert(0, BENCH)
+    import peers as peers_mod
+    layers, dirs = args.model_layers, 2
+    points = []
+    for h in [int(v) for v in args.model_hidden.split(",")]:
+        for n in [int(v) for v in args.model_batch.split(",")]:
+            d = h
+            key, pdir = make_model_point(work, d, h, n, L, layers, dirs,
+                                         seed=1000 * h + n + 7 * layers)
+            name = f"g{key.lower()}"
+            p = {"key": key, "D": d, "H": h, "N": n, "L": L, "dir": pdir, "layers": layers,
+                 "directions": dirs, "flops": model_flops(d, h, n, L, layers, dirs),
+                 "gen_s": {}, "exe": {}, "ours": {}, "onednn": {}, "time_step": False,
+                 "ours_output": "ours",
+                 "ref": peers_mod.onnx_stack_reference(peers_mod.load_model(pdir, d, h, n, L,
+                                                                            layers, dirs))}
+            for lv in levels:
+                out = os.path.join(pdir, "lib_" + lv["name"])
+                p["gen_s"][lv["name"]] = gru_gen(out, d, h, n, name, lv["target"],
+                                                 ["--layers", str(layers), "--bidirectional"])
+                p["exe"][lv["name"]] = build_harness(pdir, out, name, lv)
+            points.append(p)
+
+    peer_results = {t: None for t in threads}
+    for rnd in range(args.rounds):
+        for p in points:
+            for lv in levels:
+                for t in threads:
+                    out_file = os.path.join(p["dir"], f"ours_{lv['name']}_t{t}.f32")
+                    res = run_harness(p["exe"][lv["name"]], p["dir"], L, t, out_file,
+                                      args.budget)
+                    got = np.fromfile(out_file, np.float32).reshape(p["ref"].shape)
+                    err = float(np.max(np.abs(got - p["ref"])))
+                    if err > OURS_TOLERANCE:
+                        raise SystemExit(f"bench: gru-gen ({lv['name']}) {p['key']} differs "
+                                         f"from ONNX Runtime by {err}")
+                    res["max_abs_diff_vs_onnxruntime"] = err
+                    p["ours"][(lv["name"], t)] = faster(p["ours"].get((lv["name"], t)), res)
+                    msg = (f"bench: round {rnd + 1}/{args.rounds} {lv['name']} {p['key']} T={t}: "
+                           f"gru-gen run_ex {res['run']['min_s'] * 1e3:.3f} ms (|gru-gen - "
+                           f"onnxruntime| = {err:.1e}), generated in "
+                           f"{p['gen_s'][lv['name']]:.1f} s")
+                    if onednn_exe:
+                        od = run_onednn(onednn_exe, p, lv, t, args.budget, [got])
+                        p["onednn"][(lv["name"], t)] = faster(p["onednn"].get((lv["name"], t)),
+                                                              od)
+                        msg += (f"; onednn ({od['isa']}, {od['impl']}) max |peer - gru-gen| = "
+                                f"{od['max_abs_diff_vs_gru_gen']:.2e}" +
+                                (f", run {od['run']['min_s'] * 1e3:.3f} ms" if od["verified"]
+                                 else " MISMATCH, not timed"))
+                    log(msg)
+            shutil.copyfile(os.path.join(p["dir"], f"ours_{levels[0]['name']}_t{threads[0]}.f32"),
+                            os.path.join(p["dir"], "ours.f32"))
+        for t in threads:
+            res = run_peers(work, points, t, args.budget, "_models")
+            if peer_results[t] is None:
+                peer_results[t] = res
+                continue
+            for old, new in zip(peer_results[t]["points"], res["points"]):
+                for name, r in new["peers"].items():
+                    old["peers"][name] = faster(old["peers"].get(name), r)
+    for p in points:
+        del p["ref"], p["exe"]
+    return points, peer_results
+
+
+MODEL_PEERS = ["onnxruntime", "torch", "onednn"]
+
+
+def model_rows(levels, model_points, threads, peer_results):
+    rows = []
+    for lv in levels:
+        core_peak = lv["peak"]["fma_gflops_1_thread"]
+        for p in model_points:
+            for t in threads:
+                ours = p["ours"][(lv["name"], t)]
+                ours_s = ours["run"]["min_s"]
+                peers = dict(next(e for e in peer_results[t]["points"]
+                                  if e["key"] == p["key"])["peers"])
+                if (lv["name"], t) in p["onednn"]:
+                    peers["onednn"] = p["onednn"][(lv["name"], t)]
+                row = {"level": lv["name"], "target": lv["target"], "layers": p["layers"],
+                       "directions": p["directions"], "H": p["H"], "D": p["D"], "N": p["N"],
+                       "L": p["L"], "threads": t, "gru_gen_ms": ours_s * 1e3,
+                       "gru_gen_median_ms": ours["run"]["median_s"] * 1e3,
+                       "gru_gen_vs_onnxruntime": ours["max_abs_diff_vs_onnxruntime"]}
+                for name in MODEL_PEERS:
+                    r = peers.get(name)
+                    ms = r["run"]["min_s"] * 1e3 if r and r.get("verified") else None
+                    row[f"{name}_ms"] = ms
+                    row[f"{name}_ratio"] = ratio(ms, row["gru_gen_ms"])
+                    row[f"{name}_max_abs_diff"] = r["max_abs_diff_vs_gru_gen"] if r else None
+                gflops = p["flops"] / ours_s * 1e-9
+                row["gflops"] = gflops
+                row["pct_peak"] = 100 * gflops / (core_peak * t)
+                row["gru_gen_s"] = p["gen_s"][lv["name"]]
+                rows.append(row)
+    return rows
+
+
+def report(args, info, levels, points, model_points, threads, peer_results, all_targets,
+           predictions):
+    mrows = model_rows(levels, model_points, threads, peer_results)
     rows, step_rows = [], []
     for lv in levels:
         pk = lv["peak"]
@@ -487,19 +674,18 @@ def report(args, info, levels, points, threads, peer_results, all_targets, predi
                     step_rows.append(srow)
 
     res = args.results
-    with open(os.path.join(res, "results.csv"), "w", newline="") as f:
-        wr = csv.DictWriter(f, fieldnames=list(rows[0]))
-        wr.writeheader()
-        wr.writerows(rows)
-    with open(os.path.join(res, "step.csv"), "w", newline="") as f:
-        wr = csv.DictWriter(f, fieldnames=list(step_rows[0]) if step_rows else ["level"])
-        wr.writeheader()
-        wr.writerows(step_rows)
+    for fname, rs in (("results.csv", rows), ("step.csv", step_rows), ("models.csv", mrows)):
+        if not rs and (fname != "step.csv" or not rows):
+            continue  # a run without these points leaves an earlier run's file as it was
+        with open(os.path.join(res, fname), "w", newline="") as f:
+            wr = csv.DictWriter(f, fieldnames=list(rs[0]) if rs else ["level"])
+            wr.writeheader()
+            wr.writerows(rs)
     peers_meta = {t: peer_results[t]["peers"] for t in threads}
     verification = {t: {e["key"]: {n: r["max_abs_diff_vs_gru_gen"] for n, r in e["peers"].items()}
                         for e in peer_results[t]["points"]} for t in threads}
     for t in threads:
-        for p in points:
+        for p in points + model_points:
             for lv in levels:
                 od = p["onednn"].get((lv["name"], t))
                 if od:
@@ -509,15 +695,16 @@ def report(args, info, levels, points, threads, peer_results, all_targets, predi
                   for lv in levels}
     json.dump({"machine": info, "levels": level_meta, "peers": peers_meta,
                "verification": verification, "gru_gen_all_targets": all_targets,
-               "arm_predictions": predictions, "run": rows, "step": step_rows},
-              open(os.path.join(res, "results.json"), "w"), indent=1)
+               "arm_predictions": predictions, "run": rows, "step": step_rows,
+               "models": mrows},
+              open(os.path.join(res, "results.json" if rows else "models.json"), "w"), indent=1)
 
     def line(cells):
         return "| " + " | ".join(cells) + " |"
 
     out = [f"machine: {cpu_line(info)}; load average {info['loadavg_start'][0]:.2f} -> "
            f"{info['loadavg_end'][0]:.2f}", ""]
-    for lv in levels:
+    for lv in levels if rows else []:
         pk = lv["peak"]
         core_peak = pk["fma_gflops_1_thread"]
         out.append(f"level {lv['name']} (gru-gen --target {lv['target']}; peak {pk['isa']} FMA "
@@ -555,12 +742,31 @@ def report(args, info, levels, points, threads, peer_results, all_targets, predi
                     cells.append(f"{fmt(r[n + '_us'], '.1f')} ({fmt(r[n + '_ratio'], '.0f')}x)")
             out.append(line(cells))
         out.append("")
+    if mrows:
+        p0 = model_points[0]
+        out.append(f"models: {p0['layers']} layers, bidirectional, L={p0['L']}, D=H, fp32: run_ex "
+                   f"(whole model, no lengths, zero initial state; min over repetitions of "
+                   f"{args.budget:g} s and {args.rounds} round{'s' if args.rounds > 1 else ''}; ratio = "
+                   "peer / gru-gen; gru-gen checked against ONNX Runtime <= 1e-5, each peer "
+                   "against gru-gen <= 1e-4 before it was timed)")
+        head = ["level", "H", "N", "thr", "gru-gen ms"] + \
+            [f"{n} ms (x)" for n in MODEL_PEERS] + ["GFLOP/s", "% peak"]
+        out.append(line(head))
+        out.append(line(["--:"] * len(head)))
+        for r in mrows:
+            cells = [r["level"], str(r["H"]), str(r["N"]), str(r["threads"]),
+                     f"{r['gru_gen_ms']:.3f}"]
+            for n in MODEL_PEERS:
+                cells.append(f"{fmt(r[n + '_ms'], '.3f')} ({fmt(r[n + '_ratio'], '.2f')}x)")
+            cells += [f"{r['gflops']:.1f}", f"{r['pct_peak']:.0f}%"]
+            out.append(line(cells))
+        out.append("")
     for lv in levels:
         pk = lv["peak"]
         out.append(f"{lv['name']}: peak {pk['isa']} FMA {pk['fma_gflops_1_thread']:.1f} "
                    f"GFLOP/s/core ({pk['fma_gflops_all_threads']:.1f} with {pk['threads']} "
                    f"threads); gru-gen --target {lv['target']}: at most "
-                   f"{max(p['gen_s'][lv['name']] for p in points):.1f} s per spec")
+                   f"{max(p['gen_s'][lv['name']] for p in points + model_points):.1f} s per spec")
     out.append(f"caches: L1d {info.get('L1d cache')}, L2 {info.get('L2 cache')}, L3 "
                f"{info.get('L3 cache')}" +
                (f"; all five targets for D=H={all_targets['H']} N={all_targets['N']}: "
@@ -583,8 +789,9 @@ def report(args, info, levels, points, threads, peer_results, all_targets, predi
                 out.append(f"- {key} {target}: " + body.replace("\n", "\n    "))
     text = "\n".join(out)
     print(text)
-    open(os.path.join(res, "table.md"), "w").write(text + "\n")
-    chart(rows, levels, threads, os.path.join(res, "chart.png"), info)
+    open(os.path.join(res, "table.md" if rows else "models.md"), "w").write(text + "\n")
+    if rows:
+        chart(rows, levels, threads, os.path.join(res, "chart.png"), info)
 
 
 def chart(rows, levels, threads, path, info):

@@ -1,6 +1,6 @@
 /* Timing harness for one gru-gen library (compiled by bench/bench.py against it).
  *
- *   harness DIR L OUT
+ *   harness DIR L OUT [BUDGET]
  *
  * DIR holds the model and input as raw float32 files (Wx, Wh, b, bhn, x; written by bench.py).
  * The harness checks nothing itself: it writes run's output [N][L][H] to OUT (bench.py compares
@@ -10,8 +10,15 @@
  *   - each Halide kernel alone, called through its argv entry point with buffers shaped from its
  *     own metadata (the estimates gru-gen gives every buffer), so the projection GEMM and one
  *     recurrent step can be compared with the machine's limits.
- * Times are the minimum over repetitions (and the median, to show the noise), in seconds, as one
- * JSON object on stdout. The thread count is Halide's: HL_NUM_THREADS.
+ * run is repeated for BUDGET seconds (default 0.6, bench.py's --budget). Times are the minimum over
+ * repetitions (and the median, to show the noise), in seconds, as one JSON object on stdout. The
+ * thread count is Halide's: HL_NUM_THREADS.
+ *
+ * A model library (LAYERS * DIRECTIONS > 1 layer instances, ABI 2) reads instance i's weights
+ * from Wx_i, Wh_i, b_i, bhn_i (layer-major, forward before backward; Wx of layer l > 0 is
+ * [3H][OUTPUT_SIZE]), creates the model with create_layers, writes run_ex's output
+ * [N][L][OUTPUT_SIZE] (no lengths, zero initial state) and times run_ex alone: step is not a call
+ * of a bidirectional model, and the kernels are timed at the single-layer points.
  *
  * Built with -DLIB=<name> -DLIB_UPPER=<NAME> -include <name>.h.
  */
@@ -28,6 +35,12 @@
 #define K(suffix) CAT(LIB_UPPER, suffix)
 
 enum { D = K(_INPUT_SIZE), H = K(_HIDDEN_SIZE), N = K(_BATCH) };
+#if K(_LAYERS) * K(_DIRECTIONS) > 1
+#define MODEL 1
+enum { INSTANCES = K(_LAYERS) * K(_DIRECTIONS), OUT_SIZE = K(_OUTPUT_SIZE) };
+#else
+#define MODEL 0
+#endif
 
 typedef int (*argv_kernel)(void **);
 typedef const struct halide_filter_metadata_t *(*kernel_metadata)(void);
@@ -96,12 +109,17 @@ typedef struct {
 
 static void do_run(void *p) {
   abi_args *a = p;
+#if MODEL
+  if (FN(_run_ex)(a->m, a->x, a->L, NULL, NULL, a->out, NULL) != GRU_OK) {
+#else
   if (FN(_run)(a->m, a->x, a->L, NULL, a->out) != GRU_OK) {
+#endif
     fprintf(stderr, "harness: run failed\n");
     exit(1);
   }
 }
 
+#if !MODEL /* step and the kernels alone: the single-layer points' */
 enum { STEPS_PER_SAMPLE = 64 };
 static void do_steps(void *p) {
   abi_args *a = p;
@@ -158,16 +176,69 @@ static timing time_kernel(argv_kernel fn, kernel_metadata meta, double budget) {
   return measure(do_kernel, &k, 1, budget, 20);
 }
 
+#endif
+
 static void print_timing(const char *name, timing t, int last) {
   printf("  \"%s\": {\"min_s\": %.9g, \"median_s\": %.9g, \"reps\": %d}%s\n", name, t.min,
          t.median, t.reps, last ? "" : ",");
 }
 
+#if MODEL
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s DIR L OUT\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: %s DIR L OUT [BUDGET]\n", argv[0]);
     return 2;
   }
+  const double budget = argc == 5 ? atof(argv[4]) : 0.6;
+  const char *dir = argv[1];
+  const int L = atoi(argv[2]);
+  gru_layer_weights w[INSTANCES];
+  for (int i = 0; i < INSTANCES; ++i) {
+    const size_t in = i < K(_DIRECTIONS) ? D : OUT_SIZE;
+    char name[32];
+    snprintf(name, sizeof name, "Wx_%d", i);
+    w[i].Wx = load(dir, name, 3 * H * in);
+    snprintf(name, sizeof name, "Wh_%d", i);
+    w[i].Wh = load(dir, name, (size_t)3 * H * H);
+    snprintf(name, sizeof name, "b_%d", i);
+    w[i].b = K(_HAS_BIAS) ? load(dir, name, (size_t)3 * H) : NULL;
+    snprintf(name, sizeof name, "bhn_%d", i);
+    w[i].bhn = K(_HAS_BIAS) ? load(dir, name, (size_t)H) : NULL;
+  }
+  float *x = load(dir, "x", (size_t)N * L * D);
+  const size_t out_count = (size_t)N * L * OUT_SIZE;
+  float *out = malloc(sizeof(float) * out_count);
+  FN(_model) *m = NULL;
+  if (FN(_create_layers)(w, INSTANCES, &m) != GRU_OK) {
+    fprintf(stderr, "harness: create_layers failed: %s\n", FN(_last_error)());
+    return 1;
+  }
+  abi_args a = {m, x, L, out, NULL};
+  do_run(&a);
+  FILE *f = fopen(argv[3], "wb");
+  if (!f || fwrite(out, sizeof(float), out_count, f) != out_count) {
+    fprintf(stderr, "harness: cannot write %s\n", argv[3]);
+    return 1;
+  }
+  fclose(f);
+  const timing run = measure(do_run, &a, 1, budget, 5);
+  const char *threads = getenv("HL_NUM_THREADS");
+  printf("{\n  \"threads\": %s,\n", threads ? threads : "null");
+  print_timing("run", run, 1);
+  printf("}\n");
+  FN(_destroy)(m);
+  for (int i = 0; i < INSTANCES; ++i)
+    free((void *)w[i].Wx), free((void *)w[i].Wh), free((void *)w[i].b), free((void *)w[i].bhn);
+  free(x), free(out);
+  return 0;
+}
+#else
+int main(int argc, char **argv) {
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: %s DIR L OUT [BUDGET]\n", argv[0]);
+    return 2;
+  }
+  const double budget = argc == 5 ? atof(argv[4]) : 0.6;
   const char *dir = argv[1];
   const int L = atoi(argv[2]);
   float *Wx = load(dir, "Wx", (size_t)3 * H * D), *Wh = load(dir, "Wh", (size_t)3 * H * H);
@@ -192,7 +263,7 @@ int main(int argc, char **argv) {
   fclose(f);
 
   /* x is [N][L][D]; step reads [N][D] rows: for timing, any rows of x will do. */
-  const timing run = measure(do_run, &a, 1, 0.6, 5);
+  const timing run = measure(do_run, &a, 1, budget, 5);
   const timing step = measure(do_steps, &a, STEPS_PER_SAMPLE, 0.3, 20);
   const timing proj = time_kernel(FN(__kernel_projection_argv), FN(__kernel_projection_metadata),
                                   0.3);
@@ -214,3 +285,4 @@ int main(int argc, char **argv) {
   free(Wx), free(Wh), free(b), free(bhn), free(x), free(out), free(h);
   return 0;
 }
+#endif

@@ -1,7 +1,7 @@
 // oneDNN's lbr_gru (linear-before-reset GRU, MLX's form) as a peer of gru-gen (bench/bench.py
 // compiles it against the virtualenv's oneDNN, bench/requirements.txt).
 //
-//   onednn_peer DIR D H N L OUT BUDGET
+//   onednn_peer DIR D H N L OUT BUDGET [LAYERS DIRECTIONS]
 //
 // DIR holds the model and input as raw float32 files in MLX's layout (Wx [3H][D], Wh [3H][H],
 // b [3H], bhn [H], x [N][L][D]; the files bench/harness.c reads). One forward-inference primitive:
@@ -13,6 +13,10 @@
 //     the ldigo weights are reordered into it once, before timing;
 //   - bias: ldgo with four gates (u, r, o, u'), u' the bias inside r * (U_o h + u'):
 //     (b_z, b_r, b_n, bhn).
+// With LAYERS and DIRECTIONS (a model point of bench.py): instance i = l * DIRECTIONS + k (layer
+// major, forward before backward) in Wx_i, Wh_i, b_i, bhn_i, one primitive per layer
+// (bidirectional_concat for two directions: the output row is [forward h_t, backward h_t], the
+// next layer's input, in a buffer the next primitive reads as it is), the output [N][L][DIRS*H].
 // Writes the output [N][L][H] to OUT (bench.py checks it against gru-gen's and MLX's), then times
 // the primitive's execution: the minimum (and median) over repetitions for BUDGET seconds, after
 // two warm-up runs, like harness.c. Threads: OpenMP's (OMP_NUM_THREADS); ISA: oneDNN's highest
@@ -22,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "oneapi/dnnl/dnnl.hpp"
@@ -101,61 +106,89 @@ template <typename F> Timing measure(F fn, double budget, int min_reps) {
 } // namespace
 
 int main(int argc, char **argv) {
-  if (argc != 8) {
-    std::fprintf(stderr, "usage: %s DIR D H N L OUT BUDGET\n", argv[0]);
+  if (argc != 8 && argc != 10) {
+    std::fprintf(stderr, "usage: %s DIR D H N L OUT BUDGET [LAYERS DIRECTIONS]\n", argv[0]);
     return 2;
   }
   const std::string dir = argv[1];
   const int D = std::atoi(argv[2]), H = std::atoi(argv[3]), N = std::atoi(argv[4]),
             L = std::atoi(argv[5]);
   const double budget = std::atof(argv[7]);
-  if (D <= 0 || H <= 0 || N <= 0 || L <= 0) {
-    std::fprintf(stderr, "onednn_peer: D, H, N, L must be positive\n");
+  const bool model = argc == 10;
+  const int layers = model ? std::atoi(argv[8]) : 1, dirs = model ? std::atoi(argv[9]) : 1;
+  if (D <= 0 || H <= 0 || N <= 0 || L <= 0 || layers <= 0 || (dirs != 1 && dirs != 2)) {
+    std::fprintf(stderr, "onednn_peer: D, H, N, L, LAYERS must be positive, DIRECTIONS 1 or 2\n");
     return 2;
   }
-  const std::vector<float> Wx = load(dir, "Wx", (size_t)3 * H * D),
-                           Wh = load(dir, "Wh", (size_t)3 * H * H),
-                           b = load(dir, "b", (size_t)3 * H), bhn = load(dir, "bhn", (size_t)H),
-                           x = load(dir, "x", (size_t)N * L * D);
-
-  std::vector<float> wl = to_ldigo(Wx, D, H), wi = to_ldigo(Wh, H, H);
-  std::vector<float> bias((size_t)4 * H);
-  for (int g = 0; g < 3; ++g)
-    std::copy_n(b.begin() + (size_t)kMlxBlock[g] * H, H, bias.begin() + (size_t)g * H);
-  std::copy_n(bhn.begin(), H, bias.begin() + (size_t)3 * H);
-  std::vector<float> y((size_t)N * L * H);
+  const int OUT = dirs * H;
+  // Each layer's weights (every direction's, in ldigo order) and bias (ldgo).
+  std::vector<std::vector<float>> wl(layers), wi(layers), bias(layers);
+  for (int l = 0; l < layers; ++l) {
+    const int in = l == 0 ? D : OUT;
+    for (int k = 0; k < dirs; ++k) {
+      const std::string sfx = model ? "_" + std::to_string(l * dirs + k) : "";
+      const std::vector<float> Wx = load(dir, ("Wx" + sfx).c_str(), (size_t)3 * H * in),
+                               Wh = load(dir, ("Wh" + sfx).c_str(), (size_t)3 * H * H),
+                               b = load(dir, ("b" + sfx).c_str(), (size_t)3 * H),
+                               bhn = load(dir, ("bhn" + sfx).c_str(), (size_t)H);
+      const std::vector<float> a = to_ldigo(Wx, in, H), r = to_ldigo(Wh, H, H);
+      wl[l].insert(wl[l].end(), a.begin(), a.end());
+      wi[l].insert(wi[l].end(), r.begin(), r.end());
+      for (int g = 0; g < 3; ++g)
+        bias[l].insert(bias[l].end(), b.begin() + (size_t)kMlxBlock[g] * H,
+                       b.begin() + (size_t)(kMlxBlock[g] + 1) * H);
+      bias[l].insert(bias[l].end(), bhn.begin(), bhn.end());
+    }
+  }
+  const std::vector<float> x = load(dir, "x", (size_t)N * L * D);
+  // Activations: x, then one [N][L][OUT] buffer per layer (the last is the output).
+  std::vector<std::vector<float>> act(layers, std::vector<float>((size_t)N * L * OUT));
 
   try {
     dnnl::engine eng(dnnl::engine::kind::cpu, 0);
     dnnl::stream s(eng);
-    const dnnl::memory::desc src_md({L, N, D}, dt::f32, tag::ntc),
-        dst_md({L, N, H}, dt::f32, tag::ntc), bias_md({1, 1, 4, H}, dt::f32, tag::ldgo),
-        wl_any({1, 1, D, 3, H}, dt::f32, tag::any), wi_any({1, 1, H, 3, H}, dt::f32, tag::any);
-    const dnnl::lbr_gru_forward::primitive_desc pd(
-        eng, dnnl::prop_kind::forward_inference, dnnl::rnn_direction::unidirectional_left2right,
-        src_md, dnnl::memory::desc(), wl_any, wi_any, bias_md, dst_md, dnnl::memory::desc());
-
-    // The user's ldigo weights, reordered once into the primitive's layout.
-    dnnl::memory wl_user({{1, 1, D, 3, H}, dt::f32, tag::ldigo}, eng, wl.data()),
-        wi_user({{1, 1, H, 3, H}, dt::f32, tag::ldigo}, eng, wi.data());
-    dnnl::memory wl_mem(pd.weights_layer_desc(), eng), wi_mem(pd.weights_iter_desc(), eng);
-    dnnl::reorder(wl_user, wl_mem).execute(s, wl_user, wl_mem);
-    dnnl::reorder(wi_user, wi_mem).execute(s, wi_user, wi_mem);
-    dnnl::memory src(src_md, eng, const_cast<float *>(x.data())), dst(dst_md, eng, y.data()),
-        bias_mem(bias_md, eng, bias.data()), scratch(pd.scratchpad_desc(), eng),
-        workspace(pd.workspace_desc(), eng);
-    dnnl::lbr_gru_forward prim(pd);
+    const auto direction = dirs == 2 ? dnnl::rnn_direction::bidirectional_concat
+                                     : dnnl::rnn_direction::unidirectional_left2right;
+    struct Layer {
+      dnnl::lbr_gru_forward prim;
+      std::unordered_map<int, dnnl::memory> args;
+    };
+    std::vector<Layer> net;
+    std::string impl;
+    for (int l = 0; l < layers; ++l) {
+      const int in = l == 0 ? D : OUT;
+      const dnnl::memory::desc src_md({L, N, in}, dt::f32, tag::ntc),
+          dst_md({L, N, OUT}, dt::f32, tag::ntc), bias_md({1, dirs, 4, H}, dt::f32, tag::ldgo),
+          wl_any({1, dirs, in, 3, H}, dt::f32, tag::any),
+          wi_any({1, dirs, H, 3, H}, dt::f32, tag::any);
+      const dnnl::lbr_gru_forward::primitive_desc pd(
+          eng, dnnl::prop_kind::forward_inference, direction, src_md, dnnl::memory::desc(),
+          wl_any, wi_any, bias_md, dst_md, dnnl::memory::desc());
+      impl = pd.impl_info_str();
+      // The user's ldigo weights, reordered once into the primitive's layout.
+      dnnl::memory wl_user({{1, dirs, in, 3, H}, dt::f32, tag::ldigo}, eng, wl[l].data()),
+          wi_user({{1, dirs, H, 3, H}, dt::f32, tag::ldigo}, eng, wi[l].data());
+      dnnl::memory wl_mem(pd.weights_layer_desc(), eng), wi_mem(pd.weights_iter_desc(), eng);
+      dnnl::reorder(wl_user, wl_mem).execute(s, wl_user, wl_mem);
+      dnnl::reorder(wi_user, wi_mem).execute(s, wi_user, wi_mem);
+      float *src = l == 0 ? const_cast<float *>(x.data()) : act[l - 1].data();
+      net.push_back({dnnl::lbr_gru_forward(pd),
+                     {{DNNL_ARG_SRC_LAYER, dnnl::memory(src_md, eng, src)},
+                      {DNNL_ARG_WEIGHTS_LAYER, wl_mem},
+                      {DNNL_ARG_WEIGHTS_ITER, wi_mem},
+                      {DNNL_ARG_BIAS, dnnl::memory(bias_md, eng, bias[l].data())},
+                      {DNNL_ARG_DST_LAYER, dnnl::memory(dst_md, eng, act[l].data())},
+                      {DNNL_ARG_SCRATCHPAD, dnnl::memory(pd.scratchpad_desc(), eng)},
+                      {DNNL_ARG_WORKSPACE, dnnl::memory(pd.workspace_desc(), eng)}}});
+    }
+    s.wait();
     auto run = [&] {
-      prim.execute(s, {{DNNL_ARG_SRC_LAYER, src},
-                       {DNNL_ARG_WEIGHTS_LAYER, wl_mem},
-                       {DNNL_ARG_WEIGHTS_ITER, wi_mem},
-                       {DNNL_ARG_BIAS, bias_mem},
-                       {DNNL_ARG_DST_LAYER, dst},
-                       {DNNL_ARG_SCRATCHPAD, scratch},
-                       {DNNL_ARG_WORKSPACE, workspace}});
+      for (Layer &layer : net)
+        layer.prim.execute(s, layer.args);
       s.wait();
     };
     run();
+    const std::vector<float> &y = act[layers - 1];
     FILE *f = std::fopen(argv[6], "wb");
     if (!f || std::fwrite(y.data(), sizeof(float), y.size(), f) != y.size()) {
       std::fprintf(stderr, "onednn_peer: cannot write %s\n", argv[6]);
@@ -167,7 +200,7 @@ int main(int argc, char **argv) {
     std::printf("{\n  \"version\": \"%d.%d.%d\",\n  \"isa\": \"%s\",\n  \"impl\": \"%s\",\n"
                 "  \"run\": {\"min_s\": %.9g, \"median_s\": %.9g, \"reps\": %d}\n}\n",
                 v->major, v->minor, v->patch, isa_name(dnnl::get_effective_cpu_isa()),
-                pd.impl_info_str(), t.min, t.median, t.reps);
+                impl.c_str(), t.min, t.median, t.reps);
   } catch (const dnnl::error &e) {
     std::fprintf(stderr, "onednn_peer: oneDNN error %d: %s\n", (int)e.status, e.what());
     return 1;

@@ -1,5 +1,8 @@
 """The peers gru-gen is compared with: mlx.nn.GRU, ONNX Runtime's GRU op, PyTorch's nn.GRU,
 IREE (the same ONNX GRU compiled ahead of time). oneDNN is bench/onednn_peer.cpp, run by bench.py.
+Model points (several layers, bidirectional: "layers" and "directions" in the point) have the
+peers that compute such a model as one call: ONNX Runtime (one bidirectional GRU node per layer,
+chained with Transpose/Reshape) and PyTorch (nn.GRU(num_layers=, bidirectional=True)).
 
 Run by bench.py in a child process per thread count (thread pools are fixed at import time by
 some frameworks):
@@ -33,12 +36,35 @@ def load_point(point):
     d, h, n, L = point["D"], point["H"], point["N"], point["L"]
     rd = lambda name, shape: np.fromfile(os.path.join(point["dir"], name + ".f32"),
                                          dtype=np.float32).reshape(shape)
+    if point.get("layers", 1) * point.get("directions", 1) > 1:
+        return load_model(point["dir"], d, h, n, L, point["layers"], point["directions"],
+                          point["ours_output"])
     return {
         "Wx": rd("Wx", (3 * h, d)), "Wh": rd("Wh", (3 * h, h)),
         "b": rd("b", (3 * h,)), "bhn": rd("bhn", (h,)),
         "x": rd("x", (n, L, d)), "ours": rd(point["ours_output"], (n, L, h)),
         "dir": point["dir"],  # where a peer that compiles the model puts its files
     }
+
+
+def load_model(pdir, d, h, n, L, layers, dirs, ours_output=None):
+    """A model point's files (bench.py writes them): instance i = l * dirs + direction (layer-major,
+    forward before backward) in Wx_i, Wh_i, b_i, bhn_i (MLX layout; Wx of layer l > 0 is
+    [3H][dirs*H]), x [N][L][D] and gru-gen's output [N][L][dirs*H]."""
+    rd = lambda name, shape: np.fromfile(os.path.join(pdir, name + ".f32"),
+                                         dtype=np.float32).reshape(shape)
+    inst = []
+    for l in range(layers):
+        dl = d if l == 0 else dirs * h
+        for k in range(dirs):
+            i = l * dirs + k
+            inst.append({"Wx": rd(f"Wx_{i}", (3 * h, dl)), "Wh": rd(f"Wh_{i}", (3 * h, h)),
+                         "b": rd(f"b_{i}", (3 * h,)), "bhn": rd(f"bhn_{i}", (h,))})
+    w = {"layers": layers, "directions": dirs, "H": h, "instances": inst,
+         "x": rd("x", (n, L, d)), "dir": pdir}
+    if ours_output:
+        w["ours"] = rd(ours_output, (n, L, dirs * h))
+    return w
 
 
 def best_time(fn, budget, min_reps=5, max_reps=2000):
@@ -134,6 +160,45 @@ def onnx_gru_model(w, seq):
     return model
 
 
+def onnx_stack_model(w):
+    """A model point as ONNX: one GRU node per layer (direction bidirectional or forward,
+    linear_before_reset=1, W/R/B stacked over the directions), time-major X [L][N][D]; between
+    layers Y [L][dirs][N][H] -> Transpose -> [L][N][dirs][H] -> Reshape -> [L][N][dirs*H], the next
+    node's X (test/e2e/stack_ort.py's construction). Input X, output Y [L][N][dirs*H]."""
+    from onnx import TensorProto, helper, numpy_helper
+    n, L, d = w["x"].shape
+    h, layers, dirs = w["H"], w["layers"], w["directions"]
+    nodes, inits, x_name = [], [], "X"
+    for l in range(layers):
+        Ws, Rs, Bs = zip(*(onnx_weights(w["instances"][l * dirs + k]) for k in range(dirs)))
+        inits += [numpy_helper.from_array(np.concatenate(Ws), f"W{l}"),
+                  numpy_helper.from_array(np.concatenate(Rs), f"R{l}"),
+                  numpy_helper.from_array(np.concatenate(Bs), f"B{l}"),
+                  numpy_helper.from_array(np.array([L, n, dirs * h], np.int64), f"shape{l}")]
+        nodes += [helper.make_node("GRU", [x_name, f"W{l}", f"R{l}", f"B{l}"], [f"Y{l}"],
+                                   hidden_size=h, linear_before_reset=1,
+                                   direction="bidirectional" if dirs == 2 else "forward"),
+                  helper.make_node("Transpose", [f"Y{l}"], [f"T{l}"], perm=[0, 2, 1, 3]),
+                  helper.make_node("Reshape", [f"T{l}", f"shape{l}"], [f"X{l + 1}"])]
+        x_name = f"X{l + 1}"
+    graph = helper.make_graph(
+        nodes, "gru_stack", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [L, n, d])],
+        [helper.make_tensor_value_info(x_name, TensorProto.FLOAT, [L, n, dirs * h])],
+        initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    return model
+
+
+def onnx_stack_reference(w):
+    """ONNX Runtime's answer for a model point, [N][L][dirs*H] (bench.py checks gru-gen with it)."""
+    import onnxruntime as ort
+    sess = ort.InferenceSession(onnx_stack_model(w).SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    y = sess.run(None, {"X": np.ascontiguousarray(w["x"].transpose(1, 0, 2))})[0]
+    return np.ascontiguousarray(y.transpose(1, 0, 2))
+
+
 class OrtPeer:
     name = "onnxruntime"
 
@@ -169,6 +234,21 @@ class OrtPeer:
             state["h"] = sess.run(["Y_h"], {"X": x_t, "initial_h": state["h"]})[0]
 
         return run, run, step
+
+    def build_model(self, w):
+        ort = self.ort
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        sess = ort.InferenceSession(onnx_stack_model(w).SerializeToString(), opts,
+                                    providers=["CPUExecutionProvider"])
+        x_nld = w["x"]
+
+        def run():  # the transposes in and out are part of what a user pays, as above
+            y = sess.run(None, {"X": np.ascontiguousarray(x_nld.transpose(1, 0, 2))})[0]
+            return np.ascontiguousarray(y.transpose(1, 0, 2))
+
+        return run, run
 
 
 # ---- PyTorch nn.GRU ----------------------------------------------------------------------------
@@ -209,6 +289,31 @@ class TorchPeer:
                 state["h"] = gru(x_t, state["h"])[1]
 
         return lambda: run().numpy(), run, step
+
+    def build_model(self, w):
+        torch = self.torch
+        n, L, d = w["x"].shape
+        h, layers, dirs = w["H"], w["layers"], w["directions"]
+        gru = torch.nn.GRU(d, h, num_layers=layers, bidirectional=dirs == 2, batch_first=True)
+        # Instance l * dirs + k is PyTorch's layer l, suffix "" (forward) or "_reverse".
+        with torch.no_grad():
+            for l in range(layers):
+                for k in range(dirs):
+                    iw = w["instances"][l * dirs + k]
+                    sfx = f"l{l}" + ("_reverse" if k else "")
+                    getattr(gru, "weight_ih_" + sfx).copy_(torch.from_numpy(iw["Wx"]))
+                    getattr(gru, "weight_hh_" + sfx).copy_(torch.from_numpy(iw["Wh"]))
+                    getattr(gru, "bias_ih_" + sfx).copy_(torch.from_numpy(iw["b"]))
+                    getattr(gru, "bias_hh_" + sfx).copy_(torch.from_numpy(
+                        np.concatenate([np.zeros(2 * h, np.float32), iw["bhn"]])))
+        gru.eval()
+        x = torch.from_numpy(w["x"])
+
+        def run():
+            with torch.inference_mode():
+                return gru(x)[0]
+
+        return lambda: run().numpy(), run
 
 
 # ---- IREE: the same ONNX GRU, compiled ahead of time for this CPU ------------------------------
@@ -303,10 +408,16 @@ def main():
 
     for point in points:
         w = load_point(point)
+        model = "instances" in w
         entry = {"key": point["key"], "peers": {}}
         for peer in peers:
+            if model and not hasattr(peer, "build_model"):
+                continue  # computes one layer per call: not a peer of a whole model
             try:
-                compute, run, step = peer.build(w)
+                if model:
+                    (compute, run), step = peer.build_model(w), None
+                else:
+                    compute, run, step = peer.build(w)
                 err = float(np.max(np.abs(compute() - w["ours"])))
             except RuntimeError as e:  # a compiler peer (IREE) that fails on this point
                 entry["peers"][peer.name] = {"max_abs_diff_vs_gru_gen": None, "verified": False,
@@ -317,7 +428,7 @@ def main():
             r = {"max_abs_diff_vs_gru_gen": err, "verified": err <= TOLERANCE}
             if r["verified"]:
                 r["run"] = best_time(run, args.budget)
-                if point.get("time_step"):
+                if point.get("time_step") and step:
                     r["step"] = best_time(step, args.budget / 2, min_reps=20)
             entry["peers"][peer.name] = r
             print(f"  peers ({args.threads} thread{'s' if args.threads > 1 else ''}): "

@@ -3,7 +3,8 @@
 # at every x86 feature level the CPU executes, and against the machine's limits (bench/bench.py
 # says what is measured). Builds gru-gen if needed, installs the benchmark-only Python packages
 # (bench/requirements.txt) into .venv once, then runs.
-# Options go to bench/bench.py (e.g. --hidden 64,128 --batch 1 --threads 1 --targets host).
+# Options go to bench/bench.py (e.g. --hidden 64,128 --batch 1 --threads 1 --targets host; --models
+# for only the 2-layer bidirectional model points, --no-models to skip them).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv="$root/.venv"
