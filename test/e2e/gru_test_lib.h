@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gru_test_util.h"
+
 #define GRU_TOLERANCE 1e-5f /* max abs error against MLX, fp32 */
 
 typedef struct gru_test_lib {
@@ -41,18 +43,6 @@ typedef struct gru_test_lib {
                                           LIB##_BATCH, LIB##_HAS_BIAS, LIB##_MAX_SEQ_LEN,      \
                                           lib##_abi_version, lib##_t_create, lib##_t_run,      \
                                           lib##_t_step, lib##_t_destroy, lib##_status_string}
-
-/* A buffer of n floats filled with a recognisable pattern, to prove nothing was written. */
-static inline float *sentinel(size_t n) {
-  float *p = (float *)malloc(n * sizeof(float));
-  for (size_t i = 0; i < n; ++i) p[i] = -12345.0f - (float)i;
-  return p;
-}
-static inline int untouched(const float *p, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    if (p[i] != -12345.0f - (float)i) return 0;
-  return 1;
-}
 
 typedef struct {
   int32_t D, H, N, L, has_bias, has_h0;
@@ -102,14 +92,6 @@ static int golden_load(const char *path, golden *g) {
   return 1;
 }
 
-static float max_abs_diff(const float *a, const float *b, size_t n) {
-  float m = 0.0f;
-  for (size_t i = 0; i < n; ++i) {
-    const float d = fabsf(a[i] - b[i]);
-    if (!(d <= m)) m = d; /* NaN counts as a mismatch */
-  }
-  return m;
-}
 
 /* Runs model `m` of `lib` (NULL: one created from the golden's own weights) on the golden in
  * `path` through run and through step x L; returns 1 when both match MLX within GRU_TOLERANCE.

@@ -21,6 +21,7 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #include STR(LIB.h)
+#include "gru_test_util.h"
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
@@ -101,26 +102,6 @@ static int load(const char *path, model_golden *g) {
   if (g->has_h0) g->h0 = c, c += LD * N * H;
   g->out = c, c += N * L * out_size;
   g->h_n = c;
-  return 1;
-}
-
-static float max_abs_diff(const float *a, const float *b, size_t n) {
-  float m = 0.0f;
-  for (size_t i = 0; i < n; ++i) {
-    const float d = fabsf(a[i] - b[i]);
-    if (!(d <= m)) m = d; /* NaN counts as a mismatch */
-  }
-  return m;
-}
-
-static float *sentinel(size_t n) {
-  float *p = (float *)malloc(n * sizeof(float));
-  for (size_t i = 0; i < n; ++i) p[i] = -12345.0f - (float)i;
-  return p;
-}
-static int untouched(const float *p, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    if (p[i] != -12345.0f - (float)i) return 0;
   return 1;
 }
 

@@ -260,15 +260,23 @@ static const gru_model_descriptor *one(const gru_layer_descriptor *d) {
 
 /* ---- The reference: MLX's GRU, in double ----------------------------------------------------- */
 
-static void reference(const gru_layer_descriptor *d, const float *Wx, const float *Wh,
-                      const float *b, const float *bhn, const float *x, int L, const float *h0,
-                      float *out) {
-  const int D = d->input_size, H = d->hidden_size, N = d->batch;
+/* One layer instance of PyTorch's packed-sequence semantics, in double: row n walks
+ * 0..len-1 (or len-1..0 backwards) from h0 (or zeros); states go to out [N][L][row] at column
+ * `col`, zeros past len; the last state to hn [N][H]. Written from the semantics, not from the
+ * runtime's code. */
+static void reference_instance(int D, int H, int N, const float *Wx, const float *Wh,
+                               const float *b, const float *bhn, const float *in, int L,
+                               const int32_t *lengths, const float *h0, int backwards, float *out,
+                               int row, int col, float *hn) {
   for (int n = 0; n < N; ++n) {
+    const int len = lengths ? lengths[n] : L;
     double h[64];
     for (int i = 0; i < H; ++i) h[i] = h0 ? h0[n * H + i] : 0.0;
-    for (int t = 0; t < L; ++t) {
-      const float *xt = x + ((size_t)n * L + t) * D;
+    for (int t = len; t < L; ++t)
+      for (int i = 0; i < H; ++i) out[((size_t)n * L + t) * row + col + i] = 0.0f;
+    for (int s = 0; s < len; ++s) {
+      const int t = backwards ? len - 1 - s : s;
+      const float *xt = in + ((size_t)n * L + t) * D;
       double next[64];
       for (int i = 0; i < H; ++i) {
         double xp[3], hp[3];
@@ -283,9 +291,20 @@ static void reference(const gru_layer_descriptor *d, const float *Wx, const floa
         const double c = tanh(xp[2] + r * (hp[2] + (bhn ? bhn[i] : 0.0)));
         next[i] = (1 - z) * c + z * h[i];
       }
-      for (int i = 0; i < H; ++i) out[((size_t)n * L + t) * H + i] = (float)(h[i] = next[i]);
+      for (int i = 0; i < H; ++i) out[((size_t)n * L + t) * row + col + i] = (float)(h[i] = next[i]);
     }
+    for (int i = 0; i < H; ++i) hn[n * H + i] = (float)h[i];
   }
+}
+
+/* One forward layer, every row L long: the reference of test_numbers. */
+static void reference(const gru_layer_descriptor *d, const float *Wx, const float *Wh,
+                      const float *b, const float *bhn, const float *x, int L, const float *h0,
+                      float *out) {
+  float *hn = malloc(sizeof(float) * (size_t)d->batch * d->hidden_size);
+  reference_instance(d->input_size, d->hidden_size, d->batch, Wx, Wh, b, bhn, x, L, NULL, h0, 0,
+                     out, d->hidden_size, 0, hn);
+  free(hn);
 }
 
 static float *values(size_t n, unsigned seed) {
@@ -452,43 +471,6 @@ static void test_refusals(void) {
 }
 
 /* ---- Stacks: layers, directions, per-row lengths -------------------------------------------- */
-
-/* One layer instance of PyTorch's packed-sequence semantics, in double: row n walks
- * 0..len-1 (or len-1..0 backwards) from h0 (or zeros); states go to out [N][L][row] at column
- * `col`, zeros past len; the last state to hn [N][H]. Written from the semantics, not from the
- * runtime's code. */
-static void reference_instance(int D, int H, int N, const float *Wx, const float *Wh,
-                               const float *b, const float *bhn, const float *in, int L,
-                               const int32_t *lengths, const float *h0, int backwards, float *out,
-                               int row, int col, float *hn) {
-  for (int n = 0; n < N; ++n) {
-    const int len = lengths ? lengths[n] : L;
-    double h[64];
-    for (int i = 0; i < H; ++i) h[i] = h0 ? h0[n * H + i] : 0.0;
-    for (int t = len; t < L; ++t)
-      for (int i = 0; i < H; ++i) out[((size_t)n * L + t) * row + col + i] = 0.0f;
-    for (int s = 0; s < len; ++s) {
-      const int t = backwards ? len - 1 - s : s;
-      const float *xt = in + ((size_t)n * L + t) * D;
-      double next[64];
-      for (int i = 0; i < H; ++i) {
-        double xp[3], hp[3];
-        for (int g = 0; g < 3; ++g) {
-          const int j = g * H + i;
-          xp[g] = b ? b[j] : 0.0;
-          for (int k = 0; k < D; ++k) xp[g] += (double)xt[k] * Wx[j * D + k];
-          hp[g] = 0.0;
-          for (int k = 0; k < H; ++k) hp[g] += h[k] * Wh[j * H + k];
-        }
-        const double r = 1 / (1 + exp(-(xp[0] + hp[0]))), z = 1 / (1 + exp(-(xp[1] + hp[1])));
-        const double c = tanh(xp[2] + r * (hp[2] + (bhn ? bhn[i] : 0.0)));
-        next[i] = (1 - z) * c + z * h[i];
-      }
-      for (int i = 0; i < H; ++i) out[((size_t)n * L + t) * row + col + i] = (float)(h[i] = next[i]);
-    }
-    for (int i = 0; i < H; ++i) hn[n * H + i] = (float)h[i];
-  }
-}
 
 /* A stack of `layers` layers in `direction` (GRU_RT_*): run_ex with and without lengths and h0
  * against the reference; h_n; for forward stacks step x L equals run; the misuses of stacks. */
