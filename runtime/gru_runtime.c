@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "HalideRuntime.h"
+#include "gru_pack.h"
 #include "gru_runtime_internal.h"
 #include "gru_safetensors.h"
 #include "gru_status.h"
@@ -47,6 +48,7 @@ typedef struct GRU_RT_MODEL gru_rt_model;
 struct GRU_RT_MODEL {
   const gru_model_descriptor *md; /* the whole model's (set in every sub-model) */
   const gru_layer_descriptor *d;  /* this layer instance's */
+  int in_place; /* the weights are the library's embedded, packed ones (layout_in_place) */
   tensor Wx, Wh, b, bhn; /* in the descriptor's panels; b [3H], bhn [H]; on the device for GPUs */
   tensor zeros;   /* [N][H]: the state before t = 0 when the caller gives none */
   tensor xp_step; /* [N][3H]: projected input of one step */
@@ -220,24 +222,6 @@ static gru_status advance(gru_rt_model *m, tensor *xp, tensor *h, tensor *h_next
 
 GRU_RT_API uint32_t gru_rt_abi_version(void) { return 2; }
 
-/* The weights as the kernels read them (the descriptor's panels): src is MLX's [gates x per_gate][K];
- * with panel > 0, dst is its transpose cut into panels of `panel` columns per gate, the gates
- * interleaved, [per_gate / panel][K][gates][panel]; with panel 0, a copy. */
-static void pack(float *dst, const float *src, int32_t gates, int32_t per_gate, int32_t K,
-                 int32_t panel) {
-  if (panel == 0) {
-    __builtin_memcpy(dst, src, sizeof(float) * (size_t)gates * per_gate * K);
-    return;
-  }
-  const size_t row = (size_t)gates * panel; /* floats per k in a panel */
-  for (int32_t g = 0; g < gates; ++g)
-    for (int32_t c = 0; c < per_gate; ++c) {
-      const float *in = src + ((size_t)g * per_gate + c) * K;
-      float *out = dst + (size_t)(c / panel) * K * row + (size_t)g * panel + c % panel;
-      for (int32_t k = 0; k < K; ++k) out[(size_t)k * row] = in[k];
-    }
-}
-
 /* ---- CPU features ---------------------------------------------------------------------------
  * The features of the library's Halide target: a kernel that uses one this CPU lacks would die
  * (SIGILL), so create checks them first. */
@@ -276,12 +260,20 @@ static int backwards(const gru_model_descriptor *md, int32_t direction) {
   return md->direction == GRU_RT_REVERSE || direction == 1;
 }
 
-/* Sub-model i inside the model's block, which starts with sub-model 0. */
+/* A layer instance's layout: its weights in its block, or used in place. */
+static const gru_rt_layout *layout_of(const gru_layer_descriptor *d, int in_place) {
+  return in_place ? &d->layout_in_place : &d->layout;
+}
+
+/* Sub-model i inside the model's block, which starts with sub-model 0 (whose in_place says
+ * which layout the block has). */
 static gru_rt_model *sub_model(const gru_model_descriptor *md, void *block, int32_t i) {
+  const int in_place = ((gru_rt_model *)block)->in_place;
   const uint64_t first = (uint64_t)md->directions;
-  const uint64_t at = (uint64_t)i < first ? (uint64_t)i * md->first->layout.bytes
-                                          : first * md->first->layout.bytes +
-                                                ((uint64_t)i - first) * md->deep->layout.bytes;
+  const uint64_t first_bytes = layout_of(md->first, in_place)->bytes;
+  const uint64_t at = (uint64_t)i < first ? (uint64_t)i * first_bytes
+                                          : first * first_bytes + ((uint64_t)i - first) *
+                                                                      layout_of(md->deep, in_place)->bytes;
   return (gru_rt_model *)((uint8_t *)block + at);
 }
 
@@ -301,15 +293,20 @@ GRU_RT_API void gru_rt_destroy(gru_rt_model *m) {
 /* Lays out one layer instance in its part of the model's block and copies (packs) its weights;
  * on GPU targets, puts them on the device. */
 static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
-                             const gru_layer_descriptor *d, const gru_layer_weights *w) {
+                             const gru_layer_descriptor *d, const gru_layer_weights *w,
+                             int in_place) {
   uint8_t *block = (uint8_t *)m;
+  const gru_rt_layout *layout = layout_of(d, in_place);
   const int32_t D = d->input_size, H = d->hidden_size, N = d->batch, G = 3 * H;
   const struct halide_device_interface_t *device = device_of(d);
   const int dev = device != NULL; /* the arrays below go to the device (upload) */
   __builtin_memset(m, 0, sizeof *m);
   m->md = md;
   m->d = d;
-  float *wx = (float *)(block + d->layout.Wx), *wh = (float *)(block + d->layout.Wh);
+  m->in_place = in_place;
+  /* In place: the kernels read the library's read-only copy (only ever read). */
+  float *wx = in_place ? (float *)w->Wx : (float *)(block + layout->Wx);
+  float *wh = in_place ? (float *)w->Wh : (float *)(block + layout->Wh);
   if (d->wx_panel > 0) {
     dense(&m->Wx, dev, wx, D * d->wx_panel, G / d->wx_panel, 0);
     dense(&m->Wh, dev, wh, H * 3 * d->wh_panel, H / d->wh_panel, 0);
@@ -317,17 +314,19 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
     dense(&m->Wx, dev, wx, D, G, 0);
     dense(&m->Wh, dev, wh, H, G, 0);
   }
-  float *zeros = (float *)(block + d->layout.zeros);
+  float *zeros = (float *)(block + layout->zeros);
   dense(&m->zeros, dev, zeros, H, N, 0);
-  dense(&m->xp_step, dev, (float *)(block + d->layout.xp_step), G, N, 0);
-  dense(&m->h_step, dev, (float *)(block + d->layout.h_step), H, N, 0);
-  m->x_tail = (float *)(block + d->layout.x_tail);
-  pack(wx, w->Wx, 1, G, D, d->wx_panel);
-  pack(wh, w->Wh, 3, H, H, d->wh_panel);
+  dense(&m->xp_step, dev, (float *)(block + layout->xp_step), G, N, 0);
+  dense(&m->h_step, dev, (float *)(block + layout->h_step), H, N, 0);
+  m->x_tail = (float *)(block + layout->x_tail);
+  if (!in_place) {
+    gru_pack(wx, w->Wx, 1, G, D, d->wx_panel);
+    gru_pack(wh, w->Wh, 3, H, H, d->wh_panel);
+  }
   __builtin_memset(zeros, 0, sizeof(float) * (size_t)N * H);
   gru_status s = GRU_OK;
   if (d->has_bias) {
-    float *wb = (float *)(block + d->layout.b), *wbhn = (float *)(block + d->layout.bhn);
+    float *wb = (float *)(block + layout->b), *wbhn = (float *)(block + layout->bhn);
     dense(&m->b, dev, wb, G, 0, 0);
     dense(&m->bhn, dev, wbhn, H, 0, 0);
     __builtin_memcpy(wb, w->b, sizeof(float) * (size_t)G);
@@ -343,7 +342,8 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
 
 /* create and create_layers: `who` names the function in messages; `indexed`: name w[i]. */
 static gru_status create_model(const gru_model_descriptor *md, const gru_layer_weights *w,
-                               int32_t count, gru_rt_model **out, const char *who, int indexed) {
+                               int32_t count, gru_rt_model **out, const char *who, int indexed,
+                               int in_place) {
   /* A portable library's variants, best first: the first whose features this CPU has (check_cpu
    * below names what the last one lacks when none fits). */
   while (md->fallback && !halide_can_use_target_features(md->first->target_feature_words,
@@ -388,19 +388,23 @@ static gru_status create_model(const gru_model_descriptor *md, const gru_layer_w
   gru_status s = check_cpu(md->first);
   if (s != GRU_OK) return s;
   install_error_handler();
-  void *block = halide_malloc(NULL, (size_t)md->bytes);
+  void *block = halide_malloc(NULL, (size_t)(in_place ? md->bytes_in_place : md->bytes));
   if (!block) {
     snprintf(last_error, sizeof last_error, "%s: out of memory", who);
     return GRU_OUT_OF_MEMORY;
   }
-  /* Every sub-model's struct starts zeroed (destroy skips those never initialized). */
+  /* Every sub-model's struct starts zeroed (destroy skips those never initialized); sub-model 0
+   * says which layout the block has first. */
+  __builtin_memset(block, 0, sizeof(gru_rt_model));
+  ((gru_rt_model *)block)->in_place = in_place;
   for (int32_t i = 0; i < count; ++i) {
     gru_rt_model *sub = sub_model(md, block, i);
-    __builtin_memset(sub, 0, sizeof *sub);
+    if (i > 0) __builtin_memset(sub, 0, sizeof *sub);
     sub->md = md;
+    sub->in_place = in_place;
   }
   for (int32_t i = 0; i < count && s == GRU_OK; ++i)
-    s = layer_init(sub_model(md, block, i), md, layer_descriptor(md, i), &w[i]);
+    s = layer_init(sub_model(md, block, i), md, layer_descriptor(md, i), &w[i], in_place);
   if (s != GRU_OK) {
     gru_rt_destroy((gru_rt_model *)block);
     return s;
@@ -419,14 +423,14 @@ GRU_RT_API gru_status gru_rt_create(const gru_model_descriptor *md, const float 
                                     gru_rt_model **out) {
   if (!Wx || !Wh || !out) return fail(GRU_INVALID_ARGUMENT, "create: Wx, Wh and out must not be NULL");
   const gru_layer_weights w = {Wx, Wh, b, bhn};
-  return create_model(md, &w, 1, out, "create", 0);
+  return create_model(md, &w, 1, out, "create", 0, 0);
 }
 
 GRU_RT_API gru_status gru_rt_create_layers(const gru_model_descriptor *md,
                                            const gru_layer_weights *w, int32_t count,
                                            gru_rt_model **out) {
   if (!w || !out) return fail(GRU_INVALID_ARGUMENT, "create_layers: w and out must not be NULL");
-  return create_model(md, w, count, out, "create_layers", 1);
+  return create_model(md, w, count, out, "create_layers", 1, 0);
 }
 
 /* Projects all `rows` rows of x (dense rows of the layer's input size) into xp_blocks
@@ -865,7 +869,7 @@ GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_model_descriptor 
           gst_to_f32(&file, cell->bhn, (float *)lw[i].bhn);
         }
       }
-      s = create_model(md, lw, subs, out, "create_from_safetensors", 0);
+      s = create_model(md, lw, subs, out, "create_from_safetensors", 0, 0);
       halide_free(NULL, w);
     }
   }
@@ -889,7 +893,7 @@ GRU_RT_API gru_status gru_rt_create_default(const gru_model_descriptor *md, gru_
   if (subs > kMaxSubModels) return fail(GRU_INTERNAL_ERROR, "create_default: too many layers");
   gru_layer_weights lw[kMaxSubModels];
   for (int32_t i = 0; i < subs; ++i) w = layer_weights(layer_descriptor(md, i), w, &lw[i]);
-  return create_model(md, lw, subs, out, "create_default", 0);
+  return create_model(md, lw, subs, out, "create_default", 0, md->embedded_packed);
 }
 
 GRU_RT_API const char *gru_rt_status_string(gru_status s) {

@@ -38,6 +38,12 @@ typedef union {
   gru_rt_kernel4 no_bias;
 } gru_rt_step_kernel;
 
+/* Where a layer instance keeps its arrays in its part of the model's block: byte offsets of each,
+ * and the part's size (GruSpec::model_layout). The model struct fills the bytes before the first. */
+typedef struct {
+  uint64_t Wx, Wh, b, bhn, x_tail, zeros, xp_step, h_step, bytes;
+} gru_rt_layout;
+
 /* One instruction-set feature of the library's Halide target: its bit in target_features
  * (Halide::Target::Feature) and its name, for the message when the CPU lacks it. */
 typedef struct {
@@ -65,11 +71,10 @@ typedef struct gru_layer_descriptor {
   /* Rows of the arrays the time loop slices on the device start at multiples of this many
    * floats (1 on CPU targets). */
   int32_t row_align_floats;
-  /* The model's one host block (GruSpec::model_layout): byte offsets of each array, and its
-   * size, <NAME>_MODEL_BYTES. The model struct fills the bytes before `Wx`. */
-  struct {
-    uint64_t Wx, Wh, b, bhn, x_tail, zeros, xp_step, h_step, bytes;
-  } layout;
+  /* The layer instance's part of the model's block (GruSpec::model_layout); layout_in_place:
+   * the same without Wx and Wh, for weights the kernels read where they are (embedded in the
+   * library already packed, gru-gen's --embed-weights on CPU targets). */
+  gru_rt_layout layout, layout_in_place;
   /* Halide's device interface of GPU targets (halide_opencl_device_interface, ...); NULL on CPU
    * targets, where the runtime never calls a device function. */
   const struct halide_device_interface_t *(*device_interface)(void);
@@ -101,8 +106,12 @@ typedef struct gru_model_descriptor {
   const gru_layer_descriptor *first, *deep;
   uint64_t bytes;
   /* Per sub-model in order: Wx, Wh, then b and bhn with bias, as float32, when the weights are in
-   * the library; else NULL. */
+   * the library; else NULL. With embedded_packed, Wx and Wh are already in the layer
+   * descriptors' panels: create_default uses them in place, in a block of bytes_in_place
+   * (<NAME>_MODEL_BYTES_DEFAULT), copying only b and bhn. */
   const float *embedded_weights;
+  int embedded_packed;
+  uint64_t bytes_in_place;
   /* Portable libraries: the same model compiled for a less demanding feature level (its kernels,
    * weight panels and CPU features; the same shapes), tried at create when the running CPU
    * lacks a feature of this one's. NULL: this is the last. */

@@ -344,7 +344,8 @@ void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetP
     }
   }
   members.push_back(compile_runtime(spec, embedded, policy, plans, work.path()));
-  if (embedded) members.push_back(assemble_embedded_weights(spec, *embedded, policy, work.path()));
+  if (embedded)
+    members.push_back(assemble_embedded_weights(spec, *embedded, policy, plans, work.path()));
   members.push_back(compile_halide_runtime(policy, work.path()));
   write_archive(target_dir / ("lib" + spec.name + ".a"), members, policy.archive);
   if (shared) write_shared_library(spec, embedded, policy, members, work.path(), target_dir);

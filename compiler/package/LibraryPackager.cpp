@@ -13,6 +13,7 @@
 #include "support/Files.h"
 #include "support/Progress.h"
 #include "support/Subprocess.h"
+#include "weights/WeightPacking.h"
 
 namespace grugen {
 namespace fs = std::filesystem;
@@ -68,6 +69,7 @@ TemplateValues header_values(const GruSpec &spec, const GruWeights *weights) {
       {"STEP_BYTES", std::to_string(spec.run_scratch_bytes_per_step())},
       {"SUBMODEL_FETCHES", std::to_string(spec.layers * spec.directions())},
       {"MODEL_BYTES", std::to_string(spec.model_bytes())},
+      {"MODEL_BYTES_DEFAULT", std::to_string(spec.model_bytes(true))},
       {"PROJECTION_ROWS", std::to_string(kProjectionBlockRows)},
       {"GATES", std::to_string(3 * spec.hidden_size)},
       {"DEVICE_ROW_ALIGN", std::to_string(kDeviceRowAlignFloats)},
@@ -210,8 +212,14 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
          names + "{-1, \"\"}};\n\n";
     // One layer descriptor per input size: layer 0's (D), and with several layers theirs
     // (output_size(); their own projection kernels when that differs from D).
+    const auto layout_text = [&](const GruSpec::ModelLayout &layout) {
+      return "{.Wx = " + num(layout.Wx) + ", .Wh = " + num(layout.Wh) + ", .b = " +
+             num(layout.b) + ", .bhn = " + num(layout.bhn) + ", .x_tail = " +
+             num(layout.x_tail) + ",\n               .zeros = " + num(layout.zeros) +
+             ", .xp_step = " + num(layout.xp_step) + ", .h_step = " + num(layout.h_step) +
+             ", .bytes = " + num(layout.bytes) + "}";
+    };
     const auto layer_descriptor = [&](const std::string &symbol, int64_t layer) {
-      const GruSpec::ModelLayout layout = spec.model_layout(layer);
       const std::string deep = layer > 0 && deep_kernels ? "_deep" : "";
       return "static const gru_layer_descriptor " + symbol + " = {\n"
          "    .version = GRU_LAYER_DESCRIPTOR_VERSION,\n"
@@ -225,10 +233,8 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
          "    .wx_panel = " + num(plan.panels.wx) + ",\n"
          "    .wh_panel = " + num(plan.panels.wh) + ",\n"
          "    .row_align_floats = " + num(v.row_align_floats) + ",\n"
-         "    .layout = {.Wx = " + num(layout.Wx) + ", .Wh = " + num(layout.Wh) + ", .b = " +
-         num(layout.b) + ", .bhn = " + num(layout.bhn) + ", .x_tail = " + num(layout.x_tail) +
-         ",\n               .zeros = " + num(layout.zeros) + ", .xp_step = " + num(layout.xp_step) +
-         ", .h_step = " + num(layout.h_step) + ", .bytes = " + num(layout.bytes) + "},\n"
+         "    .layout = " + layout_text(spec.model_layout(layer)) + ",\n"
+         "    .layout_in_place = " + layout_text(spec.model_layout(layer, true)) + ",\n"
          "    .device_interface = " + (device_interface.empty() ? "NULL" : device_interface) + ",\n"
          "    .projection = {." + bias + " = " + kernel_symbol(n, v.variant, "projection" + deep) + "},\n"
          "    .step_projection = {." + bias + " = " + kernel_symbol(n, v.variant, "step_projection" + deep) + "},\n"
@@ -252,6 +258,8 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
          "    .bytes = " + num(spec.model_bytes()) + ",\n"
          "    .embedded_weights = " + (embedded ? n + "__embedded_weights" : std::string("NULL")) +
          ",\n"
+         "    .embedded_packed = " + (embedded && embeds_packed_weights(policy) ? "1" : "0") + ",\n"
+         "    .bytes_in_place = " + num(spec.model_bytes(true)) + ",\n"
          "    .fallback = " + fallback + ",\n};\n";
     fallback = "&" + descriptor;
   }
@@ -450,7 +458,7 @@ fs::path compile_runtime(const GruSpec &spec, const GruWeights *weights, const T
                          const std::vector<SchedulePlan> &plans,
                          const fs::path &dir) {
   for (const char *file : {"HalideRuntime.h", "gru_safetensors.h", "jsmn.h", "gru_runtime.c",
-                           "gru_runtime_internal.h", "gru_status.h"})
+                           "gru_runtime_internal.h", "gru_status.h", "gru_pack.h"})
     write_file(dir / file, embedded(file));
   write_header(spec, weights, dir);
   const std::string source = spec.name + "_runtime.c";
@@ -458,11 +466,35 @@ fs::path compile_runtime(const GruSpec &spec, const GruWeights *weights, const T
   return compile_c(policy, dir, source, "runtime");
 }
 
+bool embeds_packed_weights(const TargetPolicy &policy) {
+  return policy.packed_weights && policy.variant_targets.empty();
+}
+
 fs::path assemble_embedded_weights(const GruSpec &spec, const GruWeights &weights,
-                                   const TargetPolicy &policy, const fs::path &dir) {
+                                   const TargetPolicy &policy, const std::vector<SchedulePlan> &plans,
+                                   const fs::path &dir) {
   const std::string blob = spec.name + "_weights.bin", source = spec.name + "_weights.S";
-  write_file(dir / blob, std::string_view(reinterpret_cast<const char *>(weights.values.data()),
-                                          weights.values.size() * sizeof(float)));
+  std::vector<float> values = weights.values;
+  if (embeds_packed_weights(policy)) {
+    // Each layer instance: Wx [3H][D_l] and Wh [3H][H] packed as the runtime packs them at
+    // create (runtime/gru_pack.h), b and bhn as they are; the sizes do not change.
+    const int64_t H = spec.hidden_size, G = 3 * H;
+    size_t at = 0;
+    for (int64_t layer = 0; layer < spec.layers; ++layer)
+      for (int64_t d = 0; d < spec.directions(); ++d) {
+        const int64_t D = spec.layer_input_size(layer);
+        grugen_pack_weights(values.data() + at, weights.values.data() + at, 1, int32_t(G),
+                            int32_t(D), int32_t(plans.front().panels.wx));
+        at += size_t(G * D);
+        grugen_pack_weights(values.data() + at, weights.values.data() + at, 3, int32_t(H),
+                            int32_t(H), int32_t(plans.front().panels.wh));
+        at += size_t(G * H) + (spec.has_bias ? size_t(G + H) : 0);
+      }
+    if (at != values.size())
+      throw GruGenError("internal: the embedded weights are not the spec's layer instances");
+  }
+  write_file(dir / blob, std::string_view(reinterpret_cast<const char *>(values.data()),
+                                          values.size() * sizeof(float)));
   // .incbin keeps megabytes of weights out of C initialisers; Mach-O spells the section and
   // the symbol differently from ELF.
   const bool macho = policy.halide_target.os == Halide::Target::OSX;

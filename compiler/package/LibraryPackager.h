@@ -28,10 +28,19 @@ std::filesystem::path compile_runtime(const GruSpec &spec, const GruWeights *emb
                                       const std::vector<SchedulePlan> &plans,
                                       const std::filesystem::path &dir);
 
+// Whether a library for `policy` embeds its weights already packed for its kernels, which
+// create_default then uses in place (no copy of Wx and Wh): CPU targets with one set of kernels.
+// GPU targets copy them to the device anyway; a portable target's kernel variants each read
+// their own panels.
+bool embeds_packed_weights(const TargetPolicy &policy);
+
 // Assembles `weights` into an object for `policy`'s target, defining <name>__embedded_weights
-// (read-only data, 64-byte aligned) for <name>_create_default. Returns the object.
+// (read-only data, 64-byte aligned) for <name>_create_default: in MLX's layout, or with
+// embeds_packed_weights each layer instance's Wx and Wh in the panels of `plans` (one per kernel
+// variant, as for compile_runtime). Returns the object.
 std::filesystem::path assemble_embedded_weights(const GruSpec &spec, const GruWeights &weights,
                                                 const TargetPolicy &policy,
+                                                const std::vector<SchedulePlan> &plans,
                                                 const std::filesystem::path &dir);
 
 // Writes a deterministic static library (no timestamps, owners or modes) with a symbol index,

@@ -15,7 +15,7 @@ int64_t GruSpec::weight_elements() const {
   return elements;
 }
 
-GruSpec::ModelLayout GruSpec::model_layout(int64_t layer) const {
+GruSpec::ModelLayout GruSpec::model_layout(int64_t layer, bool weights_in_place) const {
   const int64_t input_size = layer_input_size(layer);
   // The model struct, then each array 64-byte aligned for the kernels' vector loads: the weights
   // (Wx [3H][D], Wh [3H][H], b [3H], bhn [H]); the zero-padded tail block of a sequence
@@ -29,8 +29,8 @@ GruSpec::ModelLayout GruSpec::model_layout(int64_t layer) const {
   };
   const int64_t gates = 3 * hidden_size;
   ModelLayout layout;
-  layout.Wx = carve(gates * input_size);
-  layout.Wh = carve(gates * hidden_size);
+  layout.Wx = carve(weights_in_place ? 0 : gates * input_size);
+  layout.Wh = carve(weights_in_place ? 0 : gates * hidden_size);
   layout.b = carve(has_bias ? gates : 0);
   layout.bhn = carve(has_bias ? hidden_size : 0);
   layout.x_tail = carve(kProjectionBlockRows * input_size);
@@ -41,8 +41,9 @@ GruSpec::ModelLayout GruSpec::model_layout(int64_t layer) const {
   return layout;
 }
 
-int64_t GruSpec::model_bytes() const {
-  return directions() * (model_layout(0).bytes + (layers - 1) * model_layout(1).bytes);
+int64_t GruSpec::model_bytes(bool weights_in_place) const {
+  return directions() * (model_layout(0, weights_in_place).bytes +
+                         (layers - 1) * model_layout(1, weights_in_place).bytes);
 }
 
 std::vector<std::string> GruSpec::kernel_suffixes() const {

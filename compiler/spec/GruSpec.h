@@ -72,10 +72,13 @@ struct GruSpec {
     int64_t Wx, Wh, b, bhn, x_tail, zeros, xp_step, h_step;  // byte offsets, 64-byte aligned
     int64_t bytes;  // the sub-model's part, its struct included
   };
-  ModelLayout model_layout(int64_t layer = 0) const;
+  // weights_in_place: without room for Wx and Wh, which the kernels then read where they are
+  // (weights embedded in the library already packed).
+  ModelLayout model_layout(int64_t layer = 0, bool weights_in_place = false) const;
   // Bytes a created model holds from halide_malloc, NAME_MODEL_BYTES: the sub-models' parts, one
-  // after another in layer-major order, forward before backward.
-  int64_t model_bytes() const;
+  // after another in layer-major order, forward before backward (weights_in_place:
+  // NAME_MODEL_BYTES_DEFAULT of a library whose embedded weights are used in place).
+  int64_t model_bytes(bool weights_in_place = false) const;
   // Bytes per timestep that `run` obtains on top of the projected input (NAME_RUN_SCRATCH_BYTES):
   // with several layers the activations between them, N x output_size() floats; with a backward
   // direction a reversed copy of a layer's input and of its states (for rows shorter than the
