@@ -88,7 +88,8 @@ struct TargetToolchain {
   std::vector<std::string> link_libraries;  // linker flags an app adds after lib<name>.a
   ArchiveFormat archive = ArchiveFormat::GNU;
   // --shared can also link lib<name>.so from the archive's objects with c_compiler (ELF targets,
-  // a GNU-style linker: version script and SONAME). Mach-O (.dylib) is not built yet.
+  // a GNU-style linker: version script and SONAME), or lib<name>.dylib (arm64-macos: zig's
+  // linker, package/AppleLibraries.h).
   bool shared_library = false;
 };
 
