@@ -199,13 +199,14 @@ std::pair<std::vector<std::string>, std::string> c_compiler_for(const Target &t)
     // but zig provides libc headers for macOS only; the Darwin headers it carries are Apple's
     // libSystem headers, which iOS shares (the same Libc, xnu and libpthread sources; what differs
     // per platform is marked __API_AVAILABLE(ios(...)) and TargetConditionals.h, both decided by
-    // the -target), with the same arm64 Darwin ABI. So they are added with -isystem.
+    // the -target), with the same arm64 Darwin ABI. So they are searched after clang's own
+    // headers (-idirafter), where an SDK's usr/include would be.
     if (const char *cc = std::getenv("GRU_GEN_CC_IOS"); cc && *cc)
       return {command_words("GRU_GEN_CC_IOS", cc), "GRU_GEN_CC_IOS"};
     const std::string zig = find_zig();
     const std::string lib = zig.empty() ? "" : zig_lib_dir(zig);
     if (lib.empty()) return {{}, "GRU_GEN_CC_IOS"};
-    return {{zig, "cc", "-target", std::string("aarch64-ios.") + kIosMinimum, "-isystem",
+    return {{zig, "cc", "-target", std::string("aarch64-ios.") + kIosMinimum, "-idirafter",
              lib + "/libc/include/any-darwin-any", "-g0"},
             "GRU_GEN_CC_IOS"};
   }

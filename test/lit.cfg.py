@@ -48,7 +48,7 @@ for line in subprocess.run([config.zig, "env"], capture_output=True, text=True).
     if line.startswith(".lib_dir = ") or line.startswith('"lib_dir": '):
         zig_lib = line.split('"')[-2] if line.startswith(".") else line.split('"')[3]
 darwin_headers = os.path.join(zig_lib, "libc", "include", "any-darwin-any")
-config.substitutions.append(("%cc-ios", config.zig + " cc -target aarch64-ios.17.0 -isystem " +
+config.substitutions.append(("%cc-ios", config.zig + " cc -target aarch64-ios.17.0 -idirafter " +
                              darwin_headers + strict_c))
 config.substitutions.append(("%darwin-headers", darwin_headers))
 config.substitutions.append(("%libsystem-tbd", os.path.join(zig_lib, "libc", "darwin", "libSystem.tbd")))
