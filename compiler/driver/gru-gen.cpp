@@ -360,7 +360,7 @@ void generate(const GruSpec &spec, const GruWeights *embedded,
   out.commit([&](const fs::path &dir) {
     remove_stale_libraries(spec.name, spec_stamp(spec, embedded), dir);
     std::error_code ec;
-    if (xcframework) fs::remove_all(dir / (spec.name + ".xcframework"), ec);  // slices of old runs
+    remove_stale_xcframework(spec, xcframework, read_text(out.staging() / header), dir);
     if (!write_mlir_of && fs::exists(dir / module, ec) &&
         read_text(dir / header) != read_text(out.staging() / header)) {
       fs::remove(dir / module, ec);
