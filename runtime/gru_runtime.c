@@ -344,6 +344,11 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
 /* create and create_layers: `who` names the function in messages; `indexed`: name w[i]. */
 static gru_status create_model(const gru_model_descriptor *md, const gru_layer_weights *w,
                                int32_t count, gru_rt_model **out, const char *who, int indexed) {
+  /* A portable library's variants, best first: the first whose features this CPU has (check_cpu
+   * below names what the last one lacks when none fits). */
+  while (md->fallback && !halide_can_use_target_features(md->first->target_feature_words,
+                                                          md->first->target_features))
+    md = md->fallback;
   if (md->version != GRU_MODEL_DESCRIPTOR_VERSION ||
       md->first->version != GRU_LAYER_DESCRIPTOR_VERSION ||
       (md->deep && md->deep->version != GRU_LAYER_DESCRIPTOR_VERSION)) {
@@ -402,6 +407,11 @@ static gru_status create_model(const gru_model_descriptor *md, const gru_layer_w
   }
   *out = (gru_rt_model *)block;
   return GRU_OK;
+}
+
+/* The Halide target of the kernels a model runs (a portable library's chosen variant). */
+GRU_RT_API const char *gru_rt_variant(const gru_rt_model *m) {
+  return m ? m->md->first->halide_target : "";
 }
 
 GRU_RT_API gru_status gru_rt_create(const gru_model_descriptor *md, const float *Wx,
@@ -773,17 +783,13 @@ static const float *layer_weights(const gru_layer_descriptor *d, const float *at
 
 enum { kMaxSubModels = 128 }; /* GruSpecLimits::kMaxLayers x 2 directions */
 
-/* The key prefix of layer instance i: `prefix` itself for a model of one forward layer (mlx.nn.GRU's
- * own keys), else "<prefix><l>." for a forward and "<prefix><l>.reverse." for a backward one. */
-static int instance_prefix(const gru_model_descriptor *md, const char *prefix, int32_t i,
-                           char *buffer, size_t cap) {
-  if (sub_models(md) == 1 && md->direction == GRU_RT_FORWARD)
-    return snprintf(buffer, cap, "%s", prefix) < (int)cap;
-  const int32_t l = i / md->directions, dir = i % md->directions;
-  return snprintf(buffer, cap, "%s%ld.%s", prefix, (long)l, backwards(md, dir) ? "reverse." : "") <
-         (int)cap;
+static const char *direction_word(int directions, int reverse) {
+  return directions == 2 ? "bidirectional" : reverse ? "reverse" : "forward";
 }
 
+/* The model in the file under `prefix` (gst_find_model, the reader gru-gen's --weights uses:
+ * one forward layer under "<prefix>Wx", ..., or layer l's instances under "<prefix><l>." and
+ * "<prefix><l>.reverse."), which must be the library's. */
 GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_model_descriptor *md,
                                                      const char *path, const char *prefix,
                                                      gru_rt_model **out) {
@@ -792,49 +798,56 @@ GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_model_descriptor 
   if (!prefix) prefix = "";
   const int32_t subs = sub_models(md);
   if (subs > kMaxSubModels) return fail(GRU_INTERNAL_ERROR, "create_from_safetensors: too many layers");
+  const gru_layer_descriptor *d0 = md->first;
   uint8_t *bytes = NULL;
   uint64_t size = 0;
   gru_status s = read_file(path, &bytes, &size);
   if (s != GRU_OK) return s;
+  gst_gru_model *model = (gst_gru_model *)halide_malloc(NULL, sizeof(gst_gru_model));
+  if (!model) {
+    halide_free(NULL, bytes);
+    return fail(GRU_OUT_OF_MEMORY, "create_from_safetensors: out of memory");
+  }
 
   const gst_allocator allocator = {file_alloc, file_release, NULL};
   gst_file file = {0};
-  gst_gru_layer layers[kMaxSubModels];
-  char reason[256], key[320];
+  char reason[256];
   gst_result r = gst_open(bytes, size, &allocator, &file, reason, sizeof reason);
-  size_t floats = 0;
-  for (int32_t i = 0; i < subs && r == GST_OK; ++i) {
-    const gru_layer_descriptor *d = layer_descriptor(md, i);
-    const int32_t D = d->input_size, H = d->hidden_size;
-    gst_gru_layer *layer = &layers[i];
-    __builtin_memset(layer, 0, sizeof *layer);
-    if (!instance_prefix(md, prefix, i, key, sizeof key)) {
-      snprintf(reason, sizeof reason, "prefix '%.64s...' is too long", prefix);
-      r = GST_FORMAT;
-      break;
+  if (r == GST_OK) r = gst_find_model(&file, prefix, model, reason, sizeof reason);
+  const int reverse = md->direction == GRU_RT_REVERSE;
+  if (r == GST_OK &&
+      (model->input_size != d0->input_size || model->hidden_size != d0->hidden_size ||
+       model->has_bias != (d0->has_bias != 0) || model->layers != md->layers ||
+       model->directions != md->directions || (model->reverse != 0) != reverse)) {
+    /* The layers are named when either side is more than one forward layer. */
+    const int plain = model->layers == 1 && model->directions == 1 && !model->reverse &&
+                      sub_models(md) == 1 && !reverse;
+    char theirs[48] = "", ours[48] = "";
+    if (!plain) {
+      snprintf(theirs, sizeof theirs, " (%d %s layer%s)", model->layers,
+               direction_word(model->directions, model->reverse), model->layers == 1 ? "" : "s");
+      snprintf(ours, sizeof ours, " (%d %s layer%s)", (int)md->layers,
+               direction_word(md->directions, reverse), md->layers == 1 ? "" : "s");
     }
-    r = gst_find_gru(&file, key, layer, reason, sizeof reason);
-    if (r == GST_OK && (layer->input_size != D || layer->hidden_size != H ||
-                        (layer->b != NULL) != (d->has_bias != 0))) {
-      snprintf(reason, sizeof reason,
-               "holds a GRU%s%.100s%s with D=%lld H=%lld bias %s; this library%s is D=%d H=%d bias %s",
-               key[0] ? " under '" : "", key, key[0] ? "'" : "", (long long)layer->input_size,
-               (long long)layer->hidden_size, layer->b ? "on" : "off",
-               subs > 1 ? "'s layer there" : "", (int)D, (int)H, d->has_bias ? "on" : "off");
-      r = GST_FORMAT;
-    } else if (r == GST_OK && !layer->reset_after != (d->reset_before != 0)) {
-      snprintf(reason, sizeof reason,
-               "holds a GRU that applies the reset gate %s the recurrent product (metadata "
-               "\"%.100sreset_after\"%s); this library applies it %s",
-               layer->reset_after ? "after" : "before", key,
-               layer->reset_after ? " absent or \"true\"" : ": \"false\"",
-               d->reset_before ? "before" : "after");
-      r = GST_FORMAT;
-    }
-    floats += layer_floats(d);
+    snprintf(reason, sizeof reason,
+             "holds a GRU with D=%lld H=%lld bias %s%s; this library is D=%d H=%d bias %s%s",
+             (long long)model->input_size, (long long)model->hidden_size,
+             model->has_bias ? "on" : "off", theirs, (int)d0->input_size, (int)d0->hidden_size,
+             d0->has_bias ? "on" : "off", ours);
+    r = GST_FORMAT;
+  } else if (r == GST_OK && !model->reset_after != (d0->reset_before != 0)) {
+    snprintf(reason, sizeof reason,
+             "holds a GRU that applies the reset gate %s the recurrent product (metadata "
+             "\"%.100sreset_after\"%s); this library applies it %s",
+             model->reset_after ? "after" : "before", prefix,
+             model->reset_after ? " absent or \"true\"" : ": \"false\"",
+             d0->reset_before ? "before" : "after");
+    r = GST_FORMAT;
   }
   if (r == GST_OK) {
     /* Converted to float32 in one scratch block, which create copies. */
+    size_t floats = 0;
+    for (int32_t i = 0; i < subs; ++i) floats += layer_floats(layer_descriptor(md, i));
     float *w = (float *)halide_malloc(NULL, sizeof(float) * floats);
     if (!w) {
       s = fail(GRU_OUT_OF_MEMORY, "create_from_safetensors: out of memory");
@@ -843,12 +856,13 @@ GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_model_descriptor 
       const float *at = w;
       for (int32_t i = 0; i < subs; ++i) {
         const gru_layer_descriptor *d = layer_descriptor(md, i);
+        const gst_gru_layer *cell = &model->cells[i];
         at = layer_weights(d, at, &lw[i]);
-        gst_to_f32(&file, layers[i].Wx, (float *)lw[i].Wx);
-        gst_to_f32(&file, layers[i].Wh, (float *)lw[i].Wh);
+        gst_to_f32(&file, cell->Wx, (float *)lw[i].Wx);
+        gst_to_f32(&file, cell->Wh, (float *)lw[i].Wh);
         if (d->has_bias) {
-          gst_to_f32(&file, layers[i].b, (float *)lw[i].b);
-          gst_to_f32(&file, layers[i].bhn, (float *)lw[i].bhn);
+          gst_to_f32(&file, cell->b, (float *)lw[i].b);
+          gst_to_f32(&file, cell->bhn, (float *)lw[i].bhn);
         }
       }
       s = create_model(md, lw, subs, out, "create_from_safetensors", 0);
@@ -856,6 +870,7 @@ GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_model_descriptor 
     }
   }
   gst_close(&file, &allocator);
+  halide_free(NULL, model);
   halide_free(NULL, bytes);
   if (r == GST_NO_MEMORY) return fail(GRU_OUT_OF_MEMORY, "create_from_safetensors: out of memory");
   if (r == GST_FORMAT) {

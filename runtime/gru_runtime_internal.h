@@ -103,6 +103,10 @@ typedef struct gru_model_descriptor {
   /* Per sub-model in order: Wx, Wh, then b and bhn with bias, as float32, when the weights are in
    * the library; else NULL. */
   const float *embedded_weights;
+  /* Portable libraries: the same model compiled for a less demanding feature level (its kernels,
+   * weight panels and CPU features; the same shapes), tried at create when the running CPU
+   * lacks a feature of this one's. NULL: this is the last. */
+  const struct gru_model_descriptor *fallback;
 } gru_model_descriptor;
 
 #endif /* GRU_RUNTIME_INTERNAL_H */

@@ -280,7 +280,8 @@ static int gst_foreign_format(const uint8_t *bytes, uint64_t size, char *msg, si
     what = "not a safetensors file but a NumPy .npy array; save the layer's tensors with "
            "mx.save_safetensors or safetensors.numpy.save_file";
   } else if (gst_starts(bytes, size, "\x89HDF\r\n\x1a\n", 8)) {
-    what = "not a safetensors file but an HDF5 file (Keras .h5?); only safetensors files are read";
+    what = "not a safetensors file but an HDF5 file (Keras .weights.h5?); convert its GRU layers: "
+           "tools/gru-import keras IN -o OUT.safetensors";
   } else if (size >= 3 && bytes[0] == 0x08 && bytes[1] >= 1 && bytes[1] < 0x80 &&
              (bytes[2] & 7) == 2) {
     /* A protobuf message opening with field 1 as a small varint, then a length-delimited field:
@@ -570,19 +571,28 @@ static void gst_hint_prefix(const gst_file *f, const char *prefix, size_t plen, 
   gst_put_str(msg, cap, &at, "'?");
 }
 
-/* Finds the layer under `prefix` and checks its shapes. Keys outside the prefix are someone
- * else's (a classifier head, another layer) and ignored; keys under it must be the layer's. */
-static gst_result gst_find_gru(const gst_file *f, const char *prefix, gst_gru_layer *out,
-                               char *msg, size_t cap) {
+/* The metadata's "<prefix>reset_after" (prefix[0, plen)), or `absent` without one. */
+static int gst_reset_key_of(const gst_file *f, const char *prefix, size_t plen, int absent) {
+  for (int i = 0; i < f->reset_key_count; ++i) {
+    const gst_reset_key *k = &f->reset_keys[i];
+    if ((size_t)k->key_len == plen + 11 && gst_equal(k->key, plen, prefix, plen))
+      return k->reset_after;
+  }
+  return absent;
+}
+
+/* gst_find_gru for the layer under prefix[0, plen); with skip_reverse, keys under
+ * "<prefix>reverse." (the backward direction of a stack's layer) are not the layer's. */
+static gst_result gst_find_cell(const gst_file *f, const char *prefix, size_t plen,
+                                int skip_reverse, gst_gru_layer *out, char *msg, size_t cap) {
   static const char *const names[4] = {"Wx", "Wh", "b", "bhn"};
   const gst_tensor *found[4] = {NULL, NULL, NULL, NULL};
-  const size_t plen = gst_strlen(prefix);
   for (int i = 0; i < f->count; ++i) {
     const gst_tensor *t = &f->tensors[i];
     if ((size_t)t->name_len < plen || !gst_equal(t->name, plen, prefix, plen)) continue;
-    /* "<prefix>reverse.*": the backward instance of the same layer of a model, read on its own
-     * (gru-gen's key scheme for models: "<l>." and "<l>.reverse."). */
-    if ((size_t)t->name_len - plen > 8 && gst_equal(t->name + plen, 8, "reverse.", 8)) continue;
+    if (skip_reverse && (size_t)t->name_len > plen + 8 &&
+        gst_equal(t->name + plen, 8, "reverse.", 8))
+      continue; /* the backward direction of a stack's layer: a cell of its own */
     int which = -1;
     for (int w = 0; w < 4; ++w)
       if (gst_equal(t->name + plen, (size_t)t->name_len - plen, names[w], gst_strlen(names[w])))
@@ -599,7 +609,7 @@ static gst_result gst_find_gru(const gst_file *f, const char *prefix, gst_gru_la
     if (!found[w]) {
       size_t at = 0;
       gst_put_str(msg, cap, &at, "missing tensor '");
-      gst_put_str(msg, cap, &at, prefix);
+      gst_put(msg, cap, &at, prefix, plen);
       gst_put_str(msg, cap, &at, names[w]);
       gst_put_str(msg, cap, &at, "'");
       /* No Wx under the prefix: the layer may be under another one. */
@@ -633,11 +643,216 @@ static gst_result gst_find_gru(const gst_file *f, const char *prefix, gst_gru_la
   out->bhn = bhn;
   out->input_size = Wx->shape[1];
   out->hidden_size = H;
-  out->reset_after = 1;
-  for (int i = 0; i < f->reset_key_count; ++i) {
-    const gst_reset_key *k = &f->reset_keys[i];
-    if ((size_t)k->key_len == plen + 11 && gst_equal(k->key, plen, prefix, plen))
-      out->reset_after = k->reset_after;
+  out->reset_after = gst_reset_key_of(f, prefix, plen, 1);
+  return GST_OK;
+}
+
+/* Finds the layer under `prefix` and checks its shapes. Keys outside the prefix are someone
+ * else's (a classifier head, another layer) and ignored; keys under it must be the layer's. */
+static gst_result gst_find_gru(const gst_file *f, const char *prefix, gst_gru_layer *out,
+                               char *msg, size_t cap) {
+  return gst_find_cell(f, prefix, gst_strlen(prefix), 0, out, msg, cap);
+}
+
+/* ---- A model: a stack of layers, each forward, reverse or both ------------------------------ */
+
+/* A model that is not one forward layer keeps each layer's directions under its own prefix:
+ * "<prefix><l>." for the forward one and "<prefix><l>.reverse." for the backward one of layer
+ * l = 0..L-1 (as MLX's save_weights names a list of nn.GRU, "layers.0.Wx", "layers.1.Wx", ...),
+ * each with Wx [3H][D_l], Wh [3H][H] and, with bias, b [3H] and bhn [H]; D_0 = D and
+ * D_l = DIRECTIONS * H above. The directions present give the model's direction: both,
+ * bidirectional; "<l>." only, forward; "<l>.reverse." only, reverse; every layer the same. The
+ * metadata's "<prefix>reset_after" is the model's variant; a layer's own key
+ * "<prefix><l>.[reverse.]reset_after", where present, must agree with it (or, without it,
+ * with the other layers'). A single forward layer keeps the keys "<prefix>Wx", ... */
+#define GST_MAX_LAYERS 64 /* GruSpecLimits::kMaxLayers */
+
+typedef struct {
+  int layers;                       /* L >= 1 */
+  int directions;                   /* 1 or 2 */
+  int reverse;                      /* 1: the one direction is backward, t = L-1..0 */
+  int64_t input_size, hidden_size;  /* D (layer 0's input) and H (every layer's) */
+  int has_bias, reset_after;        /* the same for every layer */
+  gst_gru_layer cells[2 * GST_MAX_LAYERS]; /* layers * directions: layer-major, forward first */
+} gst_gru_model;
+
+/* Appends "'<prefix><l>.'" or "'<prefix><l>.reverse.'" to msg. */
+static void gst_put_cell(char *msg, size_t cap, size_t *at, const char *prefix, size_t plen,
+                         int layer, int reverse) {
+  gst_put_str(msg, cap, at, "'");
+  gst_put(msg, cap, at, prefix, plen);
+  gst_put_u64(msg, cap, at, (uint64_t)layer);
+  gst_put_str(msg, cap, at, reverse ? ".reverse.'" : ".'");
+}
+
+static const char *gst_direction_name(int present) {
+  return present == 3 ? "bidirectional" : present == 2 ? "reverse" : "forward";
+}
+
+/* A key under `prefix` that is none of a stack's: the one-line refusal. */
+static gst_result gst_not_a_stack_key(const gst_tensor *t, const char *prefix, size_t plen,
+                                      char *msg, size_t cap) {
+  size_t at = 0;
+  gst_put_str(msg, cap, &at, "unexpected tensor '");
+  gst_put(msg, cap, &at, t->name, (size_t)t->name_len);
+  gst_put_str(msg, cap, &at, "' (the layers of a model under prefix '");
+  gst_put(msg, cap, &at, prefix, plen);
+  gst_put_str(msg, cap, &at, "' have keys '<l>.NAME' and '<l>.reverse.NAME' after it, l = 0, "
+                             "1, ... and NAME one of Wx, Wh, b, bhn)");
+  return GST_FORMAT;
+}
+
+/* Finds the model under `prefix`: one forward layer ("<prefix>Wx", ..., as gst_find_gru), or a
+ * stack as above, whose layers, directions, shapes, bias and variant it checks. (inline: a
+ * translation unit that reads single layers only compiles it without an unused warning.) */
+static inline gst_result gst_find_model(const gst_file *f, const char *prefix,
+                                        gst_gru_model *out, char *msg, size_t cap) {
+  const size_t plen = gst_strlen(prefix);
+  int plain = 0, stacked = 0;
+  for (int i = 0; i < f->count; ++i) {
+    const gst_tensor *t = &f->tensors[i];
+    if ((size_t)t->name_len <= plen || !gst_equal(t->name, plen, prefix, plen)) continue;
+    if (gst_equal(t->name + plen, (size_t)t->name_len - plen, "Wx", 2)) plain = 1;
+    if (t->name[plen] >= '0' && t->name[plen] <= '9') stacked = 1;
+  }
+  __builtin_memset(out, 0, sizeof *out);
+  if (plain || !stacked) {
+    const gst_result r = gst_find_gru(f, prefix, &out->cells[0], msg, cap);
+    if (r != GST_OK) return r;
+    out->layers = 1;
+    out->directions = 1;
+    out->input_size = out->cells[0].input_size;
+    out->hidden_size = out->cells[0].hidden_size;
+    out->has_bias = out->cells[0].b != NULL;
+    out->reset_after = out->cells[0].reset_after;
+    return GST_OK;
+  }
+
+  /* Each key: "<l>." then "reverse." or nothing, then Wx, Wh, b or bhn. A cell (one layer's
+   * one direction) is known by one of its keys, which starts with the cell's prefix. */
+  const char *cell_key[2 * GST_MAX_LAYERS];
+  size_t cell_plen[2 * GST_MAX_LAYERS];
+  for (int c = 0; c < 2 * GST_MAX_LAYERS; ++c) cell_key[c] = NULL;
+  int layers = 0;
+  for (int i = 0; i < f->count; ++i) {
+    const gst_tensor *t = &f->tensors[i];
+    if ((size_t)t->name_len < plen || !gst_equal(t->name, plen, prefix, plen)) continue;
+    const char *s = t->name + plen;
+    const size_t len = (size_t)t->name_len - plen;
+    size_t digits = 0;
+    uint64_t layer = 0;
+    while (digits < len && digits < 10 && s[digits] >= '0' && s[digits] <= '9')
+      layer = layer * 10 + (uint64_t)(s[digits++] - '0');
+    if (digits == 0 || digits >= len || s[digits] != '.' || (digits > 1 && s[0] == '0'))
+      return gst_not_a_stack_key(t, prefix, plen, msg, cap);
+    size_t at = digits + 1;
+    const int reverse = len - at > 8 && gst_equal(s + at, 8, "reverse.", 8);
+    if (reverse) at += 8;
+    const char *name = s + at;
+    const size_t name_len = len - at;
+    if (!gst_equal(name, name_len, "Wx", 2) && !gst_equal(name, name_len, "Wh", 2) &&
+        !gst_equal(name, name_len, "b", 1) && !gst_equal(name, name_len, "bhn", 3))
+      return gst_not_a_stack_key(t, prefix, plen, msg, cap);
+    if (layer >= GST_MAX_LAYERS)
+      return gst_fail(msg, cap, "tensor", t->name, t->name_len,
+                      ": a layer index past the last a model may have, ", 1, GST_MAX_LAYERS - 1);
+    const int c = 2 * (int)layer + reverse;
+    cell_key[c] = t->name;
+    cell_plen[c] = plen + at;
+    if ((int)layer + 1 > layers) layers = (int)layer + 1;
+  }
+
+  /* The layers 0..L-1, all there, all with the same directions. */
+  const int present0 = (cell_key[0] != NULL) | (cell_key[1] != NULL) << 1;
+  for (int l = 0; l < layers; ++l) {
+    const int present = (cell_key[2 * l] != NULL) | (cell_key[2 * l + 1] != NULL) << 1;
+    size_t at = 0;
+    if (!present) {
+      gst_put_str(msg, cap, &at, "missing layer ");
+      gst_put_u64(msg, cap, &at, (uint64_t)l);
+      gst_put_str(msg, cap, &at, " of the ");
+      gst_put_u64(msg, cap, &at, (uint64_t)layers);
+      gst_put_str(msg, cap, &at, " under prefix '");
+      gst_put(msg, cap, &at, prefix, plen);
+      gst_put_str(msg, cap, &at, "': no keys under ");
+      gst_put_cell(msg, cap, &at, prefix, plen, l, 0);
+      gst_put_str(msg, cap, &at, " nor ");
+      gst_put_cell(msg, cap, &at, prefix, plen, l, 1);
+      gst_put_str(msg, cap, &at, " (the layers are numbered 0, 1, ... without gaps)");
+      return GST_FORMAT;
+    }
+    if (present != present0) {
+      gst_put_str(msg, cap, &at, "layer ");
+      gst_put_u64(msg, cap, &at, (uint64_t)l);
+      gst_put_str(msg, cap, &at, " under prefix '");
+      gst_put(msg, cap, &at, prefix, plen);
+      gst_put_str(msg, cap, &at, "' is ");
+      gst_put_str(msg, cap, &at, gst_direction_name(present));
+      gst_put_str(msg, cap, &at, " but layer 0 is ");
+      gst_put_str(msg, cap, &at, gst_direction_name(present0));
+      gst_put_str(msg, cap, &at, ": every layer of a model runs the same directions");
+      return GST_FORMAT;
+    }
+  }
+  out->layers = layers;
+  out->directions = present0 == 3 ? 2 : 1;
+  out->reverse = present0 == 2;
+
+  /* Each cell's tensors, then the shapes, bias and variant they must share. */
+  const int model_reset = gst_reset_key_of(f, prefix, plen, -1);
+  int k = 0;
+  for (int c = 0; c < 2 * layers; ++c) {
+    if (!cell_key[c]) continue;
+    const int l = c / 2, reverse = c % 2;
+    gst_gru_layer *cell = &out->cells[k];
+    const gst_result r = gst_find_cell(f, cell_key[c], cell_plen[c], !reverse, cell, msg, cap);
+    if (r != GST_OK) return r;
+    cell->reset_after =
+        gst_reset_key_of(f, cell_key[c], cell_plen[c], model_reset < 0 ? 1 : model_reset);
+    size_t at = 0;
+    if (k == 0) {
+      out->input_size = cell->input_size;
+      out->hidden_size = cell->hidden_size;
+      out->has_bias = cell->b != NULL;
+      out->reset_after = cell->reset_after;
+    } else if (cell->hidden_size != out->hidden_size) {
+      gst_fail(msg, cap, "tensor", cell->Wh->name, cell->Wh->name_len, ": H is ", 1,
+               (uint64_t)cell->hidden_size);
+      at = gst_strlen(msg);
+      gst_put_str(msg, cap, &at, ", but layer 0's is ");
+      gst_put_u64(msg, cap, &at, (uint64_t)out->hidden_size);
+      gst_put_str(msg, cap, &at, ": every layer of a model has the same H");
+      return GST_FORMAT;
+    } else if ((cell->b != NULL) != out->has_bias) {
+      gst_put_cell(msg, cap, &at, prefix, plen, l, reverse);
+      gst_put_str(msg, cap, &at, cell->b ? " has b and bhn, " : " has no b and bhn, ");
+      gst_put_cell(msg, cap, &at, prefix, plen, 0, out->reverse);
+      gst_put_str(msg, cap, &at, out->has_bias ? " has them" : " has none");
+      gst_put_str(msg, cap, &at, ": every layer of a model has a bias, or none has");
+      return GST_FORMAT;
+    } else if (cell->reset_after != out->reset_after) {
+      gst_put_str(msg, cap, &at, "__metadata__ has ");
+      gst_put_cell(msg, cap, &at, prefix, plen, l, reverse);
+      gst_put_str(msg, cap, &at, cell->reset_after ? " reset after" : " reset before");
+      gst_put_str(msg, cap, &at, " the recurrent product, ");
+      gst_put_cell(msg, cap, &at, prefix, plen, 0, out->reverse);
+      gst_put_str(msg, cap, &at, out->reset_after ? " after it" : " before it");
+      gst_put_str(msg, cap, &at, ": every layer of a model applies the reset gate alike");
+      return GST_FORMAT;
+    }
+    const int64_t expected = l == 0 ? cell->input_size : (int64_t)out->directions * out->hidden_size;
+    if (cell->input_size != expected) {
+      gst_fail(msg, cap, "tensor", cell->Wx->name, cell->Wx->name_len, ": layer ", 1, (uint64_t)l);
+      at = gst_strlen(msg);
+      gst_put_str(msg, cap, &at, " reads ");
+      gst_put_u64(msg, cap, &at, (uint64_t)cell->input_size);
+      gst_put_str(msg, cap, &at, " features, but the layer below it outputs ");
+      gst_put_u64(msg, cap, &at, (uint64_t)expected);
+      gst_put_str(msg, cap, &at, out->directions == 2 ? " (2 directions x H)" : " (H)");
+      gst_put_str(msg, cap, &at, ": the layers' shapes do not chain");
+      return GST_FORMAT;
+    }
+    ++k;
   }
   return GST_OK;
 }

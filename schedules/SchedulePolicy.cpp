@@ -18,11 +18,14 @@ namespace {
 
 using Halide::Target;
 
-// One named target: its Halide target and the parallelism its class of machine offers.
+// One named target: its Halide target and the parallelism its class of machine offers; for a
+// portable target, the feature levels its kernels are compiled for, best first (the last is
+// the Halide target's).
 struct NamedTarget {
   const char *name;
   Target (*halide_target)();
   int parallelism;  // 0: the cores of the machine gru-gen runs on
+  std::vector<const char *> variants = {};
 };
 
 Target host_target() {
@@ -44,6 +47,12 @@ const NamedTarget kNamedTargets[] = {
     // This machine's CPU with the kernels on an OpenCL device: the Metal schedules through
     // OpenCL, the executable stand-in for `metal` here (PoCL).
     {"opencl", [] { return host_target().with_feature(Target::OpenCL); }, 0},
+    // Any x86-64 Linux CPU, for shipping: AVX-512 (Skylake-SP and later: F, CD, BW, DQ, VL),
+    // AVX2 with FMA (Haswell, Zen) and SSE4.1 kernels in one archive, the best the CPU has
+    // chosen at create. Tuned for a common 4-core machine, not for this one.
+    {"x86-64-linux", [] { return Target("x86-64-linux-sse41"); }, 4,
+     {"x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41",
+      "x86-64-linux-avx-avx2-f16c-fma-sse41", "x86-64-linux-sse41"}},
     // iPhone and iPad, iOS 17 or later (kIosMinimum): baseline NEON, no dot product (the A12 of
     // iOS 17's oldest devices lacks it); 6 cores (2 performance + 4 efficiency) is the iPhone.
     {"arm64-ios", [] { return Target("arm-64-ios"); }, 6},
@@ -61,6 +70,15 @@ constexpr const char *kIosMinimum = "17.0";
 // The Android API level of arm64-android: 21 (Android 5.0) is the first with arm64, and has
 // every bionic function the runtime and Halide's runtime call; the NDK's clang is chosen by it.
 constexpr int kAndroidApiLevel = 21;
+
+// A kernel variant's name: its feature level, from the features that set it apart.
+std::string variant_name(const Target &t) {
+  if (t.has_feature(Target::AVX512_Skylake) || t.has_feature(Target::AVX512)) return "avx512";
+  if (t.has_feature(Target::AVX2)) return "avx2";
+  if (t.has_feature(Target::AVX)) return "avx";
+  if (t.has_feature(Target::SSE41)) return "sse41";
+  return "base";
+}
 
 // One device API: how a Halide target names it, what the runtime and --emit need of it, where
 // it exists. A target has the device API whose feature it carries (the last row's, should it
@@ -321,6 +339,20 @@ std::string PipelineSchedule::describe() const {
   return text + ")";
 }
 
+std::vector<TargetPolicy> kernel_variants(const TargetPolicy &policy) {
+  if (policy.variant_targets.empty()) return {policy};
+  std::vector<TargetPolicy> variants;
+  for (const Target &t : policy.variant_targets) {
+    TargetPolicy v = policy;
+    v.halide_target = t;
+    v.machine = machine_model_for(t, false);
+    v.variant = variant_name(t);
+    v.variant_targets.clear();
+    variants.push_back(v);
+  }
+  return variants;
+}
+
 std::vector<std::string> known_target_names() {
   std::vector<std::string> names;
   for (const NamedTarget &t : kNamedTargets) names.push_back(t.name);
@@ -329,8 +361,11 @@ std::vector<std::string> known_target_names() {
 
 std::optional<TargetPolicy> lookup_target(const std::string &name, std::string &why) {
   for (const NamedTarget &t : kNamedTargets)
-    if (name == t.name)
-      return make_policy(t.name, t.halide_target(), t.parallelism, t.parallelism == 0);
+    if (name == t.name) {
+      TargetPolicy p = make_policy(t.name, t.halide_target(), t.parallelism, t.parallelism == 0);
+      for (const char *variant : t.variants) p.variant_targets.emplace_back(variant);
+      return p;
+    }
   // An expert's raw Halide target string: a policy derived from its OS, architecture and GPU API.
   if (!Target::validate_target_string(name)) {
     why = "not a gru-gen target nor a Halide target string";
@@ -347,9 +382,13 @@ std::optional<TargetPolicy> lookup_target(const std::string &name, std::string &
       why += std::string(i == 0 ? "" : i + 1 == std::size(kDeviceApis) ? " and " : ", ") +
              kDeviceApis[i].name;
   } else if (const DeviceApiRow *device = device_api_of(target);
-             device && !device->on_linux && target.os != Target::OSX) {
+             device && !device->on_linux && target.os != Target::OSX &&
+             !(device->api == DeviceApi::Metal && target.arch == Target::X86)) {
     // Each device API by the operating systems that have it: Metal is Apple's (of gru-gen's
-    // operating systems, macOS); OpenCL exists on Linux and macOS alike.
+    // operating systems, macOS); OpenCL exists on Linux and macOS alike. One exception:
+    // x86-64-linux-metal, Halide's x86-64 Metal runtime on Linux, which links against whatever
+    // provides Objective-C's and Metal's entry points there: the test suite's Metal device
+    // (test/metal_shim), which runs the Metal source the `metal` target ships.
     why = std::string(device->name) + " exists on macOS only, not on Linux";
   }
   if (!why.empty()) return std::nullopt;

@@ -91,6 +91,14 @@ struct TargetToolchain {
   // a GNU-style linker: version script and SONAME), or lib<name>.dylib (arm64-macos: zig's
   // linker, package/AppleLibraries.h).
   bool shared_library = false;
+  // Portable targets: the kernels are compiled once per feature level, best first, and the
+  // runtime takes the first the running CPU has, at create (kernel_variants). Empty: one set of
+  // kernels, for halide_target (then the least demanding level: Halide's runtime and the C
+  // compiler's target).
+  std::vector<Halide::Target> variant_targets;
+  // One kernel variant's name, in its kernels' symbols (<name>__<variant>_kernel_*) and files;
+  // "" for a target with one set of kernels.
+  std::string variant;
 };
 
 // Schedules to try, in order, for the input projection (a GEMM, both of its instances) and for
@@ -109,6 +117,10 @@ struct TargetPolicy : TargetToolchain {
 // The schedule plan for `spec` on `policy`'s target: the machine model's tiles and panels with
 // packed weights (plan_from_model), MLX's layout without.
 SchedulePlan plan_schedules(const TargetPolicy &policy, const GruSpec &spec);
+
+// The policies the kernels are compiled under: the target's own, or for a portable target one per
+// feature level, best first (each with its Halide target, machine model and `variant` name).
+std::vector<TargetPolicy> kernel_variants(const TargetPolicy &policy);
 
 // Names accepted by --target, in the order --help lists them.
 std::vector<std::string> known_target_names();

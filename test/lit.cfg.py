@@ -16,10 +16,13 @@
 #   %cc-ios    zig's clang for arm64 iOS 17 with the Darwin libc headers zig carries, as
 #              gru-gen compiles iOS runtimes (no iOS SDK here: it compiles, it cannot link)
 #   %darwin-headers  those headers   %libsystem-tbd  zig's libSystem stubs (macOS, Mac Catalyst)
+#   %metal-shim what a program links to run a library built for x86-64-linux-metal here: the test
+#              Metal device (test/metal_shim; feature `metal-shim`, on x86-64)
 #   %halide_include  the directory of HalideRuntime.h   %jsmn_include  that of jsmn.h
 #              (what the runtime, runtime/, includes besides itself: its unit tests, test/runtime)
 # Features: `android-ndk` when $ANDROID_NDK_HOME is a directory (the real arm64-android build);
-# `mlx` when mlx imports (the conformance tests call it directly); `sanitize` in a
+# `mlx` when mlx imports (the conformance tests call it directly); `abi-v2` when the
+# header template declares ABI v2 (see the end of this file); `sanitize` in a
 # -DGRUGEN_SANITIZE build (then %cc and the runtimes gru-gen compiles carry the sanitizers).
 import os
 import subprocess
@@ -59,6 +62,9 @@ if config.sanitize:
     sanitize = " -g -fno-omit-frame-pointer -fno-sanitize-recover=all -fsanitize=" + config.sanitize
     host_c += sanitize
     config.environment["GRU_GEN_RUNTIME_CFLAGS"] = sanitize.strip()
+    # The Metal device compiles the kernels it runs with clang, sanitized the same way but for
+    # clang's -fsanitize=function, whose handler the program's (gcc's) UBSan runtime lacks.
+    config.environment["GRU_METAL_SHIM_CXXFLAGS"] = sanitize.strip() + " -fno-sanitize=function"
     config.available_features.add("sanitize")
 config.substitutions.append(("%cc", config.c_compiler + host_c))
 config.substitutions.append(("%syslibs", "-lpthread -ldl -lm"))
@@ -82,6 +88,14 @@ for var in ("HOME", "TMPDIR", "CC", "ANDROID_NDK_HOME"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
 
+# The test Metal device (test/metal_shim): feature `metal-shim`, %metal-shim what a program links.
+if config.metal_shim:
+    config.available_features.add("metal-shim")
+    config.substitutions.append(("%metal-shim", "-Wl,-rpath," + os.path.dirname(config.metal_shim)
+                                 + " " + config.metal_shim))
+for var in ("GRU_METAL_SHIM_NO_SET_BYTES", "GRU_METAL_SHIM_DUMP", "GRU_METAL_SHIM_STATS"):
+    config.environment.pop(var, None)
+
 # libFuzzer targets (test/fuzz): feature `fuzz`, %fuzz-bin their directory.
 if os.path.isdir(os.environ.get("ANDROID_NDK_HOME", "")):
     config.available_features.add("android-ndk")
@@ -93,3 +107,11 @@ if config.fuzz_bin_dir:
 if subprocess.call([config.python_executable, "-c", "import mlx.core"],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
     config.available_features.add("mlx")
+
+# `abi-v2`: the generated header declares ABI v2 (NAME_create_layers, NAME_run_ex: stacked,
+# bidirectional and reverse models, per-row lengths). The tests of whole models from weights
+# files (goldens of real PyTorch, live MLX) need it; until code generation compiles stacks they
+# are skipped, and they run as soon as the header template declares it.
+with open(os.path.join(src, "compiler", "package", "templates", "gru_library.h.in")) as header:
+    if "_create_layers(" in header.read():
+        config.available_features.add("abi-v2")

@@ -24,6 +24,8 @@ pip_packages=(
   "ziglang==0.17.1"
   # tools/gru-import: ONNX models in, safetensors out; ONNX Runtime is the tests' reference.
   "onnx>=1.16" "onnxruntime>=1.18" "safetensors>=0.4"
+  # tools/gru-import keras: Keras 3 .weights.h5 / .keras files are HDF5.
+  "h5py>=3.8"
 )
 
 sudo_cmd=()

@@ -9,6 +9,6 @@ bash "$root/tools/build.sh"
 "$root/.venv/bin/lit" -v "$root/build/test"
 "$root/.venv/bin/cmake" -S "$root" -B "$root/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DGRUGEN_SANITIZE=address,undefined -DGRUGEN_FUZZ=OFF >/dev/null
-"$root/.venv/bin/cmake" --build "$root/build-asan" -j2 --target gru-gen
+"$root/.venv/bin/cmake" --build "$root/build-asan" -j2 --target gru-gen gru_metal_shim
 "$root/.venv/bin/lit" -v "$root/build-asan/test/e2e" "$root/build-asan/test/weights" \
-  "$root/build-asan/test/reliability" "$root/build-asan/test/runtime"
+  "$root/build-asan/test/reliability" "$root/build-asan/test/runtime" "$root/build-asan/test/metal"

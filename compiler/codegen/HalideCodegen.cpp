@@ -81,6 +81,7 @@ struct Kernel {
   const std::vector<PipelineSchedule> &schedules;
   const KernelPlan &plan;  // its tile (for the own CPU schedule)
   int64_t panel;           // its weights' panel width (SchedulePlan's panels), 0: MLX's layout
+  std::string variant = {};  // a portable target's feature level (TargetPolicy::variant)
 };
 
 Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPolicy &policy,
@@ -136,21 +137,23 @@ std::vector<Kernel> kernels_of(const GruSpec &spec, const TargetPolicy &policy,
                        plan.panels.wx});
   }
   std::vector<std::string> names;
-  for (const Kernel &k : kernels) names.push_back(k.suffix);
+  for (Kernel &k : kernels) {
+    k.variant = policy.variant;
+    names.push_back(k.suffix);
+  }
   if (names != spec.kernel_suffixes())
     throw GruGenError("internal: the kernels compiled differ from GruSpec::kernel_suffixes");
   return kernels;
 }
 
-// The ABI owns <name>_<function>; every other symbol of a library lives under <name>__, which no
-// other valid library name can produce (names neither contain "__" nor end with '_'): a kernel
-// is the symbol <name>__kernel_<suffix> (and Halide's <name>__kernel_<suffix>_argv and
-// _metadata). Its files keep the kernel's plain name <name>_kernel_<suffix>.
+// The ABI owns <name>_<function>; every other symbol of a library lives under <name>__: a kernel
+// is the symbol <name>__[<variant>_]kernel_<suffix> (and Halide's ..._argv and _metadata), its
+// files <name>_[<variant>_]kernel_<suffix>.* (GruSpec.h).
 std::string kernel_symbol(const GruSpec &spec, const Kernel &kernel) {
-  return spec.name + "__kernel_" + kernel.suffix;
+  return grugen::kernel_symbol(spec.name, kernel.variant, kernel.suffix);
 }
 std::string kernel_file(const GruSpec &spec, const Kernel &kernel) {
-  return spec.name + "_kernel_" + kernel.suffix;
+  return grugen::kernel_file(spec.name, kernel.variant, kernel.suffix);
 }
 
 // The Halide target a kernel is compiled for. The runtime is compiled once per library
@@ -310,7 +313,9 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
       reported.push_back({kernels[i].suffix, kernels[i].kind, used[i]->describe(),
                           used[i]->own() == OwnSchedule::Cpu,
                           dir / (kernel_file(spec, kernels[i]) + ".s")});
-    const fs::path report = dir / (spec.name + ".schedule-report.txt");
+    const fs::path report =
+        dir / (spec.name + (policy.variant.empty() ? "" : "_" + policy.variant) +
+               ".schedule-report.txt");
     write_file(report, schedule_report(spec, policy, plan, reported, dir));
     files.back().extras.push_back(report);
   }

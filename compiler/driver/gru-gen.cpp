@@ -71,12 +71,16 @@ cl::opt<bool> reset_before("reset-before",
                                     "linear_before_reset=0, Keras reset_after=False)"),
                            cl::cat(category));
 cl::opt<std::string> weights_file("weights",
-                                  cl::desc("A trained layer's weights (MLX safetensors, "
-                                           "mlx.nn.GRU save_weights): gives D, H and bias"),
+                                  cl::desc("A trained layer's or model's weights (MLX "
+                                           "safetensors, mlx.nn.GRU save_weights; a model's "
+                                           "layer l under <prefix><l>. and <prefix><l>.reverse.):"
+                                           " gives D, H, bias, the reset variant, the layers "
+                                           "and their direction"),
                                   cl::value_desc("file"), cl::cat(category));
 cl::opt<std::string> weights_prefix("weights-prefix",
-                                    cl::desc("Prefix of the layer's keys in --weights, e.g. "
-                                             "'layers.0.' (default: none)"),
+                                    cl::desc("Prefix of the layer's or model's keys in "
+                                             "--weights, e.g. 'layers.0.' for one layer of a "
+                                             "list, 'layers.' for the list (default: none)"),
                                     cl::value_desc("prefix"), cl::cat(category));
 cl::opt<bool> embed_weights("embed-weights",
                             cl::desc("Bake the --weights into the library: <name>_create_default"),
@@ -159,9 +163,6 @@ GruSpec spec_from_flags(const std::optional<GruWeights> &weights) {
   spec.layers = parse_size(layers);
   if (bidirectional) spec.direction = GruDirection::Bidirectional;
   if (weights) {
-    if (spec.layers != 1 || bidirectional)
-      throw GruGenError(std::string(bidirectional ? "--bidirectional" : "--layers") +
-                        " with --weights: a weights file holds one forward layer so far");
     const std::string source = "--weights '" + weights_file.getValue() + "'";
     auto agree = [&](const cl::opt<std::string> &flag, int64_t from_file) {
       if (flag.getNumOccurrences() && parse_size(flag) != from_file)
@@ -171,6 +172,12 @@ GruSpec spec_from_flags(const std::optional<GruWeights> &weights) {
     };
     agree(input_size, weights->input_size);
     agree(hidden_size, weights->hidden_size);
+    const std::string model = describe_stack(weights->layers, weights->direction);
+    if (layers.getNumOccurrences() && spec.layers != weights->layers)
+      throw GruGenError("--layers " + layers.getValue() + " contradicts " + source +
+                        ", whose model has " + model);
+    if (bidirectional && weights->direction != GruDirection::Bidirectional)
+      throw GruGenError("--bidirectional contradicts " + source + ", whose model has " + model);
     if (no_bias && weights->has_bias)
       throw GruGenError("--no-bias contradicts " + source + ", whose layer has b and bhn");
     if (reset_before && weights->reset_after)
@@ -181,6 +188,8 @@ GruSpec spec_from_flags(const std::optional<GruWeights> &weights) {
     spec.hidden_size = weights->hidden_size;
     spec.has_bias = weights->has_bias;
     spec.reset_after = weights->reset_after;
+    spec.layers = weights->layers;
+    spec.direction = weights->direction;
   } else {
     if (input_size.getNumOccurrences() == 0) throw GruGenError("--input-size is required");
     if (hidden_size.getNumOccurrences() == 0) throw GruGenError("--hidden-size is required");
@@ -221,15 +230,23 @@ SpecFrontend frontend_from_input(const std::optional<GruWeights> &weights) {
 void check_weights_match(const GruSpec &spec, const std::optional<GruWeights> &weights) {
   if (!weights || spec_file.empty()) return;
   auto reset = [](bool after) { return after ? " reset after" : " reset before"; };
+  // The stack is named when either is more than one forward layer.
+  const bool stacks = !spec.is_single_forward_layer() || weights->layers != 1 ||
+                      weights->direction != GruDirection::Forward;
+  auto describe = [&](int64_t D, int64_t H, bool bias, bool after, int64_t layers,
+                      GruDirection direction) {
+    return "D=" + std::to_string(D) + " H=" + std::to_string(H) + " bias " + (bias ? "on" : "off") +
+           reset(after) + (stacks ? ", " + describe_stack(layers, direction) : "");
+  };
   if (weights->input_size != spec.input_size || weights->hidden_size != spec.hidden_size ||
-      weights->has_bias != spec.has_bias || weights->reset_after != spec.reset_after)
-    throw GruGenError("--weights '" + weights_file.getValue() + "' holds a GRU with D=" +
-                      std::to_string(weights->input_size) + " H=" +
-                      std::to_string(weights->hidden_size) + " bias " +
-                      (weights->has_bias ? "on" : "off") + reset(weights->reset_after) +
-                      ", but the spec says D=" + std::to_string(spec.input_size) + " H=" +
-                      std::to_string(spec.hidden_size) + " bias " +
-                      (spec.has_bias ? "on" : "off") + reset(spec.reset_after));
+      weights->has_bias != spec.has_bias || weights->reset_after != spec.reset_after ||
+      weights->layers != spec.layers || weights->direction != spec.direction)
+    throw GruGenError("--weights '" + weights_file.getValue() + "' holds a GRU with " +
+                      describe(weights->input_size, weights->hidden_size, weights->has_bias,
+                               weights->reset_after, weights->layers, weights->direction) +
+                      ", but the spec says " +
+                      describe(spec.input_size, spec.hidden_size, spec.has_bias, spec.reset_after,
+                               spec.layers, spec.direction));
 }
 
 // --emit mlir: DIR/<name>.mlir, the module the front end compiled.
@@ -315,14 +332,24 @@ void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetP
   ScratchDirectory work;
   std::vector<fs::path> members;
   fs::create_directories(target_dir);
-  // The tiles and weight panels, decided once: codegen and the runtime's descriptor read them.
-  const SchedulePlan plan = plan_for(spec, policy, target_dir);
-  for (const PipelineFiles &pipeline : compile_pipelines(spec, policy, plan, work.path(), emit)) {
-    for (const std::string &text : pipeline.notes) note(text);
-    members.push_back(pipeline.object);
-    for (const fs::path &extra : pipeline.extras) fs::rename(extra, target_dir / extra.filename());
+  // The tiles and weight panels, decided once per kernel variant (a portable target has several:
+  // each feature level's from its machine model): codegen and the runtime's descriptor read them.
+  const std::vector<TargetPolicy> variants = kernel_variants(policy);
+  std::vector<SchedulePlan> plans;
+  for (const TargetPolicy &variant : variants) {
+    if (variants.size() > 1 && (tune || tuning_record.getNumOccurrences()))
+      throw GruGenError("--tune and --tuning-record: not for the portable target '" +
+                        policy.name + "' (tune a target of one feature level)");
+    plans.push_back(variants.size() > 1 ? plan_schedules(variant, spec)
+                                        : plan_for(spec, variant, target_dir));
+    for (const PipelineFiles &pipeline :
+         compile_pipelines(spec, variant, plans.back(), work.path(), emit)) {
+      for (const std::string &text : pipeline.notes) note(text);
+      members.push_back(pipeline.object);
+      for (const fs::path &extra : pipeline.extras) fs::rename(extra, target_dir / extra.filename());
+    }
   }
-  members.push_back(compile_runtime(spec, embedded, policy, plan, work.path()));
+  members.push_back(compile_runtime(spec, embedded, policy, plans, work.path()));
   if (embedded) members.push_back(assemble_embedded_weights(spec, *embedded, policy, work.path()));
   members.push_back(compile_halide_runtime(policy, work.path()));
   write_archive(target_dir / ("lib" + spec.name + ".a"), members, policy.archive);

@@ -137,36 +137,28 @@ std::string substitute(const std::string &text, const std::string &name) {
   return out;
 }
 
-// The library's layer descriptor (runtime/gru_runtime_internal.h) for `policy`'s target and its
-// ABI functions, each a call into the fixed runtime: <name>_runtime.c, the one translation unit
-// of the library's runtime. Every target-dependent fact the runtime reads comes from
-// the policy (schedules/SchedulePolicy.cpp decides them once): the row alignment, the device
-// interface and the CPU features checked at create; and from the schedule plan: the weights'
-// panels (schedules/SchedulePlan.h), which the runtime packs at create.
+// The library's descriptors (runtime/gru_runtime_internal.h) for `policy`'s target and its ABI
+// functions, each a call into the fixed runtime: <name>_runtime.c, the one translation unit of
+// the library's runtime. Every target-dependent fact the runtime reads comes from the policy
+// (schedules/SchedulePolicy.cpp decides them once): the row alignment, the device interface and
+// the CPU features checked at create; and from the schedule plan: the weights' panels
+// (schedules/SchedulePlan.h), which the runtime packs at create. A portable target has a model
+// descriptor per kernel variant (kernel_variants, plans[i] for the i-th), chained best first
+// through `fallback`; <name>__descriptor is the first.
 std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
-                           const TargetPolicy &policy, const SchedulePlan &plan) {
+                           const TargetPolicy &policy, const std::vector<SchedulePlan> &plans) {
   const std::string &n = spec.name;
   const std::string &device_interface = policy.device_interface;
-  // The features of the Halide target as halide_can_use_target_features takes them (one bit per
-  // Halide::Target::Feature, in 64-bit words), and each set one by name.
-  const Halide::Target &target = policy.halide_target;
-  std::vector<uint64_t> words((Halide::Target::FeatureEnd + 63) / 64, 0);
-  std::string names;
-  for (int i = 0; i < Halide::Target::FeatureEnd; ++i) {
-    const auto feature = static_cast<Halide::Target::Feature>(i);
-    if (!target.has_feature(feature)) continue;
-    words[i / 64] |= uint64_t(1) << (i % 64);
-    names += "{" + std::to_string(i) + ", \"" + Halide::Target::feature_to_name(feature) + "\"}, ";
-  }
-  std::string features;
-  for (uint64_t w : words) {
-    char text[32];
-    std::snprintf(text, sizeof text, "0x%016llxULL", static_cast<unsigned long long>(w));
-    features += (features.empty() ? "" : ", ") + std::string(text);
-  }
+  const std::vector<TargetPolicy> variants = kernel_variants(policy);
+  if (variants.size() != plans.size())
+    throw GruGenError("internal: a schedule plan per kernel variant is needed");
   const auto num = [](int64_t v) { return std::to_string(v); };
   const char *bias = spec.has_bias ? "bias" : "no_bias";
   const bool deep_kernels = spec.has_deep_kernels();
+  // A variant's own symbols: <name>__<what>, or <name>__<variant>_<what>.
+  const auto sym = [&](const std::string &variant, const std::string &what) {
+    return n + "__" + (variant.empty() ? "" : variant + "_") + what;
+  };
 
   std::string c =
       "/* " + n + "_runtime.c: the runtime of gru-gen library " + n + " for target " +
@@ -176,8 +168,9 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
       "#define GRU_RT_MODEL " + n + "_model\n"
       "#include \"gru_runtime.c\"\n"
       "#include \"" + n + ".h\"\n";
-  for (const std::string &kernel : spec.kernel_suffixes())
-    c += "#include \"" + n + "_kernel_" + kernel + ".h\"\n";
+  for (const TargetPolicy &v : variants)
+    for (const std::string &kernel : spec.kernel_suffixes())
+      c += "#include \"" + kernel_file(n, v.variant, kernel) + ".h\"\n";
   c += "\n_Static_assert(sizeof(gru_rt_model) <= " + num(kModelStructBytes) +
       ", \"the model struct outgrows the room gru-gen's layout gives it (kModelStructBytes)\");\n\n"
       "/* The spec this runtime implements: " + n + ".h references it (an app that links a header\n"
@@ -187,54 +180,84 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
     c += "extern const struct halide_device_interface_t *" + device_interface +
          "(void);\n";
   if (embedded) c += "extern const float " + n + "__embedded_weights[];\n";
-  c += "static const uint64_t " + n + "__target_features[] = {" + features + "};\n"
-       "static const gru_rt_feature " + n + "__target_feature_names[] = {" + names + "{-1, \"\"}};\n\n";
-  // One layer descriptor per input size: layer 0's (D), and with several layers theirs
-  // (output_size(); their own projection kernels when that differs from D).
-  const auto layer_descriptor = [&](const std::string &symbol, int64_t layer) {
-    const GruSpec::ModelLayout layout = spec.model_layout(layer);
-    const std::string kernels = layer > 0 && deep_kernels ? "_deep" : "";
-    return "static const gru_layer_descriptor " + symbol + " = {\n"
-       "    .version = GRU_LAYER_DESCRIPTOR_VERSION,\n"
-       "    .input_size = " + num(spec.layer_input_size(layer)) + ",\n"
-       "    .hidden_size = " + num(spec.hidden_size) + ",\n"
-       "    .batch = " + num(spec.batch) + ",\n"
-       "    .has_bias = " + (spec.has_bias ? "1" : "0") + ",\n" +
-       (spec.reset_after ? "" : "    .reset_before = 1,\n") +
-       "    .max_seq_len = " + num(spec.max_seq_len()) + ",\n"
-       "    .block_rows = " + num(kProjectionBlockRows) + ",\n"
-       "    .wx_panel = " + num(plan.panels.wx) + ",\n"
-       "    .wh_panel = " + num(plan.panels.wh) + ",\n"
-       "    .row_align_floats = " + num(policy.row_align_floats) + ",\n"
-       "    .layout = {.Wx = " + num(layout.Wx) + ", .Wh = " + num(layout.Wh) + ", .b = " +
-       num(layout.b) + ", .bhn = " + num(layout.bhn) + ", .x_tail = " + num(layout.x_tail) +
-       ",\n               .zeros = " + num(layout.zeros) + ", .xp_step = " + num(layout.xp_step) +
-       ", .h_step = " + num(layout.h_step) + ", .bytes = " + num(layout.bytes) + "},\n"
-       "    .device_interface = " + (device_interface.empty() ? "NULL" : device_interface) + ",\n"
-       "    .projection = {." + bias + " = " + n + "__kernel_projection" + kernels + "},\n"
-       "    .step_projection = {." + bias + " = " + n + "__kernel_step_projection" + kernels + "},\n"
-       "    .step = {." + bias + " = " + n + "__kernel_step},\n"
-       "    .target_feature_words = " + num(int64_t(words.size())) + ",\n"
-       "    .target_features = " + n + "__target_features,\n"
-       "    .target_feature_names = " + n + "__target_feature_names,\n"
-       "    .halide_target = \"" + target.to_string() + "\",\n"
-       "};\n\n";
-  };
-  c += layer_descriptor(n + "__layer0", 0);
-  if (spec.layers > 1) c += layer_descriptor(n + "__layers", 1);
   const char *direction = spec.direction == GruDirection::Bidirectional ? "GRU_RT_BIDIRECTIONAL"
                           : spec.direction == GruDirection::Reverse     ? "GRU_RT_REVERSE"
                                                                         : "GRU_RT_FORWARD";
-  c += "static const gru_model_descriptor " + n + "__descriptor = {\n"
-       "    .version = GRU_MODEL_DESCRIPTOR_VERSION,\n"
-       "    .layers = " + num(spec.layers) + ",\n"
-       "    .directions = " + num(spec.directions()) + ",\n"
-       "    .direction = " + direction + ",\n"
-       "    .first = &" + n + "__layer0,\n"
-       "    .deep = " + (spec.layers > 1 ? "&" + n + "__layers" : std::string("NULL")) + ",\n"
-       "    .bytes = " + num(spec.model_bytes()) + ",\n"
-       "    .embedded_weights = " + (embedded ? n + "__embedded_weights" : std::string("NULL")) +
-       ",\n};\n\n"
+  // The least demanding variant first, so that each one's fallback is defined before it.
+  std::string fallback = "NULL";
+  for (size_t i = variants.size(); i-- > 0;) {
+    const TargetPolicy &v = variants[i];
+    const SchedulePlan &plan = plans[i];
+    // The features of the variant's Halide target as halide_can_use_target_features takes them
+    // (one bit per Halide::Target::Feature, in 64-bit words), and each set one by name.
+    const Halide::Target &target = v.halide_target;
+    std::vector<uint64_t> words((Halide::Target::FeatureEnd + 63) / 64, 0);
+    std::string names;
+    for (int f = 0; f < Halide::Target::FeatureEnd; ++f) {
+      const auto feature = static_cast<Halide::Target::Feature>(f);
+      if (!target.has_feature(feature)) continue;
+      words[f / 64] |= uint64_t(1) << (f % 64);
+      names += "{" + std::to_string(f) + ", \"" + Halide::Target::feature_to_name(feature) + "\"}, ";
+    }
+    std::string features;
+    for (uint64_t w : words) {
+      char text[32];
+      std::snprintf(text, sizeof text, "0x%016llxULL", static_cast<unsigned long long>(w));
+      features += (features.empty() ? "" : ", ") + std::string(text);
+    }
+    c += "\nstatic const uint64_t " + sym(v.variant, "target_features") + "[] = {" + features +
+         "};\n"
+         "static const gru_rt_feature " + sym(v.variant, "target_feature_names") + "[] = {" +
+         names + "{-1, \"\"}};\n\n";
+    // One layer descriptor per input size: layer 0's (D), and with several layers theirs
+    // (output_size(); their own projection kernels when that differs from D).
+    const auto layer_descriptor = [&](const std::string &symbol, int64_t layer) {
+      const GruSpec::ModelLayout layout = spec.model_layout(layer);
+      const std::string deep = layer > 0 && deep_kernels ? "_deep" : "";
+      return "static const gru_layer_descriptor " + symbol + " = {\n"
+         "    .version = GRU_LAYER_DESCRIPTOR_VERSION,\n"
+         "    .input_size = " + num(spec.layer_input_size(layer)) + ",\n"
+         "    .hidden_size = " + num(spec.hidden_size) + ",\n"
+         "    .batch = " + num(spec.batch) + ",\n"
+         "    .has_bias = " + (spec.has_bias ? "1" : "0") + ",\n" +
+         (spec.reset_after ? "" : "    .reset_before = 1,\n") +
+         "    .max_seq_len = " + num(spec.max_seq_len()) + ",\n"
+         "    .block_rows = " + num(kProjectionBlockRows) + ",\n"
+         "    .wx_panel = " + num(plan.panels.wx) + ",\n"
+         "    .wh_panel = " + num(plan.panels.wh) + ",\n"
+         "    .row_align_floats = " + num(v.row_align_floats) + ",\n"
+         "    .layout = {.Wx = " + num(layout.Wx) + ", .Wh = " + num(layout.Wh) + ", .b = " +
+         num(layout.b) + ", .bhn = " + num(layout.bhn) + ", .x_tail = " + num(layout.x_tail) +
+         ",\n               .zeros = " + num(layout.zeros) + ", .xp_step = " + num(layout.xp_step) +
+         ", .h_step = " + num(layout.h_step) + ", .bytes = " + num(layout.bytes) + "},\n"
+         "    .device_interface = " + (device_interface.empty() ? "NULL" : device_interface) + ",\n"
+         "    .projection = {." + bias + " = " + kernel_symbol(n, v.variant, "projection" + deep) + "},\n"
+         "    .step_projection = {." + bias + " = " + kernel_symbol(n, v.variant, "step_projection" + deep) + "},\n"
+         "    .step = {." + bias + " = " + kernel_symbol(n, v.variant, "step") + "},\n"
+         "    .target_feature_words = " + num(int64_t(words.size())) + ",\n"
+         "    .target_features = " + sym(v.variant, "target_features") + ",\n"
+         "    .target_feature_names = " + sym(v.variant, "target_feature_names") + ",\n"
+         "    .halide_target = \"" + target.to_string() + "\",\n"
+         "};\n\n";
+    };
+    c += layer_descriptor(sym(v.variant, "layer0"), 0);
+    if (spec.layers > 1) c += layer_descriptor(sym(v.variant, "layers"), 1);
+    const std::string descriptor = i == 0 ? n + "__descriptor" : sym(v.variant, "descriptor");
+    c += "static const gru_model_descriptor " + descriptor + " = {\n"
+         "    .version = GRU_MODEL_DESCRIPTOR_VERSION,\n"
+         "    .layers = " + num(spec.layers) + ",\n"
+         "    .directions = " + num(spec.directions()) + ",\n"
+         "    .direction = " + direction + ",\n"
+         "    .first = &" + sym(v.variant, "layer0") + ",\n"
+         "    .deep = " + (spec.layers > 1 ? "&" + sym(v.variant, "layers") : std::string("NULL")) + ",\n"
+         "    .bytes = " + num(spec.model_bytes()) + ",\n"
+         "    .embedded_weights = " + (embedded ? n + "__embedded_weights" : std::string("NULL")) +
+         ",\n"
+         "    .fallback = " + fallback + ",\n};\n";
+    fallback = "&" + descriptor;
+  }
+  c += "\n/* The Halide target of the kernels model m runs (tests of portable libraries). */\n"
+       "const char *" + n + "__variant(const " + n + "_model *m) { return gru_rt_variant(m); }\n\n"
        "/* The ABI (" + n + ".h). */\n";
   for (const AbiFunction &f : kAbiFunctions)
     if (embedded || !f.embedded_only)
@@ -429,14 +452,14 @@ void write_shared_library(const GruSpec &spec, const GruWeights *embedded,
 }
 
 fs::path compile_runtime(const GruSpec &spec, const GruWeights *weights, const TargetPolicy &policy,
-                         const SchedulePlan &plan,
+                         const std::vector<SchedulePlan> &plans,
                          const fs::path &dir) {
   for (const char *file : {"HalideRuntime.h", "gru_safetensors.h", "jsmn.h", "gru_runtime.c",
                            "gru_runtime_internal.h", "gru_status.h"})
     write_file(dir / file, embedded(file));
   write_header(spec, weights, dir);
   const std::string source = spec.name + "_runtime.c";
-  write_file(dir / source, runtime_source(spec, weights, policy, plan));
+  write_file(dir / source, runtime_source(spec, weights, policy, plans));
   return compile_c(policy, dir, source, "runtime");
 }
 

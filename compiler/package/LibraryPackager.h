@@ -20,10 +20,12 @@ void write_header(const GruSpec &spec, const GruWeights *embedded,
 
 // Compiles the library's runtime for `policy`'s target in `dir`, which must already hold the
 // kernels' Halide headers (<name>_kernel_*.h): <name>_runtime.c, the fixed runtime/gru_runtime.c
-// with the library's layer descriptor (filled from the spec and the policy, the one place the
-// runtime's target-dependent facts are decided) and its ABI functions. Returns the object.
+// with the library's descriptors (filled from the spec, the policy and the schedule plan of each
+// kernel variant, plans[i] for kernel_variants(policy)[i]: the one place the runtime's
+// target-dependent facts are decided) and its ABI functions. Returns the object.
 std::filesystem::path compile_runtime(const GruSpec &spec, const GruWeights *embedded,
-                                      const TargetPolicy &policy, const SchedulePlan &plan,
+                                      const TargetPolicy &policy,
+                                      const std::vector<SchedulePlan> &plans,
                                       const std::filesystem::path &dir);
 
 // Assembles `weights` into an object for `policy`'s target, defining <name>__embedded_weights

@@ -54,6 +54,16 @@ std::vector<std::string> GruSpec::kernel_suffixes() const {
   return suffixes;
 }
 
+std::string kernel_symbol(const std::string &library, const std::string &variant,
+                          const std::string &suffix) {
+  return library + "__" + (variant.empty() ? "" : variant + "_") + "kernel_" + suffix;
+}
+
+std::string kernel_file(const std::string &library, const std::string &variant,
+                        const std::string &suffix) {
+  return library + "_" + (variant.empty() ? "" : variant + "_") + "kernel_" + suffix;
+}
+
 int64_t GruSpec::run_scratch_bytes_per_step() const {
   const int64_t activations = layers > 1 ? output_size() : 0;
   const int64_t reversal =

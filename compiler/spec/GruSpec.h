@@ -86,6 +86,15 @@ struct GruSpec {
   int64_t max_seq_len() const;
 };
 
+// A kernel's symbol, <library>__[<variant>_]kernel_<suffix> (the library's internal namespace,
+// which no other valid library name produces), and its files' base name,
+// <library>_[<variant>_]kernel_<suffix>; `variant` names a portable target's feature level ("" for
+// a target with one set of kernels), `suffix` is one of kernel_suffixes().
+std::string kernel_symbol(const std::string &library, const std::string &variant,
+                          const std::string &suffix);
+std::string kernel_file(const std::string &library, const std::string &variant,
+                        const std::string &suffix);
+
 // Documented limits, checked before any code is generated so that an absurd spec is refused
 // up front rather than by running out of memory halfway through compilation.
 struct GruSpecLimits {

@@ -20,28 +20,32 @@ GruWeights read_gru_weights(const std::string &path, const std::string &prefix) 
                                    std::istreambuf_iterator<char>());
   if (in.bad()) throw GruGenError("cannot read --weights file '" + path + "'");
 
-  grugen_gru_layer layer;
-  char message[256] = "";
-  const int r = grugen_read_gru_layer(bytes.data(), bytes.size(), prefix.c_str(), &layer, message,
+  grugen_gru_model model;
+  char message[512] = "";
+  const int r = grugen_read_gru_model(bytes.data(), bytes.size(), prefix.c_str(), &model, message,
                                       sizeof message);
   if (r == 2) throw GruGenError("out of memory reading '" + path + "'");
   if (r != 0) throw GruGenError("--weights '" + path + "': " + message);
 
   GruWeights w;
-  w.input_size = layer.input_size;
-  w.hidden_size = layer.hidden_size;
-  w.has_bias = layer.has_bias != 0;
-  w.reset_after = layer.reset_after != 0;
-  const size_t G = size_t(3 * layer.hidden_size), D = size_t(layer.input_size),
-               H = size_t(layer.hidden_size);
-  w.values.insert(w.values.end(), layer.Wx, layer.Wx + G * D);
-  w.values.insert(w.values.end(), layer.Wh, layer.Wh + G * H);
-  if (w.has_bias) {
-    w.values.insert(w.values.end(), layer.b, layer.b + G);
-    w.values.insert(w.values.end(), layer.bhn, layer.bhn + H);
-  }
-  grugen_free_gru_layer(&layer);
+  w.input_size = model.input_size;
+  w.hidden_size = model.hidden_size;
+  w.has_bias = model.has_bias != 0;
+  w.reset_after = model.reset_after != 0;
+  w.layers = model.layers;
+  w.direction = model.directions == 2 ? GruDirection::Bidirectional
+                : model.reverse       ? GruDirection::Reverse
+                                      : GruDirection::Forward;
+  w.values.assign(model.values, model.values + model.count);
+  grugen_free_gru_model(&model);
   return w;
+}
+
+std::string describe_stack(int64_t layers, GruDirection direction) {
+  const char *name = direction == GruDirection::Bidirectional ? "bidirectional"
+                     : direction == GruDirection::Reverse     ? "reverse"
+                                                              : "forward";
+  return std::to_string(layers) + " " + name + " layer" + (layers == 1 ? "" : "s");
 }
 
 }  // namespace grugen

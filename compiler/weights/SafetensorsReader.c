@@ -17,45 +17,55 @@ static void heap_release(void *ctx, void *p) {
   free(p);
 }
 
-int grugen_read_gru_layer(const uint8_t *bytes, uint64_t size, const char *prefix,
-                          grugen_gru_layer *out, char *message, size_t message_size) {
+int grugen_read_gru_model(const uint8_t *bytes, uint64_t size, const char *prefix,
+                          grugen_gru_model *out, char *message, size_t message_size) {
   const gst_allocator allocator = {heap_alloc, heap_release, NULL};
   gst_file file = {0};
-  gst_gru_layer layer = {0};
   memset(out, 0, sizeof *out);
+  gst_gru_model *model = (gst_gru_model *)malloc(sizeof *model);
+  if (!model) return GST_NO_MEMORY;
   gst_result r = gst_open(bytes, size, &allocator, &file, message, message_size);
-  if (r != GST_OK) return r;
-  r = gst_find_gru(&file, prefix, &layer, message, message_size);
+  if (r == GST_OK) r = gst_find_model(&file, prefix, model, message, message_size);
   if (r == GST_OK) {
-    const int64_t D = layer.input_size, H = layer.hidden_size;
-    out->input_size = D;
-    out->hidden_size = H;
-    out->has_bias = layer.b != NULL;
-    out->reset_after = layer.reset_after;
-    out->Wx = (float *)malloc(sizeof(float) * (size_t)(3 * H * D));
-    out->Wh = (float *)malloc(sizeof(float) * (size_t)(3 * H * H));
-    out->b = out->has_bias ? (float *)malloc(sizeof(float) * (size_t)(3 * H)) : NULL;
-    out->bhn = out->has_bias ? (float *)malloc(sizeof(float) * (size_t)H) : NULL;
-    if (!out->Wx || !out->Wh || (out->has_bias && (!out->b || !out->bhn))) {
-      grugen_free_gru_layer(out);
+    const size_t H = (size_t)model->hidden_size, G = 3 * H;
+    const int cells = model->layers * model->directions;
+    size_t count = 0;
+    for (int c = 0; c < cells; ++c)
+      count += G * (size_t)model->cells[c].input_size + G * H + (model->has_bias ? G + H : 0);
+    out->values = (float *)malloc(sizeof(float) * (count ? count : 1));
+    if (!out->values) {
       r = GST_NO_MEMORY;
     } else {
-      gst_to_f32(&file, layer.Wx, out->Wx);
-      gst_to_f32(&file, layer.Wh, out->Wh);
-      if (out->has_bias) {
-        gst_to_f32(&file, layer.b, out->b);
-        gst_to_f32(&file, layer.bhn, out->bhn);
+      float *at = out->values;
+      for (int c = 0; c < cells; ++c) {
+        const gst_gru_layer *cell = &model->cells[c];
+        gst_to_f32(&file, cell->Wx, at);
+        at += G * (size_t)cell->input_size;
+        gst_to_f32(&file, cell->Wh, at);
+        at += G * H;
+        if (model->has_bias) {
+          gst_to_f32(&file, cell->b, at);
+          at += G;
+          gst_to_f32(&file, cell->bhn, at);
+          at += H;
+        }
       }
+      out->count = count;
+      out->layers = model->layers;
+      out->directions = model->directions;
+      out->reverse = model->reverse;
+      out->input_size = model->input_size;
+      out->hidden_size = model->hidden_size;
+      out->has_bias = model->has_bias;
+      out->reset_after = model->reset_after;
     }
   }
   gst_close(&file, &allocator);
+  free(model);
   return r;
 }
 
-void grugen_free_gru_layer(grugen_gru_layer *layer) {
-  free(layer->Wx);
-  free(layer->Wh);
-  free(layer->b);
-  free(layer->bhn);
-  memset(layer, 0, sizeof *layer);
+void grugen_free_gru_model(grugen_gru_model *model) {
+  free(model->values);
+  memset(model, 0, sizeof *model);
 }

@@ -6,23 +6,21 @@
                  [--lengths 5,2,1] [--h0] [--seed S] [--prefix P]
 
 Writes OUT_DIR/NAME.safetensors, the weights in gru-gen's key scheme for models (layer l's
-forward instance under "<l>.", its backward one under "<l>.reverse.", MLX names Wx, Wh, b, bhn),
-and OUT_DIR/NAME.stack, a golden for test/e2e/stack_check.c: the inputs, and the outputs ONNX
-Runtime computes for the same model built as ONNX GRU nodes (linear_before_reset=1, one node
-per layer; between layers Y [L][dirs][N][H] -> [L][N][dirs*H]) with sequence_lens and
-initial_h. Golden layout, little-endian: "GRUSTAK1", int32 D, H, N, L, layers, directions,
-bias, has_lengths, has_h0, reverse; int32 lengths [N] if any; float32 h0 [layers*dirs][N][H] if any,
-x [N][L][D], out [N][L][dirs*H], h_n [layers*dirs][N][H].
+forward instance under "<prefix><l>.", its backward one under "<prefix><l>.reverse.", MLX names
+Wx, Wh, b, bhn), and OUT_DIR/NAME.gold, a model golden (GRUGOLD2, tools/gru_model_golden.py, read
+by test/e2e/model_check.c) of the outputs ONNX Runtime computes for the same model built as ONNX
+GRU nodes (linear_before_reset=1, one node per layer; between layers Y [L][dirs][N][H] ->
+[L][N][dirs*H]) with sequence_lens and initial_h.
 """
 import argparse
 import os
-import struct
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 import safetensors_io  # noqa: E402
+from gru_model_golden import Cell, ModelProblem, write_model_golden  # noqa: E402
 
 
 def onnx_gates(a, H):
@@ -63,7 +61,7 @@ def main():
     x = rng.uniform(-2, 2, (N, L, D)).astype(np.float32)
     h0 = rng.uniform(-1, 1, (K * dirs, N, H)).astype(np.float32) if a.h0 else None
 
-    tensors, nodes, inits = {}, [], []
+    tensors, cells, nodes, inits = {}, [], [], []
     inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, [L, N, D])]
     if lengths is not None:
         inits.append(numpy_helper.from_array(lengths, "seq_lens"))
@@ -80,12 +78,14 @@ def main():
             Wx = rng.uniform(-scale, scale, (3 * H, Dl)).astype(np.float32)
             Wh = rng.uniform(-scale, scale, (3 * H, H)).astype(np.float32)
             tensors[key + "Wx"], tensors[key + "Wh"] = Wx, Wh
+            cells.append(Cell(Wx, Wh))
             W.append(onnx_gates(Wx, H))
             R.append(onnx_gates(Wh, H))
             if bias:
                 b = rng.uniform(-scale, scale, 3 * H).astype(np.float32)
                 bhn = rng.uniform(-scale, scale, H).astype(np.float32)
                 tensors[key + "b"], tensors[key + "bhn"] = b, bhn
+                cells[-1].b, cells[-1].bhn = b, bhn
                 # b = Wb + Rb for r and z, Wbh for n; Rbh = bhn (linear_before_reset=1).
                 Rb = np.concatenate([np.zeros(2 * H, np.float32), bhn])
                 B.append(np.concatenate([onnx_gates(b, H), Rb]))
@@ -126,14 +126,10 @@ def main():
     os.makedirs(a.out_dir, exist_ok=True)
     safetensors_io.write(os.path.join(a.out_dir, a.name + ".safetensors"),
                          safetensors_io.arrays(tensors))
-    with open(os.path.join(a.out_dir, a.name + ".stack"), "wb") as f:
-        f.write(b"GRUSTAK1")
-        f.write(struct.pack("<10i", D, H, N, L, K, dirs, int(bias), int(lengths is not None),
-                            int(h0 is not None), int(a.direction == "reverse")))
-        if lengths is not None:
-            f.write(lengths.astype("<i4").tobytes())
-        for arr in ([h0] if h0 is not None else []) + [x, out, h_n]:
-            f.write(np.ascontiguousarray(arr, "<f4").tobytes())
+    problem = ModelProblem(cells=cells, layers=K, directions=dirs,
+                           reverse=a.direction == "reverse", reset_after=True, x=x,
+                           lengths=lengths, h0=h0)
+    write_model_golden(os.path.join(a.out_dir, a.name + ".gold"), problem, out, h_n)
     print(f"{a.name}: D={D} H={H} N={N} L={L} layers={K} {a.direction} bias={int(bias)} "
           f"lengths={a.lengths or 'none'} h0={int(h0 is not None)} |out|max={np.abs(out).max():.3f}")
 

@@ -1,6 +1,6 @@
 /* libFuzzer target: the safetensors reader every gru-gen library and gru-gen itself use
  * (runtime/gru_safetensors.h). Input: one byte choosing a prefix, then the file's bytes.
- * Whatever the bytes, gst_open and gst_find_gru must return a result (never crash, read out of
+ * Whatever the bytes, gst_open, gst_find_gru and gst_find_model must return a result (never crash, read out of
  * bounds or leak); on success, every tensor lies inside the data section, and converting the
  * layer (gst_to_f32) stays inside it and inside the destination. */
 #include <stdint.h>
@@ -33,9 +33,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const char *const prefixes[] = {
       "", "gru.", "layers.0.", "W", "layers.0", "layer.1.", "l",
       "a_prefix_of_more_than_128_bytes.a_prefix_of_more_than_128_bytes."
-      "a_prefix_of_more_than_128_bytes.a_prefix_of_more_than_128_bytes.tail."};
+      "a_prefix_of_more_than_128_bytes.a_prefix_of_more_than_128_bytes.tail.",
+      /* Stacks: "<prefix><l>." and "<prefix><l>.reverse." (gst_find_model). */
+      "layers.", "0.", "gru.0.", "0.reverse.", "layers.1", "1", "m.", "layers.0.reverse."};
   if (size < 1) return 0;
-  const char *prefix = prefixes[data[0] & 7];
+  const char *prefix = prefixes[data[0] & 15];
   /* The file in a buffer of its own size, so ASan sees every byte past its end. */
   const size_t n = size - 1;
   uint8_t *bytes = (uint8_t *)malloc(n ? n : 1);
@@ -60,6 +62,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       convert(&file, layer.Wh);
       convert(&file, layer.b);
       convert(&file, layer.bhn);
+    }
+    /* The whole model under the prefix: each cell's shapes chain, and convert inside. */
+    static gst_gru_model model;
+    r = gst_find_model(&file, prefix, &model, msg, sizeof msg);
+    if (r != GST_OK && (msg[0] == '\0' || strlen(msg) >= sizeof msg)) abort();
+    if (r == GST_OK) {
+      if (model.layers < 1 || model.layers > GST_MAX_LAYERS ||
+          (model.directions != 1 && model.directions != 2))
+        abort();
+      for (int c = 0; c < model.layers * model.directions; ++c) {
+        const gst_gru_layer *cell = &model.cells[c];
+        if (cell->hidden_size != model.hidden_size || (cell->b != NULL) != model.has_bias ||
+            cell->input_size != (c < model.directions ? model.input_size
+                                                      : model.directions * model.hidden_size))
+          abort();
+        convert(&file, cell->Wx);
+        convert(&file, cell->Wh);
+        convert(&file, cell->b);
+        convert(&file, cell->bhn);
+      }
     }
     gst_close(&file, &a);
   }

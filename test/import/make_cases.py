@@ -2,8 +2,13 @@
 
     make_cases.py onnx DIR    ONNX GRU models (onnx.helper, random weights) and, for those that
                               ONNX Runtime runs, goldens of its outputs; models gru-import refuses
-    make_cases.py torch DIR   state dicts (safetensors, no torch needed) that gru-import refuses,
-                              and F16/BF16 state dicts beside the same values in F32
+    make_cases.py onnx-models DIR  ONNX models of several layers or directions (chained GRU
+                              nodes, reverse, bidirectional, per-row lengths) and model
+                              goldens (GRUGOLD2) of ONNX Runtime's outputs for them
+    make_cases.py keras DIR   Keras 3 files (h5py, Keras's layout) gru-import refuses
+    make_cases.py torch DIR   state dicts (safetensors, no torch needed): models of several
+                              layers or directions, ones gru-import refuses, and F16/BF16 state
+                              dicts beside the same values in F32
 
 A golden (GRUGOLD1, tools/gru_golden.py) holds the problem in MLX layout and the reference
 framework's output [N][L][H]; test/e2e/weights_check.c runs a library whose weights gru-import
@@ -181,6 +186,213 @@ def onnx_cases(out):
              lbr=dict(linear_before_reset=0))
 
 
+# ---- ONNX models of several layers or directions ------------------------------------------------
+
+
+def onnx_stack(rng, D, H, N, L, layers, direction, lbr, bias, h0, lengths, plumbing="torch",
+               lbr_of=None):
+    """A model of `layers` GRU nodes, each `direction`, chained: node k+1's X is node k's Y
+    through `plumbing` ("torch": Transpose(0,2,1,3) then Reshape(0,0,-1), as PyTorch exports
+    a multi-layer GRU; "squeeze": Squeeze(axes=[1]), unidirectional only; "scrambled": a Reshape
+    to [L][N][dirs*H] without the Transpose, which mixes rows up). Returns the model, the
+    problem in MLX layout (tools/gru_model_golden.py) and the ONNX Runtime feeds."""
+    from onnx import TensorProto, helper, numpy_helper
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+    from gru_model_golden import Cell, ModelProblem
+
+    dirs = 2 if direction == "bidirectional" else 1
+    s = 0.6
+    x = rng.normal(0.0, 2.0, (N, L, D)).astype(np.float32)
+    inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, [L, N, D])]
+    nodes, inits, cells, h0s = [], [], [], []
+    feeds = {"X": np.ascontiguousarray(x.transpose(1, 0, 2))}
+    if lengths is not None:
+        inits.append(numpy_helper.from_array(np.asarray(lengths, np.int32), "seq_lens"))
+    x_name = "X"
+    for k in range(layers):
+        Dk = D if k == 0 else dirs * H
+        W = rng.uniform(-s, s, (dirs, 3 * H, Dk)).astype(np.float32)
+        R = rng.uniform(-s, s, (dirs, 3 * H, H)).astype(np.float32)
+        B = rng.uniform(-s, s, (dirs, 6 * H)).astype(np.float32) if bias else None
+        for d in range(dirs):
+            b = bhn = None
+            if bias:
+                wb, rb = B[d, :3 * H], B[d, 3 * H:]
+                b = rz_first(wb, H) + np.r_[rz_first(rb, H)[:2 * H], np.zeros(H, np.float32)]
+                bhn = rb[2 * H:]
+            cells.append(Cell(rz_first(W[d], H), rz_first(R[d], H), b, bhn))
+        for label, a in (("W", W), ("R", R), ("B", B)):
+            if a is not None:
+                inits.append(numpy_helper.from_array(a, f"{label}{k}"))
+        gin = [x_name, f"W{k}", f"R{k}", f"B{k}" if bias else "",
+               "seq_lens" if lengths is not None else ""]
+        if h0:
+            init = rng.uniform(-1, 1, (dirs, N, H)).astype(np.float32)
+            h0s.append(init)
+            inputs.append(helper.make_tensor_value_info(f"h0_{k}", TensorProto.FLOAT, [dirs, N, H]))
+            feeds[f"h0_{k}"] = init
+            gin.append(f"h0_{k}")
+        while gin[-1] == "":
+            gin.pop()
+        node_lbr = lbr if lbr_of is None else lbr_of(k)
+        nodes.append(helper.make_node("GRU", gin, [f"Y{k}", f"Yh{k}"], name=f"gru_{k}",
+                                      hidden_size=H, direction=direction,
+                                      linear_before_reset=node_lbr))
+        if k + 1 < layers:
+            if plumbing == "torch":
+                inits.append(numpy_helper.from_array(np.array([0, 0, -1], np.int64), f"shape{k}"))
+                nodes.append(helper.make_node("Transpose", [f"Y{k}"], [f"T{k}"], perm=[0, 2, 1, 3]))
+                nodes.append(helper.make_node("Reshape", [f"T{k}", f"shape{k}"], [f"X{k + 1}"]))
+            elif plumbing == "squeeze":
+                inits.append(numpy_helper.from_array(np.array([1], np.int64), f"axes{k}"))
+                nodes.append(helper.make_node("Squeeze", [f"Y{k}", f"axes{k}"], [f"X{k + 1}"]))
+            else:
+                inits.append(numpy_helper.from_array(np.array([L, N, dirs * H], np.int64),
+                                                     f"shape{k}"))
+                nodes.append(helper.make_node("Reshape", [f"Y{k}", f"shape{k}"], [f"X{k + 1}"]))
+            x_name = f"X{k + 1}"
+    outputs = [helper.make_tensor_value_info(f"Y{layers - 1}", TensorProto.FLOAT, [L, dirs, N, H])]
+    outputs += [helper.make_tensor_value_info(f"Yh{k}", TensorProto.FLOAT, [dirs, N, H])
+                for k in range(layers)]
+    graph = helper.make_graph(nodes, "g", inputs, outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    problem = ModelProblem(cells=cells, layers=layers, directions=dirs,
+                           reverse=direction == "reverse", reset_after=lbr == 1, x=x,
+                           lengths=None if lengths is None else np.asarray(lengths, np.int32),
+                           h0=np.concatenate(h0s) if h0 else None)
+    return model, problem, feeds
+
+
+def onnx_model_cases(out):
+    """ONNX models of several layers or directions, run by ONNX Runtime into model goldens
+    (GRUGOLD2): ONNX Runtime's last Y as [N][L][dirs*H] and every node's Y_h, in order, as h_n."""
+    import onnxruntime as ort
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+    from gru_model_golden import write_model_golden
+
+    rng = np.random.default_rng(15)
+
+    def runnable(stem, **kw):
+        model, problem, feeds = onnx_stack(rng, **kw)
+        save(model, os.path.join(out, stem + ".onnx"))
+        sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        y, *yh = sess.run(None, feeds)
+        L, dirs, N, H = y.shape
+        write_model_golden(os.path.join(out, stem + ".gold"), problem,
+                           y.transpose(2, 0, 1, 3).reshape(N, L, dirs * H), np.concatenate(yh))
+
+    # One reverse node, per-row lengths (sequence_lens), initial_h.
+    runnable("reverse_len", D=6, H=5, N=2, L=5, layers=1, direction="reverse", lbr=1, bias=True,
+             h0=True, lengths=[5, 3])
+    # One bidirectional node, linear_before_reset=0, no bias, no initial_h.
+    runnable("bidi_lbr0", D=7, H=9, N=3, L=6, layers=1, direction="bidirectional", lbr=0,
+             bias=False, h0=False, lengths=None)
+    # Two bidirectional nodes chained as PyTorch exports them, lengths, initial_h, lbr=0.
+    runnable("stack2_bidi_lbr0_len", D=8, H=16, N=3, L=7, layers=2, direction="bidirectional",
+             lbr=0, bias=True, h0=True, lengths=[7, 4, 1])
+    # Three forward nodes chained through Squeeze, lbr=1, no lengths.
+    runnable("stack3_fwd", D=5, H=12, N=2, L=6, layers=3, direction="forward", lbr=1, bias=True,
+             h0=True, lengths=None)
+    # Refused: rows scrambled between the nodes; variants or directions that differ.
+    for stem, kw in (("stack_scrambled", dict(direction="bidirectional", plumbing="scrambled")),
+                     ("stack_mixed_lbr", dict(direction="forward", plumbing="squeeze",
+                                              lbr_of=lambda k: k % 2))):
+        model, _, _ = onnx_stack(rng, D=4, H=3, N=2, L=3, layers=2, lbr=1, bias=True, h0=False,
+                                 lengths=None, **kw)
+        save(model, os.path.join(out, stem + ".onnx"))
+
+
+# ---- Keras files gru-import refuses (h5py only, in Keras 3's layout) -------------------------
+
+
+def keras_cases(out):
+    """Keras 3 files written with h5py in the layout Keras writes (layers/<x>/cell/vars/0..2,
+    layers/<x>/vars with the layer's name; a .keras zip adds config.json), each with one thing
+    gru-import must refuse, and keras_checked.keras: test/import/keras's bidirectional model
+    with config edits that must be refused."""
+    import io
+    import json
+    import zipfile
+
+    import h5py
+
+    rng = np.random.default_rng(7)
+    u = lambda *s: rng.uniform(-0.5, 0.5, s).astype(np.float32)
+
+    def gru(f, key, name, D, H, bias="after", group=None):
+        g = f.create_group(f"layers/{key}") if group is None else group
+        g.create_group("vars").attrs["name"] = name
+        v = g.create_group("cell/vars")
+        v.attrs["name"] = "gru_cell"
+        v["0"], v["1"] = u(D, 3 * H), u(H, 3 * H)
+        if bias == "after":
+            v["2"] = u(2, 3 * H)
+        elif bias == "before":
+            v["2"] = u(3 * H)
+        elif bias == "bad":
+            v["2"] = u(3, 3 * H)
+
+    def h5(path, build):
+        with h5py.File(path, "w") as f:
+            build(f)
+
+    h5(os.path.join(out, "two_grus.weights.h5"),
+       lambda f: (gru(f, "gru", "gru", 5, 4), gru(f, "gru_1", "gru_1", 4, 4)))
+    h5(os.path.join(out, "no_bias.weights.h5"), lambda f: gru(f, "gru", "gru", 5, 4, bias=None))
+    h5(os.path.join(out, "bad_bias.weights.h5"), lambda f: gru(f, "gru", "gru", 5, 4, bias="bad"))
+    h5(os.path.join(out, "no_gru.weights.h5"),
+       lambda f: f.create_group("layers/dense/vars").attrs.__setitem__("name", "dense"))
+
+    # A .keras model: config.json beside model.weights.h5.
+    def keras_file(path, layers_config, build):
+        buf = io.BytesIO()
+        with h5py.File(buf, "w") as f:
+            build(f)
+        config = {"class_name": "Sequential", "config": {"name": "sequential",
+                                                         "layers": layers_config}}
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("metadata.json", "{}")
+            z.writestr("config.json", json.dumps(config))
+            z.writestr("model.weights.h5", buf.getvalue())
+
+    def gru_config(name, **kw):
+        c = {"name": name, "units": 4, "activation": "tanh", "recurrent_activation": "sigmoid",
+             "use_bias": True, "reset_after": True, "go_backwards": False,
+             "return_sequences": True}
+        c.update(kw)
+        return {"class_name": "GRU", "config": c}
+
+    keras_file(os.path.join(out, "go_backwards.keras"), [gru_config("gru", go_backwards=True)],
+               lambda f: gru(f, "gru", "gru", 5, 4))
+    keras_file(os.path.join(out, "relu.keras"), [gru_config("gru", activation="relu")],
+               lambda f: gru(f, "gru", "gru", 5, 4))
+    keras_file(os.path.join(out, "dense_between.keras"),
+               [gru_config("gru"), {"class_name": "Dense", "config": {"name": "dense"}},
+                gru_config("gru_1")],
+               lambda f: (gru(f, "gru", "gru", 5, 4), gru(f, "gru_1", "gru_1", 4, 4)))
+    keras_file(os.path.join(out, "last_step_only.keras"),
+               [gru_config("gru", return_sequences=False), gru_config("gru_1")],
+               lambda f: (gru(f, "gru", "gru", 5, 4), gru(f, "gru_1", "gru_1", 4, 4)))
+    keras_file(os.path.join(out, "mixed_reset.keras"),
+               [gru_config("gru"), gru_config("gru_1", reset_after=False)],
+               lambda f: (gru(f, "gru", "gru", 5, 4), gru(f, "gru_1", "gru_1", 4, 4, "before")))
+    # No bias: the .keras config says reset_after, so it converts (a .weights.h5 cannot).
+    keras_file(os.path.join(out, "no_bias_before.keras"),
+               [gru_config("gru", use_bias=False, reset_after=False)],
+               lambda f: gru(f, "gru", "gru", 5, 4, bias=None))
+    # merge_mode other than concat.
+    def bidi(f):
+        g = f.create_group("layers/bidirectional")
+        g.create_group("vars").attrs["name"] = "bidirectional"
+        gru(f, None, "forward_gru", 5, 4, group=g.create_group("forward_layer"))
+        gru(f, None, "backward_gru", 5, 4, group=g.create_group("backward_layer"))
+    keras_file(os.path.join(out, "merge_sum.keras"),
+               [{"class_name": "Bidirectional",
+                 "config": {"name": "bidirectional", "merge_mode": "sum",
+                            "layer": gru_config("forward_gru")}}], bidi)
+
+
 # ---- PyTorch state dicts gru-import refuses ---------------------------------------------------
 
 
@@ -192,12 +404,25 @@ def torch_cases(out):
     u = lambda *s: rng.uniform(-0.5, 0.5, s).astype(np.float32)
     layer = {"weight_ih_l0": u(3 * H, D), "weight_hh_l0": u(3 * H, H),
              "bias_ih_l0": u(3 * H), "bias_hh_l0": u(3 * H)}
-    l1 = {"weight_ih_l1": u(3 * H, H), "weight_hh_l1": u(3 * H, H)}
+    l1 = {"weight_ih_l1": u(3 * H, H), "weight_hh_l1": u(3 * H, H),
+          "bias_ih_l1": u(3 * H), "bias_hh_l1": u(3 * H)}
     rev = {k + "_reverse": v for k, v in layer.items()}
+    l1_bi = {"weight_ih_l1": u(3 * H, 2 * H), "weight_hh_l1": u(3 * H, H),
+             "bias_ih_l1": u(3 * H), "bias_hh_l1": u(3 * H)}
+    l1_bi_rev = {k + "_reverse": u(*v.shape) for k, v in l1_bi.items()}
+    l2 = {k.replace("_l1", "_l2"): v for k, v in l1.items()}
     files = {
         "good": layer,
+        # Models (converted to "<l>." and "<l>.reverse." keys).
         "two_layers": {**layer, **l1},
         "bidirectional": {**layer, **rev},
+        "two_layers_bidirectional": {**layer, **rev, **l1_bi, **l1_bi_rev},
+        # Models gru-import refuses.
+        "layer_gap": {**layer, **l2},
+        "mixed_bias": {**layer, **{k: v for k, v in l1.items() if k.startswith("weight")}},
+        "half_bidirectional": {**layer, **rev, **l1_bi},
+        "late_reverse": {**layer, **l1, **{k + "_reverse": v for k, v in l1.items()}},
+        "bad_chain": {**layer, **l1, "weight_ih_l1": u(3 * H, D)},
         "nested": {"gru." + k: v for k, v in layer.items()} | {"head.weight": u(2, H)},
         "extra": {**layer, "head.weight": u(2, H)},
         "one_bias": {k: v for k, v in layer.items() if k != "bias_hh_l0"},
@@ -247,4 +472,5 @@ def half_cases(out, layer):
 if __name__ == "__main__":
     kind, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
-    {"onnx": onnx_cases, "torch": torch_cases}[kind](out)
+    {"onnx": onnx_cases, "onnx-models": onnx_model_cases, "torch": torch_cases,
+     "keras": keras_cases}[kind](out)
