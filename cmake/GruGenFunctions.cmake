@@ -4,7 +4,8 @@
 #                   [INPUT_SIZE D HIDDEN_SIZE H] [NO_BIAS]   # or taken from WEIGHTS
 #                   [RESET_BEFORE]   # the reset gate before the recurrent product (--reset-before)
 #                   [BATCH N]                                # default 1
-#                   [TARGETS host|arm64-linux|arm64-macos|metal|opencl|<Halide target> ...]
+#                   [TARGETS host|arm64-linux|arm64-macos|metal|opencl|arm64-ios|metal-ios|
+#                            arm64-android|<Halide target> ...]
 #                   [WEIGHTS file.safetensors [WEIGHTS_PREFIX p] [EMBED]]
 #                   [TUNING_RECORD file.json]  # a record `gru-gen --tune` wrote, for its target
 #                   [OUTPUT_DIR dir])      # default gru-gen/<name>; relative to the binary dir

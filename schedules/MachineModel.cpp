@@ -106,7 +106,7 @@ MachineModel machine_model_for(const Target &target, bool host) {
   MachineModel m;
   if (target.arch == Target::ARM) {
     m = model_of(target.has_feature(Target::Metal) ? kAppleGpu
-                 : target.os == Target::OSX          ? kApplePCore
+                 : target.os == Target::OSX || target.os == Target::IOS ? kApplePCore
                                                      : kArm64Neoverse);
   } else if (target.has_feature(Target::AVX512)) {
     m = model_of(kX86Avx512);

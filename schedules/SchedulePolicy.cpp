@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "compiler/spec/GruSpec.h"
+#include "compiler/support/Subprocess.h"
 
 namespace grugen {
 namespace {
@@ -52,7 +53,23 @@ const NamedTarget kNamedTargets[] = {
     {"x86-64-linux", [] { return Target("x86-64-linux-sse41"); }, 4,
      {"x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41",
       "x86-64-linux-avx-avx2-f16c-fma-sse41", "x86-64-linux-sse41"}},
+    // iPhone and iPad, iOS 17 or later (kIosMinimum): baseline NEON, no dot product (the A12 of
+    // iOS 17's oldest devices lacks it); 6 cores (2 performance + 4 efficiency) is the iPhone.
+    {"arm64-ios", [] { return Target("arm-64-ios"); }, 6},
+    // The same, with the kernels on the GPU through Metal: metal's schedules and Metal source.
+    {"metal-ios", [] { return Target("arm-64-ios-metal"); }, 6},
+    // Android phones, API level kAndroidApiLevel or later: baseline ARMv8-A NEON; 8 cores is the
+    // common phone SoC. The runtime needs an NDK (c_compiler_for).
+    {"arm64-android", [] { return Target("arm-64-android"); }, 8},
 };
+
+// The oldest iOS the arm64-ios and metal-ios libraries run on. Halide 21 compiles the kernels
+// and its runtime for iOS 17.0 (LC_BUILD_VERSION minos 17.0, fixed by Halide), so the C runtime
+// is compiled for the same version: every object of the archive says iOS 17.0.
+constexpr const char *kIosMinimum = "17.0";
+// The Android API level of arm64-android: 21 (Android 5.0) is the first with arm64, and has
+// every bionic function the runtime and Halide's runtime call; the NDK's clang is chosen by it.
+constexpr int kAndroidApiLevel = 21;
 
 // A kernel variant's name: its feature level, from the features that set it apart.
 std::string variant_name(const Target &t) {
@@ -163,6 +180,21 @@ std::string find_zig() {
   return "";
 }
 
+// zig's library directory (`zig env`: .lib_dir, ZON since zig 0.14, JSON before), whose
+// libc/include/any-darwin-any holds the Darwin libc headers zig carries; "" when zig does not
+// say.
+std::string zig_lib_dir(const std::string &zig) {
+  const SubprocessResult r = run_subprocess({zig, "env"}, ".");
+  if (!r.started || r.exit_code != 0) return "";
+  for (const char *key : {".lib_dir = \"", "\"lib_dir\": \""}) {
+    const size_t at = r.output.find(key);
+    if (at == std::string::npos) continue;
+    const size_t start = at + std::string(key).size(), end = r.output.find('"', start);
+    if (end != std::string::npos) return r.output.substr(start, end - start);
+  }
+  return "";
+}
+
 // The C compiler for the runtime and the variable that overrides it. Host code honours $CC as
 // make and CMake do; cross targets have their own variables, so one environment can build every
 // target. An empty argv: no compiler is known for the target.
@@ -179,6 +211,33 @@ std::pair<std::vector<std::string>, std::string> c_compiler_for(const Target &t)
     return {{zig, "cc", "-target",
              t.arch == Target::ARM ? "aarch64-macos.11.0" : "x86_64-macos.11.0", "-g0"},
             "GRU_GEN_CC_MACOS"};
+  }
+  if (t.os == Target::IOS) {
+    // zig's clang compiles for iOS (-target aarch64-ios.17.0: LC_BUILD_VERSION platform iOS),
+    // but zig provides libc headers for macOS only; the Darwin headers it carries are Apple's
+    // libSystem headers, which iOS shares (the same Libc, xnu and libpthread sources; what differs
+    // per platform is marked __API_AVAILABLE(ios(...)) and TargetConditionals.h, both decided by
+    // the -target), with the same arm64 Darwin ABI. So they are searched after clang's own
+    // headers (-idirafter), where an SDK's usr/include would be.
+    if (const char *cc = std::getenv("GRU_GEN_CC_IOS"); cc && *cc)
+      return {command_words("GRU_GEN_CC_IOS", cc), "GRU_GEN_CC_IOS"};
+    const std::string zig = find_zig();
+    const std::string lib = zig.empty() ? "" : zig_lib_dir(zig);
+    if (lib.empty()) return {{}, "GRU_GEN_CC_IOS"};
+    return {{zig, "cc", "-target", std::string("aarch64-ios.") + kIosMinimum, "-idirafter",
+             lib + "/libc/include/any-darwin-any", "-g0"},
+            "GRU_GEN_CC_IOS"};
+  }
+  if (t.os == Target::Android) {
+    // Bionic is not glibc (errno is __errno(), stdio's FILE and stdin/stdout differ, no _chk
+    // fortify entry points of glibc's), so only an NDK's clang builds a correct runtime.
+    if (const char *cc = std::getenv("GRU_GEN_CC_ARM64_ANDROID"); cc && *cc)
+      return {command_words("GRU_GEN_CC_ARM64_ANDROID", cc), "GRU_GEN_CC_ARM64_ANDROID"};
+    const char *ndk = std::getenv("ANDROID_NDK_HOME");
+    if (!ndk || !*ndk) return {{}, "GRU_GEN_CC_ARM64_ANDROID"};
+    return {{std::string(ndk) + "/toolchains/llvm/prebuilt/linux-x86_64/bin/clang",
+             "--target=aarch64-linux-android" + std::to_string(kAndroidApiLevel)},
+            "GRU_GEN_CC_ARM64_ANDROID"};
   }
   if (t.os == Target::Linux && t.arch == Target::ARM && t.bits == 64)
     return {command_from("GRU_GEN_CC_ARM64_LINUX", {"aarch64-linux-gnu-gcc"}),
@@ -226,17 +285,29 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
   }
 
   std::tie(p.c_compiler, p.c_compiler_variable) = c_compiler_for(target);
-  if (p.c_compiler.empty() && target.os == Target::OSX)
+  if (p.c_compiler.empty() && (target.os == Target::OSX || target.os == Target::IOS))
     p.no_c_compiler = "target '" + name + "' needs zig to compile its runtime and there is none: "
                       "pip install ziglang (or put zig on PATH, set GRU_GEN_ZIG to a zig "
-                      "executable, or GRU_GEN_CC_MACOS to a C compiler for macOS)";
-  if (target.os == Target::OSX) {
+                      "executable, or " + p.c_compiler_variable + " to a C compiler for " +
+                      (target.os == Target::IOS ? "iOS)" : "macOS)");
+  if (p.c_compiler.empty() && target.os == Target::Android)
+    p.no_c_compiler = "target '" + name + "' needs the Android NDK to compile its runtime for "
+                      "bionic: set ANDROID_NDK_HOME to an NDK (r23 or later; API level " +
+                      std::to_string(kAndroidApiLevel) + "), or GRU_GEN_CC_ARM64_ANDROID to its clang";
+  if (target.os == Target::OSX || target.os == Target::IOS) {
     p.archive = ArchiveFormat::Darwin;
     if (device) p.link_libraries = device->macos_link_libraries;
+    // Halide's iOS runtime prints with NSLog and drains Objective-C autorelease pools: Foundation.
+    else if (target.os == Target::IOS) p.link_libraries = {"-framework Foundation"};
+  } else if (target.os == Target::Android) {
+    // Halide's runtime prints through liblog (__android_log_print); pthread is in bionic's libc.
+    p.link_libraries = {"-llog", "-ldl", "-lm"};
   } else {
     p.link_libraries = {"-lpthread", "-ldl", "-lm"};
   }
-  p.shared_library = target.os == Target::Linux;
+  // ELF shared objects on Linux, Mach-O dylibs on macOS (package/AppleLibraries.cpp).
+  // (CPU only: zig's linker finds no Apple frameworks for a Metal dylib).
+  p.shared_library = target.os == Target::Linux || (target.os == Target::OSX && !device);
   return p;
 }
 

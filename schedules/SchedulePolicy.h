@@ -88,7 +88,8 @@ struct TargetToolchain {
   std::vector<std::string> link_libraries;  // linker flags an app adds after lib<name>.a
   ArchiveFormat archive = ArchiveFormat::GNU;
   // --shared can also link lib<name>.so from the archive's objects with c_compiler (ELF targets,
-  // a GNU-style linker: version script and SONAME). Mach-O (.dylib) is not built yet.
+  // a GNU-style linker: version script and SONAME), or lib<name>.dylib (arm64-macos: zig's
+  // linker, package/AppleLibraries.h).
   bool shared_library = false;
   // Portable targets: the kernels are compiled once per feature level, best first, and the
   // runtime takes the first the running CPU has, at create (kernel_variants). Empty: one set of

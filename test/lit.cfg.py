@@ -13,11 +13,15 @@
 #   %cmake     the CMake gru-gen was built with    %build_root  its build tree   %src  the sources
 #   %cc-macos  zig's C compiler and linker for arm64 macOS (libSystem stubs, no frameworks)
 #   %zig       that zig (gru-gen gets it as $GRU_GEN_ZIG)
+#   %cc-ios    zig's clang for arm64 iOS 17 with the Darwin libc headers zig carries, as
+#              gru-gen compiles iOS runtimes (no iOS SDK here: it compiles, it cannot link)
+#   %darwin-headers  those headers   %libsystem-tbd  zig's libSystem stubs (macOS, Mac Catalyst)
 #   %metal-shim what a program links to run a library built for x86-64-linux-metal here: the test
 #              Metal device (test/metal_shim; feature `metal-shim`, on x86-64)
 #   %halide_include  the directory of HalideRuntime.h   %jsmn_include  that of jsmn.h
 #              (what the runtime, runtime/, includes besides itself: its unit tests, test/runtime)
-# Features: `mlx` when mlx imports (the conformance tests call it directly); `abi-v2` when the
+# Features: `android-ndk` when $ANDROID_NDK_HOME is a directory (the real arm64-android build);
+# `mlx` when mlx imports (the conformance tests call it directly); `abi-v2` when the
 # header template declares ABI v2 (see the end of this file); `sanitize` in a
 # -DGRUGEN_SANITIZE build (then %cc and the runtimes gru-gen compiles carry the sanitizers).
 import os
@@ -41,6 +45,16 @@ config.substitutions.append(("%cc-macos", config.zig + " cc -target aarch64-maco
 # gru-gen finds zig at run time ($GRU_GEN_ZIG, then PATH): the tests' zig is the virtualenv's.
 config.environment["GRU_GEN_ZIG"] = config.zig
 config.substitutions.append(("%zig", config.zig))
+zig_lib = ""
+for line in subprocess.run([config.zig, "env"], capture_output=True, text=True).stdout.splitlines():
+    line = line.strip()
+    if line.startswith(".lib_dir = ") or line.startswith('"lib_dir": '):
+        zig_lib = line.split('"')[-2] if line.startswith(".") else line.split('"')[3]
+darwin_headers = os.path.join(zig_lib, "libc", "include", "any-darwin-any")
+config.substitutions.append(("%cc-ios", config.zig + " cc -target aarch64-ios.17.0 -idirafter " +
+                             darwin_headers + strict_c))
+config.substitutions.append(("%darwin-headers", darwin_headers))
+config.substitutions.append(("%libsystem-tbd", os.path.join(zig_lib, "libc", "darwin", "libSystem.tbd")))
 # A sanitized build (-DGRUGEN_SANITIZE=...): the host's test programs and the runtimes gru-gen
 # compiles for them get the same sanitizers; feature `sanitize`.
 host_c = strict_c
@@ -70,7 +84,7 @@ config.substitutions.append(("%jsmn_include", config.jsmn_include_dir))
 # FileCheck, not, count come from LLVM 19's tools.
 config.environment["PATH"] = os.pathsep.join(
     [config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))])
-for var in ("HOME", "TMPDIR", "CC"):
+for var in ("HOME", "TMPDIR", "CC", "ANDROID_NDK_HOME"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
 
@@ -83,6 +97,9 @@ for var in ("GRU_METAL_SHIM_NO_SET_BYTES", "GRU_METAL_SHIM_DUMP", "GRU_METAL_SHI
     config.environment.pop(var, None)
 
 # libFuzzer targets (test/fuzz): feature `fuzz`, %fuzz-bin their directory.
+if os.path.isdir(os.environ.get("ANDROID_NDK_HOME", "")):
+    config.available_features.add("android-ndk")
+
 if config.fuzz_bin_dir:
     config.available_features.add("fuzz")
     config.substitutions.append(("%fuzz-bin", config.fuzz_bin_dir))

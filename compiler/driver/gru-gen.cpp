@@ -24,6 +24,7 @@
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
+#include "package/AppleLibraries.h"
 #include "package/LibraryPackager.h"
 #include "schedules/SchedulePolicy.h"
 #include "spec/GruSpec.h"
@@ -86,8 +87,13 @@ cl::opt<bool> embed_weights("embed-weights",
                             cl::cat(category));
 cl::opt<bool> shared("shared",
                      cl::desc("Also write <target>/lib<name>.so exporting only the ABI "
-                              "(SONAME lib<name>.so.1; Linux targets)"),
+                              "(SONAME lib<name>.so.1; Linux targets), or lib<name>.dylib "
+                              "(@rpath/lib<name>.1.dylib; arm64-macos)"),
                      cl::cat(category));
+cl::opt<bool> xcframework("xcframework",
+                          cl::desc("Also write <name>.xcframework (the Apple targets' slices, "
+                                   "header, module map) and Package.swift declaring it"),
+                          cl::cat(category));
 cl::opt<std::string> name("name", cl::desc("Library name: prefixes every symbol (a C identifier)"),
                           cl::value_desc("name"), cl::cat(category));
 // Its description names the policy's targets: set in main (target_description).
@@ -373,6 +379,7 @@ void generate(const GruSpec &spec, const GruWeights *embedded,
       std::fprintf(stderr, "gru-gen: note: %s\n", note.c_str());
   for (const ForkedJobResult &result : results)
     if (!result.ok) throw GruGenError(result.error);
+  if (xcframework) write_xcframework(spec, policies, out.staging());
   // No library of another spec may stay beside the new header (same-spec ones from earlier
   // runs, e.g. another target, do).
   // DIR/<name>.mlir (--emit mlir) belongs to the header beside it: a run that writes another
@@ -381,6 +388,7 @@ void generate(const GruSpec &spec, const GruWeights *embedded,
   out.commit([&](const fs::path &dir) {
     remove_stale_libraries(spec.name, spec_stamp(spec, embedded), dir);
     std::error_code ec;
+    remove_stale_xcframework(spec, xcframework, read_text(out.staging() / header), dir);
     if (!write_mlir_of && fs::exists(dir / module, ec) &&
         read_text(dir / header) != read_text(out.staging() / header)) {
       fs::remove(dir / module, ec);
@@ -498,6 +506,8 @@ int main(int argc, char **argv) {
     for (const TargetPolicy &policy : policies)
       if (const std::string why = shared_library_refusal(policy); shared && !why.empty())
         throw GruGenError(why);
+    if (const std::string why = xcframework_refusal(policies); xcframework && !why.empty())
+      throw GruGenError(why);
     check_tuning_flags(spec, policies);
     generate(spec, embed_weights ? &*weights : nullptr, policies, emit_from_flags(policies),
              emit_mlir_requested() ? &frontend : nullptr);

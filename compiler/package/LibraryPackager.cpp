@@ -8,6 +8,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Object/ArchiveWriter.h"
 #include "llvm/Support/Error.h"
+#include "package/AppleLibraries.h"
 #include "support/Embedded.h"
 #include "support/Error.h"
 #include "support/Files.h"
@@ -305,6 +306,8 @@ std::string spec_stamp(const GruSpec &spec, const GruWeights *embedded) {
 std::vector<fs::path> library_files(const std::string &name, const fs::path &target_dir) {
   std::vector<fs::path> files = {target_dir / ("lib" + name + ".a"), target_dir / ("lib" + name + ".so"),
                                  target_dir / ("lib" + name + ".so." + std::to_string(kSonameVersion)),
+                                 target_dir / ("lib" + name + ".dylib"),
+                                 target_dir / ("lib" + name + "." + std::to_string(kSonameVersion) + ".dylib"),
                                  target_dir / (name + ".pc"),
                                  target_dir / (name + "-config.cmake"),
                                  target_dir / (name + ".spec")};
@@ -409,7 +412,7 @@ std::vector<std::string> abi_functions(const GruSpec &spec, const GruWeights *em
 std::string shared_library_refusal(const TargetPolicy &policy) {
   if (policy.shared_library) return "";
   return "--shared is not supported for target '" + policy.name +
-         "': shared libraries are built for Linux targets only";
+         "': shared libraries are built for Linux targets and arm64-macos only";
 }
 
 std::string shared_library_soname(const GruSpec &spec) {
@@ -420,6 +423,8 @@ void write_shared_library(const GruSpec &spec, const GruWeights *embedded,
                           const TargetPolicy &policy, const std::vector<fs::path> &members,
                           const fs::path &work, const fs::path &target_dir) {
   if (const std::string why = shared_library_refusal(policy); !why.empty()) throw GruGenError(why);
+  if (policy.archive == ArchiveFormat::Darwin)  // Mach-O: package/AppleLibraries
+    return write_dylib(spec, embedded, policy, members, work, target_dir);
   // The version script exports the ABI and the spec symbol (a const char the header's
   // <name>__spec_check references, so an app's link still names a mismatched spec); everything
   // else, Halide's runtime and the <name>__* internals, is local.
@@ -497,7 +502,7 @@ fs::path assemble_embedded_weights(const GruSpec &spec, const GruWeights &weight
                                           values.size() * sizeof(float)));
   // .incbin keeps megabytes of weights out of C initialisers; Mach-O spells the section and
   // the symbol differently from ELF.
-  const bool macho = policy.halide_target.os == Halide::Target::OSX;
+  const bool macho = policy.archive == ArchiveFormat::Darwin;
   const std::string symbol = (macho ? "_" : "") + spec.name + "__embedded_weights";
   std::string text = macho ? "  .section __TEXT,__const\n" : "  .section .rodata\n";
   text += "  .globl " + symbol + "\n  .p2align 6\n" + symbol + ":\n  .incbin \"" + blob + "\"\n";
