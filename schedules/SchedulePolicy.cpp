@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cstdlib>
 #include <iterator>
 #include <stdexcept>
@@ -190,7 +191,10 @@ std::string zig_lib_dir(const std::string &zig) {
     const size_t at = r.output.find(key);
     if (at == std::string::npos) continue;
     const size_t start = at + std::string(key).size(), end = r.output.find('"', start);
-    if (end != std::string::npos) return r.output.substr(start, end - start);
+    // zig names it relative to the directory it ran in when it lies below it: made absolute
+    // here (this process's directory), as the compiler runs elsewhere.
+    if (end != std::string::npos)
+      return std::filesystem::absolute(r.output.substr(start, end - start)).string();
   }
   return "";
 }

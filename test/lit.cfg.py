@@ -50,6 +50,8 @@ for line in subprocess.run([config.zig, "env"], capture_output=True, text=True).
     line = line.strip()
     if line.startswith(".lib_dir = ") or line.startswith('"lib_dir": '):
         zig_lib = line.split('"')[-2] if line.startswith(".") else line.split('"')[3]
+# zig names it relative to the directory it ran in when it lies below it (a clone's .venv).
+zig_lib = os.path.abspath(zig_lib) if zig_lib else ""
 darwin_headers = os.path.join(zig_lib, "libc", "include", "any-darwin-any")
 config.substitutions.append(("%cc-ios", config.zig + " cc -target aarch64-ios.17.0 -idirafter " +
                              darwin_headers + strict_c))

@@ -32,27 +32,7 @@ typedef FN(model) model_t;
 #define TOLERANCE 1e-5f
 
 #ifdef CHECK_MEMORY
-/* Every byte the library obtains from halide_malloc. */
-typedef void *(*halide_malloc_t)(void *, size_t);
-typedef void (*halide_free_t)(void *, void *);
-extern halide_malloc_t halide_set_custom_malloc(halide_malloc_t user_malloc);
-extern halide_free_t halide_set_custom_free(halide_free_t user_free);
-static uint64_t obtained, live;
-static void *counting_malloc(void *user_context, size_t bytes) {
-  (void)user_context;
-  uint64_t *p = (uint64_t *)malloc(bytes + 64);
-  if (!p) return NULL;
-  p[0] = bytes;
-  obtained += bytes;
-  live += bytes;
-  return (unsigned char *)p + 64;
-}
-static void counting_free(void *user_context, void *ptr) {
-  (void)user_context;
-  if (!ptr) return;
-  live -= ((uint64_t *)((unsigned char *)ptr - 64))[0];
-  free((unsigned char *)ptr - 64);
-}
+#include "gru_count_malloc.h"
 #endif
 
 typedef struct {
@@ -134,8 +114,7 @@ int main(int argc, char **argv) {
   model_t *m = NULL;
   gru_status s;
 #ifdef CHECK_MEMORY
-  halide_set_custom_malloc(counting_malloc);
-  halide_set_custom_free(counting_free);
+  count_halide_malloc();
 #endif
   if (embedded) {
 #ifdef EMBEDDED

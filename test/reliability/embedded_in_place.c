@@ -18,34 +18,14 @@
 #define F(fn) CAT(LIB, fn)
 #define C(m) CAT(LIB_UPPER, m)
 
-typedef void *(*halide_malloc_t)(void *, size_t);
-typedef void (*halide_free_t)(void *, void *);
-extern halide_malloc_t halide_set_custom_malloc(halide_malloc_t user_malloc);
-extern halide_free_t halide_set_custom_free(halide_free_t user_free);
-static uint64_t obtained, live;
-static void *counting_malloc(void *user_context, size_t bytes) {
-  (void)user_context;
-  uint64_t *p = (uint64_t *)malloc(bytes + 64);
-  if (!p) return NULL;
-  p[0] = bytes;
-  obtained += bytes;
-  live += bytes;
-  return (unsigned char *)p + 64;
-}
-static void counting_free(void *user_context, void *ptr) {
-  (void)user_context;
-  if (!ptr) return;
-  live -= ((uint64_t *)((unsigned char *)ptr - 64))[0];
-  free((unsigned char *)ptr - 64);
-}
+#include "../e2e/gru_count_malloc.h"
 
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: embedded_in_place WEIGHTS.safetensors\n");
     return 2;
   }
-  halide_set_custom_malloc(counting_malloc);
-  halide_set_custom_free(counting_free);
+  count_halide_malloc();
   const uint64_t weight_bytes = 4ull * 3 * C(HIDDEN_SIZE) * (C(INPUT_SIZE) + C(HIDDEN_SIZE));
   int failed = 0;
 

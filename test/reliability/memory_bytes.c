@@ -9,37 +9,10 @@
 #define GPU 0
 #endif
 
-typedef void *(*halide_malloc_t)(void *, size_t);
-typedef void (*halide_free_t)(void *, void *);
-extern halide_malloc_t halide_set_custom_malloc(halide_malloc_t user_malloc);
-extern halide_free_t halide_set_custom_free(halide_free_t user_free);
-
-/* Each allocation carries its size in a 128-byte prefix (Halide wants 128-byte alignment). */
-static uint64_t obtained, live, peak;
-
-static void *counting_malloc(void *user_context, size_t bytes) {
-  (void)user_context;
-  unsigned char *p = (unsigned char *)aligned_alloc(128, (bytes + 128 + 127) / 128 * 128);
-  if (!p) return NULL;
-  memcpy(p, &bytes, sizeof bytes);
-  obtained += bytes;
-  live += bytes;
-  if (live > peak) peak = live;
-  return p + 128;
-}
-
-static void counting_free(void *user_context, void *q) {
-  (void)user_context;
-  unsigned char *p = (unsigned char *)q - 128;
-  size_t bytes;
-  memcpy(&bytes, p, sizeof bytes);
-  live -= bytes;
-  free(p);
-}
+#include "../e2e/gru_count_malloc.h"
 
 int main(void) {
-  halide_set_custom_malloc(counting_malloc);
-  halide_set_custom_free(counting_free);
+  count_halide_malloc();
   rel_weights w = rel_make_weights();
   rel_model *m = NULL;
   obtained = live = peak = 0;
