@@ -9,7 +9,6 @@
 #include "support/Error.h"
 #include "support/Files.h"
 #include "support/Progress.h"
-#include "support/Subprocess.h"
 
 namespace grugen {
 namespace fs = std::filesystem;
@@ -112,17 +111,7 @@ void write_dylib(const GruSpec &spec, const GruWeights *embedded, const TargetPo
   for (const std::string &flag : policy.link_libraries) argv.push_back(flag);
   progress(policy.name + ": linking " + library + " with " +
            fs::path(policy.c_compiler[0]).filename().string());
-  const SubprocessResult r = run_subprocess(argv, dir);
-  if (!r.started)
-    throw GruGenError("cannot run the C compiler '" + argv[0] + "' for target '" + policy.name +
-                      "' (set " + policy.c_compiler_variable + " to choose another)");
-  if (r.exit_code != 0) {
-    std::string line = r.output.substr(0, r.output.find('\n'));
-    if (const size_t e = r.output.find("error"); e != std::string::npos)
-      line = r.output.substr(e, r.output.find('\n', e) - e);
-    throw GruGenError("the C compiler '" + argv[0] + "' failed on " + library + " for target '" +
-                      policy.name + "': " + line);
-  }
+  run_c_compiler(policy, dir, argv, library);
   std::error_code ec;
   fs::rename(dir / library, target_dir / library, ec);
   if (ec) throw GruGenError("cannot write '" + (target_dir / library).string() + "': " + ec.message());

@@ -346,31 +346,6 @@ void write_header(const GruSpec &spec, const GruWeights *weights, const fs::path
 
 namespace {
 
-// Runs the target's C compiler (argv) in `dir` on `what`; a failure throws GruGenError naming
-// the first line of its output that says "error".
-void run_c_compiler(const TargetPolicy &policy, const fs::path &dir,
-                    const std::vector<std::string> &argv, const std::string &what) {
-  const SubprocessResult r = run_subprocess(argv, dir);
-  if (!r.started)
-    throw GruGenError("cannot run the C compiler '" + argv[0] + "' for target '" + policy.name +
-                      "' (set " + policy.c_compiler_variable + " to choose another)");
-  if (r.exit_code != 0) {
-    // The first diagnostic that says "error" is the one to show; the rest is context.
-    std::string first_line = r.output.substr(0, r.output.find('\n'));
-    if (first_line.empty()) first_line = "exited with status " + std::to_string(r.exit_code);
-    for (size_t at = 0; at < r.output.size();) {
-      const size_t end = std::min(r.output.find('\n', at), r.output.size());
-      if (r.output.substr(at, end - at).find("error") != std::string::npos) {
-        first_line = r.output.substr(at, end - at);
-        break;
-      }
-      at = end + 1;
-    }
-    throw GruGenError("the C compiler '" + argv[0] + "' failed on the " + what + " for target '" +
-                      policy.name + "': " + first_line);
-  }
-}
-
 // GRU_GEN_RUNTIME_CFLAGS: extra flags for the host's compiler ($CC) only, e.g. sanitizers
 // for the tests (docs/RELIABILITY.md); cross compilers never see them. Appended to argv.
 void add_runtime_cflags(const TargetPolicy &policy, std::vector<std::string> &argv) {
@@ -401,6 +376,32 @@ fs::path compile_c(const TargetPolicy &policy, const fs::path &dir, const std::s
 }
 
 }  // namespace
+
+// Runs the target's C compiler (argv) in `dir` on `what`; a failure throws GruGenError naming
+// the first line of its output that says "error".
+void run_c_compiler(const TargetPolicy &policy, const fs::path &dir,
+                    const std::vector<std::string> &argv, const std::string &what) {
+  const SubprocessResult r = run_subprocess(argv, dir);
+  if (!r.started)
+    throw GruGenError("cannot run the C compiler '" + argv[0] + "' for target '" + policy.name +
+                      "' (set " + policy.c_compiler_variable + " to choose another)");
+  if (r.exit_code != 0) {
+    // The first diagnostic that says "error" is the one to show; the rest is context.
+    std::string first_line = r.output.substr(0, r.output.find('\n'));
+    if (first_line.empty()) first_line = "exited with status " + std::to_string(r.exit_code);
+    for (size_t at = 0; at < r.output.size();) {
+      const size_t end = std::min(r.output.find('\n', at), r.output.size());
+      if (r.output.substr(at, end - at).find("error") != std::string::npos) {
+        first_line = r.output.substr(at, end - at);
+        break;
+      }
+      at = end + 1;
+    }
+    throw GruGenError("the C compiler '" + argv[0] + "' failed on the " + what + " for target '" +
+                      policy.name + "': " + first_line);
+  }
+}
+
 
 std::vector<std::string> abi_functions(const GruSpec &spec, const GruWeights *embedded) {
   std::vector<std::string> names;

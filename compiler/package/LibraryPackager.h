@@ -43,6 +43,12 @@ std::filesystem::path assemble_embedded_weights(const GruSpec &spec, const GruWe
                                                 const std::vector<SchedulePlan> &plans,
                                                 const std::filesystem::path &dir);
 
+// Runs the target's C compiler (argv, its first word policy.c_compiler's) in `dir` on `what` (the
+// runtime, a shared library, ...); a failure throws GruGenError naming the first line of its
+// output that says "error".
+void run_c_compiler(const TargetPolicy &policy, const std::filesystem::path &dir,
+                    const std::vector<std::string> &argv, const std::string &what);
+
 // Writes a deterministic static library (no timestamps, owners or modes) with a symbol index,
 // in the format the target's linker reads.
 void write_archive(const std::filesystem::path &archive,
