@@ -581,6 +581,14 @@ def measure_models(args, work, levels, threads, L, onednn_exe):
 MODEL_PEERS = ["onnxruntime", "torch", "onednn"]
 
 
+def point_peers(p, lv, t, peer_results):
+    """The peers' results at point p with t threads: bench/peers.py's, and oneDNN's at level lv."""
+    peers = dict(next(e for e in peer_results[t]["points"] if e["key"] == p["key"])["peers"])
+    if (lv["name"], t) in p["onednn"]:
+        peers["onednn"] = p["onednn"][(lv["name"], t)]
+    return peers
+
+
 def model_rows(levels, model_points, threads, peer_results):
     rows = []
     for lv in levels:
@@ -589,10 +597,7 @@ def model_rows(levels, model_points, threads, peer_results):
             for t in threads:
                 ours = p["ours"][(lv["name"], t)]
                 ours_s = ours["run"]["min_s"]
-                peers = dict(next(e for e in peer_results[t]["points"]
-                                  if e["key"] == p["key"])["peers"])
-                if (lv["name"], t) in p["onednn"]:
-                    peers["onednn"] = p["onednn"][(lv["name"], t)]
+                peers = point_peers(p, lv, t, peer_results)
                 row = {"level": lv["name"], "target": lv["target"], "layers": p["layers"],
                        "directions": p["directions"], "H": p["H"], "D": p["D"], "N": p["N"],
                        "L": p["L"], "threads": t, "gru_gen_ms": ours_s * 1e3,
@@ -623,10 +628,7 @@ def report(args, info, levels, points, model_points, threads, peer_results, all_
             for t in threads:
                 ours = p["ours"][(lv["name"], t)]
                 ours_s = ours["run"]["min_s"]
-                peers = dict(next(e for e in peer_results[t]["points"]
-                                  if e["key"] == p["key"])["peers"])
-                if (lv["name"], t) in p["onednn"]:
-                    peers["onednn"] = p["onednn"][(lv["name"], t)]
+                peers = point_peers(p, lv, t, peer_results)
                 row = {"level": lv["name"], "target": lv["target"], "H": p["H"], "D": p["D"],
                        "N": p["N"], "L": p["L"], "threads": t, "gru_gen_ms": ours_s * 1e3,
                        "gru_gen_median_ms": ours["run"]["median_s"] * 1e3}

@@ -183,12 +183,16 @@ static void print_timing(const char *name, timing t, int last) {
          t.median, t.reps, last ? "" : ",");
 }
 
+/* Both mains take DIR L OUT [BUDGET]. */
+static int valid_arguments(int argc, char **argv) {
+  if (argc == 4 || argc == 5) return 1;
+  fprintf(stderr, "usage: %s DIR L OUT [BUDGET]\n", argv[0]);
+  return 0;
+}
+
 #if MODEL
 int main(int argc, char **argv) {
-  if (argc != 4 && argc != 5) {
-    fprintf(stderr, "usage: %s DIR L OUT [BUDGET]\n", argv[0]);
-    return 2;
-  }
+  if (!valid_arguments(argc, argv)) return 2;
   const double budget = argc == 5 ? atof(argv[4]) : 0.6;
   const char *dir = argv[1];
   const int L = atoi(argv[2]);
@@ -234,10 +238,7 @@ int main(int argc, char **argv) {
 }
 #else
 int main(int argc, char **argv) {
-  if (argc != 4 && argc != 5) {
-    fprintf(stderr, "usage: %s DIR L OUT [BUDGET]\n", argv[0]);
-    return 2;
-  }
+  if (!valid_arguments(argc, argv)) return 2;
   const double budget = argc == 5 ? atof(argv[4]) : 0.6;
   const char *dir = argv[1];
   const int L = atoi(argv[2]);
