@@ -117,6 +117,25 @@ MachineModel machine_model_for(const Target &target, bool host) {
   }
   // The vector width Halide vectorizes with for this target (one owner: Halide's target).
   m.vector_bytes = 4 * target.natural_vector_size<float>();
+  if (target.has_feature(Target::Metal) && m.simd_width == 0) {
+    // Metal kernels with host code for another CPU (the test suite's x86-64-linux-metal): the
+    // kernels are the Apple GPU's all the same.
+    const MachineModel gpu = model_of(kAppleGpu);
+    m.simd_width = gpu.simd_width;
+    m.threadgroup_bytes = gpu.threadgroup_bytes;
+    m.max_threads_per_group = gpu.max_threads_per_group;
+  }
+  if (target.has_feature(Target::OpenCL)) {
+    // Kernels on whatever GPU OpenCL finds: the figures every common one meets (OpenCL 1.2,
+    // section 4.2: at least 32 KiB of local memory). SIMD-groups of 32 (NVIDIA's warps, AMD
+    // RDNA's wave32, Intel's widest SIMD); 256 work-items per group, the least that AMD's,
+    // Intel's and NVIDIA's GPUs all allow (NVIDIA 1024, Intel 512, AMD 256).
+    m.name += ", kernels on an OpenCL GPU";
+    m.source += "; OpenCL 1.2 specification; AMD, Intel and NVIDIA OpenCL programming guides";
+    m.simd_width = 32;
+    m.threadgroup_bytes = 32 << 10;
+    m.max_threads_per_group = 256;
+  }
   if (host) {
     if (int64_t l1 = host_cache_bytes(1)) m.l1d_bytes = l1;
     if (int64_t l2 = host_cache_bytes(2)) m.l2_bytes = l2;

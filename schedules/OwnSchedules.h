@@ -9,9 +9,9 @@
 // docs/ARCHITECTURE.md.
 //
 // GpuSchedules.cpp: the known-good GPU schedules, what a GPU target falls back to when its
-// autoscheduler fails or emits something the backend rejects. Written for Metal and OpenCL alike
-// (nothing there is API-specific), simple rather than fast: one thread per output element,
-// reductions kept in registers, no atomics.
+// autoscheduler fails or emits something the backend rejects, or what --tune measured fastest.
+// Written for Metal and OpenCL alike (nothing there is API-specific): one thread per output
+// element in blocks of the plan's GpuBlock, reductions kept in registers, no atomics.
 #pragma once
 
 #include "Halide.h"
@@ -26,7 +26,8 @@ struct ProjectionFuncs {
   Halide::Var j, r;
   Halide::RVar k;
   int G, rows, D;
-  CpuTile tile;  // the plan's tile (SchedulePlan.h), for the CPU schedule
+  CpuTile tile;    // the plan's tile (SchedulePlan.h), for the CPU schedule
+  GpuBlock block;  // the plan's thread block, for the GPU schedule
 };
 
 // The step: h_next(i, n) from the gate products hp, sum_k Wh * h(k, n) over the states: in the
@@ -36,7 +37,8 @@ struct StepFuncs {
   Halide::Var i, g, j, n;
   Halide::RVar k;
   int H, N;
-  CpuTile tile;  // the plan's tile (SchedulePlan.h), for the CPU schedule
+  CpuTile tile;    // the plan's tile (SchedulePlan.h), for the CPU schedule
+  GpuBlock block;  // the plan's thread block, for the GPU schedule
 };
 
 // The step with the reset gate before the n gate's product (reset_after = false): `step.hp`

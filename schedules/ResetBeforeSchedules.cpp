@@ -75,12 +75,12 @@ void schedule_reset_before_step_for_gpu(const ResetBeforeStepFuncs &f) {
   schedule_step_for_gpu(f.step);
   Halide::Func rh = f.rh, hn = f.hn;
   const Halide::Var i = f.step.i, n = f.step.n;
-  constexpr int kThreads = 64;
+  const int t = f.step.block.threads, r = f.step.block.rows;
   const TailStrategy guard = TailStrategy::GuardWithIf;
   Halide::Var io("io"), ii("ii"), no("no"), ni("ni");
-  rh.compute_root().gpu_tile(i, n, io, no, ii, ni, kThreads, 1, guard);
-  hn.compute_root().gpu_tile(i, n, io, no, ii, ni, kThreads, 1, guard);
-  hn.update().gpu_tile(i, n, io, no, ii, ni, kThreads, 1, guard);
+  rh.compute_root().gpu_tile(i, n, io, no, ii, ni, t, r, guard);
+  hn.compute_root().gpu_tile(i, n, io, no, ii, ni, t, r, guard);
+  hn.update().gpu_tile(i, n, io, no, ii, ni, t, r, guard);
 }
 
 }  // namespace grugen

@@ -213,4 +213,42 @@ SchedulePlan plan_with_tiles(const MachineModel &m, const GruSpec &spec, int64_t
   return plan;
 }
 
+std::vector<GpuBlock> gpu_candidates(const MachineModel &m, int64_t rows) {
+  std::vector<GpuBlock> all;
+  const int simd = std::max(1, m.simd_width), most = std::max(simd, m.max_threads_per_group);
+  for (int groups : {1, 2, 4, 8})
+    for (int r : divisors_up_to(rows, 4))
+      if (simd * groups * r <= most) all.push_back({simd * groups, r});
+  return all;
+}
+
+SchedulePlan plan_for_gpu(const MachineModel &m) {
+  SchedulePlan plan;
+  plan.origin = "MLX's weight layout; the machine model (" + m.name + ") for the own GPU blocks";
+  // Two SIMD-groups per block: a group waiting on memory leaves the other to issue, and a
+  // block as small as that keeps every core of a small GPU busy at N=1 (3H outputs).
+  const GpuBlock block{2 * std::max(1, m.simd_width), 1};
+  for (KernelKind kind : {KernelKind::Projection, KernelKind::StepProjection, KernelKind::Step}) {
+    KernelPlan &k = kernel_plan(plan, kind);
+    k.block = block;
+    k.why = "the policy's autoscheduler, then the own schedule with two SIMD-groups by one row";
+  }
+  return plan;
+}
+
+SchedulePlan plan_with_gpu_blocks(const MachineModel &m, const GruSpec &spec,
+                                  const KernelPlan &projection, const KernelPlan &step,
+                                  const std::string &origin) {
+  SchedulePlan plan = plan_for_gpu(m);
+  plan.origin = origin;
+  plan.projection = projection;
+  plan.step = step;
+  plan.step_projection = projection;
+  int rows = 1;
+  for (int r : divisors_up_to(spec.batch, projection.block.rows)) rows = r;
+  plan.step_projection.block.rows = rows;
+  plan.projection.why = plan.step.why = plan.step_projection.why = origin;
+  return plan;
+}
+
 }  // namespace grugen

@@ -33,6 +33,15 @@ struct CpuTile {
   bool operator==(const CpuTile &o) const { return vectors == o.vectors && rows == o.rows; }
 };
 
+// A GPU kernel's thread block under gru-gen's own GPU schedule (GpuSchedules.cpp): `threads`
+// threads along the contiguous outputs (xp's columns, the gate rows, the states) by `rows` rows
+// (the projection's rows of x, the step's batch rows). Every tile guards its tail.
+struct GpuBlock {
+  int threads = 64;
+  int rows = 1;
+  bool operator==(const GpuBlock &o) const { return threads == o.threads && rows == o.rows; }
+};
+
 // Panel widths of the packed weights, in floats per gate: Wx's columns (P), Wh's states (T).
 // 0 and 0: MLX's layout, unpacked (GPU targets).
 struct WeightPanels {
@@ -51,6 +60,11 @@ struct KernelPlan {
   CpuTile tile;
   TileEstimate estimate;
   std::string why;  // one line: why this candidate
+  // GPU targets: the own schedule's block, and whether the own schedule is the choice (a
+  // measured one: the autoscheduler the policy lists first is then not tried); false: the
+  // policy's list in its order (the autoscheduler first, the own schedule with `block` behind it).
+  GpuBlock block;
+  bool gpu_own = false;
 };
 
 struct SchedulePlan {
@@ -89,6 +103,20 @@ std::vector<KernelPlan> projection_candidates(const MachineModel &model, int64_t
 
 // The model's choice for a CPU target (packed weights), deterministic.
 SchedulePlan plan_from_model(const MachineModel &model, const GruSpec &spec, int64_t block_rows);
+
+// The blocks a GPU kernel may take on `model` (a GPU class: simd_width, max_threads_per_group):
+// threads 1, 2, 4 or 8 SIMD-groups, rows dividing `rows` up to 4, at most the group's threads.
+std::vector<GpuBlock> gpu_candidates(const MachineModel &model, int64_t rows);
+
+// The model's plan for a GPU target (MLX's weight layout, no panels): each kernel's own block is
+// two SIMD-groups of threads by one row, behind the policy's autoscheduler.
+SchedulePlan plan_for_gpu(const MachineModel &model);
+
+// A GPU plan with these choices for the projection and the step (a tuning record's or a
+// measured one); the step projection follows the projection's (its block's rows cut to N).
+SchedulePlan plan_with_gpu_blocks(const MachineModel &model, const GruSpec &spec,
+                                  const KernelPlan &projection, const KernelPlan &step,
+                                  const std::string &origin);
 
 // The step's k block for `tile` (BLIS's kc): where several batch tiles reuse the tile's panel of
 // Wh and the panel is larger than half of L1, the largest divisor of H whose block of the panel

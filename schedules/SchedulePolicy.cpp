@@ -319,9 +319,7 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
 
 SchedulePlan plan_schedules(const TargetPolicy &policy, const GruSpec &spec) {
   if (policy.packed_weights) return plan_from_model(policy.machine, spec, kProjectionBlockRows);
-  SchedulePlan plan;
-  plan.origin = "MLX's weight layout (the GPU schedules)";
-  return plan;
+  return plan_for_gpu(policy.machine);
 }
 
 std::string PipelineSchedule::source() const {
@@ -335,7 +333,7 @@ std::string PipelineSchedule::source() const {
 
 std::string PipelineSchedule::describe() const {
   if (own() == OwnSchedule::Cpu) return "the CPU schedule";
-  if (own() == OwnSchedule::Gpu) return "the fallback schedule";
+  if (own() == OwnSchedule::Gpu) return "the GPU schedule";
   const Autoscheduler &as = *autoscheduler();
   std::string text = as.name + " (";
   for (auto it = as.params.begin(); it != as.params.end(); ++it)

@@ -43,7 +43,7 @@ struct PipelineSchedule {
   }
   // Where an own schedule is written: "schedules/CpuSchedules.cpp", ...; "" for an autoscheduler.
   std::string source() const;
-  // "Adams2019 (parallelism=4)", "the CPU schedule" or "the fallback schedule"
+  // "Adams2019 (parallelism=4)", "the CPU schedule" or "the GPU schedule"
   std::string describe() const;
 };
 

@@ -99,6 +99,8 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
       {"tile_vectors", std::to_string(kernel.plan.tile.vectors)},
       {"tile_rows", std::to_string(kernel.plan.tile.rows)},
       {"k_block", std::to_string(kernel.plan.tile.k_block)},
+      {"gpu_threads", std::to_string(kernel.plan.block.threads)},
+      {"gpu_rows", std::to_string(kernel.plan.block.rows)},
   };
   if (const Autoscheduler *as = schedule.autoscheduler()) {
     load_autoscheduler(as->name);
@@ -250,7 +252,12 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
   PipelineFiles files;
   used = nullptr;
   std::string failures;
-  for (const PipelineSchedule &schedule : kernel.schedules) {
+  // A measured GPU choice of the own schedule skips the autoscheduler listed before it.
+  std::vector<const PipelineSchedule *> schedules;
+  for (const PipelineSchedule &schedule : kernel.schedules)
+    if (!(kernel.plan.gpu_own && schedule.autoscheduler())) schedules.push_back(&schedule);
+  for (const PipelineSchedule *listed : schedules) {
+    const PipelineSchedule &schedule = *listed;
     progress(policy.name + ": scheduling " + function + " with " + schedule.describe());
     try {
       run_generator(spec, policy, dir, emit, kernel, schedule);
@@ -260,7 +267,7 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
     } catch (const GruGenError &e) {
       // An autoscheduler that fails (or schedules what the backend rejects) is not the user's
       // problem while a fallback remains; the last failure is.
-      if (&schedule == &kernel.schedules.back()) throw;
+      if (listed == schedules.back()) throw;
       failures += (failures.empty() ? "" : "; ") + schedule.describe() + ": " + e.what();
     }
   }
@@ -312,7 +319,8 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
     for (size_t i = 0; i < kernels.size(); ++i)
       reported.push_back({kernels[i].suffix, kernels[i].kind, used[i]->describe(),
                           used[i]->own() == OwnSchedule::Cpu,
-                          dir / (kernel_file(spec, kernels[i]) + ".s")});
+                          dir / (kernel_file(spec, kernels[i]) + ".s"),
+                          used[i]->own() == OwnSchedule::Gpu});
     const fs::path report =
         dir / (spec.name + (policy.variant.empty() ? "" : "_" + policy.variant) +
                ".schedule-report.txt");
@@ -372,16 +380,32 @@ fs::path compile_halide_runtime(const TargetPolicy &policy, const fs::path &dir)
 }
 
 double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const SchedulePlan &plan,
-                   KernelKind kind, double seconds) {
+                   KernelKind kind, const PipelineSchedule &schedule, double seconds) {
   install_error_reporter();
   const std::vector<Kernel> kernels = kernels_of(spec, policy, plan);
   const Kernel &kernel = kernels[size_t(kind)];
+  const Halide::Target target = policy.halide_target;
   auto generator = Halide::Internal::GeneratorRegistry::create(
-      kernel.generator, Halide::GeneratorContext(policy.halide_target));
+      kernel.generator, Halide::GeneratorContext(target));
   if (!generator) throw GruGenError(std::string("internal: no generator ") + kernel.generator);
-  generator->set_generatorparam_values(
-      generator_params(spec, policy, kernel, PipelineSchedule{OwnSchedule::Cpu}));
-  Halide::Callable callable = generator->compile_to_callable();
+  generator->set_generatorparam_values(generator_params(spec, policy, kernel, schedule));
+  Halide::Callable callable;
+  if (const Autoscheduler *as = schedule.autoscheduler()) {
+    // A generator's callable is not autoscheduled: its pipeline is, as execute_generator does,
+    // then compiled with the generator's inputs in order (the outputs follow, as in the object).
+    Halide::Pipeline pipeline = generator->build_pipeline();
+    pipeline.apply_autoscheduler(target, Halide::AutoschedulerParams(as->name, as->params));
+    std::vector<Halide::Argument> args;
+    for (const auto &info : generator->arginfos()) {
+      if (info.dir != Halide::Internal::ArgInfoDirection::Input) continue;
+      for (const Halide::Parameter &p : generator->input_parameter(info.name))
+        args.emplace_back(p.name(), Halide::Argument::InputBuffer, p.type(), p.dimensions(),
+                          p.get_argument_estimates());
+    }
+    callable = pipeline.compile_to_callable(args, target);
+  } else {
+    callable = generator->compile_to_callable();
+  }
   // Buffers of the kernel's shapes (GruGenerator.h), filled with small values.
   const int D = int(kernel.input_size), H = int(spec.hidden_size), N = int(spec.batch),
             G = 3 * H;
@@ -402,13 +426,17 @@ double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const Schedu
     a = matrix(G, N), extra = matrix(H, N), w = matrix(ws.inner, ws.outer), bias = vector(H);
     out = Halide::Buffer<float>(H, N);
     call = [&] {
-      return spec.has_bias ? callable(a, extra, w, bias, out) : callable(a, extra, w, out);
+      const int e = spec.has_bias ? callable(a, extra, w, bias, out) : callable(a, extra, w, out);
+      return e ? e : out.device_sync();
     };
   } else {
     const WeightShape ws = weight_shape(1, G, D, kernel.panel);
     a = matrix(D, kernel.rows), w = matrix(ws.inner, ws.outer), bias = vector(G);
     out = Halide::Buffer<float>(G, int(kernel.rows));
-    call = [&] { return spec.has_bias ? callable(a, w, bias, out) : callable(a, w, out); };
+    call = [&] {
+      const int e = spec.has_bias ? callable(a, w, bias, out) : callable(a, w, out);
+      return e ? e : out.device_sync();  // a GPU kernel's time is until its queue is done
+    };
   }
   double best = 1e30;
   int reps = 0;

@@ -38,11 +38,12 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
                                              const std::filesystem::path &dir,
                                              const EmitOptions &emit);
 
-// Seconds per call of one kernel of `plan` under gru-gen's own CPU schedule, JIT-compiled for
-// `policy`'s target (which must run on this machine): the least of repetitions over `seconds`
-// (at least ten). For --tune (codegen/Tuning.h).
+// Seconds per call of one kernel of `plan` under `schedule` (gru-gen's own, with the plan's tile
+// or GPU block, or an autoscheduler), JIT-compiled for `policy`'s target (which must run on this
+// machine; a GPU kernel's call lasts until its device is done): the least of repetitions over
+// `seconds` (at least ten). For --tune (codegen/Tuning.h).
 double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const SchedulePlan &plan,
-                   KernelKind kind, double seconds);
+                   KernelKind kind, const PipelineSchedule &schedule, double seconds);
 
 // The assembly of one kernel of `plan` under gru-gen's own CPU schedule, for `policy`'s target
 // (any: nothing runs), written into `dir`; its path. For --tune's predictions.

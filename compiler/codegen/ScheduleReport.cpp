@@ -1,5 +1,6 @@
 #include "codegen/ScheduleReport.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -263,6 +264,13 @@ std::string schedule_report(const GruSpec &spec, const TargetPolicy &policy,
       r += fmt("  model, per reduction step: %.1f FMA cycles, %.1f load cycles, latency %.0f: "
                "%.0f%% of the FMA peak\n",
                e.fma_cycles, e.load_cycles, e.latency_cycles, 100 * e.efficiency);
+      if (!kp.why.empty()) r += "  why: " + kp.why + "\n";
+    }
+    if (k.own_gpu_schedule) {
+      const KernelPlan &kp = kernel_plan(plan, k.kind);
+      r += fmt("  block: %g threads x %g rows (%g SIMD-groups of %g)\n", kp.block.threads,
+               kp.block.rows, double(kp.block.threads * kp.block.rows) / std::max(1, m.simd_width),
+               m.simd_width);
       if (!kp.why.empty()) r += "  why: " + kp.why + "\n";
     }
     if (policy.device != DeviceApi::None) continue;  // a GPU kernel's loop is not on the CPU

@@ -23,6 +23,7 @@ struct ReportedKernel {
   std::string schedule;            // PipelineSchedule::describe() of the one used
   bool own_cpu_schedule = false;   // the plan's tile applies
   std::filesystem::path assembly;  // its assembly (.s)
+  bool own_gpu_schedule = false;   // the plan's GPU block applies
 };
 
 // llvm-mca's prediction for the innermost loop (the single-block loop with the most FMAs) of

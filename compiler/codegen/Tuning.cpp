@@ -80,6 +80,8 @@ std::string cannot_run_here(const TargetPolicy &policy) {
     return "this machine cannot run target '" + policy.name + "'";
   for (int i = 0; i < Halide::Target::FeatureEnd; ++i) {
     const auto f = static_cast<Halide::Target::Feature>(i);
+    // A GPU API is the device's, not the CPU's: whether one is there shows when it is used.
+    if (Halide::Target().with_feature(f).has_gpu_feature()) continue;
     if (t.has_feature(f) && !host.has_feature(f))
       return "this machine's CPU lacks " + Halide::Target::feature_to_name(f) + " of target '" +
              policy.name + "'";
@@ -91,18 +93,157 @@ std::string cannot_run_here(const TargetPolicy &policy) {
 std::string ranking_cpu(const MachineModel &m) { return m.mca_cpus.substr(0, m.mca_cpus.find(',')); }
 
 std::string tune_refusal(const TargetPolicy &policy) {
-  if (!policy.packed_weights)
-    return "--tune measures CPU targets; '" + policy.name + "' runs its kernels on a GPU";
   const std::string why = cannot_run_here(policy);
+  if (policy.device != DeviceApi::None && !why.empty())
+    return "--tune measures GPU kernels on this machine's device, and " + why +
+           " (a GPU's kernels cannot be predicted)";
+  if (policy.device == DeviceApi::Metal && Halide::get_host_target().os != Halide::Target::OSX)
+    return "--tune measures GPU kernels on this machine's device, and target '" + policy.name +
+           "' runs them through Metal, which only macOS has (a --tuning-record can name its "
+           "blocks)";
   if (!why.empty() && ranking_cpu(policy.machine).empty())
     return "--tune measures on this machine, and " + why + " nor predict it (no llvm-mca model)";
   return "";
 }
 
+namespace {
+
+// The autoscheduler a GPU target's policy lists before its own schedule (the default library's
+// first choice), or nullptr.
+const Autoscheduler *listed_autoscheduler(const std::vector<PipelineSchedule> &schedules) {
+  for (const PipelineSchedule &s : schedules)
+    if (s.autoscheduler()) return s.autoscheduler();
+  return nullptr;
+}
+
+std::string gpu_choice_text(const KernelPlan &k, const Autoscheduler *listed) {
+  if (!k.gpu_own) return listed ? listed->name : std::string("the policy's schedules");
+  return "own schedule, " + std::to_string(k.block.threads) + " threads x " +
+         std::to_string(k.block.rows) + (k.block.rows == 1 ? " row" : " rows");
+}
+
+// The candidates of one GPU kernel: the policy's order (its autoscheduler, the default), then
+// the own schedule with each block, the model's first.
+std::vector<KernelPlan> gpu_kernel_candidates(const MachineModel &m, const KernelPlan &model,
+                                              int64_t rows) {
+  std::vector<KernelPlan> all = {model};
+  std::vector<GpuBlock> blocks = gpu_candidates(m, rows);
+  std::stable_partition(blocks.begin(), blocks.end(),
+                        [&](const GpuBlock &b) { return b == model.block; });
+  for (const GpuBlock &b : blocks) {
+    KernelPlan k = model;
+    k.block = b;
+    k.gpu_own = true;
+    all.push_back(k);
+  }
+  return all;
+}
+
+std::string json_text(llvm::json::Object object) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(object))) << "\n";
+  os.flush();
+  return text;
+}
+
+llvm::json::Object record_spec(const GruSpec &spec) {
+  return llvm::json::Object{{"input_size", spec.input_size},
+                            {"hidden_size", spec.hidden_size},
+                            {"batch", spec.batch},
+                            {"has_bias", spec.has_bias}};
+}
+
+// --tune on a GPU target this machine's device runs (opencl): every candidate of the projection
+// and the step timed on the device, within the budget, the policy's default first.
+SchedulePlan tune_gpu_plan(const GruSpec &spec, const TargetPolicy &policy, double seconds,
+                           std::string &record,
+                           const std::function<void(const std::string &)> &progress) {
+  const MachineModel &m = policy.machine;
+  const SchedulePlan model = plan_for_gpu(m);
+  const std::vector<PipelineSchedule> &steps_listed = policy.schedules.step;
+  const auto steps = gpu_kernel_candidates(m, model.step, spec.batch);
+  const auto projections = gpu_kernel_candidates(m, model.projection, kProjectionBlockRows);
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  const double per = std::clamp(seconds / 40, 0.02, 0.2);
+  llvm::json::Array measured;
+  KernelPlan best_step = model.step, best_projection = model.projection;
+  double step_s = 1e30, projection_s = 1e30;
+  auto measure = [&](const char *kernel, const KernelPlan &candidate, bool is_step) {
+    const std::vector<PipelineSchedule> &listed =
+        is_step ? steps_listed : policy.schedules.projection;
+    const Autoscheduler *as = listed_autoscheduler(listed);
+    const std::string what = gpu_choice_text(candidate, as);
+    const SchedulePlan plan =
+        is_step ? plan_with_gpu_blocks(m, spec, model.projection, candidate, "measured")
+                : plan_with_gpu_blocks(m, spec, candidate, model.step, "measured");
+    const PipelineSchedule schedule =
+        candidate.gpu_own || !as ? PipelineSchedule{OwnSchedule::Gpu} : PipelineSchedule{*as};
+    double s = 0;
+    try {
+      s = time_kernel(spec, policy, plan, is_step ? KernelKind::Step : KernelKind::Projection,
+                      schedule, per);
+    } catch (const GruGenError &e) {
+      progress(policy.name + ": tune " + kernel + " " + what + ": cannot be used (" + e.what() +
+               ")");
+      return;
+    }
+    double &best_s = is_step ? step_s : projection_s;
+    KernelPlan &best = is_step ? best_step : best_projection;
+    const bool faster = s < best_s;
+    if (faster) best_s = s, best = candidate;
+    char line[96];
+    std::snprintf(line, sizeof line, ": %.2f us%s", s * 1e6, faster ? ", fastest so far" : "");
+    progress(policy.name + ": tune " + kernel + " " + what + line);
+    measured.push_back(llvm::json::Object{
+        {"kernel", kernel},
+        {"schedule", candidate.gpu_own ? "own" : (as ? as->name : "own")},
+        {"threads", candidate.block.threads},
+        {"rows", candidate.block.rows},
+        {"seconds", s}});
+  };
+  // The default library's choice and the model's block first, whatever the budget; then the
+  // other blocks while it lasts.
+  for (size_t i = 0; i < std::max(steps.size(), projections.size()); ++i) {
+    if (i > 1 && elapsed() > seconds) break;
+    if (i < steps.size()) measure("step", steps[i], true);
+    if (i < projections.size()) measure("projection", projections[i], false);
+  }
+  if (step_s == 1e30 || projection_s == 1e30)
+    throw GruGenError("--tune: no candidate of the " + std::string(step_s == 1e30 ? "step" : "projection") +
+                      " ran on this machine's " + policy.name + " device");
+  auto choice = [&](const KernelPlan &k, const std::vector<PipelineSchedule> &listed) {
+    const Autoscheduler *as = listed_autoscheduler(listed);
+    return llvm::json::Object{{"schedule", k.gpu_own || !as ? "own" : as->name},
+                              {"threads", k.block.threads},
+                              {"rows", k.block.rows}};
+  };
+  const std::string where = cpu_name();
+  record = json_text(llvm::json::Object{
+      {"gru_gen_tuning_record", 1},
+      {"spec", record_spec(spec)},
+      {"target", policy.halide_target.to_string()},
+      {"method", "measured"},
+      {"machine", llvm::json::Object{{"cpu", where}, {"measured_at", utc_now()}}},
+      {"choice", llvm::json::Object{{"projection", choice(best_projection, policy.schedules.projection)},
+                                    {"step", choice(best_step, steps_listed)}}},
+      {"measurements", std::move(measured)},
+  });
+  return plan_with_gpu_blocks(m, spec, best_projection, best_step,
+                              "measured (--tune) on " + where);
+}
+
+}  // namespace
+
 SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double seconds,
                        std::string &record,
                        const std::function<void(const std::string &)> &progress) {
   if (const std::string why = tune_refusal(policy); !why.empty()) throw GruGenError(why);
+  if (policy.device != DeviceApi::None)
+    return tune_gpu_plan(spec, policy, seconds, record, progress);
   const MachineModel &m = policy.machine;
   // A target this machine runs is measured; another is predicted: llvm-mca's cycles per FMA of
   // the kernel's inner loop on the first CPU of its class (the kernels' FMAs are fixed by the
@@ -156,7 +297,7 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
         if (!p.found) throw GruGenError(p.why_not);
         s = p.cycles / p.fmas;
       } else {
-        s = time_kernel(spec, policy, plan, kind, per);
+        s = time_kernel(spec, policy, plan, kind, PipelineSchedule{OwnSchedule::Cpu}, per);
       }
     } catch (const GruGenError &e) {
       progress(policy.name + ": tune " + kernel + " " + tile_text(candidate.tile) +
@@ -195,11 +336,7 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
                       (predict ? "predicted (--tune) by " : "measured (--tune) on ") + where);
   llvm::json::Object rec{
       {"gru_gen_tuning_record", 1},
-      {"spec",
-       llvm::json::Object{{"input_size", spec.input_size},
-                          {"hidden_size", spec.hidden_size},
-                          {"batch", spec.batch},
-                          {"has_bias", spec.has_bias}}},
+      {"spec", record_spec(spec)},
       {"target", policy.halide_target.to_string()},
       {"method", predict ? "predicted" : "measured"},
       {"machine", llvm::json::Object{{"cpu", where}, {"measured_at", utc_now()}}},
@@ -212,11 +349,7 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
                                        {"k_block", best_step.k_block}}}}},
       {"measurements", std::move(measured)},
   };
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(rec))) << "\n";
-  os.flush();
-  record = text;
+  record = json_text(std::move(rec));
   return plan;
 }
 
@@ -247,6 +380,41 @@ SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
     bad_record(file, "it was tuned for target " + target + ", not " +
                          policy.halide_target.to_string());
   const llvm::json::Object *choice = rec.getObject("choice");
+  const llvm::json::Object *machine = rec.getObject("machine");
+  const std::optional<llvm::StringRef> cpu = machine ? machine->getString("cpu") : std::nullopt;
+  const bool predicted = rec.getString("method") == llvm::StringRef("predicted");
+  const std::string origin = "tuning record " + file.filename().string() +
+                             (predicted ? " (predicted by " : " (measured on ") +
+                             (cpu ? cpu->str() : "an unnamed machine") + ")";
+  const MachineModel &m = policy.machine;
+  if (policy.device != DeviceApi::None) {
+    const SchedulePlan model = plan_for_gpu(m);
+    auto gpu = [&](const char *kernel, const KernelPlan &model_choice, int64_t rows,
+                   const std::vector<PipelineSchedule> &listed) {
+      const llvm::json::Object *t = choice ? choice->getObject(kernel) : nullptr;
+      const auto schedule = t ? t->getString("schedule") : std::nullopt;
+      const auto threads = t ? t->getInteger("threads") : std::nullopt;
+      const auto r = t ? t->getInteger("rows") : std::nullopt;
+      if (!schedule || !threads || !r)
+        bad_record(file, std::string("it has no GPU choice for the ") + kernel);
+      KernelPlan k = model_choice;
+      k.block = {int(*threads), int(*r)};
+      const Autoscheduler *as = listed_autoscheduler(listed);
+      k.gpu_own = *schedule == "own";
+      if (!k.gpu_own && !(as && *schedule == as->name))
+        bad_record(file, std::string("its ") + kernel + " schedule '" + schedule->str() +
+                             "' is neither 'own' nor this target's autoscheduler");
+      const auto blocks = gpu_candidates(m, rows);
+      if (std::find(blocks.begin(), blocks.end(), k.block) == blocks.end())
+        bad_record(file, std::string("its ") + kernel + " block (" + std::to_string(*threads) +
+                             " threads x " + std::to_string(*r) +
+                             " rows) is not one this target can take");
+      return k;
+    };
+    return plan_with_gpu_blocks(
+        m, spec, gpu("projection", model.projection, kProjectionBlockRows, policy.schedules.projection),
+        gpu("step", model.step, spec.batch, policy.schedules.step), origin);
+  }
   auto tile = [&](const char *kernel, const std::vector<KernelPlan> &candidates) {
     const llvm::json::Object *t = choice ? choice->getObject(kernel) : nullptr;
     const auto v = t ? t->getInteger("vectors") : std::nullopt;
@@ -262,17 +430,10 @@ SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
     bad_record(file, std::string("its ") + kernel + " tile (" + tile_text(chosen) +
                          ") is not one this target can take");
   };
-  const MachineModel &m = policy.machine;
   const CpuTile step = tile("step", step_candidates(m, spec));
   const CpuTile projection =
       tile("projection", projection_candidates(m, 3 * spec.hidden_size, kProjectionBlockRows, 0));
-  const llvm::json::Object *machine = rec.getObject("machine");
-  const std::optional<llvm::StringRef> cpu = machine ? machine->getString("cpu") : std::nullopt;
-  const bool predicted = rec.getString("method") == llvm::StringRef("predicted");
-  return plan_with_tiles(m, spec, kProjectionBlockRows, projection, step,
-                         "tuning record " + file.filename().string() +
-                             (predicted ? " (predicted by " : " (measured on ") +
-                             (cpu ? cpu->str() : "an unnamed machine") + ")");
+  return plan_with_tiles(m, spec, kProjectionBlockRows, projection, step, origin);
 }
 
 }  // namespace grugen

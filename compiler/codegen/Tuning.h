@@ -8,7 +8,10 @@
 // measurement. A CPU target this machine cannot run (arm64-linux, arm64-macos, an x86 feature
 // set this CPU lacks) is predicted instead: each candidate's assembly, llvm-mca's cycles per FMA
 // of its inner loop on the first CPU model of the target's class, candidates whose panel divides
-// the matrix only. GPU targets are refused. The record (<target>/<name>.tuning.json) names the spec, the
+// the matrix only. A GPU target whose device this machine has (opencl) is measured on it: the
+// policy's autoscheduler and the own GPU schedule with each thread block (SchedulePlan.h's
+// gpu_candidates); a GPU target this machine cannot run (metal) is refused. The record
+// (<target>/<name>.tuning.json) names the spec, the
 // target, the machine it was measured on and every time; --tuning-record FILE gives the same
 // plan, so the same library bytes, on any machine.
 #pragma once

@@ -105,7 +105,8 @@ cl::opt<bool> quiet("q", cl::desc("Quiet: no progress lines (errors and notes st
                     cl::cat(category));
 cl::opt<bool> tune("tune",
                    cl::desc("Measure the candidate schedules on this machine (CPU targets it "
-                            "runs) and keep the fastest; writes <target>/<name>.tuning.json"),
+                            "runs, opencl on its device; other CPU targets predicted by "
+                            "llvm-mca) and keep the fastest; writes <target>/<name>.tuning.json"),
                    cl::cat(category));
 cl::opt<std::string> tune_seconds("tune-seconds",
                                   cl::desc("Time budget of --tune per target (default 30)"),

@@ -104,7 +104,7 @@ class GruStep : public GruGenerator<GruStep> {
 
     // The schedule, when the policy gives the pipeline one of gru-gen's own (else an
     // autoscheduler schedules it).
-    const StepFuncs funcs{h_next, hp, i, g, j, n, k, H, N, tile()};
+    const StepFuncs funcs{h_next, hp, i, g, j, n, k, H, N, tile(), gpu_block()};
     if (!reset_after) {
       const ResetBeforeStepFuncs before{funcs, rh, hn};
       if (own_schedule == OwnSchedule::Cpu) schedule_reset_before_step_for_cpu(get_target(), before);
