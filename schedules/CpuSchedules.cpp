@@ -44,10 +44,12 @@ void schedule_projection_for_cpu(const Halide::Target &target, const ProjectionF
   Halide::Func xp = f.xp, acc = f.acc;
   const Halide::Var j = f.j, r = f.r;
   const int G = f.G, rows = f.rows, D = f.D;
-  const Tile tj = tile_of(G, target.natural_vector_size<float>(), f.tile.vectors);
+  Tile tj = tile_of(G, target.natural_vector_size<float>(), f.tile.vectors);
   // Outer loop over column panels of Wx (D x tj floats, contiguous in the panel layout, reused by
   // every row tile), inner over row tiles; each tile is tj x rows accumulators in registers, one
-  // FMA per weight vector and broadcast x(k, r).
+  // FMA per weight vector and broadcast x(k, r). A tile of several panels (the plan divides G
+  // by them) streams each of its panels side by side.
+  tj.width *= f.tile.panels;
   const auto [jo, ro] = register_tiles(xp, j, r, tj, f.tile.rows);
   if (2.0 * rows * D * G >= kParallelFlops && G / tj.width > 1) xp.parallel(jo);
   acc.compute_at(xp, ro).vectorize(j, tj.lanes).unroll(j).unroll(r);

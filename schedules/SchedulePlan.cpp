@@ -56,16 +56,39 @@ const KernelPlan &choose(const std::vector<KernelPlan> &all, Better better) {
 }
 
 // The streaming step's projection shares the projection's panel of Wx: same vectors, the most
-// rows of N that fit. Then the panels of the plan's tiles.
+// rows of N that fit; where those rows leave its accumulators too few to cover the FMA latency
+// (N = 1: one panel is `vectors` accumulators), the fewest consecutive panels per tile that
+// reach the best efficiency in the registers. Then the panels of the plan's tiles.
 void complete(const MachineModel &m, const GruSpec &spec, SchedulePlan &plan) {
+  const int64_t G = 3 * spec.hidden_size;
   const auto step_projections =
-      projection_candidates(m, 3 * spec.hidden_size, spec.batch, plan.projection.tile.vectors);
+      projection_candidates(m, G, spec.batch, plan.projection.tile.vectors);
   plan.step_projection = step_projections.front();
   for (const KernelPlan &k : step_projections)
     if (k.estimate.registers <= m.vector_registers &&
         k.estimate.efficiency >= plan.step_projection.estimate.efficiency)
       plan.step_projection = k;
   plan.step_projection.why = "the projection's panel, the most rows of N that fit";
+  KernelPlan &sp = plan.step_projection;
+  const int64_t width = tile_width(G, m.lanes(), sp.tile.vectors);
+  const int vecs = int((width + m.lanes() - 1) / m.lanes()), rows = sp.tile.rows;
+  if (G % width == 0) {
+    KernelPlan best = sp;
+    for (int g : divisors_up_to(G / width, 16)) {
+      const TileEstimate e = estimate(m, g * vecs * rows, g * vecs, rows, rows > 1);
+      if (e.registers > m.vector_registers) break;
+      if (e.efficiency > best.estimate.efficiency + 1e-9) {
+        best.estimate = e;
+        best.tile.panels = g;
+      }
+    }
+    if (best.tile.panels > 1) {
+      sp = best;
+      sp.why = fmt("the projection's panel, the most rows of N that fit, %g panels at once: ",
+                   sp.tile.panels) +
+               fmt("%.0f%% of the FMA peak by the model", 100 * sp.estimate.efficiency);
+    }
+  }
   plan.panels = panels_for(m, spec, plan.projection.tile, plan.step.tile);
 }
 

@@ -29,7 +29,11 @@ struct CpuTile {
   // The step's reduction in blocks of this many (BLIS's kc), 0 for one block: a block of the
   // tile's panel stays in L1 while every batch tile uses it (step_k_block).
   int k_block = 0;
-  // The same register tile (k_block is derived from it, or recorded beside it).
+  // The projection's tile over this many consecutive panels of Wx at once (1: one panel), each
+  // `vectors` wide: more independent accumulators where few rows leave the FMAs waiting on
+  // their latency (the step projection at N = 1). Per output, the reduction is the same.
+  int panels = 1;
+  // The same register tile (k_block and panels are derived from it, or recorded beside it).
   bool operator==(const CpuTile &o) const { return vectors == o.vectors && rows == o.rows; }
 };
 

@@ -99,6 +99,7 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
       {"tile_vectors", std::to_string(kernel.plan.tile.vectors)},
       {"tile_rows", std::to_string(kernel.plan.tile.rows)},
       {"k_block", std::to_string(kernel.plan.tile.k_block)},
+      {"tile_panels", std::to_string(kernel.plan.tile.panels)},
       {"gpu_threads", std::to_string(kernel.plan.block.threads)},
       {"gpu_rows", std::to_string(kernel.plan.block.rows)},
   };

@@ -259,6 +259,7 @@ std::string schedule_report(const GruSpec &spec, const TargetPolicy &policy,
       const TileEstimate &e = kp.estimate;
       r += fmt("  tile: %g vectors x %g rows; %g accumulators, %g registers", kp.tile.vectors,
                kp.tile.rows, e.accumulators, e.registers) +
+           (kp.tile.panels > 1 ? fmt(" over %g panels at once", kp.tile.panels) : "") +
            (kp.tile.k_block ? fmt("; the reduction in blocks of %g (L1)", kp.tile.k_block) : "") +
            "\n";
       r += fmt("  model, per reduction step: %.1f FMA cycles, %.1f load cycles, latency %.0f: "

@@ -48,6 +48,7 @@ class GruGenerator : public Halide::Generator<T> {
   GeneratorParam<int> tile_vectors{"tile_vectors", 1, 1, 64};
   GeneratorParam<int> tile_rows{"tile_rows", 1, 1, 1 << 20};
   GeneratorParam<int> k_block{"k_block", 0, 0, 1 << 20};
+  GeneratorParam<int> tile_panels{"tile_panels", 1, 1, 1 << 20};
   // The own GPU schedule's thread block (SchedulePlan.h's GpuBlock).
   GeneratorParam<int> gpu_threads{"gpu_threads", 64, 1, 1024};
   GeneratorParam<int> gpu_rows{"gpu_rows", 1, 1, 1024};
@@ -56,7 +57,9 @@ class GruGenerator : public Halide::Generator<T> {
   int gates() const { return 3 * int(hidden_size); }
 
   bool packed_weights() const { return int(panel) > 0; }
-  CpuTile tile() const { return {int(tile_vectors), int(tile_rows), int(k_block)}; }
+  CpuTile tile() const {
+    return {int(tile_vectors), int(tile_rows), int(k_block), int(tile_panels)};
+  }
   GpuBlock gpu_block() const { return {int(gpu_threads), int(gpu_rows)}; }
 
   // A weight matrix W [gates x per_gate][K] (MLX's layout, (k, c)) as the kernels read it: with
