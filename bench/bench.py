@@ -22,6 +22,12 @@ that compute such a model in one call (ONNX Runtime, PyTorch's nn.GRU(num_layers
 bidirectional=True), oneDNN's lbr_gru with one bidirectional_concat primitive per layer) are checked
 against gru-gen's output (<= 1e-4) and timed; --rounds R repeats their timings R times in turn,
 each implementation keeping its fastest round. --models runs only these; --no-models skips them.
+Then the precision points (--precision-points runs only these, --no-precision-points skips them):
+for each level, H in --precision-hidden, N in --precision-batch and weight precision in
+--precisions, gru-gen's library generated with --weights-precision P --threads-max (the most of
+--threads), timed with a persistent team of T threads for each T of --threads (run, and step at
+N=1), its error against mlx.nn.GRU in float32, the roofline for the bytes its precision streams,
+and ONNX Runtime in float32 with T threads: RESULTS/precision.{md,csv,json}.
 Writes RESULTS/results.json, RESULTS/results.csv, RESULTS/step.csv, RESULTS/table.md,
 RESULTS/chart.png (the single layers), RESULTS/models.csv and prints the tables; a --models run
 writes RESULTS/models.json, models.csv and models.md and leaves the full run's files as they were.
@@ -161,18 +167,20 @@ def bandwidth_for(peak_info, nbytes):
     return sizes[-1][1]
 
 
-def roofline_s(pk, p, threads):
+def roofline_s(pk, p, threads, weight_bytes=4):
     """A lower bound on run's time, per kernel and summed (run is the projection over all N*L
     rows, then L steps, each waiting for the one before): for each, max(FLOPs / peak, bytes /
     bandwidth), with
       - peak: one core's FMA peak (the level's) x threads;
       - bytes: what the kernel cannot avoid reading or writing once, at the bandwidth of a
         buffer of that size; for a step, Wh split over the threads' cores (each reads its share
-        at the bandwidth of the cache level that share fits in), its xp slice, h and h'."""
+        at the bandwidth of the cache level that share fits in), its xp slice, h and h'.
+    weight_bytes: bytes per weight (4 for float32; 2 for float16 and bfloat16, 1 for int8, whose
+    per-row float32 scales p["wh_bytes"] counts)."""
     d, h, n, L = p["D"], p["H"], p["N"], p["L"]
     peak = pk["fma_gflops_1_thread"] * threads * 1e9
     proj_flops = 2 * n * L * d * 3 * h
-    proj_bytes = 4 * (n * L * d + 3 * h * d + 3 * h + n * L * 3 * h)
+    proj_bytes = 4 * (n * L * d + 3 * h + n * L * 3 * h) + weight_bytes * 3 * h * d
     proj_s = max(proj_flops / peak, proj_bytes / (bandwidth_for(pk, proj_bytes) * 1e9))
     step_flops = 2 * n * h * 3 * h + 10 * n * h
     share = p["wh_bytes"] / threads
@@ -248,16 +256,19 @@ def gru_gen(out, d, h, n, name, targets="host", extra=()):
     return time.perf_counter() - t0
 
 
-def build_harness(pdir, out, name, level):
-    exe = os.path.join(pdir, f"harness_{level['name']}")
+def build_harness(pdir, out, name, level, tag=""):
+    exe = os.path.join(pdir, f"harness_{level['name']}{tag}")
     sh(["cc", "-std=c11", "-O2", "-D_POSIX_C_SOURCE=200809L", f"-DLIB={name}", f"-DLIB_UPPER={name.upper()}", "-include",
         os.path.join(out, name + ".h"), "-I", halide_include(), os.path.join(BENCH, "harness.c"),
         os.path.join(out, level["target"], f"lib{name}.a"), "-lpthread", "-ldl", "-lm", "-o", exe])
     return exe
 
 
-def run_harness(exe, pdir, L, threads, out_file, budget):
+def run_harness(exe, pdir, L, threads, out_file, budget, team=None):
     env = dict(os.environ, HL_NUM_THREADS=str(threads))
+    env.pop("GRU_BENCH_TEAM", None)
+    if team:
+        env["GRU_BENCH_TEAM"] = str(team)
     return json.loads(sh([exe, pdir, str(L), out_file, str(budget)], env=env))
 
 
@@ -365,12 +376,26 @@ def main():
     ap.add_argument("--model-batch", default="1,16", help="N of the model points")
     ap.add_argument("--model-layers", type=int, default=2,
                     help="layers of the model points (each bidirectional)")
+    ap.add_argument("--precision-points", action="store_true",
+                    help="only the precision x threads points (--weights-precision, teams)")
+    ap.add_argument("--no-precision-points", action="store_true",
+                    help="skip the precision x threads points")
+    ap.add_argument("--precision-hidden", default="128,256,512", help="H (= D) of them")
+    ap.add_argument("--precision-batch", default="1,16", help="N of them")
+    ap.add_argument("--precisions", default="f32,f16,bf16,int8",
+                    help="the weight precisions of them (f32 first: the others' reference)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="model points: time every implementation this many times, in turn, "
                     "and keep each one's fastest round (for a loaded machine)")
     args = ap.parse_args()
     if args.models and args.no_models:
         raise SystemExit("bench: error: --models and --no-models contradict each other")
+    if args.precision_points and args.no_precision_points:
+        raise SystemExit("bench: error: --precision-points and --no-precision-points contradict "
+                         "each other")
+    if args.precision_points and args.models:
+        raise SystemExit("bench: error: --precision-points and --models each run only their own "
+                         "points")
     if args.rounds < 1:
         raise SystemExit("bench: error: --rounds must be at least 1")
     hidden = [int(v) for v in args.hidden.split(",")]
@@ -396,6 +421,10 @@ def main():
     onednn_exe, onednn_why = build_onednn_peer(work)
     if onednn_exe is None:
         log(f"bench: onednn: not installed ({onednn_why}), skipped")
+
+    if args.precision_points:
+        write_precision_report(args, info, measure_precisions(args, work, levels, threads, L))
+        return
 
     points = []
     for h in hidden if not args.models else []:
@@ -482,6 +511,8 @@ def main():
     info["loadavg_end"] = os.getloadavg()
     report(args, info, levels, points, model_points, threads, peer_results, all_targets,
            predictions)
+    if not args.models and not args.no_precision_points:
+        write_precision_report(args, info, measure_precisions(args, work, levels, threads, L))
 
 
 def faster(old, new):
@@ -493,15 +524,17 @@ def faster(old, new):
     return old
 
 
-def run_peers(work, points, t, budget, tag=""):
-    """peers.py in a child process with `t` threads over `points`; its JSON result."""
+def run_peers(work, points, t, budget, tag="", only=None):
+    """peers.py in a child process with `t` threads over `points` (only the peers named in
+    `only`, if given); its JSON result."""
     pts = os.path.join(work, f"points{tag}.json")
     json.dump([{k: p[k] for k in ("key", "D", "H", "N", "L", "dir", "ours_output", "time_step",
                                   "layers", "directions") if k in p} for p in points],
               open(pts, "w"))
     res_file = os.path.join(work, f"peers{tag}_t{t}.json")
     sh([sys.executable, os.path.join(BENCH, "peers.py"), "--threads", str(t), "--points", pts,
-        "--out", res_file, "--budget", str(budget)], capture=False)
+        "--out", res_file, "--budget", str(budget), *(["--only", only] if only else [])],
+       capture=False)
     return json.load(open(res_file))
 
 
@@ -579,6 +612,145 @@ def measure_models(args, work, levels, threads, L, onednn_exe):
 
 
 MODEL_PEERS = ["onnxruntime", "torch", "onednn"]
+
+# ---- precision x threads (gru-gen --weights-precision, teams) ---------------------------------
+
+# Bytes per weight of each --weights-precision; int8 adds a float32 scale per output row.
+WEIGHT_BYTES = {"f32": 4, "f16": 2, "bf16": 2, "int8": 1}
+
+
+def precision_wh_bytes(h, precision):
+    return WEIGHT_BYTES[precision] * 3 * h * h + (4 * 3 * h if precision == "int8" else 0)
+
+
+def measure_precisions(args, work, levels, threads, L):
+    """The precision points: for each level, H (= D) in --precision-hidden, N in
+    --precision-batch and weight precision in --precisions, gru-gen's library generated with
+    --weights-precision P --threads-max (the most of --threads), run by the harness with a team of
+    T threads for each T of --threads (T = 1: no team; HL_NUM_THREADS=T for the projection),
+    timing run and, at N=1, step. Each output's largest difference from mlx.nn.GRU in float32 is
+    recorded (float32 must stay within 1e-5; the others' bounds are the tests'), and each point's
+    roofline counts the bytes its precision streams. ONNX Runtime (float32, T threads) is the
+    peer. Writes RESULTS/precision.{md,csv,json}."""
+    precisions = [v for v in args.precisions.split(",") if v]
+    for prec in precisions:
+        if prec not in WEIGHT_BYTES:
+            raise SystemExit(f"bench: error: --precisions: '{prec}' is none of "
+                             f"{', '.join(WEIGHT_BYTES)}")
+    team_max = max(threads)
+    points, rows = [], []
+    for h in [int(v) for v in args.precision_hidden.split(",")]:
+        for n in [int(v) for v in args.precision_batch.split(",")]:
+            d = h
+            key, pdir, w = make_point(work, d, h, n, L, seed=1000 * h + n)
+            ref = mlx_reference(w, h)
+            p = {"key": key, "D": d, "H": h, "N": n, "L": L, "dir": pdir,
+                 "time_step": n == 1, "ours_output": "ours_precision", "ours": {}}
+            for lv in levels:
+                for prec in precisions:
+                    name = f"g{key.lower()}{prec}"
+                    out = os.path.join(pdir, f"lib_{lv['name']}_{prec}")
+                    extra = ["--weights-precision", prec]
+                    if team_max > 1:
+                        extra += ["--threads-max", str(team_max)]
+                    gen_s = gru_gen(out, d, h, n, name, lv["target"], extra)
+                    exe = build_harness(pdir, out, name, lv, tag=prec)
+                    for t in threads:
+                        out_file = os.path.join(pdir, f"ours_{lv['name']}_{prec}_t{t}.f32")
+                        res = run_harness(exe, pdir, L, t, out_file, args.budget,
+                                          team=t if t > 1 else None)
+                        got = np.fromfile(out_file, np.float32).reshape(ref.shape)
+                        err = float(np.max(np.abs(got - ref)))
+                        if prec == "f32" and err > OURS_TOLERANCE:
+                            raise SystemExit(f"bench: gru-gen ({lv['name']}, f32) {key} differs "
+                                             f"from mlx.nn.GRU by {err}")
+                        res["max_abs_diff_vs_mlx"] = err
+                        res["gen_s"] = gen_s
+                        p["ours"][(lv["name"], prec, t)] = res
+                        log(f"bench: precision {lv['name']} {key} {prec} T={t}: run "
+                            f"{res['run']['min_s'] * 1e3:.3f} ms" +
+                            (f", step {res['step']['min_s'] * 1e6:.2f} us" if n == 1 else "") +
+                            f" (|gru-gen - mlx float32| = {err:.1e})")
+            # The peer is checked against gru-gen's float32 output on the first level.
+            if "f32" in precisions:
+                shutil.copyfile(
+                    os.path.join(pdir, f"ours_{levels[0]['name']}_f32_t{threads[0]}.f32"),
+                    os.path.join(pdir, "ours_precision.f32"))
+            points.append(p)
+    peers = {t: run_peers(work, points, t, args.budget, "_precision", only="onnxruntime")
+             for t in threads} if "f32" in precisions else {}
+    for lv in levels:
+        pk = lv["peak"]
+        for p in points:
+            h = p["H"]
+            for t in threads:
+                base = p["ours"].get((lv["name"], "f32", t))
+                ort = None
+                if t in peers:
+                    e = next(e for e in peers[t]["points"] if e["key"] == p["key"])
+                    ort = e["peers"].get("onnxruntime")
+                    ort = ort if ort and ort.get("verified") else None
+                for prec in precisions:
+                    r = p["ours"][(lv["name"], prec, t)]
+                    q = dict(p, wh_bytes=precision_wh_bytes(h, prec))
+                    bound = roofline_s(pk, q, t, WEIGHT_BYTES[prec])
+                    row = {"level": lv["name"], "target": lv["target"], "H": h, "D": p["D"],
+                           "N": p["N"], "L": p["L"], "threads": t, "precision": prec,
+                           "run_ms": r["run"]["min_s"] * 1e3,
+                           "run_vs_f32": ratio(base["run"]["min_s"], r["run"]["min_s"])
+                           if base else None,
+                           "roofline_ms": bound * 1e3,
+                           "pct_roofline": 100 * bound / r["run"]["min_s"],
+                           "max_abs_diff_vs_mlx_f32": r["max_abs_diff_vs_mlx"],
+                           "onnxruntime_f32_ms": ort["run"]["min_s"] * 1e3 if ort else None,
+                           "onnxruntime_ratio": ratio(ort["run"]["min_s"], r["run"]["min_s"])
+                           if ort else None}
+                    if "step" in r:
+                        share = q["wh_bytes"] / t
+                        step_bound = max((2 * h * 3 * h + 10 * h) / (pk["fma_gflops_1_thread"]
+                                                                    * t * 1e9),
+                                         share / (bandwidth_for(pk, share) * 1e9))
+                        row.update(step_us=r["step"]["min_s"] * 1e6,
+                                   step_vs_f32=ratio(base["step"]["min_s"], r["step"]["min_s"])
+                                   if base else None,
+                                   step_bound_us=step_bound * 1e6,
+                                   onnxruntime_step_us=ort["step"]["min_s"] * 1e6
+                                   if ort and "step" in ort else None)
+                    rows.append(row)
+    return rows
+
+
+def write_precision_report(args, info, rows):
+    res = args.results
+    keys = sorted({k for r in rows for k in r})
+    with open(os.path.join(res, "precision.csv"), "w", newline="") as f:
+        wr = csv.DictWriter(f, fieldnames=keys)
+        wr.writeheader()
+        wr.writerows(rows)
+    json.dump({"machine": info, "rows": rows}, open(os.path.join(res, "precision.json"), "w"),
+              indent=1, default=str)
+    lines = [f"machine: {cpu_line(info)}; load average {info['loadavg_start'][0]:.2f} -> "
+             f"{os.getloadavg()[0]:.2f}",
+             "",
+             "precision x threads: run (L=%d, D=H), and at N=1 one step; x f32 = float32 "
+             "gru-gen's time / this one's (same level and threads); bound = the roofline for the "
+             "bytes this precision streams; err = max |gru-gen - mlx.nn.GRU float32|; ONNX "
+             "Runtime in float32 with the same threads" % rows[0]["L"] if rows else "",
+             "",
+             "| level | H | N | thr | weights | run ms | x f32 | roofline % | step us | x f32 | "
+             "step bound us | err | onnxruntime f32 ms (x) | ort step us |",
+             "| -- | --: | --: | --: | -- | --: | --: | --: | --: | --: | --: | --: | --: | --: |"]
+    for r in rows:
+        lines.append(
+            f"| {r['level']} | {r['H']} | {r['N']} | {r['threads']} | {r['precision']} | "
+            f"{r['run_ms']:.3f} | {fmt(r['run_vs_f32'], '.2f')} | {r['pct_roofline']:.0f}% | "
+            f"{fmt(r.get('step_us'), '.2f')} | {fmt(r.get('step_vs_f32'), '.2f')} | "
+            f"{fmt(r.get('step_bound_us'), '.2f')} | {r['max_abs_diff_vs_mlx_f32']:.1e} | "
+            f"{fmt(r['onnxruntime_f32_ms'], '.3f')} ({fmt(r['onnxruntime_ratio'], '.2f')}) | "
+            f"{fmt(r.get('onnxruntime_step_us'), '.2f')} |")
+    text = "\n".join(lines)
+    open(os.path.join(res, "precision.md"), "w").write(text + "\n")
+    print(text)
 
 
 def point_peers(p, lv, t, peer_results):

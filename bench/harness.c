@@ -12,7 +12,9 @@
  *     recurrent step can be compared with the machine's limits.
  * run is repeated for BUDGET seconds (default 0.6, bench.py's --budget). Times are the minimum over
  * repetitions (and the median, to show the noise), in seconds, as one JSON object on stdout. The
- * thread count is Halide's: HL_NUM_THREADS.
+ * thread count is Halide's: HL_NUM_THREADS; with GRU_BENCH_TEAM=T (a library of ABI 3 or later,
+ * generated with --threads-max T or more), the model is created with a persistent team of T
+ * (create_with_options).
  *
  * A model library (LAYERS * DIRECTIONS > 1 layer instances, ABI 2) reads instance i's weights
  * from Wx_i, Wh_i, b_i, bhn_i (layer-major, forward before backward; Wx of layer l > 0 is
@@ -164,9 +166,34 @@ static timing time_kernel(argv_kernel fn, kernel_metadata meta, double budget) {
       dims[d].stride = (int32_t)count;
       count *= dims[d].extent;
     }
-    float *data = aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64);
-    for (size_t e = 0; e < count; ++e) data[e] = 0.01f * (float)((e * 2654435761u) % 97) - 0.48f;
-    b->host = (uint8_t *)data;
+    /* Small values of the buffer's own type (float32, or a reduced-precision weight's: float16,
+     * bfloat16, int8), so no lane computes with NaN or subnormals. */
+    uint8_t *data = aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64);
+    for (size_t e = 0; e < count; ++e) {
+      const float v = 0.01f * (float)((e * 2654435761u) % 97) - 0.48f;
+      uint32_t bits;
+      memcpy(&bits, &v, 4);
+      if (a->type.code == halide_type_float && a->type.bits == 32) {
+        memcpy(data + 4 * e, &v, 4);
+      } else if (a->type.code == halide_type_bfloat && a->type.bits == 16) {
+        const uint16_t hi = (uint16_t)(bits >> 16);
+        memcpy(data + 2 * e, &hi, 2);
+      } else if (a->type.code == halide_type_float && a->type.bits == 16) {
+        /* |v| < 0.5: a normal float16 (sign, exponent rebased from 127 to 15, 10 bits), or 0
+         * below float16's normal range. */
+        const uint32_t exponent = (bits >> 23) & 0xff;
+        const uint16_t half = exponent < 113 ? 0
+                                             : (uint16_t)(((bits >> 16) & 0x8000) |
+                                                          ((exponent - 112) << 10) |
+                                                          ((bits >> 13) & 0x3ff));
+        memcpy(data + 2 * e, &half, 2);
+      } else if (a->type.bits == 8) {
+        data[e] = (uint8_t)(int8_t)(e % 255 - 127);
+      } else {
+        memcpy(data + 4 * e, &v, 4);
+      }
+    }
+    b->host = data;
     b->type = a->type;
     b->dimensions = a->dimensions;
     b->dim = dims;
@@ -182,6 +209,26 @@ static void print_timing(const char *name, timing t, int last) {
   printf("  \"%s\": {\"min_s\": %.9g, \"median_s\": %.9g, \"reps\": %d}%s\n", name, t.min,
          t.median, t.reps, last ? "" : ",");
 }
+
+#if !MODEL
+/* The single-layer create: with GRU_BENCH_TEAM=T, a model with a team of T threads. */
+static gru_status create_model(const float *Wx, const float *Wh, const float *b, const float *bhn,
+                               FN(_model) * *m) {
+  const char *team = getenv("GRU_BENCH_TEAM");
+#ifdef GRU_GEN_OPTIONS_DEFINED
+  if (team) {
+    gru_options options = {sizeof(gru_options), atoi(team)};
+    return FN(_create_with_options)(Wx, Wh, b, bhn, &options, m);
+  }
+#else
+  if (team) {
+    fprintf(stderr, "harness: GRU_BENCH_TEAM: this library has no teams (ABI 2)\n");
+    return GRU_INVALID_ARGUMENT;
+  }
+#endif
+  return FN(_create)(Wx, Wh, b, bhn, m);
+}
+#endif
 
 /* Both mains take DIR L OUT [BUDGET]. */
 static int valid_arguments(int argc, char **argv) {
@@ -250,8 +297,8 @@ int main(int argc, char **argv) {
   float *h = calloc((size_t)N * H, sizeof(float));
 
   FN(_model) *m = NULL;
-  if (FN(_create)(Wx, Wh, b, bhn, &m) != GRU_OK) {
-    fprintf(stderr, "harness: create failed\n");
+  if (create_model(Wx, Wh, b, bhn, &m) != GRU_OK) {
+    fprintf(stderr, "harness: create failed: %s\n", FN(_last_error)());
     return 1;
   }
   abi_args a = {m, x, L, out, h};

@@ -390,12 +390,16 @@ def main():
     ap.add_argument("--points", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--budget", type=float, default=0.6)
+    ap.add_argument("--only", default=None, help="comma list of the peers to run (default: all)")
     args = ap.parse_args()
+    only = set(args.only.split(",")) if args.only else None
     set_thread_env(args.threads)
     points = json.load(open(args.points))
 
     peers, results = [], {"threads": args.threads, "peers": {}, "points": []}
     for cls in PEERS:
+        if only is not None and cls.name not in only:
+            continue
         try:
             peer = cls(args.threads)
         except ImportError as e:  # torch may not install on every machine
