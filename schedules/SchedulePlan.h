@@ -64,11 +64,12 @@ struct KernelPlan {
   CpuTile tile;
   TileEstimate estimate;
   std::string why;  // one line: why this candidate
-  // GPU targets: the own schedule's block, and whether the own schedule is the choice (a
-  // measured one: the autoscheduler the policy lists first is then not tried); false: the
-  // policy's list in its order (the autoscheduler first, the own schedule with `block` behind it).
+  // GPU targets: the own schedule's block, and the schedule a measurement chose (the policy's
+  // gpu_schedules says what each means): "" the policy's list in its order (its autoscheduler
+  // first, the own schedule with `block` behind it); "own" the own schedule alone; else the
+  // named autoscheduler, then the own schedule.
   GpuBlock block;
-  bool gpu_own = false;
+  std::string gpu_schedule;
 };
 
 struct SchedulePlan {

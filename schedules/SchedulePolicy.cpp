@@ -278,6 +278,10 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
     const PipelineSchedule fallback = {OwnSchedule::Gpu};
     p.schedules.projection = {gpu, fallback};
     p.schedules.step = {gpu, fallback};
+    // Measured by --tune only: Anderson2021's cost model was trained on NVIDIA GPUs, and Li2018
+    // may emit atomics (which the Metal backend rejects): neither is a default.
+    p.schedules.gpu_measured = {Autoscheduler{"Anderson2021", {{"parallelism", "128"}}},
+                                Autoscheduler{"Li2018", {{"parallelism", "128"}}}};
   } else {
     // gru-gen's own register-tiled schedules beat both autoschedulers on every shape measured
     // (bench/, docs/ARCHITECTURE.md); Adams2019, then Mullapudi2016, back them up.
@@ -320,6 +324,30 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
 SchedulePlan plan_schedules(const TargetPolicy &policy, const GruSpec &spec) {
   if (policy.packed_weights) return plan_from_model(policy.machine, spec, kProjectionBlockRows);
   return plan_for_gpu(policy.machine);
+}
+
+std::vector<Autoscheduler> gpu_autoschedulers(const TargetPolicy &policy,
+                                              const std::vector<PipelineSchedule> &listed) {
+  std::vector<Autoscheduler> all;
+  for (const PipelineSchedule &s : listed)
+    if (s.autoscheduler()) {
+      all.push_back(*s.autoscheduler());
+      break;
+    }
+  all.insert(all.end(), policy.schedules.gpu_measured.begin(),
+             policy.schedules.gpu_measured.end());
+  return all;
+}
+
+std::vector<PipelineSchedule> gpu_schedules(const TargetPolicy &policy,
+                                            const std::vector<PipelineSchedule> &listed,
+                                            const std::string &choice) {
+  if (choice.empty()) return listed;
+  const PipelineSchedule own = {OwnSchedule::Gpu};
+  if (choice == "own") return {own};
+  for (const Autoscheduler &as : gpu_autoschedulers(policy, listed))
+    if (as.name == choice) return {PipelineSchedule{as}, own};
+  return {};
 }
 
 std::string PipelineSchedule::source() const {

@@ -107,6 +107,9 @@ struct TargetToolchain {
 struct ScheduleLists {
   std::vector<PipelineSchedule> projection;
   std::vector<PipelineSchedule> step;
+  // GPU targets: autoschedulers --tune also measures (and a record may name), which the lists
+  // above do not try by default.
+  std::vector<Autoscheduler> gpu_measured;
 };
 
 // Everything gru-gen does differently per target: the target and toolchain, and the schedules.
@@ -117,6 +120,19 @@ struct TargetPolicy : TargetToolchain {
 // The schedule plan for `spec` on `policy`'s target: the machine model's tiles and panels with
 // packed weights (plan_from_model), MLX's layout without.
 SchedulePlan plan_schedules(const TargetPolicy &policy, const GruSpec &spec);
+
+// The schedules a GPU kernel whose policy lists `listed` tries, in order, for a plan's
+// gpu_schedule (SchedulePlan.h): "" the list; "own" its own schedule alone; the name of the
+// list's autoscheduler or of one of gpu_measured, that autoscheduler and then the own schedule.
+// Empty for any other name.
+std::vector<PipelineSchedule> gpu_schedules(const TargetPolicy &policy,
+                                            const std::vector<PipelineSchedule> &listed,
+                                            const std::string &choice);
+
+// The autoschedulers --tune measures for a GPU kernel whose policy lists `listed`: the list's
+// first, then gpu_measured.
+std::vector<Autoscheduler> gpu_autoschedulers(const TargetPolicy &policy,
+                                              const std::vector<PipelineSchedule> &listed);
 
 // The policies the kernels are compiled under: the target's own, or for a portable target one per
 // feature level, best first (each with its Halide target, machine model and `variant` name).

@@ -248,32 +248,33 @@ std::string own_schedule_loop_nest(const GruSpec &spec, const TargetPolicy &poli
 
 PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const fs::path &dir,
                           const EmitOptions &emit, const Kernel &kernel,
-                          const PipelineSchedule *&used) {
+                          PipelineSchedule &used) {
   const std::string function = kernel_file(spec, kernel);
   PipelineFiles files;
-  used = nullptr;
   std::string failures;
-  // A measured GPU choice of the own schedule skips the autoscheduler listed before it.
-  std::vector<const PipelineSchedule *> schedules;
-  for (const PipelineSchedule &schedule : kernel.schedules)
-    if (!(kernel.plan.gpu_own && schedule.autoscheduler())) schedules.push_back(&schedule);
-  for (const PipelineSchedule *listed : schedules) {
-    const PipelineSchedule &schedule = *listed;
+  // A GPU plan's measured choice (gpu_schedule) replaces the policy's list.
+  const std::vector<PipelineSchedule> schedules =
+      policy.device == DeviceApi::None
+          ? kernel.schedules
+          : gpu_schedules(policy, kernel.schedules, kernel.plan.gpu_schedule);
+  if (schedules.empty())
+    throw GruGenError("internal: no GPU schedule '" + kernel.plan.gpu_schedule + "'");
+  for (const PipelineSchedule &schedule : schedules) {
     progress(policy.name + ": scheduling " + function + " with " + schedule.describe());
     try {
       run_generator(spec, policy, dir, emit, kernel, schedule);
       check_schedule(dir / (function + ".stmt"));
-      used = &schedule;
+      used = schedule;
       break;
     } catch (const GruGenError &e) {
       // An autoscheduler that fails (or schedules what the backend rejects) is not the user's
       // problem while a fallback remains; the last failure is.
-      if (listed == schedules.back()) throw;
+      if (&schedule == &schedules.back()) throw;
       failures += (failures.empty() ? "" : "; ") + schedule.describe() + ": " + e.what();
     }
   }
   if (!failures.empty())
-    files.notes.push_back(policy.name + ": " + function + " uses " + used->describe() +
+    files.notes.push_back(policy.name + ": " + function + " uses " + used.describe() +
                           " because " + failures);
 
   files.object = dir / (function + ".o");
@@ -286,10 +287,10 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
     // The reset-before step's own schedules are in a file of their own (OwnSchedules.h).
     const bool reset_before_step =
         !spec.reset_after && std::string_view(kernel.generator) == kStepGenerator;
-    if (!used->autoscheduler())
-      write_file(schedule_file, "// " + function + ": " + used->describe() + " of " +
+    if (!used.autoscheduler())
+      write_file(schedule_file, "// " + function + ": " + used.describe() + " of " +
                                     (reset_before_step ? std::string("schedules/ResetBeforeSchedules.cpp")
-                                                       : used->source()) +
+                                                       : used.source()) +
                                     " (no autoscheduler), as the loop nest Halide prints for it:\n");
     files.extras.push_back(schedule_file);
   }
@@ -312,16 +313,16 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
   install_error_reporter();
   const std::vector<Kernel> kernels = kernels_of(spec, policy, plan);
   std::vector<PipelineFiles> files;
-  std::vector<const PipelineSchedule *> used;
+  std::vector<PipelineSchedule> used;
   for (const Kernel &kernel : kernels)
     files.push_back(compile_one(spec, policy, dir, emit, kernel, used.emplace_back()));
   if (emit.schedule_report) {
     std::vector<ReportedKernel> reported;
     for (size_t i = 0; i < kernels.size(); ++i)
-      reported.push_back({kernels[i].suffix, kernels[i].kind, used[i]->describe(),
-                          used[i]->own() == OwnSchedule::Cpu,
+      reported.push_back({kernels[i].suffix, kernels[i].kind, used[i].describe(),
+                          used[i].own() == OwnSchedule::Cpu,
                           dir / (kernel_file(spec, kernels[i]) + ".s"),
-                          used[i]->own() == OwnSchedule::Gpu});
+                          used[i].own() == OwnSchedule::Gpu});
     const fs::path report =
         dir / (spec.name + (policy.variant.empty() ? "" : "_" + policy.variant) +
                ".schedule-report.txt");
@@ -333,8 +334,8 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
   // (a library must not depend on --emit).
   if (emit.schedule)
     for (size_t i = 0; i < kernels.size(); ++i)
-      if (!used[i]->autoscheduler()) {
-        const std::string nest = own_schedule_loop_nest(spec, policy, kernels[i], *used[i]);
+      if (!used[i].autoscheduler()) {
+        const std::string nest = own_schedule_loop_nest(spec, policy, kernels[i], used[i]);
         std::string text;
         for (size_t at = 0; at < nest.size();) {
           const size_t end = std::min(nest.find('\n', at), nest.size());

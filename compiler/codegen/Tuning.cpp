@@ -108,32 +108,30 @@ std::string tune_refusal(const TargetPolicy &policy) {
 
 namespace {
 
-// The autoscheduler a GPU target's policy lists before its own schedule (the default library's
-// first choice), or nullptr.
-const Autoscheduler *listed_autoscheduler(const std::vector<PipelineSchedule> &schedules) {
-  for (const PipelineSchedule &s : schedules)
-    if (s.autoscheduler()) return s.autoscheduler();
-  return nullptr;
-}
-
-std::string gpu_choice_text(const KernelPlan &k, const Autoscheduler *listed) {
-  if (!k.gpu_own) return listed ? listed->name : std::string("the policy's schedules");
+std::string gpu_choice_text(const KernelPlan &k) {
+  if (k.gpu_schedule != "own") return k.gpu_schedule;
   return "own schedule, " + std::to_string(k.block.threads) + " threads x " +
          std::to_string(k.block.rows) + (k.block.rows == 1 ? " row" : " rows");
 }
 
-// The candidates of one GPU kernel: the policy's order (its autoscheduler, the default), then
-// the own schedule with each block, the model's first.
-std::vector<KernelPlan> gpu_kernel_candidates(const MachineModel &m, const KernelPlan &model,
+// The candidates of one GPU kernel: the autoschedulers (the policy's first: the default
+// library's choice), then the own schedule with each block, the model's first.
+std::vector<KernelPlan> gpu_kernel_candidates(const TargetPolicy &policy, const KernelPlan &model,
+                                              const std::vector<PipelineSchedule> &listed,
                                               int64_t rows) {
-  std::vector<KernelPlan> all = {model};
-  std::vector<GpuBlock> blocks = gpu_candidates(m, rows);
+  std::vector<KernelPlan> all;
+  for (const Autoscheduler &as : gpu_autoschedulers(policy, listed)) {
+    KernelPlan k = model;
+    k.gpu_schedule = as.name;
+    all.push_back(k);
+  }
+  std::vector<GpuBlock> blocks = gpu_candidates(policy.machine, rows);
   std::stable_partition(blocks.begin(), blocks.end(),
                         [&](const GpuBlock &b) { return b == model.block; });
   for (const GpuBlock &b : blocks) {
     KernelPlan k = model;
     k.block = b;
-    k.gpu_own = true;
+    k.gpu_schedule = "own";
     all.push_back(k);
   }
   return all;
@@ -161,9 +159,11 @@ SchedulePlan tune_gpu_plan(const GruSpec &spec, const TargetPolicy &policy, doub
                            const std::function<void(const std::string &)> &progress) {
   const MachineModel &m = policy.machine;
   const SchedulePlan model = plan_for_gpu(m);
-  const std::vector<PipelineSchedule> &steps_listed = policy.schedules.step;
-  const auto steps = gpu_kernel_candidates(m, model.step, spec.batch);
-  const auto projections = gpu_kernel_candidates(m, model.projection, kProjectionBlockRows);
+  const auto steps = gpu_kernel_candidates(policy, model.step, policy.schedules.step, spec.batch);
+  const auto projections = gpu_kernel_candidates(policy, model.projection,
+                                                 policy.schedules.projection, kProjectionBlockRows);
+  // The autoschedulers' candidates come first; then the model's own block.
+  const size_t first_own = gpu_autoschedulers(policy, policy.schedules.step).size();
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -174,14 +174,14 @@ SchedulePlan tune_gpu_plan(const GruSpec &spec, const TargetPolicy &policy, doub
   double step_s = 1e30, projection_s = 1e30;
   auto measure = [&](const char *kernel, const KernelPlan &candidate, bool is_step) {
     const std::vector<PipelineSchedule> &listed =
-        is_step ? steps_listed : policy.schedules.projection;
-    const Autoscheduler *as = listed_autoscheduler(listed);
-    const std::string what = gpu_choice_text(candidate, as);
+        is_step ? policy.schedules.step : policy.schedules.projection;
+    const std::string what = gpu_choice_text(candidate);
     const SchedulePlan plan =
         is_step ? plan_with_gpu_blocks(m, spec, model.projection, candidate, "measured")
                 : plan_with_gpu_blocks(m, spec, candidate, model.step, "measured");
+    // The candidate's first schedule is what it measures (its own fallback is a candidate too).
     const PipelineSchedule schedule =
-        candidate.gpu_own || !as ? PipelineSchedule{OwnSchedule::Gpu} : PipelineSchedule{*as};
+        gpu_schedules(policy, listed, candidate.gpu_schedule).front();
     double s = 0;
     try {
       s = time_kernel(spec, policy, plan, is_step ? KernelKind::Step : KernelKind::Projection,
@@ -200,26 +200,28 @@ SchedulePlan tune_gpu_plan(const GruSpec &spec, const TargetPolicy &policy, doub
     progress(policy.name + ": tune " + kernel + " " + what + line);
     measured.push_back(llvm::json::Object{
         {"kernel", kernel},
-        {"schedule", candidate.gpu_own ? "own" : (as ? as->name : "own")},
+        {"schedule", candidate.gpu_schedule},
         {"threads", candidate.block.threads},
         {"rows", candidate.block.rows},
         {"seconds", s}});
   };
-  // The default library's choice and the model's block first, whatever the budget; then the
-  // other blocks while it lasts.
-  for (size_t i = 0; i < std::max(steps.size(), projections.size()); ++i) {
-    if (i > 1 && elapsed() > seconds) break;
+  // The default library's choice, the model's block and every autoscheduler first, whatever
+  // the budget; then the other blocks while it lasts.
+  std::vector<size_t> order = {0, first_own};
+  for (size_t i = 1; i < std::max(steps.size(), projections.size()); ++i)
+    if (i != first_own) order.push_back(i);
+  for (size_t n = 0; n < order.size(); ++n) {
+    const size_t i = order[n];
+    if (n > first_own && elapsed() > seconds) break;
     if (i < steps.size()) measure("step", steps[i], true);
     if (i < projections.size()) measure("projection", projections[i], false);
   }
   if (step_s == 1e30 || projection_s == 1e30)
     throw GruGenError("--tune: no candidate of the " + std::string(step_s == 1e30 ? "step" : "projection") +
                       " ran on this machine's " + policy.name + " device");
-  auto choice = [&](const KernelPlan &k, const std::vector<PipelineSchedule> &listed) {
-    const Autoscheduler *as = listed_autoscheduler(listed);
-    return llvm::json::Object{{"schedule", k.gpu_own || !as ? "own" : as->name},
-                              {"threads", k.block.threads},
-                              {"rows", k.block.rows}};
+  auto choice = [&](const KernelPlan &k) {
+    return llvm::json::Object{
+        {"schedule", k.gpu_schedule}, {"threads", k.block.threads}, {"rows", k.block.rows}};
   };
   const std::string where = cpu_name();
   record = json_text(llvm::json::Object{
@@ -228,8 +230,8 @@ SchedulePlan tune_gpu_plan(const GruSpec &spec, const TargetPolicy &policy, doub
       {"target", policy.halide_target.to_string()},
       {"method", "measured"},
       {"machine", llvm::json::Object{{"cpu", where}, {"measured_at", utc_now()}}},
-      {"choice", llvm::json::Object{{"projection", choice(best_projection, policy.schedules.projection)},
-                                    {"step", choice(best_step, steps_listed)}}},
+      {"choice", llvm::json::Object{{"projection", choice(best_projection)},
+                                    {"step", choice(best_step)}}},
       {"measurements", std::move(measured)},
   });
   return plan_with_gpu_blocks(m, spec, best_projection, best_step,
@@ -399,11 +401,10 @@ SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
         bad_record(file, std::string("it has no GPU choice for the ") + kernel);
       KernelPlan k = model_choice;
       k.block = {int(*threads), int(*r)};
-      const Autoscheduler *as = listed_autoscheduler(listed);
-      k.gpu_own = *schedule == "own";
-      if (!k.gpu_own && !(as && *schedule == as->name))
-        bad_record(file, std::string("its ") + kernel + " schedule '" + schedule->str() +
-                             "' is neither 'own' nor this target's autoscheduler");
+      k.gpu_schedule = schedule->str();
+      if (k.gpu_schedule.empty() || gpu_schedules(policy, listed, k.gpu_schedule).empty())
+        bad_record(file, std::string("its ") + kernel + " schedule '" + k.gpu_schedule +
+                             "' is neither 'own' nor an autoscheduler of this target");
       const auto blocks = gpu_candidates(m, rows);
       if (std::find(blocks.begin(), blocks.end(), k.block) == blocks.end())
         bad_record(file, std::string("its ") + kernel + " block (" + std::to_string(*threads) +

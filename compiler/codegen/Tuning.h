@@ -9,8 +9,8 @@
 // set this CPU lacks) is predicted instead: each candidate's assembly, llvm-mca's cycles per FMA
 // of its inner loop on the first CPU model of the target's class, candidates whose panel divides
 // the matrix only. A GPU target whose device this machine has (opencl) is measured on it: the
-// policy's autoscheduler and the own GPU schedule with each thread block (SchedulePlan.h's
-// gpu_candidates); a GPU target this machine cannot run (metal) is refused. The record
+// policy's autoscheduler, the autoschedulers it measures only (gpu_measured: Anderson2021,
+// Li2018) and the own GPU schedule with each thread block (SchedulePlan.h's gpu_candidates); a GPU target this machine cannot run (metal) is refused. The record
 // (<target>/<name>.tuning.json) names the spec, the
 // target, the machine it was measured on and every time; --tuning-record FILE gives the same
 // plan, so the same library bytes, on any machine.
