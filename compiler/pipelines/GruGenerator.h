@@ -48,6 +48,11 @@ class GruGenerator : public Halide::Generator<T> {
   GeneratorParam<int> tile_vectors{"tile_vectors", 1, 1, 64};
   GeneratorParam<int> tile_rows{"tile_rows", 1, 1, 1 << 20};
   GeneratorParam<int> k_block{"k_block", 0, 0, 1 << 20};
+  // The step for one member of a team of `team` threads (the runtime's persistent team,
+  // SchedulePlan::team_sizes): it computes H / team states, slice `slice` of them, from its own
+  // range of Wh's panels; 0: the whole step. The projection: > 0 for a team model's step
+  // projection, the same kernel on one thread (no parallel loop).
+  GeneratorParam<int> team{"team", 0, 0, 1 << 10};
 
  protected:
   int gates() const { return 3 * int(hidden_size); }
