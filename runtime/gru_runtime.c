@@ -392,11 +392,11 @@ static int member_sync(gru_team *t, team_job *j, int32_t member, int32_t *phase,
 }
 
 /* Runs `work` on the model's team; the first failing member's status and last_error. */
-static gru_status team_run(gru_rt_model *m, gru_team_job work, team_job *j) {
+static gru_status run_job(gru_rt_model *m, gru_team_job work, team_job *j) {
   j->model = m;
   j->failed_at = INT32_MAX;
   for (int32_t i = 0; i < m->team->threads; ++i) j->status[i] = GRU_OK;
-  gru_team_run(m->team, work, j);
+  gru_team_dispatch(m->team, work, j);
   for (int32_t i = 0; i < m->team->threads; ++i)
     if (j->status[i] != GRU_OK) return fail(j->status[i], j->message[i]);
   return GRU_OK;
@@ -492,7 +492,11 @@ static int32_t team_size(const gru_model_descriptor *md, int32_t threads, const 
   const gru_layer_descriptor *d = md->first;
   if (threads == 1) return 1;
   if (threads == 0) {
+#ifdef _SC_NPROCESSORS_ONLN
     const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+#else /* Darwin hides it under _POSIX_C_SOURCE: the team sizes (up to the target's cores) */
+    const long cores = kMaxTeam;
+#endif
     int32_t best = 1;
     for (int32_t i = 0; i < md->team_count; ++i) {
       const int32_t T = md->team_sizes[i];
@@ -519,7 +523,7 @@ static int32_t team_size(const gru_model_descriptor *md, int32_t threads, const 
 }
 
 /* The options of a create: the team size (1 without options). -1 (with last_error): refused. */
-static int32_t options_threads(const gru_model_descriptor *md, const gru_options *options,
+static int32_t threads_of_options(const gru_model_descriptor *md, const gru_options *options,
                                const char *who) {
   if (!options) return 1;
   const size_t known = sizeof(gru_options);
@@ -586,7 +590,7 @@ static gru_status create_model(const gru_model_descriptor *md, const gru_layer_w
       return GRU_INVALID_ARGUMENT;
     }
   }
-  const int32_t threads = options_threads(md, options, who);
+  const int32_t threads = threads_of_options(md, options, who);
   if (threads < 0) return GRU_INVALID_ARGUMENT;
   gru_status s = check_cpu(md->first);
   if (s != GRU_OK) return s;
@@ -626,7 +630,7 @@ static gru_status create_model(const gru_model_descriptor *md, const gru_layer_w
     } else if (!in_place) {
       team_job job;
       job.w = w;
-      s = team_run(m, pack_member, &job);
+      s = run_job(m, pack_member, &job);
     }
   }
   if (s != GRU_OK) {
@@ -908,7 +912,7 @@ GRU_RT_API gru_status gru_rt_run_ex(gru_rt_model *m, const float *x, int32_t seq
           job.states = &st;
           job.time_dim = 1;
           job.walk_backwards = walk_backwards;
-          s = team_run(m, recur_member, &job);
+          s = run_job(m, recur_member, &job);
         } else {
           s = recur(sub, &xp_seq[dir], &h_first, &st, 1, walk_backwards);
         }
@@ -965,7 +969,7 @@ GRU_RT_API gru_status gru_rt_step(gru_rt_model *m, const float *x_t, float *h) {
     s = project(m, md->team_step_projection[0], &tx, &m->xp_step);
     team_job job;
     job.h = h;
-    return s == GRU_OK ? team_run(m, step_member, &job) : s;
+    return s == GRU_OK ? run_job(m, step_member, &job) : s;
   }
   for (int32_t l = 0; l < md->layers && s == GRU_OK; ++l) {
     gru_rt_model *sub = sub_model(md, m, l);

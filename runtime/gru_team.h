@@ -144,7 +144,7 @@ static void *gru_team_worker(void *arg) {
 }
 
 /* Every member runs work(team, member, arg), the caller as member 0; returns when all have. */
-static void gru_team_run(gru_team *t, gru_team_job work, void *arg) {
+static void gru_team_dispatch(gru_team *t, gru_team_job work, void *arg) {
   t->work = work;
   t->arg = arg;
   gru_team_publish(t, &t->job, t->job + 1);

@@ -1,5 +1,5 @@
 /* A model's persistent thread team (ABI 3) against the same model on one thread, in one program:
- *   team_check THREADS [SEQ_LEN]
+ *   team_check THREADS [SEQ_LEN [FILE]]
  * Random weights and inputs (a fixed LCG, uniform in [-1, 1], like mlx.nn.GRU's init scaled
  * up); every layer instance's h0. The model created with *_with_options {threads = THREADS}
  * must say it runs on THREADS threads, and give the same bytes (memcmp) as the one created
@@ -8,6 +8,9 @@
  * threads = 0 creates a model too (its choice, within [1, THREADS]) with the same bytes. Misuse:
  * threads -1, THREADS + 1, 1000, options of size 2, a larger options struct with a nonzero
  * unknown field each return GRU_INVALID_ARGUMENT with one line of last_error and leave *out alone.
+ * With FILE, the two models come from create_from_safetensors(FILE, "") and its _with_options;
+ * built with -DEMBEDDED, from create_default and its _with_options (the library's embedded
+ * weights, read in place on CPU targets).
  * Prints "PASS" or the first failure.
  * Build: cc -DLIB=<name> -DLIB_UPPER=<NAME> -I<gru-gen output> team_check.c lib<name>.a */
 #include <stdint.h>
@@ -57,12 +60,19 @@ static int failures;
   } while (0)
 
 static gru_layer_weights w[SUBS];
+static const char *file; /* create_from_safetensors(file, "") */
 
 static gru_status create(int32_t threads, int with_options, model_t **m) {
   gru_options o;
   memset(&o, 0, sizeof o);
   o.size = sizeof o;
   o.threads = threads;
+#ifdef EMBEDDED
+  return with_options ? FN(create_default_with_options)(&o, m) : FN(create_default)(m);
+#endif
+  if (file)
+    return with_options ? FN(create_from_safetensors_with_options)(file, "", &o, m)
+                        : FN(create_from_safetensors)(file, "", m);
   return FN(create_layers_with_options)(w, SUBS, with_options ? &o : NULL, m);
 }
 
@@ -173,6 +183,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   const int32_t threads = atoi(argv[1]), L = argc > 2 ? atoi(argv[2]) : 9;
+  file = argc > 3 ? argv[3] : NULL;
   CHECK(FN(abi_version)() == 3, "abi_version %u", (unsigned)FN(abi_version)());
   for (int i = 0; i < SUBS; ++i) {
     const int Dl = i < DIRS ? D : OUT;
@@ -198,8 +209,7 @@ int main(int argc, char **argv) {
     printf("threads 0 chose %d\n", (int)FN(threads)(chosen));
     compare_runs(one, chosen, "threads 0", L);
   }
-  /* run again after an idle second's worth of parking: the workers wake. */
-  misuse(threads);
+  if (!file) misuse(threads);
   FN(destroy)(one);
   FN(destroy)(team);
   FN(destroy)(chosen);
