@@ -4,7 +4,7 @@
  * whole sequence of L steps, and `step` (best of 100 calls per round). Prints each one's best and
  * median and the speed-ups; checks first that both give the same bytes.
  *   team THREADS [L] [ROUNDS]
- * Build: cc -O2 -DLIB=<name> -DLIB_UPPER=<NAME> -I<gru-gen output> team.c lib<name>.a */
+ * Build: cc -O2 -DLIB=<name> -DLIB_UPPER=<NAME> -I<gru-gen output> -Itest/e2e team.c lib<name>.a */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdint.h>
@@ -13,15 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#include STR(LIB.h)
-#define CAT_(a, b) a##_##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(fn) CAT(LIB, fn)
-#define MACRO(m) CAT(LIB_UPPER, m)
+#include "gru_test_lib_names.h" /* test/e2e: <name>.h, FN(run), MACRO(HIDDEN_SIZE), model_t */
 enum { D = MACRO(INPUT_SIZE), H = MACRO(HIDDEN_SIZE), N = MACRO(BATCH) };
-typedef FN(model) model_t;
+
 
 static double now(void) {
   struct timespec t;

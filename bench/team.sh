@@ -17,7 +17,7 @@ echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; load average:
 for H in ${hidden//,/ }; do
   "$root/build/bin/gru-gen" -q --input-size "$H" --hidden-size "$H" --batch "$batch" \
     --threads-max "$threads" --name team -o "$work/lib$H"
-  ${CC:-cc} -O2 -std=c11 -DLIB=team -DLIB_UPPER=TEAM -I"$work/lib$H" "$root/bench/team.c" \
+  ${CC:-cc} -O2 -std=c11 -DLIB=team -DLIB_UPPER=TEAM -I"$work/lib$H" -I"$root/test/e2e" "$root/bench/team.c" \
     "$work/lib$H/host/libteam.a" -lpthread -ldl -lm -o "$work/team$H"
   "$work/team$H" "$threads" "$seq_len" "$rounds"
 done

@@ -18,15 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#include STR(LIB.h)
+#include "gru_test_lib_names.h"
 
-#define CAT_(a, b) a##_##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(fn) CAT(LIB, fn)
-#define MACRO(m) CAT(LIB_UPPER, m)
-typedef FN(model) model_t;
 
 enum {
   D = MACRO(INPUT_SIZE),
@@ -198,7 +191,10 @@ int main(int argc, char **argv) {
   CHECK(s == GRU_OK && FN(threads)(one) == 1, "create: %d (%s)", (int)s, FN(last_error)());
   s = create(threads, 1, &team);
   CHECK(s == GRU_OK, "create threads %d: %d (%s)", (int)threads, (int)s, FN(last_error)());
-  if (s != GRU_OK) return 1;
+  if (s != GRU_OK) {
+    FN(destroy)(one);
+    return 1;
+  }
   CHECK(FN(threads)(team) == threads, "threads() says %d, not %d", (int)FN(threads)(team),
         (int)threads);
   compare_runs(one, team, "team", L);

@@ -4,7 +4,7 @@
  * over the sleep must stay below MAX_MS. Built against a runtime compiled with -DGRU_TEAM_NO_PARK
  * (workers that spin forever) it must fail: the check can fail.
  *   team_idle THREADS SECONDS MAX_MS
- * Build: cc -DLIB=<name> -DLIB_UPPER=<NAME> -I<gru-gen output> team_idle.c lib<name>.a */
+ * Build: cc -DLIB=<name> -DLIB_UPPER=<NAME> -I<gru-gen output> -Itest/e2e team_idle.c lib<name>.a */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
@@ -13,14 +13,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#include STR(LIB.h)
+#include "gru_test_lib_names.h"
 
-#define CAT_(a, b) a##_##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(fn) CAT(LIB, fn)
-#define MACRO(m) CAT(LIB_UPPER, m)
 
 enum { D = MACRO(INPUT_SIZE), H = MACRO(HIDDEN_SIZE), N = MACRO(BATCH), L = 16 };
 
@@ -45,7 +39,7 @@ int main(int argc, char **argv) {
   memset(&o, 0, sizeof o);
   o.size = sizeof o;
   o.threads = threads;
-  FN(model) *m = NULL;
+  model_t *m = NULL;
   if (FN(create_with_options)(Wx, Wh, MACRO(HAS_BIAS) ? b : NULL, MACRO(HAS_BIAS) ? bhn : NULL, &o,
                               &m) != GRU_OK ||
       FN(threads)(m) != threads || FN(run)(m, x, L, NULL, out) != GRU_OK) {
