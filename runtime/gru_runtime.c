@@ -392,11 +392,11 @@ static int member_sync(gru_team *t, team_job *j, int32_t member, int32_t *phase,
 }
 
 /* Runs `work` on the model's team; the first failing member's status and last_error. */
-static gru_status run_job(gru_rt_model *m, gru_team_job work, team_job *j) {
+static gru_status run_job(gru_rt_model *m, gru_team_job work, team_job *j, int linger) {
   j->model = m;
   j->failed_at = INT32_MAX;
   for (int32_t i = 0; i < m->team->threads; ++i) j->status[i] = GRU_OK;
-  gru_team_dispatch(m->team, work, j);
+  gru_team_dispatch(m->team, work, j, linger);
   for (int32_t i = 0; i < m->team->threads; ++i)
     if (j->status[i] != GRU_OK) return fail(j->status[i], j->message[i]);
   return GRU_OK;
@@ -630,7 +630,7 @@ static gru_status create_model(const gru_model_descriptor *md, const gru_layer_w
     } else if (!in_place) {
       team_job job;
       job.w = w;
-      s = run_job(m, pack_member, &job);
+      s = run_job(m, pack_member, &job, 0);
     }
   }
   if (s != GRU_OK) {
@@ -912,7 +912,7 @@ GRU_RT_API gru_status gru_rt_run_ex(gru_rt_model *m, const float *x, int32_t seq
           job.states = &st;
           job.time_dim = 1;
           job.walk_backwards = walk_backwards;
-          s = run_job(m, recur_member, &job);
+          s = run_job(m, recur_member, &job, 0);
         } else {
           s = recur(sub, &xp_seq[dir], &h_first, &st, 1, walk_backwards);
         }
@@ -969,7 +969,7 @@ GRU_RT_API gru_status gru_rt_step(gru_rt_model *m, const float *x_t, float *h) {
     s = project(m, md->team_step_projection[0], &tx, &m->xp_step);
     team_job job;
     job.h = h;
-    return s == GRU_OK ? run_job(m, step_member, &job) : s;
+    return s == GRU_OK ? run_job(m, step_member, &job, 1) : s;
   }
   for (int32_t l = 0; l < md->layers && s == GRU_OK; ++l) {
     gru_rt_model *sub = sub_model(md, m, l);

@@ -7,6 +7,9 @@
  * futex on Linux and Android; a mutex and condition variable elsewhere, macOS and iOS), so a model
  * between calls costs no CPU. Synchronization is C11-style atomics (GCC's __atomic builtins, which
  * ThreadSanitizer understands); the futex only sleeps and wakes, every decision re-reads the atomic.
+ * After a job the workers spin for the next one only when the caller says it will come at once
+ * (`linger`: step); after the recurrences of run they park at once, leaving the cores to the
+ * projection that follows (Halide's thread pool).
  *
  * Header-only C, static, included by gru_runtime.c. Built with GRU_TEAM_NO_PARK defined, waiters
  * spin forever (the tests' check that the idle test can fail). */
@@ -50,6 +53,10 @@ struct gru_team {
   int stop;
   gru_team_job work;
   void *arg;
+  /* Whether the workers spin for the next job before they park (a caller about to call again at
+   * once, as a stream of steps does) or park at once (a caller that computes alone next, as run
+   * does between its recurrences: the projections' threads get the cores). */
+  int linger;
   /* The barrier: `arrived` members so far in generation `generation`. */
   uint32_t arrived, generation;
   /* Parked threads (the waker skips the wake-up call when there are none). */
@@ -75,10 +82,13 @@ static uint64_t gru_team_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Waits until *word differs from `seen`: spins, then parks. */
-static void gru_team_wait(gru_team *t, uint32_t *word, uint32_t seen) {
+/* Waits until *word differs from `seen`: spins (unless `park_now`), then parks. */
+static void gru_team_wait(gru_team *t, uint32_t *word, uint32_t seen, int park_now) {
   uint64_t start = 0;
-  for (uint32_t spins = 0;; ++spins) {
+#ifdef GRU_TEAM_NO_PARK
+  park_now = 0;
+#endif
+  for (uint32_t spins = 0; !park_now || spins == 0; ++spins) {
     if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != seen) return;
     gru_team_relax();
 #ifndef GRU_TEAM_NO_PARK
@@ -126,7 +136,7 @@ static void gru_team_barrier(gru_team *t) {
     __atomic_store_n(&t->arrived, 0, __ATOMIC_RELAXED);
     gru_team_publish(t, &t->generation, generation + 1);
   } else {
-    gru_team_wait(t, &t->generation, generation);
+    gru_team_wait(t, &t->generation, generation, 0);
   }
 }
 
@@ -135,7 +145,7 @@ static void *gru_team_worker(void *arg) {
   gru_team *t = me->team;
   uint32_t seen = 0;
   for (;;) {
-    gru_team_wait(t, &t->job, seen);
+    gru_team_wait(t, &t->job, seen, !__atomic_load_n(&t->linger, __ATOMIC_RELAXED));
     seen = __atomic_load_n(&t->job, __ATOMIC_ACQUIRE);
     if (__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) return NULL;
     t->work(t, me->index, t->arg);
@@ -143,10 +153,12 @@ static void *gru_team_worker(void *arg) {
   }
 }
 
-/* Every member runs work(team, member, arg), the caller as member 0; returns when all have. */
-static void gru_team_dispatch(gru_team *t, gru_team_job work, void *arg) {
+/* Every member runs work(team, member, arg), the caller as member 0; returns when all have.
+ * `linger`: the workers then spin a while for the next job (else they park at once). */
+static void gru_team_dispatch(gru_team *t, gru_team_job work, void *arg, int linger) {
   t->work = work;
   t->arg = arg;
+  __atomic_store_n(&t->linger, linger, __ATOMIC_RELAXED);
   gru_team_publish(t, &t->job, t->job + 1);
   work(t, 0, arg);
   gru_team_barrier(t);
