@@ -8,6 +8,7 @@
 #                            arm64-android|<Halide target> ...]
 #                   [WEIGHTS file.safetensors [WEIGHTS_PREFIX p] [EMBED]]
 #                   [TUNING_RECORD file.json]  # a record `gru-gen --tune` wrote, for its target
+#                   [THREADS_MAX T]  # team kernels for thread teams of 2..T (--threads-max; 0: cores)
 #                   [OUTPUT_DIR dir])      # default gru-gen/<name>; relative to the binary dir
 #
 # Creates <name>, an imported static library (the first of TARGETS, default host) carrying the
@@ -18,7 +19,7 @@ include_guard(GLOBAL)
 
 function(gru_add_library name)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "NO_BIAS;EMBED;RESET_BEFORE"
-                        "INPUT_SIZE;HIDDEN_SIZE;BATCH;WEIGHTS;WEIGHTS_PREFIX;OUTPUT_DIR;TUNING_RECORD"
+                        "INPUT_SIZE;HIDDEN_SIZE;BATCH;WEIGHTS;WEIGHTS_PREFIX;OUTPUT_DIR;TUNING_RECORD;THREADS_MAX"
                         "TARGETS")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "gru_add_library(${name}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
@@ -71,6 +72,10 @@ function(gru_add_library name)
                            BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
     list(APPEND args --tuning-record ${record})
     list(APPEND inputs "${record}")
+  endif()
+
+  if(DEFINED ARG_THREADS_MAX)
+    list(APPEND args --threads-max ${ARG_THREADS_MAX})
   endif()
 
   # The spec as a file that changes only when the spec does: the build re-runs gru-gen then,

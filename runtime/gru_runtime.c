@@ -16,12 +16,14 @@
 #define _POSIX_C_SOURCE 200809L /* fileno and fstat under -std=c11 */
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "HalideRuntime.h"
 #include "gru_pack.h"
 #include "gru_runtime_internal.h"
 #include "gru_safetensors.h"
 #include "gru_status.h"
+#include "gru_team.h"
 
 /* Every runtime function is static to the library's translation unit; those the ABI wrappers
  * call may go unused in a library (create_default without embedded weights). */
@@ -54,6 +56,10 @@ struct GRU_RT_MODEL {
   tensor xp_step; /* [N][3H]: projected input of one step */
   tensor h_step;  /* [N][H]: the next state, before step copies it into the caller's h */
   float *x_tail;  /* [block_rows][D]: the last, partial block of a sequence, zero-padded */
+  /* Sub-model 0 only: the model's persistent team (NULL: none, the caller runs everything) and
+   * the team step kernel for its size. */
+  gru_team *team;
+  gru_rt_team_step_kernel team_step;
 };
 
 /* ---- Failures ----------------------------------------------------------------------------
@@ -220,7 +226,7 @@ static gru_status advance(gru_rt_model *m, tensor *xp, tensor *h, tensor *h_next
 
 /* ---- The ABI ------------------------------------------------------------------------------ */
 
-GRU_RT_API uint32_t gru_rt_abi_version(void) { return 2; }
+GRU_RT_API uint32_t gru_rt_abi_version(void) { return 3; }
 
 /* ---- CPU features ---------------------------------------------------------------------------
  * The features of the library's Halide target: a kernel that uses one this CPU lacks would die
@@ -279,6 +285,11 @@ static gru_rt_model *sub_model(const gru_model_descriptor *md, void *block, int3
 
 GRU_RT_API void gru_rt_destroy(gru_rt_model *m) {
   if (!m) return;
+  if (m->team) { /* the workers are joined before anything they use goes */
+    gru_team_stop(m->team);
+    halide_free(NULL, m->team);
+    m->team = NULL;
+  }
   const gru_model_descriptor *md = m->md;
   for (int32_t i = 0; md && i < sub_models(md); ++i) {
     gru_rt_model *sub = sub_model(md, m, i);
@@ -294,7 +305,7 @@ GRU_RT_API void gru_rt_destroy(gru_rt_model *m) {
  * on GPU targets, puts them on the device. */
 static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
                              const gru_layer_descriptor *d, const gru_layer_weights *w,
-                             int in_place) {
+                             int in_place, int team_packs_wh) {
   uint8_t *block = (uint8_t *)m;
   const gru_rt_layout *layout = layout_of(d, in_place);
   const int32_t D = d->input_size, H = d->hidden_size, N = d->batch, G = 3 * H;
@@ -321,7 +332,7 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
   m->x_tail = (float *)(block + layout->x_tail);
   if (!in_place) {
     gru_pack(wx, w->Wx, 1, G, D, d->wx_panel);
-    gru_pack(wh, w->Wh, 3, H, H, d->wh_panel);
+    if (!team_packs_wh) gru_pack(wh, w->Wh, 3, H, H, d->wh_panel);
   }
   __builtin_memset(zeros, 0, sizeof(float) * (size_t)N * H);
   gru_status s = GRU_OK;
@@ -340,10 +351,204 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
   return s;
 }
 
-/* create and create_layers: `who` names the function in messages; `indexed`: name w[i]. */
+/* ---- The team ------------------------------------------------------------------------------
+ * A model created with threads = T > 1 (CPU targets) owns a persistent team (gru_team.h): its
+ * caller and T - 1 workers. Member i owns states i*H/T .. (i+1)*H/T - 1 of every layer instance:
+ * a contiguous range of Wh's panels ([H/T / wh_panel] of [H/wh_panel] panels), which it packs
+ * itself at create (so its pages are first touched by it: its NUMA node, its caches), and
+ * computes with the team step kernel (<name>__kernel_step_team<T>: no parallel loop, the same
+ * per-state order of the reduction as the whole step, so the same bits). Per timestep every
+ * member computes its states, then the team meets at a barrier; a whole recurrence (one layer
+ * instance of run) is one job. The projections stay with the caller (Halide's thread pool splits
+ * the large ones). */
+enum { kMaxTeam = 64 }; /* gru-gen --threads-max's limit */
+
+typedef struct {
+  gru_rt_model *model, *sub;
+  /* pack */
+  const gru_layer_weights *w;
+  /* recur */
+  tensor *xp_seq, *h_first, *states;
+  int time_dim, walk_backwards;
+  /* step */
+  float *h;
+  /* The first phase (barrier) a member failed in, INT32_MAX: none; each member's status and
+   * last_error. */
+  int32_t failed_at;
+  gru_status status[kMaxTeam];
+  char message[kMaxTeam][160];
+} team_job;
+
+/* Ends one phase of member `member`'s job: records its failure, meets the team; nonzero when any
+ * member failed in this phase (every member then stops at the same barrier). */
+static int member_sync(gru_team *t, team_job *j, int32_t member, int32_t *phase, gru_status s) {
+  if (s != GRU_OK) {
+    j->status[member] = s;
+    snprintf(j->message[member], sizeof j->message[member], "%.159s", last_error);
+    __atomic_store_n(&j->failed_at, *phase, __ATOMIC_RELAXED);
+  }
+  gru_team_barrier(t);
+  return __atomic_load_n(&j->failed_at, __ATOMIC_RELAXED) <= (*phase)++;
+}
+
+/* Runs `work` on the model's team; the first failing member's status and last_error. */
+static gru_status run_job(gru_rt_model *m, gru_team_job work, team_job *j, int linger) {
+  j->model = m;
+  j->failed_at = INT32_MAX;
+  for (int32_t i = 0; i < m->team->threads; ++i) j->status[i] = GRU_OK;
+  gru_team_dispatch(m->team, work, j, linger);
+  for (int32_t i = 0; i < m->team->threads; ++i)
+    if (j->status[i] != GRU_OK) return fail(j->status[i], j->message[i]);
+  return GRU_OK;
+}
+
+/* Member `member`'s states of one step: h_next's columns member*Hs.. (h_next is all H of them)
+ * from its range of Wh's panels. */
+static gru_status advance_member(gru_rt_model *m, gru_rt_team_step_kernel kernel, int32_t member,
+                                 int32_t threads, tensor *xp, tensor *h, const tensor *h_next) {
+  const gru_layer_descriptor *d = m->d;
+  const int32_t H = d->hidden_size, Hs = H / threads, p = d->wh_panel;
+  tensor wh, out = *h_next;
+  out.buf.dim = out.dim;
+  out.buf.host += (size_t)member * Hs * sizeof(float);
+  out.dim[0].extent = Hs;
+  const size_t panel_floats = (size_t)H * 3 * p;
+  dense(&wh, 0, (const float *)m->Wh.buf.host + (size_t)member * (Hs / p) * panel_floats,
+        (int32_t)panel_floats, Hs / p, 0);
+  if (d->has_bias)
+    return from_halide(kernel.bias(kernel_context, &xp->buf, &h->buf, &wh.buf, &m->bhn.buf,
+                                   member, &out.buf));
+  return from_halide(kernel.no_bias(kernel_context, &xp->buf, &h->buf, &wh.buf, member, &out.buf));
+}
+
+/* Job: each member packs its states' panels of every layer instance's Wh (first touch). */
+static void pack_member(gru_team *t, int32_t member, void *arg) {
+  team_job *j = (team_job *)arg;
+  const gru_model_descriptor *md = j->model->md;
+  for (int32_t i = 0; i < sub_models(md); ++i) {
+    gru_rt_model *sub = sub_model(md, j->model, i);
+    const int32_t H = sub->d->hidden_size, Hs = H / t->threads;
+    gru_pack_columns((float *)sub->Wh.buf.host, j->w[i].Wh, 3, H, H, sub->d->wh_panel,
+                     member * Hs, (member + 1) * Hs);
+  }
+}
+
+/* Job: recur (below) on the team, a barrier per timestep. */
+static void recur_member(gru_team *t, int32_t member, void *arg) {
+  team_job *j = (team_job *)arg;
+  const int32_t L = j->states->dim[j->time_dim].extent;
+  int32_t phase = 0;
+  for (int32_t i = 0; i < L; ++i) {
+    const int32_t at = j->walk_backwards ? L - 1 - i : i, before = j->walk_backwards ? at + 1 : at - 1;
+    tensor xp, h_prev, h_next;
+    slice(j->xp_seq, 1, at, &xp); /* host views: never fails */
+    slice(j->states, j->time_dim, at, &h_next);
+    if (i > 0) slice(j->states, j->time_dim, before, &h_prev);
+    const gru_status s = advance_member(j->sub, j->model->team_step, member, t->threads, &xp,
+                                        i > 0 ? &h_prev : j->h_first, &h_next);
+    if (member_sync(t, j, member, &phase, s)) return;
+  }
+}
+
+/* Job: step (below) on the team; layer 0's projection is done. Per layer: the states, a
+ * barrier, each member copies its states into h, a barrier, the next layer's projection (member
+ * 0), a barrier. */
+static void step_member(gru_team *t, int32_t member, void *arg) {
+  team_job *j = (team_job *)arg;
+  const gru_model_descriptor *md = j->model->md;
+  int32_t phase = 0;
+  for (int32_t l = 0; l < md->layers; ++l) {
+    gru_rt_model *sub = sub_model(md, j->model, l);
+    const int32_t H = sub->d->hidden_size, N = sub->d->batch, Hs = H / t->threads;
+    float *state = j->h + (size_t)l * N * H;
+    gru_status s = GRU_OK;
+    if (l > 0) {
+      if (member == 0) {
+        tensor tx;
+        dense(&tx, 0, state - (size_t)N * H, sub->d->input_size, N, 0);
+        s = project(sub, md->team_step_projection[1], &tx, &sub->xp_step);
+      }
+      if (member_sync(t, j, member, &phase, s)) return;
+    }
+    tensor th;
+    dense(&th, 0, state, H, N, 0);
+    s = advance_member(sub, j->model->team_step, member, t->threads, &sub->xp_step, &th,
+                       &sub->h_step);
+    if (member_sync(t, j, member, &phase, s)) return;
+    const float *next = (const float *)sub->h_step.buf.host;
+    for (int32_t n = 0; n < N; ++n)
+      __builtin_memcpy(state + (size_t)n * H + (size_t)member * Hs,
+                       next + (size_t)n * H + (size_t)member * Hs, sizeof(float) * (size_t)Hs);
+    if (l + 1 < md->layers && member_sync(t, j, member, &phase, GRU_OK)) return;
+  }
+}
+
+/* The persistent team's size for `threads` (gru_options): `threads` itself when the library has
+ * a team step for it; 0: the library's choice, the largest team of its sizes that this machine
+ * has the cores for and whose members each get at least kTeamMinFlops of a step's work
+ * (measured: README, "Threads"); 1 where none fits. -1 (with last_error): refused. */
+enum { kTeamMinFlops = 150000 };
+static int32_t team_size(const gru_model_descriptor *md, int32_t threads, const char *who) {
+  const gru_layer_descriptor *d = md->first;
+  if (threads == 1) return 1;
+  if (threads == 0) {
+#ifdef _SC_NPROCESSORS_ONLN
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+#else /* Darwin hides it under _POSIX_C_SOURCE: the team sizes (up to the target's cores) */
+    const long cores = kMaxTeam;
+#endif
+    int32_t best = 1;
+    for (int32_t i = 0; i < md->team_count; ++i) {
+      const int32_t T = md->team_sizes[i];
+      const double flops = 6.0 * d->batch * d->hidden_size * ((double)d->hidden_size / T);
+      if (T <= cores && flops >= kTeamMinFlops && T > best) best = T;
+    }
+    return best;
+  }
+  if (threads > 0)
+    for (int32_t i = 0; i < md->team_count; ++i)
+      if (md->team_sizes[i] == threads) return threads;
+  char sizes[96] = "1";
+  size_t used = 1;
+  for (int32_t i = 0; i < md->team_count && used < sizeof sizes; ++i)
+    used += (size_t)snprintf(sizes + used, sizeof sizes - used, ", %ld", (long)md->team_sizes[i]);
+  snprintf(last_error, sizeof last_error,
+           "%s: threads %ld: %s; this library's teams are %s thread%s (0: its choice)%s", who,
+           (long)threads, threads < 0 ? "negative" : "no team of that size", sizes,
+           md->team_count ? "s" : "",
+           d->device_interface ? ", a GPU target runs on its device"
+           : md->team_count   ? ""
+                              : "; gru-gen --threads-max N generates teams");
+  return -1;
+}
+
+/* The options of a create: the team size (1 without options). -1 (with last_error): refused. */
+static int32_t threads_of_options(const gru_model_descriptor *md, const gru_options *options,
+                               const char *who) {
+  if (!options) return 1;
+  const size_t known = sizeof(gru_options);
+  if (options->size < sizeof(uint32_t)) {
+    snprintf(last_error, sizeof last_error, "%s: options->size %lu is not sizeof(gru_options) (%lu)",
+             who, (unsigned long)options->size, (unsigned long)known);
+    return -1;
+  }
+  for (size_t at = known; at < options->size; ++at)
+    if (((const uint8_t *)options)[at]) {
+      snprintf(last_error, sizeof last_error,
+               "%s: options of %lu bytes set fields this library does not know (it knows %lu)",
+               who, (unsigned long)options->size, (unsigned long)known);
+      return -1;
+    }
+  const int32_t threads =
+      options->size >= offsetof(gru_options, threads) + sizeof(int32_t) ? options->threads : 1;
+  return team_size(md, threads, who);
+}
+
+/* create and create_layers: `who` names the function in messages; `indexed`: name w[i]; the
+ * options' team (NULL: none). */
 static gru_status create_model(const gru_model_descriptor *md, const gru_layer_weights *w,
                                int32_t count, gru_rt_model **out, const char *who, int indexed,
-                               int in_place) {
+                               int in_place, const gru_options *options) {
   /* A portable library's variants, best first: the first whose features this CPU has (check_cpu
    * below names what the last one lacks when none fits). */
   while (md->fallback && !halide_can_use_target_features(md->first->target_feature_words,
@@ -385,6 +590,8 @@ static gru_status create_model(const gru_model_descriptor *md, const gru_layer_w
       return GRU_INVALID_ARGUMENT;
     }
   }
+  const int32_t threads = threads_of_options(md, options, who);
+  if (threads < 0) return GRU_INVALID_ARGUMENT;
   gru_status s = check_cpu(md->first);
   if (s != GRU_OK) return s;
   install_error_handler();
@@ -404,7 +611,28 @@ static gru_status create_model(const gru_model_descriptor *md, const gru_layer_w
     sub->in_place = in_place;
   }
   for (int32_t i = 0; i < count && s == GRU_OK; ++i)
-    s = layer_init(sub_model(md, block, i), md, layer_descriptor(md, i), &w[i], in_place);
+    s = layer_init(sub_model(md, block, i), md, layer_descriptor(md, i), &w[i], in_place,
+                   threads > 1);
+  gru_rt_model *m = (gru_rt_model *)block;
+  if (s == GRU_OK && threads > 1) {
+    for (int32_t i = 0; i < md->team_count; ++i)
+      if (md->team_sizes[i] == threads) m->team_step = md->team_steps[i];
+    m->team = (gru_team *)halide_malloc(NULL, gru_team_bytes(threads));
+    if (!m->team) {
+      snprintf(last_error, sizeof last_error, "%s: out of memory", who);
+      s = GRU_OUT_OF_MEMORY;
+    } else if (gru_team_start(m->team, threads) != 0) {
+      halide_free(NULL, m->team);
+      m->team = NULL;
+      snprintf(last_error, sizeof last_error, "%s: cannot start the team's %ld threads", who,
+               (long)threads - 1);
+      s = GRU_OUT_OF_MEMORY;
+    } else if (!in_place) {
+      team_job job;
+      job.w = w;
+      s = run_job(m, pack_member, &job, 0);
+    }
+  }
   if (s != GRU_OK) {
     gru_rt_destroy((gru_rt_model *)block);
     return s;
@@ -423,14 +651,38 @@ GRU_RT_API gru_status gru_rt_create(const gru_model_descriptor *md, const float 
                                     gru_rt_model **out) {
   if (!Wx || !Wh || !out) return fail(GRU_INVALID_ARGUMENT, "create: Wx, Wh and out must not be NULL");
   const gru_layer_weights w = {Wx, Wh, b, bhn};
-  return create_model(md, &w, 1, out, "create", 0, 0);
+  return create_model(md, &w, 1, out, "create", 0, 0, NULL);
+}
+
+GRU_RT_API gru_status gru_rt_create_with_options(const gru_model_descriptor *md, const float *Wx,
+                                                 const float *Wh, const float *b,
+                                                 const float *bhn, const gru_options *options,
+                                                 gru_rt_model **out) {
+  if (!Wx || !Wh || !out)
+    return fail(GRU_INVALID_ARGUMENT, "create_with_options: Wx, Wh and out must not be NULL");
+  const gru_layer_weights w = {Wx, Wh, b, bhn};
+  return create_model(md, &w, 1, out, "create_with_options", 0, 0, options);
+}
+
+GRU_RT_API gru_status gru_rt_create_layers_with_options(const gru_model_descriptor *md,
+                                                        const gru_layer_weights *w, int32_t count,
+                                                        const gru_options *options,
+                                                        gru_rt_model **out) {
+  if (!w || !out)
+    return fail(GRU_INVALID_ARGUMENT, "create_layers_with_options: w and out must not be NULL");
+  return create_model(md, w, count, out, "create_layers_with_options", 1, 0, options);
+}
+
+/* The threads a model runs on: its team's, else 1. */
+GRU_RT_API int32_t gru_rt_threads(const gru_rt_model *m) {
+  return m && m->team ? m->team->threads : 1;
 }
 
 GRU_RT_API gru_status gru_rt_create_layers(const gru_model_descriptor *md,
                                            const gru_layer_weights *w, int32_t count,
                                            gru_rt_model **out) {
   if (!w || !out) return fail(GRU_INVALID_ARGUMENT, "create_layers: w and out must not be NULL");
-  return create_model(md, w, count, out, "create_layers", 1, 0);
+  return create_model(md, w, count, out, "create_layers", 1, 0, NULL);
 }
 
 /* Projects all `rows` rows of x (dense rows of the layer's input size) into xp_blocks
@@ -652,7 +904,18 @@ GRU_RT_API gru_status gru_rt_run_ex(gru_rt_model *m, const float *x, int32_t seq
         release(&st);
       } else { /* straight into the destination, [N][L][row] */
         view(&st, 0, target, H, seq_len, N, target_row);
-        s = recur(sub, &xp_seq[dir], &h_first, &st, 1, walk_backwards);
+        if (m->team) {
+          team_job job;
+          job.sub = sub;
+          job.xp_seq = &xp_seq[dir];
+          job.h_first = &h_first;
+          job.states = &st;
+          job.time_dim = 1;
+          job.walk_backwards = walk_backwards;
+          s = run_job(m, recur_member, &job, 0);
+        } else {
+          s = recur(sub, &xp_seq[dir], &h_first, &st, 1, walk_backwards);
+        }
       }
       if (h0) release(&h_first);
       if (s == GRU_OK && reversed_copy)
@@ -700,6 +963,14 @@ GRU_RT_API gru_status gru_rt_step(gru_rt_model *m, const float *x_t, float *h) {
                     : "step: a reverse model cannot stream: it starts at the sequence's end "
                       "(use run)");
   gru_status s = GRU_OK;
+  if (m->team) { /* layer 0's projection here, the rest on the team */
+    tensor tx;
+    dense(&tx, 0, x_t, m->d->input_size, m->d->batch, 0);
+    s = project(m, md->team_step_projection[0], &tx, &m->xp_step);
+    team_job job;
+    job.h = h;
+    return s == GRU_OK ? run_job(m, step_member, &job, 1) : s;
+  }
   for (int32_t l = 0; l < md->layers && s == GRU_OK; ++l) {
     gru_rt_model *sub = sub_model(md, m, l);
     const gru_layer_descriptor *d = sub->d;
@@ -794,11 +1065,13 @@ static const char *direction_word(int directions, int reverse) {
 /* The model in the file under `prefix` (gst_find_model, the reader gru-gen's --weights uses:
  * one forward layer under "<prefix>Wx", ..., or layer l's instances under "<prefix><l>." and
  * "<prefix><l>.reverse."), which must be the library's. */
-GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_model_descriptor *md,
-                                                     const char *path, const char *prefix,
-                                                     gru_rt_model **out) {
-  if (!path || !out)
-    return fail(GRU_INVALID_ARGUMENT, "create_from_safetensors: path and out must not be NULL");
+static gru_status create_from_file(const gru_model_descriptor *md, const char *path,
+                                   const char *prefix, const gru_options *options,
+                                   gru_rt_model **out, const char *who) {
+  if (!path || !out) {
+    snprintf(last_error, sizeof last_error, "%s: path and out must not be NULL", who);
+    return GRU_INVALID_ARGUMENT;
+  }
   if (!prefix) prefix = "";
   const int32_t subs = sub_models(md);
   if (subs > kMaxSubModels) return fail(GRU_INTERNAL_ERROR, "create_from_safetensors: too many layers");
@@ -869,7 +1142,7 @@ GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_model_descriptor 
           gst_to_f32(&file, cell->bhn, (float *)lw[i].bhn);
         }
       }
-      s = create_model(md, lw, subs, out, "create_from_safetensors", 0, 0);
+      s = create_model(md, lw, subs, out, who, 0, 0, options);
       halide_free(NULL, w);
     }
   }
@@ -886,14 +1159,43 @@ GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_model_descriptor 
 
 /* The weights gru-gen embedded in the library: per layer instance, Wx, Wh, then b and bhn with
  * bias. */
-GRU_RT_API gru_status gru_rt_create_default(const gru_model_descriptor *md, gru_rt_model **out) {
+GRU_RT_API gru_status gru_rt_create_from_safetensors(const gru_model_descriptor *md,
+                                                     const char *path, const char *prefix,
+                                                     gru_rt_model **out) {
+  return create_from_file(md, path, prefix, NULL, out, "create_from_safetensors");
+}
+
+GRU_RT_API gru_status gru_rt_create_from_safetensors_with_options(const gru_model_descriptor *md,
+                                                                  const char *path,
+                                                                  const char *prefix,
+                                                                  const gru_options *options,
+                                                                  gru_rt_model **out) {
+  return create_from_file(md, path, prefix, options, out,
+                          "create_from_safetensors_with_options");
+}
+
+static gru_status create_embedded(const gru_model_descriptor *md, const gru_options *options,
+                                  gru_rt_model **out, const char *who) {
   const float *w = md->embedded_weights;
-  if (!w) return fail(GRU_INVALID_ARGUMENT, "create_default: this library has no embedded weights");
+  if (!w) {
+    snprintf(last_error, sizeof last_error, "%s: this library has no embedded weights", who);
+    return GRU_INVALID_ARGUMENT;
+  }
   const int32_t subs = sub_models(md);
   if (subs > kMaxSubModels) return fail(GRU_INTERNAL_ERROR, "create_default: too many layers");
   gru_layer_weights lw[kMaxSubModels];
   for (int32_t i = 0; i < subs; ++i) w = layer_weights(layer_descriptor(md, i), w, &lw[i]);
-  return create_model(md, lw, subs, out, "create_default", 0, md->embedded_packed);
+  return create_model(md, lw, subs, out, who, 0, md->embedded_packed, options);
+}
+
+GRU_RT_API gru_status gru_rt_create_default(const gru_model_descriptor *md, gru_rt_model **out) {
+  return create_embedded(md, NULL, out, "create_default");
+}
+
+GRU_RT_API gru_status gru_rt_create_default_with_options(const gru_model_descriptor *md,
+                                                         const gru_options *options,
+                                                         gru_rt_model **out) {
+  return create_embedded(md, options, out, "create_default_with_options");
 }
 
 GRU_RT_API const char *gru_rt_status_string(gru_status s) {

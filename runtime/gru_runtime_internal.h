@@ -16,7 +16,7 @@
 #include "HalideRuntime.h"
 
 #define GRU_LAYER_DESCRIPTOR_VERSION 3
-#define GRU_MODEL_DESCRIPTOR_VERSION 1
+#define GRU_MODEL_DESCRIPTOR_VERSION 2
 
 /* The Halide kernels' signatures (user_context first). Projection, xp = x Wx^T + b:
  * (x, Wx, b, xp) with bias, (x, Wx, xp) without. Step, h_next from h and xp:
@@ -37,6 +37,21 @@ typedef union {
   gru_rt_kernel5 bias;
   gru_rt_kernel4 no_bias;
 } gru_rt_step_kernel;
+
+/* A team member's step (gru-gen's team step kernels, <name>__kernel_step_team<T>): the states
+ * slice * H/T .. (slice + 1) * H/T - 1 into h_next [N][H/T], from the member's range of Wh's
+ * panels [H/T / wh_panel][H][3][wh_panel], xp, h and bhn whole:
+ * (xp, h, Wh, bhn, slice, h_next) with bias, (xp, h, Wh, slice, h_next) without. */
+typedef int (*gru_rt_team_kernel5)(void const *, struct halide_buffer_t *,
+                                   struct halide_buffer_t *, struct halide_buffer_t *, int32_t,
+                                   struct halide_buffer_t *);
+typedef int (*gru_rt_team_kernel6)(void const *, struct halide_buffer_t *,
+                                   struct halide_buffer_t *, struct halide_buffer_t *,
+                                   struct halide_buffer_t *, int32_t, struct halide_buffer_t *);
+typedef union {
+  gru_rt_team_kernel6 bias;
+  gru_rt_team_kernel5 no_bias;
+} gru_rt_team_step_kernel;
 
 /* Where a layer instance keeps its arrays in its part of the model's block: byte offsets of each,
  * and the part's size (GruSpec::model_layout). The model struct fills the bytes before the first. */
@@ -116,6 +131,15 @@ typedef struct gru_model_descriptor {
    * weight panels and CPU features; the same shapes), tried at create when the running CPU
    * lacks a feature of this one's. NULL: this is the last. */
   const struct gru_model_descriptor *fallback;
+  /* The persistent thread teams the model can run (gru-gen --threads-max; CPU targets with packed
+   * weights, reset after): team_sizes[i] threads, each running team_steps[i] on its share of
+   * every layer's states. 0: none (every model runs on its caller's thread). */
+  int32_t team_count;
+  const int32_t *team_sizes;
+  const gru_rt_team_step_kernel *team_steps;
+  /* A team model's step projections, layer 0's and the deep layers' (the step_projection kernels
+   * without Halide's parallel loop: member 0 runs them while the others wait). */
+  gru_rt_projection_kernel team_step_projection[2];
 } gru_model_descriptor;
 
 #endif /* GRU_RUNTIME_INTERNAL_H */

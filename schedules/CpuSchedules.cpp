@@ -51,7 +51,7 @@ void schedule_projection_for_cpu(const Halide::Target &target, const ProjectionF
   // by them) streams each of its panels side by side.
   tj.width *= f.tile.panels;
   const auto [jo, ro] = register_tiles(xp, j, r, tj, f.tile.rows);
-  if (2.0 * rows * D * G >= kParallelFlops && G / tj.width > 1) xp.parallel(jo);
+  if (!f.team && 2.0 * rows * D * G >= kParallelFlops && G / tj.width > 1) xp.parallel(jo);
   acc.compute_at(xp, ro).vectorize(j, tj.lanes).unroll(j).unroll(r);
   acc.update().reorder(j, r, f.k).vectorize(j, tj.lanes).unroll(j).unroll(r);
 }
@@ -59,14 +59,14 @@ void schedule_projection_for_cpu(const Halide::Target &target, const ProjectionF
 void schedule_step_for_cpu(const Halide::Target &target, const StepFuncs &f) {
   Halide::Func h_next = f.h_next, hp = f.hp;
   const Halide::Var i = f.i, g = f.g, n = f.n;
-  const int H = f.H, N = f.N;
+  const int H = f.H, N = f.N, K = f.K > 0 ? f.K : f.H;
   const Tile ti = tile_of(H, target.natural_vector_size<float>(), f.tile.vectors);
   // Outer loop over tiles of states (each streams its panel of Wh, 3 gates x ti states per row
   // of the reduction, once per batch tile), then batch tiles; hp for the tile lives in
   // registers, the gates follow in vectors.
   const auto [io, no] = register_tiles(h_next, i, n, ti, f.tile.rows);
-  if (2.0 * N * H * 3 * H >= kParallelFlops && H / ti.width > 1) h_next.parallel(io);
-  if (f.tile.k_block > 0 && f.tile.k_block < H) {
+  if (!f.team && 2.0 * N * H * 3 * K >= kParallelFlops && H / ti.width > 1) h_next.parallel(io);
+  if (f.tile.k_block > 0 && f.tile.k_block < K) {
     // The reduction in blocks (BLIS's kc): hp for all N rows of the tile of states, then for
     // each block of k, every batch tile in turn while the block of the panel stays in L1.
     Halide::Var hno("hno"), hni("hni");

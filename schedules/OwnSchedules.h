@@ -28,6 +28,7 @@ struct ProjectionFuncs {
   int G, rows, D;
   CpuTile tile;    // the plan's tile (SchedulePlan.h), for the CPU schedule
   GpuBlock block;  // the plan's thread block, for the GPU schedule
+  bool team = false;  // a team model's step projection (run by one member): no parallel loop
 };
 
 // The step: h_next(i, n) from the gate products hp, sum_k Wh * h(k, n) over the states: in the
@@ -36,9 +37,11 @@ struct StepFuncs {
   Halide::Func h_next, hp;
   Halide::Var i, g, j, n;
   Halide::RVar k;
-  int H, N;
+  int H, N;        // the states computed (a team member's share of them) and the batch
   CpuTile tile;    // the plan's tile (SchedulePlan.h), for the CPU schedule
   GpuBlock block;  // the plan's thread block, for the GPU schedule
+  int K = 0;       // the reduction's extent, the layer's H (0: H above)
+  bool team = false;  // a team member's step (the runtime's thread): never a parallel loop
 };
 
 // The step with the reset gate before the n gate's product (reset_after = false): `step.hp`

@@ -275,3 +275,17 @@ SchedulePlan plan_with_gpu_blocks(const MachineModel &m, const GruSpec &spec,
 }
 
 }  // namespace grugen
+
+namespace grugen {
+
+std::vector<int64_t> team_sizes_for(const MachineModel &model, const GruSpec &spec,
+                                    const WeightPanels &panels, int64_t threads_max) {
+  std::vector<int64_t> sizes;
+  if (!panels.packed() || !spec.reset_after) return sizes;
+  const int64_t most = threads_max == 0 ? model.cores : std::min<int64_t>(threads_max, model.cores);
+  for (int64_t t = 2; t <= most; ++t)
+    if (spec.hidden_size % (t * panels.wh) == 0) sizes.push_back(t);
+  return sizes;
+}
+
+}  // namespace grugen

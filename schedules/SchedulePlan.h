@@ -76,7 +76,18 @@ struct SchedulePlan {
   WeightPanels panels;
   KernelPlan projection, step_projection, step;
   std::string origin;  // "the machine model", "tuning record <file>", "measured"
+  // The sizes of the runtime's persistent thread teams the library can run, ascending (each
+  // has a team step kernel, "step_team<T>"): team_sizes_for's. Empty: no team.
+  std::vector<int64_t> team_sizes;
 };
+
+// The team sizes a library gets (gru-gen --threads-max): each T in [2, min(threads_max, the
+// machine model's cores)] whose members own whole panels of Wh (H divisible by T x the step's
+// panel width), on CPU targets with packed weights, for the reset-after step (the reset-before
+// step needs all of r before its n product: a second barrier per step, not done). threads_max
+// 0: the machine model's cores.
+std::vector<int64_t> team_sizes_for(const MachineModel &model, const GruSpec &spec,
+                                    const WeightPanels &panels, int64_t threads_max);
 
 // A tile's width in floats over an extent (the one rule, which CpuSchedules.cpp applies):
 // `vectors` vectors of `lanes`, at most the extent in whole vectors; an extent below one vector

@@ -82,6 +82,7 @@ struct Kernel {
   const KernelPlan &plan;  // its tile (for the own CPU schedule)
   int64_t panel;           // its weights' panel width (SchedulePlan's panels), 0: MLX's layout
   std::string variant = {};  // a portable target's feature level (TargetPolicy::variant)
+  int64_t team = 0;  // a team step's team size (GruStep's `team`), 0 for every other kernel
 };
 
 Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPolicy &policy,
@@ -103,6 +104,7 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
       {"gpu_threads", std::to_string(kernel.plan.block.threads)},
       {"gpu_rows", std::to_string(kernel.plan.block.rows)},
   };
+  if (kernel.team > 0) params["team"] = std::to_string(kernel.team);
   if (const Autoscheduler *as = schedule.autoscheduler()) {
     load_autoscheduler(as->name);
     params["autoscheduler"] = as->name;
@@ -139,12 +141,31 @@ std::vector<Kernel> kernels_of(const GruSpec &spec, const TargetPolicy &policy,
                        deep, spec.batch, policy.schedules.projection, plan.step_projection,
                        plan.panels.wx});
   }
+  // With teams: their step projections (one thread), then a team step per team size, last: the
+  // kernels above keep the bytes they have without them.
+  if (!plan.team_sizes.empty()) {
+    kernels.push_back({kProjectionGenerator, "step_projection_team", KernelKind::StepProjection,
+                       D, spec.batch, policy.schedules.projection, plan.step_projection,
+                       plan.panels.wx});
+    kernels.back().team = 1;
+    if (spec.has_deep_kernels()) {
+      kernels.push_back({kProjectionGenerator, "step_projection_deep_team",
+                         KernelKind::StepProjection, spec.output_size(), spec.batch,
+                         policy.schedules.projection, plan.step_projection, plan.panels.wx});
+      kernels.back().team = 1;
+    }
+  }
+  for (int64_t threads : plan.team_sizes) {
+    kernels.push_back({kStepGenerator, "step_team" + std::to_string(threads), KernelKind::Step,
+                       spec.hidden_size, 0, policy.schedules.step, plan.step, plan.panels.wh});
+    kernels.back().team = threads;
+  }
   std::vector<std::string> names;
   for (Kernel &k : kernels) {
     k.variant = policy.variant;
     names.push_back(k.suffix);
   }
-  if (names != spec.kernel_suffixes())
+  if (names != spec.kernel_suffixes(plan.team_sizes))
     throw GruGenError("internal: the kernels compiled differ from GruSpec::kernel_suffixes");
   return kernels;
 }

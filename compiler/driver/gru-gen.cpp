@@ -115,6 +115,12 @@ cl::opt<std::string> tuning_record("tuning-record",
                                    cl::desc("A record --tune wrote: its target gets the measured "
                                             "schedules again, without measuring (same bytes)"),
                                    cl::value_desc("file"), cl::cat(category));
+cl::opt<std::string> threads_max(
+    "threads-max",
+    cl::desc("CPU targets: team step kernels for persistent teams of 2..N threads (those whose "
+             "members own whole weight panels, up to the target's cores; 0: the target's cores). "
+             "Default 1: no team kernels"),
+    cl::value_desc("N"), cl::init("1"), cl::cat(category));
 cl::opt<bool> print_link_flags("print-link-flags",
                                cl::desc("Print what an app links besides lib<name>.a for each "
                                         "--target, one line 'TARGET: FLAGS' per target ('(none)' "
@@ -326,6 +332,15 @@ SchedulePlan plan_for(const GruSpec &spec, const TargetPolicy &policy, const fs:
   return plan_schedules(policy, spec);
 }
 
+// --threads-max, checked: 0 (the target's cores) to 64.
+int64_t team_threads_max() {
+  const std::optional<int64_t> value = grugen::parse_size(threads_max.getValue());
+  if (!value || *value < 0 || *value > 64)
+    throw GruGenError("invalid --threads-max '" + threads_max.getValue() +
+                      "': not a number of threads in [0, 64] (0: the target's cores)");
+  return *value;
+}
+
 // Builds one target's directory: kernels, runtime, archive, link metadata.
 void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetPolicy &policy,
                   const EmitOptions &emit, const fs::path &target_dir,
@@ -343,6 +358,8 @@ void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetP
                         policy.name + "' (tune a target of one feature level)");
     plans.push_back(variants.size() > 1 ? plan_schedules(variant, spec)
                                         : plan_for(spec, variant, target_dir));
+    plans.back().team_sizes =
+        team_sizes_for(variant.machine, spec, plans.back().panels, team_threads_max());
     for (const PipelineFiles &pipeline :
          compile_pipelines(spec, variant, plans.back(), work.path(), emit)) {
       for (const std::string &text : pipeline.notes) note(text);
@@ -510,6 +527,7 @@ int main(int argc, char **argv) {
     if (const std::string why = xcframework_refusal(policies); xcframework && !why.empty())
       throw GruGenError(why);
     check_tuning_flags(spec, policies);
+    team_threads_max();  // checked before anything is built
     generate(spec, embed_weights ? &*weights : nullptr, policies, emit_from_flags(policies),
              emit_mlir_requested() ? &frontend : nullptr);
   } catch (const GruGenError &e) {

@@ -120,6 +120,20 @@ const AbiFunction kAbiFunctions[] = {
      true},
     {"create_layers", "gru_status", "const gru_layer_weights *w, int32_t count, @_model **out",
      "gru_rt_create_layers(&@__descriptor, w, count, out)", false},
+    {"create_with_options", "gru_status",
+     "const float *Wx, const float *Wh, const float *b, const float *bhn, "
+     "const gru_options *options, @_model **out",
+     "gru_rt_create_with_options(&@__descriptor, Wx, Wh, b, bhn, options, out)", false},
+    {"create_layers_with_options", "gru_status",
+     "const gru_layer_weights *w, int32_t count, const gru_options *options, @_model **out",
+     "gru_rt_create_layers_with_options(&@__descriptor, w, count, options, out)", false},
+    {"create_from_safetensors_with_options", "gru_status",
+     "const char *path, const char *prefix, const gru_options *options, @_model **out",
+     "gru_rt_create_from_safetensors_with_options(&@__descriptor, path, prefix, options, out)",
+     false},
+    {"create_default_with_options", "gru_status", "const gru_options *options, @_model **out",
+     "gru_rt_create_default_with_options(&@__descriptor, options, out)", true},
+    {"threads", "int32_t", "const @_model *m", "gru_rt_threads(m)", false},
     {"run", "gru_status",
      "@_model *m, const float *x, int32_t seq_len, const float *h0, float *out",
      "gru_rt_run(m, x, seq_len, h0, out)", false},
@@ -170,9 +184,9 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
       "#define GRU_RT_MODEL " + n + "_model\n"
       "#include \"gru_runtime.c\"\n"
       "#include \"" + n + ".h\"\n";
-  for (const TargetPolicy &v : variants)
-    for (const std::string &kernel : spec.kernel_suffixes())
-      c += "#include \"" + kernel_file(n, v.variant, kernel) + ".h\"\n";
+  for (size_t i = 0; i < variants.size(); ++i)
+    for (const std::string &kernel : spec.kernel_suffixes(plans[i].team_sizes))
+      c += "#include \"" + kernel_file(n, variants[i].variant, kernel) + ".h\"\n";
   c += "\n_Static_assert(sizeof(gru_rt_model) <= " + num(kModelStructBytes) +
       ", \"the model struct outgrows the room gru-gen's layout gives it (kModelStructBytes)\");\n\n"
       "/* The spec this runtime implements: " + n + ".h references it (an app that links a header\n"
@@ -249,6 +263,18 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
     c += layer_descriptor(sym(v.variant, "layer0"), 0);
     if (spec.layers > 1) c += layer_descriptor(sym(v.variant, "layers"), 1);
     const std::string descriptor = i == 0 ? n + "__descriptor" : sym(v.variant, "descriptor");
+    // The team steps (SchedulePlan::team_sizes), one per team size.
+    std::string team_sizes, team_steps;
+    for (int64_t threads : plan.team_sizes) {
+      team_sizes += num(threads) + ", ";
+      team_steps += "{." + std::string(bias) + " = " +
+                    kernel_symbol(n, v.variant, "step_team" + num(threads)) + "}, ";
+    }
+    if (!plan.team_sizes.empty())
+      c += "static const int32_t " + sym(v.variant, "team_sizes") + "[] = {" + team_sizes +
+           "};\n"
+           "static const gru_rt_team_step_kernel " + sym(v.variant, "team_steps") + "[] = {" +
+           team_steps + "};\n";
     c += "static const gru_model_descriptor " + descriptor + " = {\n"
          "    .version = GRU_MODEL_DESCRIPTOR_VERSION,\n"
          "    .layers = " + num(spec.layers) + ",\n"
@@ -260,7 +286,16 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
          "    .embedded_weights = " + (embedded ? n + "__embedded_weights" : std::string("NULL")) +
          ",\n"
          "    .embedded_packed = " + (embedded && embeds_packed_weights(policy) ? "1" : "0") + ",\n"
-         "    .bytes_in_place = " + num(spec.model_bytes(true)) + ",\n"
+         "    .bytes_in_place = " + num(spec.model_bytes(true)) + ",\n" +
+         (plan.team_sizes.empty()
+              ? std::string()
+              : "    .team_count = " + num(int64_t(plan.team_sizes.size())) + ",\n"
+                "    .team_sizes = " + sym(v.variant, "team_sizes") + ",\n"
+                "    .team_steps = " + sym(v.variant, "team_steps") + ",\n"
+                "    .team_step_projection = {{." + bias + " = " +
+                kernel_symbol(n, v.variant, "step_projection_team") + "}, {." + bias + " = " +
+                kernel_symbol(n, v.variant, deep_kernels ? "step_projection_deep_team"
+                                                         : "step_projection_team") + "}},\n") +
          "    .fallback = " + fallback + ",\n};\n";
     fallback = "&" + descriptor;
   }
@@ -464,7 +499,7 @@ fs::path compile_runtime(const GruSpec &spec, const GruWeights *weights, const T
                          const std::vector<SchedulePlan> &plans,
                          const fs::path &dir) {
   for (const char *file : {"HalideRuntime.h", "gru_safetensors.h", "jsmn.h", "gru_runtime.c",
-                           "gru_runtime_internal.h", "gru_status.h", "gru_pack.h"})
+                           "gru_runtime_internal.h", "gru_status.h", "gru_pack.h", "gru_team.h"})
     write_file(dir / file, embedded(file));
   write_header(spec, weights, dir);
   const std::string source = spec.name + "_runtime.c";

@@ -52,6 +52,11 @@ class GruGenerator : public Halide::Generator<T> {
   // The own GPU schedule's thread block (SchedulePlan.h's GpuBlock).
   GeneratorParam<int> gpu_threads{"gpu_threads", 64, 1, 1024};
   GeneratorParam<int> gpu_rows{"gpu_rows", 1, 1, 1024};
+  // The step for one member of a team of `team` threads (the runtime's persistent team,
+  // SchedulePlan::team_sizes): it computes H / team states, slice `slice` of them, from its own
+  // range of Wh's panels; 0: the whole step. The projection: > 0 for a team model's step
+  // projection, the same kernel on one thread (no parallel loop).
+  GeneratorParam<int> team{"team", 0, 0, 1 << 10};
 
  protected:
   int gates() const { return 3 * int(hidden_size); }

@@ -45,7 +45,8 @@ class GruProjection : public GruGenerator<GruProjection> {
 
     // The schedule, when the policy gives the pipeline one of gru-gen's own (else an
     // autoscheduler schedules it).
-    const ProjectionFuncs funcs{xp, acc, j, r, k, G, rows, D, tile(), gpu_block()};
+    ProjectionFuncs funcs{xp, acc, j, r, k, G, rows, D, tile(), gpu_block()};
+    funcs.team = team > 0;  // the team's step projection: on the calling thread only
     if (own_schedule == OwnSchedule::Cpu) schedule_projection_for_cpu(get_target(), funcs);
     if (own_schedule == OwnSchedule::Gpu) schedule_projection_for_gpu(funcs);
   }

@@ -14,6 +14,12 @@
 //
 // The time loop lives in the runtime, which points `xp`, `h` and
 // `h_next` at timestep slices of the caller's arrays, so no state is ever copied between steps.
+//
+// With `team` > 0 (reset after only) the generator makes one team member's step: h_next is the
+// Hs = H / team states from slice * Hs on (scalar input `slice`), Wh is the member's own range of
+// panels ([Hs / T][H][3][T]), xp, h and bhn are whole; each state's reduction runs over k in the
+// same order as in the whole step, so a team's states are the whole step's bits. No parallel
+// loop: the team is the parallelism.
 #include "pipelines/GruGenerator.h"
 #include "schedules/OwnSchedules.h"
 
@@ -51,12 +57,17 @@ class GruStep : public GruGenerator<GruStep> {
   Input<Buffer<float, 1>> *bhn = nullptr;  // (i): [H], only with bias
   Output<Buffer<float, 2>> h_next{"h_next"};  // (i, n): [N][H]
 
+  Input<int> *slice = nullptr;  // with team > 0: which Hs states this member computes
+
   void configure() {
     if (has_bias) bhn = add_input<Buffer<float, 1>>("bhn");
+    if (team > 0) slice = add_input<int>("slice");
   }
 
   void generate() {
     const int H = hidden_size, G = gates(), N = batch;
+    // The states this kernel computes: all H, or a team member's Hs from `at` on.
+    const int Hs = team > 0 ? H / int(team) : H;
     Halide::Var i("i"), j("j"), g("g"), n("n");
     Halide::RDom k(0, H, "k");
 
@@ -71,20 +82,25 @@ class GruStep : public GruGenerator<GruStep> {
       // hp(i, g, n): gate g's row i, so that a tile of states i gets all three of its gate
       // products in one pass over its panel of Wh (one h(k) broadcast feeds all three).
       hp(i, g, n) = 0.0f;
-      hp(i, g, n) += weight(Wh, 3, H, k, g, i) * h(k, n);
+      hp(i, g, n) += weight(Wh, 3, Hs, k, g, i) * h(k, n);
       hp_r = hp(i, 0, n), hp_z = hp(i, 1, n), hp_n = hp(i, 2, n);
     } else {
       hp(j, n) = 0.0f;
       hp(j, n) += weight(Wh, 3, H, k, 0, j) * h(k, n);
       hp_r = hp(i, n), hp_z = hp(i + H, n), hp_n = hp(i + 2 * H, n);
     }
-    r(i, n) = sigmoid(xp(i, n) + hp_r);
-    z(i, n) = sigmoid(xp(i + H, n) + hp_z);
+    // State i of this kernel is state `at` of the layer (at = i for the whole step).
+    // The slice is clamped to the team, so that every read is inside the buffers by
+    // construction (Halide then needs no run-time check of the regions).
+    const Halide::Expr at =
+        team > 0 ? i + Halide::clamp((*slice), 0, int(team) - 1) * Hs : Halide::Expr(i);
+    r(i, n) = sigmoid(xp(at, n) + hp_r);
+    z(i, n) = sigmoid(xp(at + H, n) + hp_z);
     Halide::Expr pre;
     Halide::Func rh("rh"), hn("hn");
     if (reset_after) {
-      if (has_bias) hp_n += (*bhn)(i);
-      pre = xp(i + 2 * H, n) + r(i, n) * hp_n;
+      if (has_bias) hp_n += (*bhn)(at);
+      pre = xp(at + 2 * H, n) + r(i, n) * hp_n;
     } else {
       // hp is read for the r and z gates only, so bounds inference computes those rows alone.
       rh(i, n) = r(i, n) * h(i, n);
@@ -94,17 +110,24 @@ class GruStep : public GruGenerator<GruStep> {
       if (has_bias) pre += (*bhn)(i);
     }
     c(i, n) = vector_tanh ? tanh_by_exp(pre) : Halide::tanh(pre);
-    h_next(i, n) = (1.0f - z(i, n)) * c(i, n) + z(i, n) * h(i, n);
+    h_next(i, n) = (1.0f - z(i, n)) * c(i, n) + z(i, n) * h(at, n);
 
     bound_batch_slice(xp, G, N);
     bound_batch_slice(h, H, N);
-    bound_weights(Wh, 3, H, H);
+    bound_weights(Wh, 3, Hs, H);
     if (has_bias) bound_vector(*bhn, H);
-    bound_batch_slice(h_next, H, N);
+    bound_batch_slice(h_next, Hs, N);
+    if (team > 0) {
+      if (!reset_after || !packed_weights() || H % int(team) != 0 || Hs % int(panel) != 0)
+        throw std::logic_error("a team step needs reset after and whole panels per member");
+      slice->set_estimate(0);  // (the autoschedulers' fallbacks need one)
+    }
 
     // The schedule, when the policy gives the pipeline one of gru-gen's own (else an
     // autoscheduler schedules it).
-    const StepFuncs funcs{h_next, hp, i, g, j, n, k, H, N, tile(), gpu_block()};
+    StepFuncs funcs{h_next, hp, i, g, j, n, k, Hs, N, tile(), gpu_block()};
+    funcs.K = H;
+    funcs.team = team > 0;
     if (!reset_after) {
       const ResetBeforeStepFuncs before{funcs, rh, hn};
       if (own_schedule == OwnSchedule::Cpu) schedule_reset_before_step_for_cpu(get_target(), before);

@@ -46,12 +46,17 @@ int64_t GruSpec::model_bytes(bool weights_in_place) const {
                          (layers - 1) * model_layout(1, weights_in_place).bytes);
 }
 
-std::vector<std::string> GruSpec::kernel_suffixes() const {
+std::vector<std::string> GruSpec::kernel_suffixes(const std::vector<int64_t> &team_sizes) const {
   std::vector<std::string> suffixes = {"projection", "step_projection", "step"};
   if (has_deep_kernels()) {
     suffixes.push_back("projection_deep");
     suffixes.push_back("step_projection_deep");
   }
+  if (!team_sizes.empty()) {
+    suffixes.push_back("step_projection_team");
+    if (has_deep_kernels()) suffixes.push_back("step_projection_deep_team");
+  }
+  for (int64_t threads : team_sizes) suffixes.push_back("step_team" + std::to_string(threads));
   return suffixes;
 }
 

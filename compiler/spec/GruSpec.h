@@ -55,8 +55,11 @@ struct GruSpec {
   // "step_projection_deep") when their input size differs from D; the step kernel serves all.
   bool has_deep_kernels() const { return layers > 1 && output_size() != input_size; }
   // The library's kernels by suffix (<name>_kernel_<suffix>), in the order code generation
-  // compiles them: "projection", "step_projection", "step", then the deep projections.
-  std::vector<std::string> kernel_suffixes() const;
+  // compiles them: "projection", "step_projection", "step", then the deep projections, then a
+  // team step per team size ("step_team2", ...: the schedule plan's team_sizes, last, so that
+  // the kernels before them keep their bytes), after the team's step projections
+  // ("step_projection_team", "step_projection_deep_team": the same on one thread).
+  std::vector<std::string> kernel_suffixes(const std::vector<int64_t> &team_sizes = {}) const;
   bool is_single_forward_layer() const {
     return layers == 1 && direction == GruDirection::Forward;
   }

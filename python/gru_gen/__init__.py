@@ -15,7 +15,7 @@ The C ABI has no getters for the shape: D, H, N, bias, layers, directions and th
 sequence are read from the
 #defines of the library's generated header, <dir>/<name>.h beside the <dir>/<target>/ directory
 that holds lib<name>.so (gru-gen's output layout), or the header given. Standard library, NumPy
-and a C ABI of version 2 (<name>_abi_version) only.
+and a C ABI of version 2 or later (<name>_abi_version; later versions only add functions) only.
 
 Every failing call raises GruError, carrying the status name and the library's last_error;
 wrong shapes or dtypes raise ValueError before the library is called."""
@@ -28,7 +28,7 @@ import numpy as np
 
 __all__ = ["GruError", "Library", "Model", "compile_library", "ABI_VERSION"]
 
-ABI_VERSION = 2
+ABI_VERSION = 2  # the C ABI this module speaks; libraries of later versions (3: thread teams) too
 
 
 class GruError(RuntimeError):
@@ -118,8 +118,8 @@ class Library:
             self._create_default = f("create_default")
             self._create_default.restype, self._create_default.argtypes = ctypes.c_int, [model_pp]
         version = self._abi_version()
-        if version != ABI_VERSION:
-            raise ValueError("%s has ABI version %d; this module speaks %d" % (path, version, ABI_VERSION))
+        if version < ABI_VERSION:
+            raise ValueError("%s has ABI version %d; this module speaks %d and later" % (path, version, ABI_VERSION))
 
     def _check(self, status, call):
         if status != 0:

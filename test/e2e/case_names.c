@@ -7,4 +7,4 @@
 #include "ABC.h"
 #endif
 
-int main(void) { return abc_abi_version() == 2 && ABC_HIDDEN_SIZE == 13 ? 0 : 1; }
+int main(void) { return abc_abi_version() == 3 && ABC_HIDDEN_SIZE == 13 ? 0 : 1; }

@@ -7,4 +7,4 @@
 #define ABI_(lib) lib##_abi_version
 #define ABI(lib) ABI_(lib)
 
-int main(void) { return ABI(LIB)() == 2 ? 0 : 1; }
+int main(void) { return ABI(LIB)() == 3 ? 0 : 1; }

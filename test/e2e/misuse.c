@@ -10,7 +10,7 @@ int main(void) {
   float *b = (float *)calloc(G, sizeof(float)), *bhn = (float *)calloc(H, sizeof(float));
   const float *bias = lib->has_bias ? b : NULL, *bias_n = lib->has_bias ? bhn : NULL;
 
-  expect(lib->abi_version() == 2, "abi_version() == 2");
+  expect(lib->abi_version() == 3, "abi_version() == 3");
 
   /* create */
   void *const marker = (void *)&passed;

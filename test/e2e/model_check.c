@@ -18,16 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#include STR(LIB.h)
+#include "gru_test_lib_names.h"
 #include "gru_test_util.h"
 
-#define CAT_(a, b) a##_##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(fn) CAT(LIB, fn)
-#define MACRO(m) CAT(LIB_UPPER, m)
-typedef FN(model) model_t;
 
 #define TOLERANCE 1e-5f
 

@@ -42,7 +42,7 @@ int main(int argc, char **argv) {
   rel_weights w = rel_make_weights();
 
   /* abi_version, status_string, last_error before any failure */
-  CHECK(F(abi_version)() == 2, "abi_version");
+  CHECK(F(abi_version)() == 3, "abi_version");
   CHECK(strcmp(F(last_error)(), "") == 0, "last_error before any failure is \"\"");
   static const char *const names[] = {"ok", "invalid argument", "out of memory", "I/O error",
                                       "format error", "internal error", "unsupported CPU"};

@@ -441,7 +441,7 @@ static void test_refusals(void) {
   gru_rt_destroy(m);
   gru_rt_destroy(NULL);
 
-  CHECK(gru_rt_abi_version() == 2);
+  CHECK(gru_rt_abi_version() == 3);
   CHECK(strcmp(gru_rt_status_string(GRU_OK), "ok") == 0);
   CHECK(strcmp(gru_rt_status_string(GRU_INVALID_ARGUMENT), "invalid argument") == 0);
   CHECK(strcmp(gru_rt_status_string(GRU_OUT_OF_MEMORY), "out of memory") == 0);
