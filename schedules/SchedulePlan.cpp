@@ -73,7 +73,9 @@ void complete(const MachineModel &m, const GruSpec &spec, SchedulePlan &plan) {
 
 int step_k_block(const MachineModel &m, const GruSpec &spec, const CpuTile &tile) {
   const int64_t H = spec.hidden_size;
-  const int64_t panel_row_bytes = 3 * tile_width(H, m.lanes(), tile.vectors) * 4;
+  // Bytes of one k of the tile's panel: 3 gates x T weights of the spec's precision.
+  const int64_t panel_row_bytes =
+      3 * tile_width(H, m.lanes(), tile.vectors) * spec.weight_element_bytes();
   if (spec.batch <= tile.rows || H * panel_row_bytes <= m.l1d_bytes / 2) return 0;
   for (int64_t kc = m.l1d_bytes / 2 / panel_row_bytes; kc >= 8; --kc)
     if (H % kc == 0) return int(kc);
