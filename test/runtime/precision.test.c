@@ -45,6 +45,8 @@ int main(int argc, char **argv) {
   const int32_t refused = gru_row_scales(scale, W, R, K);
   fwrite(&refused, 4, 1, out);
   fclose(out);
+  fclose(in);
+  free(v), free(W), free(scale), free(q);
   printf("converted %d values, quantized %d x %d\n", (int)n, (int)R, (int)K);
   return 0;
 }
