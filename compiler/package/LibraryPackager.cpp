@@ -161,8 +161,8 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
   // The kernels' member of the descriptor's unions: with int8 weights, those taking scales.
   const std::string bias = std::string(spec.has_bias ? "bias" : "no_bias") +
                            (spec.has_weight_scales() ? "_scaled" : "");
-  const char *precision_enum[] = {"GRU_PRECISION_F32", "GRU_PRECISION_F16", "GRU_PRECISION_BF16",
-                                  "GRU_PRECISION_INT8"};
+  // runtime/gru_pack.h's GRU_PRECISION_<NAME>, named after the precision.
+  const std::string precision_enum = "GRU_PRECISION_" + upper(precision_name(spec.weights_precision));
   const bool deep_kernels = spec.has_deep_kernels();
   // A variant's own symbols: <name>__<what>, or <name>__<variant>_<what>.
   const auto sym = [&](const std::string &variant, const std::string &what) {
@@ -243,7 +243,7 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
          "    .block_rows = " + num(kProjectionBlockRows) + ",\n"
          "    .wx_panel = " + num(plan.panels.wx) + ",\n"
          "    .wh_panel = " + num(plan.panels.wh) + ",\n"
-         "    .weights_precision = " + precision_enum[int(spec.weights_precision)] + ",\n"
+         "    .weights_precision = " + precision_enum + ",\n"
          "    .weight_type_code = " + num(int64_t(weight_type.code())) + ",\n"
          "    .weight_type_bits = " + num(weight_type.bits()) + ",\n"
          "    .row_align_floats = " + num(v.row_align_floats) + ",\n"

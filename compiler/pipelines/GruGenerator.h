@@ -51,12 +51,8 @@ class GruGenerator : public Halide::Generator<T> {
   // How Wx and Wh are stored (GruSpec::weights_precision) and whether f16/bf16 arrive as their
   // bits (TargetToolchain::half_weights_as_bits): weight_storage_type of the two is the weight
   // inputs' type; weight() converts each element to float32 in registers.
-  GeneratorParam<WeightsPrecision> weights_precision{"weights_precision",
-                                                     WeightsPrecision::F32,
-                                                     {{"f32", WeightsPrecision::F32},
-                                                      {"f16", WeightsPrecision::F16},
-                                                      {"bf16", WeightsPrecision::BF16},
-                                                      {"int8", WeightsPrecision::Int8}}};
+  GeneratorParam<WeightsPrecision> weights_precision{"weights_precision", WeightsPrecision::F32,
+                                                     precisions_by_name()};
   GeneratorParam<bool> half_weights_as_bits{"half_weights_as_bits", false};
 
  protected:

@@ -90,6 +90,15 @@ std::optional<WeightsPrecision> parse_precision(std::string_view name) {
 
 const char *precision_names() { return "f32, f16, bf16 or int8"; }
 
+const std::map<std::string, WeightsPrecision> &precisions_by_name() {
+  static const std::map<std::string, WeightsPrecision> kByName = [] {
+    std::map<std::string, WeightsPrecision> by_name;
+    for (const PrecisionName &p : kPrecisionNames) by_name[p.name] = p.precision;
+    return by_name;
+  }();
+  return kByName;
+}
+
 std::vector<std::string> GruSpec::kernel_suffixes() const {
   std::vector<std::string> suffixes = {"projection", "step_projection", "step"};
   if (has_deep_kernels()) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,8 @@ const char *precision_name(WeightsPrecision precision);
 std::optional<WeightsPrecision> parse_precision(std::string_view name);
 // "f32, f16, bf16 or int8": what parse_precision accepts, for messages.
 const char *precision_names();
+// Every precision by its name (the table behind the three above; the generators' GeneratorParam).
+const std::map<std::string, WeightsPrecision> &precisions_by_name();
 
 struct GruSpec {
   std::string name;         // C identifier; prefixes every exported symbol of the library
