@@ -4,6 +4,7 @@
 #                   [INPUT_SIZE D HIDDEN_SIZE H] [NO_BIAS]   # or taken from WEIGHTS
 #                   [RESET_BEFORE]   # the reset gate before the recurrent product (--reset-before)
 #                   [BATCH N]                                # default 1
+#                   [WEIGHTS_PRECISION f32|f16|bf16|int8]    # --weights-precision, default f32
 #                   [TARGETS host|arm64-linux|arm64-macos|metal|opencl|arm64-ios|metal-ios|
 #                            arm64-android|<Halide target> ...]
 #                   [WEIGHTS file.safetensors [WEIGHTS_PREFIX p] [EMBED]]
@@ -19,7 +20,7 @@ include_guard(GLOBAL)
 
 function(gru_add_library name)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "NO_BIAS;EMBED;RESET_BEFORE"
-                        "INPUT_SIZE;HIDDEN_SIZE;BATCH;WEIGHTS;WEIGHTS_PREFIX;OUTPUT_DIR;TUNING_RECORD;THREADS_MAX"
+                        "INPUT_SIZE;HIDDEN_SIZE;BATCH;WEIGHTS;WEIGHTS_PREFIX;OUTPUT_DIR;TUNING_RECORD;THREADS_MAX;WEIGHTS_PRECISION"
                         "TARGETS")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "gru_add_library(${name}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
@@ -54,6 +55,10 @@ function(gru_add_library name)
   endif()
   if(ARG_RESET_BEFORE)
     list(APPEND args --reset-before)
+  endif()
+  # gru-gen checks the value (one error line naming the precisions it takes).
+  if(ARG_WEIGHTS_PRECISION)
+    list(APPEND args --weights-precision ${ARG_WEIGHTS_PRECISION})
   endif()
   if(ARG_WEIGHTS)
     get_filename_component(weights "${ARG_WEIGHTS}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")

@@ -33,4 +33,94 @@ static __attribute__((unused)) void gru_pack(float *dst, const float *src, int32
   gru_pack_columns(dst, src, gates, per_gate, K, panel, 0, per_gate);
 }
 
+/* ---- Reduced-precision weights (GruSpec's WeightsPrecision, the header's
+ * NAME_WEIGHTS_PRECISION) ---------------------------------------------------------------------
+ * The caller's float32 weights, converted as the kernels read them. Plain C, exact, with no
+ * libm and no dependence on the compiler's floating-point flags beyond IEEE float32. */
+enum { GRU_PRECISION_F32 = 0, GRU_PRECISION_F16 = 1, GRU_PRECISION_BF16 = 2, GRU_PRECISION_INT8 = 3 };
+
+static __attribute__((unused)) uint32_t gru_f32_bits(float f) {
+  uint32_t x;
+  __builtin_memcpy(&x, &f, sizeof x);
+  return x;
+}
+
+/* IEEE binary16, rounded to nearest even: overflow (from 65520 up) gives +-inf, NaN a quiet NaN
+ * with the sign and the top of the payload, values below 2^-14 the nearest subnormal or zero. */
+static __attribute__((unused)) uint16_t gru_f32_to_f16(float f) {
+  const uint32_t x = gru_f32_bits(f), sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
+  if (ax > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | ((ax >> 13) & 0x3ffu));
+  if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* >= 65520, or inf */
+  if (ax >= 0x38800000u) {                                   /* normal: >= 2^-14 */
+    uint32_t h = (ax >> 13) - (112u << 10), rem = ax & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h; /* a carry moves up the exponent */
+    return (uint16_t)(sign | h);
+  }
+  if (ax < 0x33000000u) return (uint16_t)sign; /* below 2^-25 (2^-25 itself ties to 0) */
+  /* Subnormal: q * 2^-24 with q = m * 2^(e - 126), m the 24-bit significand. */
+  const uint32_t e = ax >> 23, m = (ax & 0x7fffffu) | 0x800000u, shift = 126u - e;
+  uint32_t q = m >> shift;
+  const uint32_t rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1u);
+  if (rem > half || (rem == half && (q & 1u))) ++q; /* 0x400: the smallest normal */
+  return (uint16_t)(sign | q);
+}
+
+/* bfloat16 (the top half of a float32), rounded to nearest even; NaN stays a (quiet) NaN. */
+static __attribute__((unused)) uint16_t gru_f32_to_bf16(float f) {
+  const uint32_t x = gru_f32_bits(f);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u);
+  return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
+/* int8: scale[j] = max_k |W[j][k]| / 127 (1 for a row of zeros) for each of `rows` rows of K.
+ * Returns 0, or -1 when a weight is NaN or infinite (no scale represents it). */
+static __attribute__((unused)) int gru_row_scales(float *scale, const float *W, int32_t rows,
+                                                  int32_t K) {
+  for (int32_t j = 0; j < rows; ++j) {
+    float top = 0.0f;
+    for (int32_t k = 0; k < K; ++k) {
+      const float w = W[(size_t)j * K + k];
+      if ((gru_f32_bits(w) & 0x7f800000u) == 0x7f800000u) return -1;
+      const float a = __builtin_fabsf(w);
+      if (a > top) top = a;
+    }
+    scale[j] = top > 0.0f ? top / 127.0f : 1.0f;
+  }
+  return 0;
+}
+
+/* round_half_even(w / scale) clamped to [-127, 127]: adding and subtracting 1.5 * 2^23 rounds a
+ * float32 below 2^22 in magnitude to an integer, ties to even (the default rounding mode). */
+static __attribute__((unused)) int8_t gru_quantize(float w, float scale) {
+  const float q = w / scale;
+  if (q > 127.0f) return 127;
+  if (q < -127.0f) return -127;
+  float r = q + 12582912.0f; /* no fast-math anywhere: IEEE float32 */
+  r -= 12582912.0f;
+  return (int8_t)(int32_t)r;
+}
+
+/* gru_pack into the precision's elements (2 bytes for f16 and bf16, 1 for int8, whose rows of
+ * src, MLX's j = g * per_gate + c, divide by row_scale[j]). */
+static __attribute__((unused)) void gru_pack_converted(void *dst, const float *src,
+                                                       int32_t gates, int32_t per_gate,
+                                                       int32_t K, int32_t panel, int precision,
+                                                       const float *row_scale) {
+  const size_t row = (size_t)gates * panel;
+  for (int32_t g = 0; g < gates; ++g)
+    for (int32_t c = 0; c < per_gate; ++c) {
+      const size_t j = (size_t)g * per_gate + c;
+      const float *in = src + j * K;
+      /* Element k's place: MLX's j * K + k, or the panels' (gru_pack). */
+      const size_t at = panel == 0 ? j * K : (size_t)(c / panel) * K * row + (size_t)g * panel + c % panel;
+      const size_t step = panel == 0 ? 1 : row;
+      for (int32_t k = 0; k < K; ++k) {
+        const size_t to = at + (size_t)k * step;
+        if (precision == GRU_PRECISION_F16) ((uint16_t *)dst)[to] = gru_f32_to_f16(in[k]);
+        else if (precision == GRU_PRECISION_BF16) ((uint16_t *)dst)[to] = gru_f32_to_bf16(in[k]);
+        else ((int8_t *)dst)[to] = gru_quantize(in[k], row_scale[j]);
+      }
+    }
+}
+
 #endif /* GRU_PACK_H */

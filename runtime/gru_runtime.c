@@ -52,6 +52,8 @@ struct GRU_RT_MODEL {
   const gru_layer_descriptor *d;  /* this layer instance's */
   int in_place; /* the weights are the library's embedded, packed ones (layout_in_place) */
   tensor Wx, Wh, b, bhn; /* in the descriptor's panels; b [3H], bhn [H]; on the device for GPUs */
+  tensor scales; /* int8 weights: [2][3H] (row stride layout wh_scale - wx_scale), Wx's row
+                  * scales then Wh's, each a slice for its kernel */
   tensor zeros;   /* [N][H]: the state before t = 0 when the caller gives none */
   tensor xp_step; /* [N][3H]: projected input of one step */
   tensor h_step;  /* [N][H]: the next state, before step copies it into the caller's h */
@@ -200,7 +202,7 @@ static void release(tensor *t) {
 
 /* Puts a host array on the device, where it stays until released (weights, scratch). */
 static gru_status upload(const struct halide_device_interface_t *device, tensor *t) {
-  if (!device) return GRU_OK;
+  if (!device || !t->buf.host) return GRU_OK; /* no device, or an array this model lacks */
   return from_halide(halide_copy_to_device(kernel_context, &t->buf, device));
 }
 
@@ -210,6 +212,17 @@ static gru_status upload(const struct halide_device_interface_t *device, tensor 
  * (kernel_step_projection). */
 static gru_status project(gru_rt_model *m, gru_rt_projection_kernel kernel, tensor *x,
                           tensor *xp) {
+  if (m->d->weights_precision == GRU_PRECISION_INT8) {
+    tensor scale;
+    gru_status s = slice(&m->scales, 1, 0, &scale);
+    if (s == GRU_OK)
+      s = from_halide(m->d->has_bias ? kernel.bias_scaled(kernel_context, &x->buf, &m->Wx.buf,
+                                                          &scale.buf, &m->b.buf, &xp->buf)
+                                     : kernel.no_bias_scaled(kernel_context, &x->buf, &m->Wx.buf,
+                                                             &scale.buf, &xp->buf));
+    release(&scale);
+    return s;
+  }
   if (m->d->has_bias)
     return from_halide(kernel.bias(kernel_context, &x->buf, &m->Wx.buf, &m->b.buf, &xp->buf));
   return from_halide(kernel.no_bias(kernel_context, &x->buf, &m->Wx.buf, &xp->buf));
@@ -218,6 +231,18 @@ static gru_status project(gru_rt_model *m, gru_rt_projection_kernel kernel, tens
 /* h_next [N][H] = GRU step from h [N][H], given this step's projected input xp [N][3H]. */
 static gru_status advance(gru_rt_model *m, tensor *xp, tensor *h, tensor *h_next) {
   const gru_rt_step_kernel step = m->d->step;
+  if (m->d->weights_precision == GRU_PRECISION_INT8) {
+    tensor scale;
+    gru_status s = slice(&m->scales, 1, 1, &scale);
+    if (s == GRU_OK)
+      s = from_halide(m->d->has_bias
+                          ? step.bias_scaled(kernel_context, &xp->buf, &h->buf, &m->Wh.buf,
+                                             &scale.buf, &m->bhn.buf, &h_next->buf)
+                          : step.no_bias_scaled(kernel_context, &xp->buf, &h->buf, &m->Wh.buf,
+                                                &scale.buf, &h_next->buf));
+    release(&scale);
+    return s;
+  }
   if (m->d->has_bias)
     return from_halide(step.bias(kernel_context, &xp->buf, &h->buf, &m->Wh.buf, &m->bhn.buf,
                                  &h_next->buf));
@@ -294,8 +319,8 @@ GRU_RT_API void gru_rt_destroy(gru_rt_model *m) {
   for (int32_t i = 0; md && i < sub_models(md); ++i) {
     gru_rt_model *sub = sub_model(md, m, i);
     if (!sub->d) continue; /* not initialized: create failed before it */
-    tensor *held[] = {&sub->Wx, &sub->Wh, &sub->b, &sub->bhn, &sub->zeros, &sub->xp_step,
-                      &sub->h_step};
+    tensor *held[] = {&sub->Wx, &sub->Wh, &sub->scales, &sub->b, &sub->bhn, &sub->zeros,
+                      &sub->xp_step, &sub->h_step};
     for (size_t k = 0; k < sizeof held / sizeof held[0]; ++k) release(held[k]);
   }
   halide_free(NULL, m); /* the block */
@@ -325,14 +350,38 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
     dense(&m->Wx, dev, wx, D, G, 0);
     dense(&m->Wh, dev, wh, H, G, 0);
   }
+  const int precision = d->weights_precision;
+  if (precision != GRU_PRECISION_F32) {
+    /* The kernels' element type; strides and extents count elements. */
+    tensor *weights[] = {&m->Wx, &m->Wh};
+    for (int i = 0; i < 2; ++i) {
+      weights[i]->buf.type.code = (halide_type_code_t)d->weight_type_code;
+      weights[i]->buf.type.bits = (uint8_t)d->weight_type_bits;
+    }
+  }
+  if (precision == GRU_PRECISION_INT8) {
+    float *scales = (float *)(block + layout->wx_scale);
+    view(&m->scales, dev, scales, G, 2, 0,
+         (int32_t)((layout->wh_scale - layout->wx_scale) / sizeof(float)));
+    if (gru_row_scales(scales, w->Wx, G, D) != 0 ||
+        gru_row_scales((float *)(block + layout->wh_scale), w->Wh, G, H) != 0)
+      return fail(GRU_INVALID_ARGUMENT,
+                  "create: this library stores int8 weights, which must be finite: Wx or Wh "
+                  "holds a NaN or an infinity");
+  }
   float *zeros = (float *)(block + layout->zeros);
   dense(&m->zeros, dev, zeros, H, N, 0);
   dense(&m->xp_step, dev, (float *)(block + layout->xp_step), G, N, 0);
   dense(&m->h_step, dev, (float *)(block + layout->h_step), H, N, 0);
   m->x_tail = (float *)(block + layout->x_tail);
-  if (!in_place) {
+  if (!in_place && precision == GRU_PRECISION_F32) {
     gru_pack(wx, w->Wx, 1, G, D, d->wx_panel);
     if (!team_packs_wh) gru_pack(wh, w->Wh, 3, H, H, d->wh_panel);
+  } else if (!in_place) {
+    gru_pack_converted(wx, w->Wx, 1, G, D, d->wx_panel, precision,
+                       (const float *)(block + layout->wx_scale));
+    gru_pack_converted(wh, w->Wh, 3, H, H, d->wh_panel, precision,
+                       (const float *)(block + layout->wh_scale));
   }
   __builtin_memset(zeros, 0, sizeof(float) * (size_t)N * H);
   gru_status s = GRU_OK;
@@ -345,7 +394,7 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
     if (s == GRU_OK) s = upload(device, &m->b);
     if (s == GRU_OK) s = upload(device, &m->bhn);
   }
-  tensor *resident[] = {&m->Wx, &m->Wh, &m->zeros, &m->xp_step, &m->h_step};
+  tensor *resident[] = {&m->Wx, &m->Wh, &m->scales, &m->zeros, &m->xp_step, &m->h_step};
   for (size_t i = 0; i < sizeof resident / sizeof resident[0] && s == GRU_OK; ++i)
     s = upload(device, resident[i]);
   return s;

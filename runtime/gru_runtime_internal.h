@@ -15,12 +15,13 @@
 
 #include "HalideRuntime.h"
 
-#define GRU_LAYER_DESCRIPTOR_VERSION 3
+#define GRU_LAYER_DESCRIPTOR_VERSION 4
 #define GRU_MODEL_DESCRIPTOR_VERSION 2
 
 /* The Halide kernels' signatures (user_context first). Projection, xp = x Wx^T + b:
  * (x, Wx, b, xp) with bias, (x, Wx, xp) without. Step, h_next from h and xp:
- * (xp, h, Wh, bhn, h_next) with bias, (xp, h, Wh, h_next) without. */
+ * (xp, h, Wh, bhn, h_next) with bias, (xp, h, Wh, h_next) without. int8 weights add their
+ * row scales after the weights: (x, Wx, Wx_scale, [b,] xp), (xp, h, Wh, Wh_scale, [bhn,] h_next). */
 typedef int (*gru_rt_kernel3)(void const *, struct halide_buffer_t *, struct halide_buffer_t *,
                               struct halide_buffer_t *);
 typedef int (*gru_rt_kernel4)(void const *, struct halide_buffer_t *, struct halide_buffer_t *,
@@ -28,14 +29,21 @@ typedef int (*gru_rt_kernel4)(void const *, struct halide_buffer_t *, struct hal
 typedef int (*gru_rt_kernel5)(void const *, struct halide_buffer_t *, struct halide_buffer_t *,
                               struct halide_buffer_t *, struct halide_buffer_t *,
                               struct halide_buffer_t *);
-/* The member that is set is the one `has_bias` says. */
+typedef int (*gru_rt_kernel6)(void const *, struct halide_buffer_t *, struct halide_buffer_t *,
+                              struct halide_buffer_t *, struct halide_buffer_t *,
+                              struct halide_buffer_t *, struct halide_buffer_t *);
+/* The member that is set is the one `has_bias` and int8 weights (`_scaled`) say. */
 typedef union {
   gru_rt_kernel4 bias;
   gru_rt_kernel3 no_bias;
+  gru_rt_kernel5 bias_scaled;
+  gru_rt_kernel4 no_bias_scaled;
 } gru_rt_projection_kernel;
 typedef union {
   gru_rt_kernel5 bias;
   gru_rt_kernel4 no_bias;
+  gru_rt_kernel6 bias_scaled;
+  gru_rt_kernel5 no_bias_scaled;
 } gru_rt_step_kernel;
 
 /* A team member's step (gru-gen's team step kernels, <name>__kernel_step_team<T>): the states
@@ -54,9 +62,11 @@ typedef union {
 } gru_rt_team_step_kernel;
 
 /* Where a layer instance keeps its arrays in its part of the model's block: byte offsets of each,
- * and the part's size (GruSpec::model_layout). The model struct fills the bytes before the first. */
+ * and the part's size (GruSpec::model_layout). The model struct fills the bytes before the first.
+ * Wx and Wh hold elements of the descriptor's weights_precision; wx_scale and wh_scale (int8
+ * only, else empty) the float32 scale of each of their 3H rows, in MLX's row order. */
 typedef struct {
-  uint64_t Wx, Wh, b, bhn, x_tail, zeros, xp_step, h_step, bytes;
+  uint64_t Wx, Wh, wx_scale, wh_scale, b, bhn, x_tail, zeros, xp_step, h_step, bytes;
 } gru_rt_layout;
 
 /* One instruction-set feature of the library's Halide target: its bit in target_features
@@ -83,6 +93,12 @@ typedef struct gru_layer_descriptor {
    * states of Wh^T, the three gates interleaved ([H/wh_panel][H][3][wh_panel]); 0 and 0: MLX's
    * [3H][D], [3H][H]. */
   int32_t wx_panel, wh_panel;
+  /* How Wx and Wh are stored (GRU_PRECISION_* of gru_pack.h: create converts the caller's
+   * float32 into it while packing), and the Halide type of the kernels' weight buffers:
+   * float32, float16, bfloat16, int8, or uint16 holding f16/bf16 bits on GPU targets, whose
+   * kernels convert them by integer arithmetic. */
+  int32_t weights_precision;
+  int32_t weight_type_code, weight_type_bits; /* halide_type_code_t, bits */
   /* Rows of the arrays the time loop slices on the device start at multiples of this many
    * floats (1 on CPU targets). */
   int32_t row_align_floats;

@@ -96,7 +96,9 @@ void complete(const MachineModel &m, const GruSpec &spec, SchedulePlan &plan) {
 
 int step_k_block(const MachineModel &m, const GruSpec &spec, const CpuTile &tile) {
   const int64_t H = spec.hidden_size;
-  const int64_t panel_row_bytes = 3 * tile_width(H, m.lanes(), tile.vectors) * 4;
+  // Bytes of one k of the tile's panel: 3 gates x T weights of the spec's precision.
+  const int64_t panel_row_bytes =
+      3 * tile_width(H, m.lanes(), tile.vectors) * spec.weight_element_bytes();
   if (spec.batch <= tile.rows || H * panel_row_bytes <= m.l1d_bytes / 2) return 0;
   for (int64_t kc = m.l1d_bytes / 2 / panel_row_bytes; kc >= 8; --kc)
     if (H % kc == 0) return int(kc);
@@ -281,7 +283,10 @@ namespace grugen {
 std::vector<int64_t> team_sizes_for(const MachineModel &model, const GruSpec &spec,
                                     const WeightPanels &panels, int64_t threads_max) {
   std::vector<int64_t> sizes;
-  if (!panels.packed() || !spec.reset_after) return sizes;
+  // Teams split float32 weights only: a member's range of reduced-precision weights (and int8's
+  // scales) is not passed yet (the driver refuses --threads-max with them).
+  if (!panels.packed() || !spec.reset_after || spec.weights_precision != WeightsPrecision::F32)
+    return sizes;
   const int64_t most = threads_max == 0 ? model.cores : std::min<int64_t>(threads_max, model.cores);
   for (int64_t t = 2; t <= most; ++t)
     if (spec.hidden_size % (t * panels.wh) == 0) sizes.push_back(t);

@@ -136,7 +136,8 @@ SchedulePlan plan_with_gpu_blocks(const MachineModel &model, const GruSpec &spec
 
 // The step's k block for `tile` (BLIS's kc): where several batch tiles reuse the tile's panel of
 // Wh and the panel is larger than half of L1, the largest divisor of H whose block of the panel
-// (k_block x 3 gates x T floats) fits there; else 0, the whole reduction at once.
+// (k_block x 3 gates x T weights of the spec's precision) fits there; else 0, the whole
+// reduction at once.
 int step_k_block(const MachineModel &model, const GruSpec &spec, const CpuTile &tile);
 
 // The plan with these tiles for the projection and the step (a tuning record's or a measured

@@ -252,11 +252,18 @@ std::pair<std::vector<std::string>, std::string> c_compiler_for(const Target &t)
   return {};
 }
 
+// GPU targets (OpenCL C has half only with cl_khr_fp16, bfloat16 in neither language); CPU
+// targets take Halide's float16 and bfloat16, which Halide converts natively where the target
+// can (x86 F16C, ARM arm_fp16) and emulates exactly elsewhere (measured on arm64's 4x1 step
+// tile: Halide's emulation spilled less than GruGenerator.h's weight_to_float).
+bool half_weights_as_bits_for(const Target &target) { return device_api_of(target) != nullptr; }
+
 TargetPolicy make_policy(const std::string &name, const Target &target, int parallelism,
                          bool host) {
   TargetPolicy p;
   p.name = name;
   p.halide_target = target;
+  p.half_weights_as_bits = half_weights_as_bits_for(target);
   p.machine = machine_model_for(target, host);
   if (parallelism <= 0) parallelism = int(std::max(1u, std::thread::hardware_concurrency()));
   const std::string cores = std::to_string(parallelism);
@@ -350,6 +357,16 @@ std::vector<PipelineSchedule> gpu_schedules(const TargetPolicy &policy,
   return {};
 }
 
+Halide::Type weight_storage_type(WeightsPrecision precision, bool half_weights_as_bits) {
+  switch (precision) {
+    case WeightsPrecision::F32: return Halide::Float(32);
+    case WeightsPrecision::F16: return half_weights_as_bits ? Halide::UInt(16) : Halide::Float(16);
+    case WeightsPrecision::BF16: return half_weights_as_bits ? Halide::UInt(16) : Halide::BFloat(16);
+    case WeightsPrecision::Int8: return Halide::Int(8);
+  }
+  return Halide::Float(32);
+}
+
 std::string PipelineSchedule::source() const {
   switch (own()) {
     case OwnSchedule::Cpu: return "schedules/CpuSchedules.cpp";
@@ -376,6 +393,7 @@ std::vector<TargetPolicy> kernel_variants(const TargetPolicy &policy) {
     TargetPolicy v = policy;
     v.halide_target = t;
     v.machine = machine_model_for(t, false);
+    v.half_weights_as_bits = half_weights_as_bits_for(t);
     v.variant = variant_name(t);
     v.variant_targets.clear();
     variants.push_back(v);

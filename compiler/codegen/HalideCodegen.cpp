@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <cctype>
 #include <cstdio>
@@ -103,6 +104,8 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
       {"tile_panels", std::to_string(kernel.plan.tile.panels)},
       {"gpu_threads", std::to_string(kernel.plan.block.threads)},
       {"gpu_rows", std::to_string(kernel.plan.block.rows)},
+      {"weights_precision", precision_name(spec.weights_precision)},
+      {"half_weights_as_bits", policy.half_weights_as_bits ? "true" : "false"},
   };
   if (kernel.team > 0) params["team"] = std::to_string(kernel.team);
   if (const Autoscheduler *as = schedule.autoscheduler()) {
@@ -442,22 +445,39 @@ double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const Schedu
     b.fill(0.1f);
     return b;
   };
+  // The weights of the spec's precision (timing does not depend on their values: zeros) and,
+  // for int8, their row scales.
+  auto weights = [&](const WeightShape &ws) {
+    Halide::Buffer<> b(weight_storage_type(spec.weights_precision, policy.half_weights_as_bits),
+                       static_cast<int>(ws.inner), static_cast<int>(ws.outer));
+    std::memset(b.data(), 0, b.size_in_bytes());
+    return b;
+  };
+  const bool scaled = spec.has_weight_scales();
   std::function<int()> call;
-  Halide::Buffer<float> a, w, bias, out, extra;
+  Halide::Buffer<float> a, bias, out, extra, scale = vector(G);
+  Halide::Buffer<> w;
   if (kind == KernelKind::Step) {
     const WeightShape ws = weight_shape(3, H, H, kernel.panel);
-    a = matrix(G, N), extra = matrix(H, N), w = matrix(ws.inner, ws.outer), bias = vector(H);
+    a = matrix(G, N), extra = matrix(H, N), w = weights(ws), bias = vector(H);
     out = Halide::Buffer<float>(H, N);
     call = [&] {
-      const int e = spec.has_bias ? callable(a, extra, w, bias, out) : callable(a, extra, w, out);
+      int e;
+      if (scaled)
+        e = spec.has_bias ? callable(a, extra, w, scale, bias, out)
+                          : callable(a, extra, w, scale, out);
+      else
+        e = spec.has_bias ? callable(a, extra, w, bias, out) : callable(a, extra, w, out);
       return e ? e : out.device_sync();
     };
   } else {
     const WeightShape ws = weight_shape(1, G, D, kernel.panel);
-    a = matrix(D, kernel.rows), w = matrix(ws.inner, ws.outer), bias = vector(G);
+    a = matrix(D, kernel.rows), w = weights(ws), bias = vector(G);
     out = Halide::Buffer<float>(G, int(kernel.rows));
     call = [&] {
-      const int e = spec.has_bias ? callable(a, w, bias, out) : callable(a, w, out);
+      int e;
+      if (scaled) e = spec.has_bias ? callable(a, w, scale, bias, out) : callable(a, w, scale, out);
+      else e = spec.has_bias ? callable(a, w, bias, out) : callable(a, w, out);
       return e ? e : out.device_sync();  // a GPU kernel's time is until its queue is done
     };
   }

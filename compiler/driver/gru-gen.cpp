@@ -70,6 +70,11 @@ cl::opt<bool> reset_before("reset-before",
                                     "n = tanh(xp_n + (r*h) Wh_n^T + bhn) (ONNX "
                                     "linear_before_reset=0, Keras reset_after=False)"),
                            cl::cat(category));
+cl::opt<std::string> weights_precision(
+    "weights-precision",
+    cl::desc("How the model stores Wx and Wh: f32 (default), f16 or bf16 (rounded to nearest "
+             "even), int8 (symmetric per gate row, float32 scales); accumulation stays float32"),
+    cl::value_desc("f32|f16|bf16|int8"), cl::init("f32"), cl::cat(category));
 cl::opt<std::string> weights_file("weights",
                                   cl::desc("A trained layer's or model's weights (MLX "
                                            "safetensors, mlx.nn.GRU save_weights; a model's "
@@ -168,6 +173,11 @@ GruSpec spec_from_flags(const std::optional<GruWeights> &weights) {
   spec.batch = parse_size(batch);
   spec.reset_after = !reset_before;
   spec.layers = parse_size(layers);
+  const std::optional<WeightsPrecision> precision = parse_precision(weights_precision.getValue());
+  if (!precision)
+    throw GruGenError(std::string("invalid ") + names_of(GruSpecField::WeightsPrecision).flag +
+                      " '" + weights_precision.getValue() + "': must be " + precision_names());
+  spec.weights_precision = *precision;
   if (bidirectional) spec.direction = GruDirection::Bidirectional;
   if (weights) {
     const std::string source = "--weights '" + weights_file.getValue() + "'";
@@ -223,8 +233,9 @@ std::optional<GruWeights> weights_from_flags() {
 // must agree with a spec file as it must with flags.
 SpecFrontend frontend_from_input(const std::optional<GruWeights> &weights) {
   if (spec_file.empty()) return SpecFrontend::from_flags(spec_from_flags(weights));
-  const cl::Option *spec_flags[] = {&name,   &input_size,    &hidden_size, &batch,
-                                     &no_bias, &reset_before, &layers,      &bidirectional};
+  const cl::Option *spec_flags[] = {&name,    &input_size,   &hidden_size, &batch,
+                                     &no_bias, &reset_before, &layers,      &bidirectional,
+                                     &weights_precision};
   for (const cl::Option *flag : spec_flags)
     if (flag->getNumOccurrences() > 0)
       throw GruGenError("--" + flag->ArgStr.str() + " cannot be combined with a spec file, "
@@ -450,7 +461,7 @@ bool parse_command_line(int argc, char **argv, std::string &error) {
       "gru-gen: compile a fixed-shape GRU (mlx.nn.GRU semantics) into a static library with a "
       "C ABI\n\n"
       "  The spec is given as flags (--name, --input-size, --hidden-size, --batch, --no-bias,\n"
-      "  --reset-before, --layers, --bidirectional),\n"
+      "  --reset-before, --layers, --bidirectional, --weights-precision),\n"
       "  taken from a trained layer's weights (--weights, MLX safetensors), or read from a\n"
       "  file, spec.mlir: a gru dialect module (see --emit mlir).\n",
       &errs);
@@ -527,7 +538,11 @@ int main(int argc, char **argv) {
     if (const std::string why = xcframework_refusal(policies); xcframework && !why.empty())
       throw GruGenError(why);
     check_tuning_flags(spec, policies);
-    team_threads_max();  // checked before anything is built
+    // checked before anything is built
+    if (team_threads_max() != 1 && spec.weights_precision != WeightsPrecision::F32)
+      throw GruGenError(std::string("--threads-max: thread teams take float32 weights only, not "
+                                    "--weights-precision ") +
+                        precision_name(spec.weights_precision) + " (yet)");
     generate(spec, embed_weights ? &*weights : nullptr, policies, emit_from_flags(policies),
              emit_mlir_requested() ? &frontend : nullptr);
   } catch (const GruGenError &e) {

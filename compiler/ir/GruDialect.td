@@ -40,4 +40,21 @@ def Gru_DirectionAttr : EnumAttr<Gru_Dialect, Gru_Direction, "direction"> {
   let assemblyFormat = "`<` $value `>`";
 }
 
+// How a layer's Wx and Wh are stored in the compiled model (GruSpec's WeightsPrecision):
+// f32, f16 and bf16 (rounded to nearest even from the float32 weights), int8 (symmetric per
+// gate row with float32 scales). The layer's function is stated on float32 weights either way.
+def Gru_PrecisionF32 : I32EnumAttrCase<"f32", 0>;
+def Gru_PrecisionF16 : I32EnumAttrCase<"f16", 1>;
+def Gru_PrecisionBF16 : I32EnumAttrCase<"bf16", 2>;
+def Gru_PrecisionInt8 : I32EnumAttrCase<"int8", 3>;
+def Gru_Precision : I32EnumAttr<"Precision", "how a GRU layer's weights are stored",
+                                [Gru_PrecisionF32, Gru_PrecisionF16, Gru_PrecisionBF16,
+                                 Gru_PrecisionInt8]> {
+  let cppNamespace = "::grugen::gru";
+  let genSpecializedAttr = 0;
+}
+def Gru_PrecisionAttr : EnumAttr<Gru_Dialect, Gru_Precision, "precision"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 #endif  // GRU_DIALECT_TD

@@ -58,7 +58,14 @@ def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     of layer l − 1 (so its input_size is the previous layer's output size), and the function
     returns the last layer's output.
 
-    `direction` defaults to forward and `reset_after` to true; defaults are not printed. Later
+    `weights_precision = #gru.precision<f16>` (or `bf16`, `int8`; default `f32`) says how the
+    compiled model stores Wx and Wh: the operands stay float32 and the function is theirs; the
+    library converts them (f16/bf16: round to nearest even; int8: per gate row j,
+    scale[j] = max_k |W[j][k]| / 127, 1 for a zero row, q = round_half_even(W / scale) clamped
+    to [-127, 127]) and its kernels accumulate in float32. A stack has one precision.
+
+    `direction` defaults to forward, `reset_after` to true and `weights_precision` to f32;
+    defaults are not printed. Later
     variants belong beside them as attributes with a default, so existing IR keeps its meaning.
   }];
 
@@ -76,7 +83,8 @@ def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     BoolAttr:$has_bias,
     TypeAttrOf<AnyFloat>:$dtype,
     DefaultValuedAttr<Gru_DirectionAttr, "::grugen::gru::Direction::forward">:$direction,
-    DefaultValuedAttr<BoolAttr, "true">:$reset_after
+    DefaultValuedAttr<BoolAttr, "true">:$reset_after,
+    DefaultValuedAttr<Gru_PrecisionAttr, "::grugen::gru::Precision::f32">:$weights_precision
   );
   let results = (outs RankedTensorOf<[AnyFloat]>:$output);
 

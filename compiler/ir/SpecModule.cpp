@@ -16,6 +16,26 @@ gru::Direction ir_direction(GruDirection direction) {
   return gru::Direction::forward;
 }
 
+gru::Precision ir_precision(WeightsPrecision precision) {
+  switch (precision) {
+    case WeightsPrecision::F32: return gru::Precision::f32;
+    case WeightsPrecision::F16: return gru::Precision::f16;
+    case WeightsPrecision::BF16: return gru::Precision::bf16;
+    case WeightsPrecision::Int8: return gru::Precision::int8;
+  }
+  return gru::Precision::f32;
+}
+
+WeightsPrecision spec_precision(gru::Precision precision) {
+  switch (precision) {
+    case gru::Precision::f32: return WeightsPrecision::F32;
+    case gru::Precision::f16: return WeightsPrecision::F16;
+    case gru::Precision::bf16: return WeightsPrecision::BF16;
+    case gru::Precision::int8: return WeightsPrecision::Int8;
+  }
+  return WeightsPrecision::F32;
+}
+
 GruDirection spec_direction(gru::Direction direction) {
   switch (direction) {
     case gru::Direction::forward: return GruDirection::Forward;
@@ -72,7 +92,7 @@ mlir::OwningOpRef<mlir::ModuleOp> build_spec_module(mlir::MLIRContext &context,
         loc, output, input, args[at], args[at + 1], b, bhn, h0, mlir::Value(),
         spec.layer_input_size(layer),
         spec.hidden_size, spec.batch, spec.has_bias, f32, ir_direction(spec.direction),
-        spec.reset_after);
+        spec.reset_after, ir_precision(spec.weights_precision));
     input = op.getOutput();
   }
   builder.create<mlir::func::ReturnOp>(loc, input);
@@ -91,6 +111,7 @@ mlir::FailureOr<GruSpec> spec_of_layer(gru::LayerOp layer) {
   spec.batch = layer.getBatch();
   spec.has_bias = layer.getHasBias();
   spec.reset_after = layer.getResetAfter();
+  spec.weights_precision = spec_precision(layer.getWeightsPrecision());
   spec.direction = spec_direction(layer.getDirection());
   return spec;
 }
@@ -118,9 +139,11 @@ mlir::FailureOr<GruSpec> spec_of_module(mlir::ModuleOp module) {
     if (layer.getHiddenSize() != below.getHiddenSize() ||
         layer.getHasBias() != below.getHasBias() ||
         layer.getResetAfter() != below.getResetAfter() ||
-        layer.getDirection() != below.getDirection())
+        layer.getDirection() != below.getDirection() ||
+        layer.getWeightsPrecision() != below.getWeightsPrecision())
       return layer.emitError() << "gru.layer #" << l << " differs from gru.layer #" << l - 1
-                               << " in hidden_size, has_bias, reset_after or direction; "
+                               << " in hidden_size, has_bias, reset_after, direction or "
+                                  "weights_precision; "
                                   "gru-gen compiles stacks of equal layers";
   }
   auto returned = llvm::dyn_cast<mlir::func::ReturnOp>(function.getBody().front().getTerminator());

@@ -54,6 +54,7 @@ TemplateValues header_values(const GruSpec &spec, const GruWeights *weights) {
       {"HAS_BIAS", spec.has_bias ? "1" : "0"},
       {"BIAS_WORD", spec.has_bias ? "on" : "off"},
       {"RESET_AFTER", spec.reset_after ? "1" : "0"},
+      {"WEIGHTS_PRECISION", precision_name(spec.weights_precision)},
       {"FUNCTION_OF", spec.reset_after ? "the function of mlx.nn.GRU (current MLX)"
                                        : "ONNX's GRU with linear_before_reset=0"},
       {"RESET_WORD", spec.reset_after ? "after" : "before"},
@@ -70,7 +71,9 @@ TemplateValues header_values(const GruSpec &spec, const GruWeights *weights) {
       {"STEP_BYTES", std::to_string(spec.run_scratch_bytes_per_step())},
       {"SUBMODEL_FETCHES", std::to_string(spec.layers * spec.directions())},
       {"MODEL_BYTES", std::to_string(spec.model_bytes())},
-      {"MODEL_BYTES_DEFAULT", std::to_string(spec.model_bytes(true))},
+      // Reduced-precision weights are embedded as float32 and converted into a full block.
+      {"MODEL_BYTES_DEFAULT", std::to_string(spec.model_bytes(
+                                  spec.weights_precision == WeightsPrecision::F32))},
       {"PROJECTION_ROWS", std::to_string(kProjectionBlockRows)},
       {"GATES", std::to_string(3 * spec.hidden_size)},
       {"DEVICE_ROW_ALIGN", std::to_string(kDeviceRowAlignFloats)},
@@ -169,7 +172,11 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
   if (variants.size() != plans.size())
     throw GruGenError("internal: a schedule plan per kernel variant is needed");
   const auto num = [](int64_t v) { return std::to_string(v); };
-  const char *bias = spec.has_bias ? "bias" : "no_bias";
+  // The kernels' member of the descriptor's unions: with int8 weights, those taking scales.
+  const std::string bias = std::string(spec.has_bias ? "bias" : "no_bias") +
+                           (spec.has_weight_scales() ? "_scaled" : "");
+  // runtime/gru_pack.h's GRU_PRECISION_<NAME>, named after the precision.
+  const std::string precision_enum = "GRU_PRECISION_" + upper(precision_name(spec.weights_precision));
   const bool deep_kernels = spec.has_deep_kernels();
   // A variant's own symbols: <name>__<what>, or <name>__<variant>_<what>.
   const auto sym = [&](const std::string &variant, const std::string &what) {
@@ -204,6 +211,8 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
   for (size_t i = variants.size(); i-- > 0;) {
     const TargetPolicy &v = variants[i];
     const SchedulePlan &plan = plans[i];
+    const Halide::Type weight_type =
+        weight_storage_type(spec.weights_precision, v.half_weights_as_bits);
     // The features of the variant's Halide target as halide_can_use_target_features takes them
     // (one bit per Halide::Target::Feature, in 64-bit words), and each set one by name.
     const Halide::Target &target = v.halide_target;
@@ -228,7 +237,8 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
     // One layer descriptor per input size: layer 0's (D), and with several layers theirs
     // (output_size(); their own projection kernels when that differs from D).
     const auto layout_text = [&](const GruSpec::ModelLayout &layout) {
-      return "{.Wx = " + num(layout.Wx) + ", .Wh = " + num(layout.Wh) + ", .b = " +
+      return "{.Wx = " + num(layout.Wx) + ", .Wh = " + num(layout.Wh) + ", .wx_scale = " +
+             num(layout.wx_scale) + ", .wh_scale = " + num(layout.wh_scale) + ", .b = " +
              num(layout.b) + ", .bhn = " + num(layout.bhn) + ", .x_tail = " +
              num(layout.x_tail) + ",\n               .zeros = " + num(layout.zeros) +
              ", .xp_step = " + num(layout.xp_step) + ", .h_step = " + num(layout.h_step) +
@@ -247,6 +257,9 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
          "    .block_rows = " + num(kProjectionBlockRows) + ",\n"
          "    .wx_panel = " + num(plan.panels.wx) + ",\n"
          "    .wh_panel = " + num(plan.panels.wh) + ",\n"
+         "    .weights_precision = " + precision_enum + ",\n"
+         "    .weight_type_code = " + num(int64_t(weight_type.code())) + ",\n"
+         "    .weight_type_bits = " + num(weight_type.bits()) + ",\n"
          "    .row_align_floats = " + num(v.row_align_floats) + ",\n"
          "    .layout = " + layout_text(spec.model_layout(layer)) + ",\n"
          "    .layout_in_place = " + layout_text(spec.model_layout(layer, true)) + ",\n"
@@ -285,7 +298,7 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
          "    .bytes = " + num(spec.model_bytes()) + ",\n"
          "    .embedded_weights = " + (embedded ? n + "__embedded_weights" : std::string("NULL")) +
          ",\n"
-         "    .embedded_packed = " + (embedded && embeds_packed_weights(policy) ? "1" : "0") + ",\n"
+         "    .embedded_packed = " + (embedded && embeds_packed_weights(spec, policy) ? "1" : "0") + ",\n"
          "    .bytes_in_place = " + num(spec.model_bytes(true)) + ",\n" +
          (plan.team_sizes.empty()
               ? std::string()
@@ -316,6 +329,9 @@ std::string spec_symbol(const GruSpec &spec, const GruWeights *embedded) {
   return spec.name + "__spec_d" + std::to_string(spec.input_size) + "_h" +
          std::to_string(spec.hidden_size) + "_n" + std::to_string(spec.batch) +
          (spec.has_bias ? "_bias" : "_nobias") + (spec.reset_after ? "" : "_rb") +
+         (spec.weights_precision == WeightsPrecision::F32
+              ? std::string()
+              : std::string("_") + precision_name(spec.weights_precision)) +
          (spec.layers > 1 ? "_l" + std::to_string(spec.layers) : std::string()) +
          (spec.direction == GruDirection::Bidirectional ? "_bi"
           : spec.direction == GruDirection::Reverse     ? "_rev"
@@ -507,8 +523,9 @@ fs::path compile_runtime(const GruSpec &spec, const GruWeights *weights, const T
   return compile_c(policy, dir, source, "runtime");
 }
 
-bool embeds_packed_weights(const TargetPolicy &policy) {
-  return policy.packed_weights && policy.variant_targets.empty();
+bool embeds_packed_weights(const GruSpec &spec, const TargetPolicy &policy) {
+  return policy.packed_weights && policy.variant_targets.empty() &&
+         spec.weights_precision == WeightsPrecision::F32;
 }
 
 fs::path assemble_embedded_weights(const GruSpec &spec, const GruWeights &weights,
@@ -516,7 +533,7 @@ fs::path assemble_embedded_weights(const GruSpec &spec, const GruWeights &weight
                                    const fs::path &dir) {
   const std::string blob = spec.name + "_weights.bin", source = spec.name + "_weights.S";
   std::vector<float> values = weights.values;
-  if (embeds_packed_weights(policy)) {
+  if (embeds_packed_weights(spec, policy)) {
     // Each layer instance: Wx [3H][D_l] and Wh [3H][H] packed as the runtime packs them at
     // create (runtime/gru_pack.h), b and bhn as they are; the sizes do not change.
     const int64_t H = spec.hidden_size, G = 3 * H;

@@ -31,8 +31,9 @@ std::filesystem::path compile_runtime(const GruSpec &spec, const GruWeights *emb
 // Whether a library for `policy` embeds its weights already packed for its kernels, which
 // create_default then uses in place (no copy of Wx and Wh): CPU targets with one set of kernels.
 // GPU targets copy them to the device anyway; a portable target's kernel variants each read
-// their own panels.
-bool embeds_packed_weights(const TargetPolicy &policy);
+// their own panels; reduced-precision weights are embedded as float32 and converted by
+// create_default, as create converts them.
+bool embeds_packed_weights(const GruSpec &spec, const TargetPolicy &policy);
 
 // Assembles `weights` into an object for `policy`'s target, defining <name>__embedded_weights
 // (read-only data, 64-byte aligned) for <name>_create_default: in MLX's layout, or with

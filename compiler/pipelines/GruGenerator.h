@@ -57,11 +57,21 @@ class GruGenerator : public Halide::Generator<T> {
   // range of Wh's panels; 0: the whole step. The projection: > 0 for a team model's step
   // projection, the same kernel on one thread (no parallel loop).
   GeneratorParam<int> team{"team", 0, 0, 1 << 10};
+  // How Wx and Wh are stored (GruSpec::weights_precision) and whether f16/bf16 arrive as their
+  // bits (TargetToolchain::half_weights_as_bits): weight_storage_type of the two is the weight
+  // inputs' type; weight() converts each element to float32 in registers.
+  GeneratorParam<WeightsPrecision> weights_precision{"weights_precision", WeightsPrecision::F32,
+                                                     precisions_by_name()};
+  GeneratorParam<bool> half_weights_as_bits{"half_weights_as_bits", false};
 
  protected:
   int gates() const { return 3 * int(hidden_size); }
 
   bool packed_weights() const { return int(panel) > 0; }
+  WeightsPrecision precision() const { return weights_precision; }
+  Halide::Type weight_type() const { return weight_storage_type(precision(), half_weights_as_bits); }
+  // int8 weights: each gate row's sum is multiplied by its float32 scale (an extra input).
+  bool scaled_weights() const { return precision() == WeightsPrecision::Int8; }
   CpuTile tile() const {
     return {int(tile_vectors), int(tile_rows), int(k_block), int(tile_panels)};
   }
@@ -76,15 +86,39 @@ class GruGenerator : public Halide::Generator<T> {
     bound_dense_matrix(buf, int(shape.inner), int(shape.outer));
   }
 
-  // Element (k, gate g, column c of that gate) of such a weight matrix.
+  // Element (k, gate g, column c of that gate) of such a weight matrix, as float32.
   template <typename B>
   Halide::Expr weight(B &buf, int gates, int per_gate, Halide::Expr k, Halide::Expr g,
                       Halide::Expr c) {
     const int p = panel;
-    if (!packed_weights()) return buf(k, g * per_gate + c);
-    // One panel: no division (the plain transposed layout [K][gates][per_gate]).
-    if (p == per_gate) return buf((k * gates + g) * p + c, 0);
-    return buf((k * gates + g) * p + c % p, c / p);
+    Halide::Expr w;
+    if (!packed_weights()) {
+      w = buf(k, g * per_gate + c);
+    } else if (p == per_gate) {
+      // One panel: no division (the plain transposed layout [K][gates][per_gate]).
+      w = buf((k * gates + g) * p + c, 0);
+    } else {
+      w = buf((k * gates + g) * p + c % p, c / p);
+    }
+    return precision() == WeightsPrecision::F32 ? w : weight_to_float(w);
+  }
+
+  // A stored weight as float32, exactly: float16/bfloat16/int8 by Halide's conversions, or
+  // f16/bf16 bits (uint16) by integer arithmetic: bfloat16 is the top half of a float32; a
+  // binary16 rebiases its exponent (normal), scales its mantissa by 2^-24 (subnormal: exact, and
+  // no float32 subnormal is formed, which a GPU might flush) or keeps inf/NaN.
+  Halide::Expr weight_to_float(Halide::Expr w) const {
+    using Halide::cast;
+    using Halide::select;
+    if (w.type() != Halide::UInt(16)) return cast<float>(w);
+    Halide::Expr u = cast<uint32_t>(w);
+    if (precision() == WeightsPrecision::BF16) return Halide::reinterpret<float>(u << 16);
+    Halide::Expr e = (u >> 10) & 0x1f, m = u & 0x3ff;
+    Halide::Expr normal = Halide::reinterpret<float>(((u & 0x7fff) << 13) + cast<uint32_t>(112 << 23));
+    Halide::Expr special = Halide::reinterpret<float>((m << 13) | cast<uint32_t>(0x7f800000));
+    Halide::Expr subnormal = cast<float>(m) * (1.0f / 16777216.0f);
+    Halide::Expr magnitude = select(e == 0, subnormal, e == 31, special, normal);
+    return select((u & 0x8000) != 0, -magnitude, magnitude);
   }
 
   // A dense row-major matrix [rows][cols] as a Halide buffer (cols innermost, stride 1).

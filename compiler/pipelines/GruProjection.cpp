@@ -14,11 +14,15 @@ namespace {
 class GruProjection : public GruGenerator<GruProjection> {
  public:
   Input<Buffer<float, 2>> x{"x"};    // (k, r): [rows][D]
-  Input<Buffer<float, 2>> Wx{"Wx"};  // (k, j): [3H][D], or packed in panels (GruGenerator.h)
-  Input<Buffer<float, 1>> *b = nullptr;  // (j): [3H], only with bias
-  Output<Buffer<float, 2>> xp{"xp"};     // (j, r): [rows][3H]
+  // (k, j): [3H][D], or packed in panels (GruGenerator.h); of weight_type()
+  Input<Buffer<void, 2>> Wx{"Wx"};
+  Input<Buffer<float, 1>> *Wx_scale = nullptr;  // (j): [3H], int8 weights' row scales
+  Input<Buffer<float, 1>> *b = nullptr;         // (j): [3H], only with bias
+  Output<Buffer<float, 2>> xp{"xp"};            // (j, r): [rows][3H]
 
   void configure() {
+    Wx.set_type(weight_type());
+    if (scaled_weights()) Wx_scale = add_input<Buffer<float, 1>>("Wx_scale");
     if (has_bias) b = add_input<Buffer<float, 1>>("b");
   }
 
@@ -28,17 +32,26 @@ class GruProjection : public GruGenerator<GruProjection> {
     Halide::RDom k(0, D, "k");
 
     Halide::Func acc("acc");
-    if (has_bias) {
-      acc(j, r) = (*b)(j);
-    } else {
+    if (scaled_weights()) {
+      // int8: the row's scale applies to its whole sum, then the bias.
       acc(j, r) = 0.0f;
+      acc(j, r) += weight(Wx, 1, G, k, 0, j) * x(k, r);
+      Halide::Expr scaled = acc(j, r) * (*Wx_scale)(j);
+      xp(j, r) = has_bias ? scaled + (*b)(j) : scaled;
+    } else {
+      if (has_bias) {
+        acc(j, r) = (*b)(j);
+      } else {
+        acc(j, r) = 0.0f;
+      }
+      acc(j, r) += weight(Wx, 1, G, k, 0, j) * x(k, r);
+      xp(j, r) = acc(j, r);
     }
-    acc(j, r) += weight(Wx, 1, G, k, 0, j) * x(k, r);
-    xp(j, r) = acc(j, r);
 
     // Rows are contiguous: the runtime views the [N][L][D] input as [N*L][D] rows.
     bound_dense_matrix(x, D, rows);
     bound_weights(Wx, 1, G, D);
+    if (scaled_weights()) bound_vector(*Wx_scale, G);
     if (has_bias) bound_vector(*b, G);
     // xp's rows may be padded apart: GPU targets align each row for the time loop's slices.
     bound_batch_slice(xp, G, rows);

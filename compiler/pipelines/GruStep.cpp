@@ -53,13 +53,17 @@ class GruStep : public GruGenerator<GruStep> {
  public:
   Input<Buffer<float, 2>> xp{"xp"};  // (j, n): [N][3H], a timestep slice of the projection
   Input<Buffer<float, 2>> h{"h"};    // (k, n): [N][H], the previous state
-  Input<Buffer<float, 2>> Wh{"Wh"};  // (k, j): [3H][H], or packed in panels (GruGenerator.h)
-  Input<Buffer<float, 1>> *bhn = nullptr;  // (i): [H], only with bias
-  Output<Buffer<float, 2>> h_next{"h_next"};  // (i, n): [N][H]
+  // (k, j): [3H][H], or packed in panels (GruGenerator.h); of weight_type()
+  Input<Buffer<void, 2>> Wh{"Wh"};
+  Input<Buffer<float, 1>> *Wh_scale = nullptr;  // (j): [3H], int8 weights' row scales
+  Input<Buffer<float, 1>> *bhn = nullptr;       // (i): [H], only with bias
+  Output<Buffer<float, 2>> h_next{"h_next"};    // (i, n): [N][H]
 
   Input<int> *slice = nullptr;  // with team > 0: which Hs states this member computes
 
   void configure() {
+    Wh.set_type(weight_type());
+    if (scaled_weights()) Wh_scale = add_input<Buffer<float, 1>>("Wh_scale");
     if (has_bias) bhn = add_input<Buffer<float, 1>>("bhn");
     if (team > 0) slice = add_input<int>("slice");
   }
@@ -94,6 +98,12 @@ class GruStep : public GruGenerator<GruStep> {
     // construction (Halide then needs no run-time check of the regions).
     const Halide::Expr at =
         team > 0 ? i + Halide::clamp((*slice), 0, int(team) - 1) * Hs : Halide::Expr(i);
+    // int8: each gate row's sum times its scale (Wh's rows in MLX's order: gate g, state i is
+    // row g * H + i).
+    auto scale = [&](Halide::Expr row) { return (*Wh_scale)(row); };
+    if (scaled_weights()) {
+      hp_r = hp_r * scale(at), hp_z = hp_z * scale(at + H), hp_n = hp_n * scale(at + 2 * H);
+    }
     r(i, n) = sigmoid(xp(at, n) + hp_r);
     z(i, n) = sigmoid(xp(at + H, n) + hp_z);
     Halide::Expr pre;
@@ -106,7 +116,7 @@ class GruStep : public GruGenerator<GruStep> {
       rh(i, n) = r(i, n) * h(i, n);
       hn(i, n) = 0.0f;
       hn(i, n) += weight(Wh, 3, H, k, 2, i) * rh(k, n);
-      pre = xp(i + 2 * H, n) + hn(i, n);
+      pre = xp(i + 2 * H, n) + (scaled_weights() ? hn(i, n) * scale(i + 2 * H) : hn(i, n));
       if (has_bias) pre += (*bhn)(i);
     }
     c(i, n) = vector_tanh ? tanh_by_exp(pre) : Halide::tanh(pre);
@@ -115,6 +125,7 @@ class GruStep : public GruGenerator<GruStep> {
     bound_batch_slice(xp, G, N);
     bound_batch_slice(h, H, N);
     bound_weights(Wh, 3, Hs, H);
+    if (scaled_weights()) bound_vector(*Wh_scale, G);
     if (has_bias) bound_vector(*bhn, H);
     bound_batch_slice(h_next, Hs, N);
     if (team > 0) {

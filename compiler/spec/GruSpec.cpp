@@ -22,15 +22,24 @@ GruSpec::ModelLayout GruSpec::model_layout(int64_t layer, bool weights_in_place)
   // [rows][D]; the zero state [N][H] used when no initial state is given; for `step` one
   // projected input [N][3H] and one state [N][H].
   int64_t at = kModelStructBytes;
-  auto carve = [&at](int64_t floats) {
+  auto carve_bytes = [&at](int64_t bytes) {
     const int64_t offset = at;
-    at = (at + floats * int64_t(sizeof(float)) + 63) / 64 * 64;
+    at = (at + bytes + 63) / 64 * 64;
     return offset;
   };
-  const int64_t gates = 3 * hidden_size;
+  auto carve = [&](int64_t floats) { return carve_bytes(floats * int64_t(sizeof(float))); };
+  const int64_t gates = 3 * hidden_size, element = weight_element_bytes();
   ModelLayout layout;
-  layout.Wx = carve(weights_in_place ? 0 : gates * input_size);
-  layout.Wh = carve(weights_in_place ? 0 : gates * hidden_size);
+  layout.Wx = carve_bytes(weights_in_place ? 0 : gates * input_size * element);
+  layout.Wh = carve_bytes(weights_in_place ? 0 : gates * hidden_size * element);
+  // int8: the row scales of Wx, then of Wh, one array whose rows start kDeviceRowAlignFloats
+  // apart (the runtime slices it per kernel, on GPU targets in device memory).
+  const int64_t scale_row = has_weight_scales() && !weights_in_place
+                                ? (gates + kDeviceRowAlignFloats - 1) / kDeviceRowAlignFloats *
+                                      kDeviceRowAlignFloats
+                                : 0;
+  layout.wx_scale = carve(2 * scale_row);
+  layout.wh_scale = layout.wx_scale + scale_row * int64_t(sizeof(float));
   layout.b = carve(has_bias ? gates : 0);
   layout.bhn = carve(has_bias ? hidden_size : 0);
   layout.x_tail = carve(kProjectionBlockRows * input_size);
@@ -44,6 +53,50 @@ GruSpec::ModelLayout GruSpec::model_layout(int64_t layer, bool weights_in_place)
 int64_t GruSpec::model_bytes(bool weights_in_place) const {
   return directions() * (model_layout(0, weights_in_place).bytes +
                          (layers - 1) * model_layout(1, weights_in_place).bytes);
+}
+
+int64_t GruSpec::weight_element_bytes() const {
+  switch (weights_precision) {
+    case WeightsPrecision::F32: return 4;
+    case WeightsPrecision::F16:
+    case WeightsPrecision::BF16: return 2;
+    case WeightsPrecision::Int8: return 1;
+  }
+  return 4;
+}
+
+namespace {
+struct PrecisionName {
+  WeightsPrecision precision;
+  const char *name;
+};
+constexpr PrecisionName kPrecisionNames[] = {{WeightsPrecision::F32, "f32"},
+                                             {WeightsPrecision::F16, "f16"},
+                                             {WeightsPrecision::BF16, "bf16"},
+                                             {WeightsPrecision::Int8, "int8"}};
+}  // namespace
+
+const char *precision_name(WeightsPrecision precision) {
+  for (const PrecisionName &p : kPrecisionNames)
+    if (p.precision == precision) return p.name;
+  return "f32";
+}
+
+std::optional<WeightsPrecision> parse_precision(std::string_view name) {
+  for (const PrecisionName &p : kPrecisionNames)
+    if (name == p.name) return p.precision;
+  return std::nullopt;
+}
+
+const char *precision_names() { return "f32, f16, bf16 or int8"; }
+
+const std::map<std::string, WeightsPrecision> &precisions_by_name() {
+  static const std::map<std::string, WeightsPrecision> kByName = [] {
+    std::map<std::string, WeightsPrecision> by_name;
+    for (const PrecisionName &p : kPrecisionNames) by_name[p.name] = p.precision;
+    return by_name;
+  }();
+  return kByName;
 }
 
 std::vector<std::string> GruSpec::kernel_suffixes(const std::vector<int64_t> &team_sizes) const {
@@ -177,8 +230,10 @@ const GruSpecFieldNames &names_of(GruSpecField field) {
       /* Batch */ {"--batch", "batch"},
       /* Layers */ {"--layers", "layers"},
       /* Weights */ {"--input-size/--hidden-size", "input_size/hidden_size"},
+      /* WeightsPrecision */ {"--weights-precision", "weights_precision"},
   };
-  static_assert(std::size(kNames) == size_t(GruSpecField::Weights) + 1, "one row per field");
+  static_assert(std::size(kNames) == size_t(GruSpecField::WeightsPrecision) + 1,
+                "one row per field");
   return kNames[size_t(field)];
 }
 

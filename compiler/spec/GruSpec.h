@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,24 @@ inline constexpr int64_t kModelStructBytes = 1024;
 // t = L-1..0, or both over the same input, the output at t being [forward h_t, reverse h_t].
 enum class GruDirection { Forward, Reverse, Bidirectional };
 
+// How Wx and Wh are stored in a created model and read by the kernels (the IR's
+// gru.precision, --weights-precision): float32; IEEE binary16 or bfloat16, each converted from
+// the caller's float32 by round to nearest even; or int8 with a float32 scale per output row
+// (per gate row j of Wx and of Wh): scale[j] = max_k |W[j][k]| / 127 (1 for a row of zeros),
+// q[j][k] = round_half_even(W[j][k] / scale[j]) clamped to [-127, 127]. The kernels convert
+// in registers and accumulate in float32; int8 multiplies row j's sum by scale[j]. Biases, the
+// input and the states stay float32.
+enum class WeightsPrecision { F32, F16, BF16, Int8 };
+
+// Its name as the flag, the IR and the header write it: "f32", "f16", "bf16", "int8".
+const char *precision_name(WeightsPrecision precision);
+// The precision a name states, or nullopt (the error names precision_names()).
+std::optional<WeightsPrecision> parse_precision(std::string_view name);
+// "f32, f16, bf16 or int8": what parse_precision accepts, for messages.
+const char *precision_names();
+// Every precision by its name (the table behind the three above; the generators' GeneratorParam).
+const std::map<std::string, WeightsPrecision> &precisions_by_name();
+
 struct GruSpec {
   std::string name;         // C identifier; prefixes every exported symbol of the library
   int64_t input_size = 0;   // D: features per timestep of the model's input (layer 0's)
@@ -45,7 +64,13 @@ struct GruSpec {
   // (mlx.nn.GRU, PyTorch, ONNX linear_before_reset=1), or before it (false: ONNX
   // linear_before_reset=0, Keras reset_after=False), n = tanh(xp_n + (r * h) Wh_n^T + bhn).
   bool reset_after = true;
+  // How the model stores Wx and Wh (see WeightsPrecision); every other array is float32.
+  WeightsPrecision weights_precision = WeightsPrecision::F32;
 
+  // Bytes of one stored element of Wx and Wh: 4, 2, 2 or 1.
+  int64_t weight_element_bytes() const;
+  // Whether Wx and Wh carry a float32 scale per gate row (int8).
+  bool has_weight_scales() const { return weights_precision == WeightsPrecision::Int8; }
   int64_t directions() const { return direction == GruDirection::Bidirectional ? 2 : 1; }
   // Features of each output row: directions() * H.
   int64_t output_size() const { return directions() * hidden_size; }
@@ -71,8 +96,10 @@ struct GruSpec {
   // every layer has directions() of them): its part of the one host block that create obtains
   // from halide_malloc (the generated layer descriptor carries them to runtime/gru_runtime.c,
   // which carves it). Layers above 0 share one layout (their input size is output_size()).
+  // Wx and Wh take weight_element_bytes() per element; wx_scale and wh_scale ([3H] float32
+  // each, in one array [2][3H rounded up to kDeviceRowAlignFloats]) are empty but for int8.
   struct ModelLayout {
-    int64_t Wx, Wh, b, bhn, x_tail, zeros, xp_step, h_step;  // byte offsets, 64-byte aligned
+    int64_t Wx, Wh, wx_scale, wh_scale, b, bhn, x_tail, zeros, xp_step, h_step;  // byte offsets, 64-byte aligned
     int64_t bytes;  // the sub-model's part, its struct included
   };
   // weights_in_place: without room for Wx and Wh, which the kernels then read where they are
@@ -114,7 +141,7 @@ struct GruSpecLimits {
 
 // Which part of the spec a validation error concerns, so front ends (flags, IR, weight files)
 // can name the thing the user wrote.
-enum class GruSpecField { Name, InputSize, HiddenSize, Batch, Layers, Weights };
+enum class GruSpecField { Name, InputSize, HiddenSize, Batch, Layers, Weights, WeightsPrecision };
 
 // How each front end names a field: the flag and the IR attribute, e.g. "--input-size" and
 // "input_size" (one table in GruSpec.cpp, read by the driver and the gru-check-limits pass).
