@@ -709,7 +709,7 @@ def measure_precisions(args, work, levels, threads, L):
                            "onnxruntime_f32_ms": ort["run"]["min_s"] * 1e3 if ort else None,
                            "onnxruntime_ratio": ratio(ort["run"]["min_s"], r["run"]["min_s"])
                            if ort else None}
-                    if "step" in r:
+                    if "step" in r and p["N"] == 1:
                         share = q["wh_bytes"] / t
                         step_bound = max((2 * h * 3 * h + 10 * h) / (pk["fma_gflops_1_thread"]
                                                                     * t * 1e9),
