@@ -149,6 +149,8 @@ llvm::json::Object record_spec(const GruSpec &spec) {
   return llvm::json::Object{{"input_size", spec.input_size},
                             {"hidden_size", spec.hidden_size},
                             {"batch", spec.batch},
+                            {"reset_after", spec.reset_after},
+                            {"weights_precision", precision_name(spec.weights_precision)},
                             {"has_bias", spec.has_bias}};
 }
 
@@ -370,13 +372,22 @@ SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
   const auto D = s->getInteger("input_size"), H = s->getInteger("hidden_size"),
              N = s->getInteger("batch");
   const auto bias = s->getBoolean("has_bias");
+  // Records written before these were stated were of float32 reset-after specs.
+  const bool reset_after = s->getBoolean("reset_after").value_or(true);
+  const std::string precision = s->getString("weights_precision").value_or("f32").str();
+  auto text = [](int64_t d, int64_t h, int64_t n, bool after, const std::string &p) {
+    return "D=" + std::to_string(d) + " H=" + std::to_string(h) + " N=" + std::to_string(n) +
+           (p == "f32" ? "" : " " + p + " weights") + (after ? "" : " reset before");
+  };
+  const std::string wanted = precision_name(spec.weights_precision);
   if (D != spec.input_size || H != spec.hidden_size || N != spec.batch ||
-      bias != spec.has_bias)
-    bad_record(file, "it was tuned for another spec (D=" + std::to_string(D.value_or(0)) +
-                         " H=" + std::to_string(H.value_or(0)) +
-                         " N=" + std::to_string(N.value_or(0)) + "), not D=" +
-                         std::to_string(spec.input_size) + " H=" +
-                         std::to_string(spec.hidden_size) + " N=" + std::to_string(spec.batch));
+      bias != spec.has_bias || reset_after != spec.reset_after || precision != wanted)
+    bad_record(file, "it was tuned for another spec (" +
+                         text(D.value_or(0), H.value_or(0), N.value_or(0), reset_after,
+                              precision) +
+                         "), not " +
+                         text(spec.input_size, spec.hidden_size, spec.batch, spec.reset_after,
+                              wanted));
   const std::string target = record_target(file);
   if (target != policy.halide_target.to_string())
     bad_record(file, "it was tuned for target " + target + ", not " +

@@ -210,6 +210,10 @@ std::optional<std::string> check_library_name(const std::string &name) {
       return "'" + name + "' is not a C identifier (letters, digits and '_' only)";
   if (is_c_keyword(name)) return "'" + name + "' is a C keyword";
   if (name.rfind("halide", 0) == 0) return "'" + name + "' would clash with Halide's runtime symbols";
+  // The runtime every library compiles in names its own functions gru_rt_* (static, in the same
+  // translation unit as the library's ABI functions): gru_rt_create would be defined twice.
+  if (name == "gru_rt" || name.rfind("gru_rt_", 0) == 0)
+    return "'" + name + "' would clash with the runtime's own functions (gru_rt_*)";
   // NAME__ prefixes the library's internal symbols; no other name may produce that prefix.
   if (name.find("__") != std::string::npos)
     return "'" + name + "' contains '__', which separates a library's name from its internal symbols";
