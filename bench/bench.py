@@ -615,12 +615,14 @@ MODEL_PEERS = ["onnxruntime", "torch", "onednn"]
 
 # ---- precision x threads (gru-gen --weights-precision, teams) ---------------------------------
 
-# Bytes per weight of each --weights-precision; int8 adds a float32 scale per output row.
-WEIGHT_BYTES = {"f32": 4, "f16": 2, "bf16": 2, "int8": 1}
+# Bytes per weight of each --weights-precision; int8 adds a float32 scale per output row, w8a8
+# a scale and an integer sum.
+WEIGHT_BYTES = {"f32": 4, "f16": 2, "bf16": 2, "int8": 1, "w8a8": 1}
 
 
 def precision_wh_bytes(h, precision):
-    return WEIGHT_BYTES[precision] * 3 * h * h + (4 * 3 * h if precision == "int8" else 0)
+    rows = {"int8": 4, "w8a8": 8}.get(precision, 0)
+    return WEIGHT_BYTES[precision] * 3 * h * h + rows * 3 * h
 
 
 def measure_precisions(args, work, levels, threads, L):

@@ -37,7 +37,15 @@ static __attribute__((unused)) void gru_pack(float *dst, const float *src, int32
  * NAME_WEIGHTS_PRECISION) ---------------------------------------------------------------------
  * The caller's float32 weights, converted as the kernels read them. Plain C, exact, with no
  * libm and no dependence on the compiler's floating-point flags beyond IEEE float32. */
-enum { GRU_PRECISION_F32 = 0, GRU_PRECISION_F16 = 1, GRU_PRECISION_BF16 = 2, GRU_PRECISION_INT8 = 3 };
+enum {
+  GRU_PRECISION_F32 = 0,
+  GRU_PRECISION_F16 = 1,
+  GRU_PRECISION_BF16 = 2,
+  GRU_PRECISION_INT8 = 3,
+  /* int8 weights as INT8, and the kernels quantize their input vectors too (integer dot
+   * products); the weights' k come in groups of 4 (gru_pack_converted's k_group). */
+  GRU_PRECISION_W8A8 = 4
+};
 
 static __attribute__((unused)) uint32_t gru_f32_bits(float f) {
   uint32_t x;
@@ -100,27 +108,51 @@ static __attribute__((unused)) int8_t gru_quantize(float w, float scale) {
   return (int8_t)(int32_t)r;
 }
 
-/* gru_pack into the precision's elements (2 bytes for f16 and bf16, 1 for int8, whose rows of
- * src, MLX's j = g * per_gate + c, divide by row_scale[j]). */
+/* gru_pack into the precision's elements (2 bytes for f16 and bf16, 1 for int8 and w8a8, whose
+ * rows of src, MLX's j = g * per_gate + c, divide by row_scale[j]). k_group > 1 (w8a8: 4): each
+ * row's k padded with zeros to Kp, a multiple of k_group, and in the panels each group of
+ * k_group consecutive k of one column stored together (one 32-bit lane of an integer dot
+ * product): column c's k at [c / panel][k / k_group][g][c % panel][k % k_group]; MLX's layout
+ * [gates x per_gate][Kp]. k_group 1 is gru_pack's layout. */
 static __attribute__((unused)) void gru_pack_converted(void *dst, const float *src,
                                                        int32_t gates, int32_t per_gate,
                                                        int32_t K, int32_t panel, int precision,
-                                                       const float *row_scale) {
+                                                       const float *row_scale, int32_t k_group) {
+  const size_t Kp = ((size_t)K + (size_t)k_group - 1) / (size_t)k_group * (size_t)k_group;
   const size_t row = (size_t)gates * panel;
+  if (Kp != (size_t)K) /* the padding: zero weights */
+    __builtin_memset(dst, 0, (precision == GRU_PRECISION_F16 || precision == GRU_PRECISION_BF16 ? 2 : 1) *
+                                 (size_t)gates * per_gate * Kp);
   for (int32_t g = 0; g < gates; ++g)
     for (int32_t c = 0; c < per_gate; ++c) {
       const size_t j = (size_t)g * per_gate + c;
       const float *in = src + j * K;
-      /* Element k's place: MLX's j * K + k, or the panels' (gru_pack). */
-      const size_t at = panel == 0 ? j * K : (size_t)(c / panel) * K * row + (size_t)g * panel + c % panel;
-      const size_t step = panel == 0 ? 1 : row;
+      /* Element k's place: MLX's j * Kp + k, or the panels' (gru_pack, in groups of k). */
+      const size_t at = panel == 0 ? j * Kp
+                                   : (size_t)(c / panel) * Kp * row +
+                                         ((size_t)g * panel + c % panel) * (size_t)k_group;
       for (int32_t k = 0; k < K; ++k) {
-        const size_t to = at + (size_t)k * step;
+        const size_t to =
+            at + (panel == 0 ? (size_t)k
+                             : (size_t)(k / k_group) * row * k_group + (size_t)(k % k_group));
         if (precision == GRU_PRECISION_F16) ((uint16_t *)dst)[to] = gru_f32_to_f16(in[k]);
         else if (precision == GRU_PRECISION_BF16) ((uint16_t *)dst)[to] = gru_f32_to_bf16(in[k]);
         else ((int8_t *)dst)[to] = gru_quantize(in[k], row_scale[j]);
       }
     }
+}
+
+/* w8a8's row data after the `rows` scales: each row's integer sum sum_k q[j][k] (the quantized
+ * weights), as a float32, exact (|sum| <= 127 K < 2^24). A kernel that feeds its integer dot
+ * products unsigned inputs q + 128 (x86's vpdpbusd multiplies unsigned by signed bytes)
+ * subtracts 128 times it. */
+static __attribute__((unused)) void gru_row_sums(float *sums, const float *W, const float *scale,
+                                                 int32_t rows, int32_t K) {
+  for (int32_t j = 0; j < rows; ++j) {
+    int32_t sum = 0;
+    for (int32_t k = 0; k < K; ++k) sum += gru_quantize(W[(size_t)j * K + k], scale[j]);
+    sums[j] = (float)sum;
+  }
 }
 
 #endif /* GRU_PACK_H */

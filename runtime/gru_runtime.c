@@ -208,11 +208,17 @@ static gru_status upload(const struct halide_device_interface_t *device, tensor 
 
 /* ---- Kernel calls ------------------------------------------------------------------------- */
 
+/* Whether the kernels take each weight matrix's row data after it (int8: the 3H row scales;
+ * w8a8: those, then the 3H rows' integer sums, gru_row_sums). */
+static int has_row_scales(const gru_layer_descriptor *d) {
+  return d->weights_precision == GRU_PRECISION_INT8 || d->weights_precision == GRU_PRECISION_W8A8;
+}
+
 /* xp [rows][3H] = x [rows][D] Wx^T + b, with rows = block_rows (kernel_projection) or N
  * (kernel_step_projection). */
 static gru_status project(gru_rt_model *m, gru_rt_projection_kernel kernel, tensor *x,
                           tensor *xp) {
-  if (m->d->weights_precision == GRU_PRECISION_INT8) {
+  if (has_row_scales(m->d)) {
     tensor scale;
     gru_status s = slice(&m->scales, 1, 0, &scale);
     if (s == GRU_OK)
@@ -231,7 +237,7 @@ static gru_status project(gru_rt_model *m, gru_rt_projection_kernel kernel, tens
 /* h_next [N][H] = GRU step from h [N][H], given this step's projected input xp [N][3H]. */
 static gru_status advance(gru_rt_model *m, tensor *xp, tensor *h, tensor *h_next) {
   const gru_rt_step_kernel step = m->d->step;
-  if (m->d->weights_precision == GRU_PRECISION_INT8) {
+  if (has_row_scales(m->d)) {
     tensor scale;
     gru_status s = slice(&m->scales, 1, 1, &scale);
     if (s == GRU_OK)
@@ -343,12 +349,14 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
   /* In place: the kernels read the library's read-only copy (only ever read). */
   float *wx = in_place ? (float *)w->Wx : (float *)(block + layout->Wx);
   float *wh = in_place ? (float *)w->Wh : (float *)(block + layout->Wh);
+  /* The reduction's extents as stored: padded to a multiple of k_group (w8a8). */
+  const int32_t kg = d->k_group, Dp = (D + kg - 1) / kg * kg, Hp = (H + kg - 1) / kg * kg;
   if (d->wx_panel > 0) {
-    dense(&m->Wx, dev, wx, D * d->wx_panel, G / d->wx_panel, 0);
-    dense(&m->Wh, dev, wh, H * 3 * d->wh_panel, H / d->wh_panel, 0);
+    dense(&m->Wx, dev, wx, Dp * d->wx_panel, G / d->wx_panel, 0);
+    dense(&m->Wh, dev, wh, Hp * 3 * d->wh_panel, H / d->wh_panel, 0);
   } else {
-    dense(&m->Wx, dev, wx, D, G, 0);
-    dense(&m->Wh, dev, wh, H, G, 0);
+    dense(&m->Wx, dev, wx, Dp, G, 0);
+    dense(&m->Wh, dev, wh, Hp, G, 0);
   }
   const int precision = d->weights_precision;
   if (precision != GRU_PRECISION_F32) {
@@ -359,15 +367,19 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
       weights[i]->buf.type.bits = (uint8_t)d->weight_type_bits;
     }
   }
-  if (precision == GRU_PRECISION_INT8) {
-    float *scales = (float *)(block + layout->wx_scale);
-    view(&m->scales, dev, scales, G, 2, 0,
+  if (has_row_scales(d)) {
+    float *scales = (float *)(block + layout->wx_scale), *wh_scales = (float *)(block + layout->wh_scale);
+    const int sums = precision == GRU_PRECISION_W8A8;
+    view(&m->scales, dev, scales, sums ? 2 * G : G, 2, 0,
          (int32_t)((layout->wh_scale - layout->wx_scale) / sizeof(float)));
-    if (gru_row_scales(scales, w->Wx, G, D) != 0 ||
-        gru_row_scales((float *)(block + layout->wh_scale), w->Wh, G, H) != 0)
+    if (gru_row_scales(scales, w->Wx, G, D) != 0 || gru_row_scales(wh_scales, w->Wh, G, H) != 0)
       return fail(GRU_INVALID_ARGUMENT,
                   "create: this library stores int8 weights, which must be finite: Wx or Wh "
                   "holds a NaN or an infinity");
+    if (sums) {
+      gru_row_sums(scales + G, w->Wx, scales, G, D);
+      gru_row_sums(wh_scales + G, w->Wh, wh_scales, G, H);
+    }
   }
   float *zeros = (float *)(block + layout->zeros);
   dense(&m->zeros, dev, zeros, H, N, 0);
@@ -379,9 +391,9 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
     if (!team_packs_wh) gru_pack(wh, w->Wh, 3, H, H, d->wh_panel);
   } else if (!in_place) {
     gru_pack_converted(wx, w->Wx, 1, G, D, d->wx_panel, precision,
-                       (const float *)(block + layout->wx_scale));
+                       (const float *)(block + layout->wx_scale), kg);
     gru_pack_converted(wh, w->Wh, 3, H, H, d->wh_panel, precision,
-                       (const float *)(block + layout->wh_scale));
+                       (const float *)(block + layout->wh_scale), kg);
   }
   __builtin_memset(zeros, 0, sizeof(float) * (size_t)N * H);
   gru_status s = GRU_OK;

@@ -15,13 +15,14 @@
 
 #include "HalideRuntime.h"
 
-#define GRU_LAYER_DESCRIPTOR_VERSION 4
+#define GRU_LAYER_DESCRIPTOR_VERSION 5
 #define GRU_MODEL_DESCRIPTOR_VERSION 2
 
 /* The Halide kernels' signatures (user_context first). Projection, xp = x Wx^T + b:
  * (x, Wx, b, xp) with bias, (x, Wx, xp) without. Step, h_next from h and xp:
  * (xp, h, Wh, bhn, h_next) with bias, (xp, h, Wh, h_next) without. int8 weights add their
- * row scales after the weights: (x, Wx, Wx_scale, [b,] xp), (xp, h, Wh, Wh_scale, [bhn,] h_next). */
+ * row scales after the weights: (x, Wx, Wx_scale, [b,] xp), (xp, h, Wh, Wh_scale, [bhn,] h_next);
+ * w8a8 the same, each scale vector followed by the rows' integer sums ([2][3H]). */
 typedef int (*gru_rt_kernel3)(void const *, struct halide_buffer_t *, struct halide_buffer_t *,
                               struct halide_buffer_t *);
 typedef int (*gru_rt_kernel4)(void const *, struct halide_buffer_t *, struct halide_buffer_t *,
@@ -64,7 +65,8 @@ typedef union {
 /* Where a layer instance keeps its arrays in its part of the model's block: byte offsets of each,
  * and the part's size (GruSpec::model_layout). The model struct fills the bytes before the first.
  * Wx and Wh hold elements of the descriptor's weights_precision; wx_scale and wh_scale (int8
- * only, else empty) the float32 scale of each of their 3H rows, in MLX's row order. */
+ * and w8a8, else empty) the float32 scale of each of their 3H rows, in MLX's row order, and for
+ * w8a8 then each row's integer sum (gru_row_sums). */
 typedef struct {
   uint64_t Wx, Wh, wx_scale, wh_scale, b, bhn, x_tail, zeros, xp_step, h_step, bytes;
 } gru_rt_layout;
@@ -99,6 +101,10 @@ typedef struct gru_layer_descriptor {
    * kernels convert them by integer arithmetic. */
   int32_t weights_precision;
   int32_t weight_type_code, weight_type_bits; /* halide_type_code_t, bits */
+  /* Wx's and Wh's k in groups of k_group, each row zero-padded to a multiple of it (w8a8: 4,
+   * gru_pack_converted; else 1): the panels are [3H/wx_panel][Dp/k_group][wx_panel][k_group]
+   * and [H/wh_panel][Hp/k_group][3][wh_panel][k_group], MLX's [3H][Dp] and [3H][Hp]. */
+  int32_t k_group;
   /* Rows of the arrays the time loop slices on the device start at multiples of this many
    * floats (1 on CPU targets). */
   int32_t row_align_floats;

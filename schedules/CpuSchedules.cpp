@@ -38,6 +38,31 @@ std::pair<Halide::Var, Halide::Var> register_tiles(Halide::Func out, Halide::Var
   return {co, ro};
 }
 
+// w8a8's quantized inputs, once per call before the product (a few hundred bytes): the rows'
+// magnitudes, then the quantized bytes in vectors (q is internal, so rounding its extent up to
+// whole vectors only pads its buffer; its reads of the input are clamped).
+void quantize_inputs_first(const Halide::Target &target, const DotInputs &dot) {
+  const Halide::Var k(dot.q.args()[0].name());
+  Halide::Func amax = dot.amax, q = dot.q;
+  const int lanes = target.natural_vector_size<float>();
+  amax.compute_root();
+  if (dot.K % lanes == 0 && dot.K > lanes) {
+    // The magnitude in vectors: a lane-wise maximum over the row's vectors, then across lanes.
+    Halide::RVar ko("amax_ko"), ki("amax_ki");
+    Halide::Var lane("amax_lane");
+    Halide::Func lanes_max = amax.update().split(dot.amax_k, ko, ki, lanes).rfactor(ki, lane);
+    lanes_max.compute_at(amax, Halide::Var(amax.args()[0].name())).vectorize(lane);
+    lanes_max.update().vectorize(lane);
+  }
+  q.compute_root().vectorize(k, lanes, TailStrategy::RoundUp);
+}
+
+// The reduction of a w8a8 product: each lane's 4 k (kk) vectorized with the outputs' vectors,
+// which Halide makes one dot-product instruction per vector (x86 VNNI vpdpbusd, Arm sdot).
+Halide::Stage dot_reduction(Halide::Stage update, const DotInputs &dot) {
+  return update.atomic().vectorize(dot.kk);
+}
+
 }  // namespace
 
 void schedule_projection_for_cpu(const Halide::Target &target, const ProjectionFuncs &f) {
@@ -53,6 +78,14 @@ void schedule_projection_for_cpu(const Halide::Target &target, const ProjectionF
   const auto [jo, ro] = register_tiles(xp, j, r, tj, f.tile.rows);
   if (!f.team && 2.0 * rows * D * G >= kParallelFlops && G / tj.width > 1) xp.parallel(jo);
   acc.compute_at(xp, ro).vectorize(j, tj.lanes).unroll(j).unroll(r);
+  if (f.dot.defined()) {
+    quantize_inputs_first(target, f.dot);
+    dot_reduction(acc.update().reorder(f.dot.kk, j, r, f.k), f.dot)
+        .vectorize(j, tj.lanes)
+        .unroll(j)
+        .unroll(r);
+    return;
+  }
   acc.update().reorder(j, r, f.k).vectorize(j, tj.lanes).unroll(j).unroll(r);
 }
 
@@ -66,6 +99,17 @@ void schedule_step_for_cpu(const Halide::Target &target, const StepFuncs &f) {
   // registers, the gates follow in vectors.
   const auto [io, no] = register_tiles(h_next, i, n, ti, f.tile.rows);
   if (!f.team && 2.0 * N * H * 3 * K >= kParallelFlops && H / ti.width > 1) h_next.parallel(io);
+  if (f.dot.defined()) {
+    // w8a8: the whole reduction per batch tile (the panel is a quarter of float32's).
+    quantize_inputs_first(target, f.dot);
+    hp.compute_at(h_next, no).vectorize(i, ti.lanes).unroll(i).unroll(g).unroll(n);
+    dot_reduction(hp.update().reorder(f.dot.kk, i, g, n, f.k), f.dot)
+        .vectorize(i, ti.lanes)
+        .unroll(i)
+        .unroll(g)
+        .unroll(n);
+    return;
+  }
   if (f.tile.k_block > 0 && f.tile.k_block < K) {
     // The reduction in blocks (BLIS's kc): hp for all N rows of the tile of states, then for
     // each block of k, every batch tile in turn while the block of the panel stays in L1.

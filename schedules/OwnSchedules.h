@@ -19,6 +19,18 @@
 
 namespace grugen {
 
+// w8a8's integer dot products (GruGenerator.h's quantize_rows): the input rows' magnitudes and
+// quantized rows (computed once per call, before the product), and the product's reduction in
+// two dimensions: kk within a group of k (vectorized with the outputs: one 32-bit lane's dot
+// product of 4 bytes) and ko over the groups. Undefined for the other precisions.
+struct DotInputs {
+  Halide::Func amax, q;
+  Halide::RVar kk, ko;
+  Halide::RVar amax_k;  // amax's reduction over the K inputs of a row
+  int K = 0;
+  bool defined() const { return q.defined(); }
+};
+
 // The projection: xp(j, r) = acc(j, r), acc = b(j) + sum_k Wx(j, k) * x(k, r), a
 // [rows][D] x [D][G] GEMM (`acc` is the bias-initialised reduction over the input size).
 struct ProjectionFuncs {
@@ -29,6 +41,7 @@ struct ProjectionFuncs {
   CpuTile tile;    // the plan's tile (SchedulePlan.h), for the CPU schedule
   GpuBlock block;  // the plan's thread block, for the GPU schedule
   bool team = false;  // a team model's step projection (run by one member): no parallel loop
+  DotInputs dot;      // w8a8: acc is the int32 dot product over (dot.kk, dot.ko = k)
 };
 
 // The step: h_next(i, n) from the gate products hp, sum_k Wh * h(k, n) over the states: in the
@@ -42,6 +55,7 @@ struct StepFuncs {
   GpuBlock block;  // the plan's thread block, for the GPU schedule
   int K = 0;       // the reduction's extent, the layer's H (0: H above)
   bool team = false;  // a team member's step (the runtime's thread): never a parallel loop
+  DotInputs dot;      // w8a8: hp is the int32 dot product over (dot.kk, dot.ko = k)
 };
 
 // The step with the reset gate before the n gate's product (reset_after = false): `step.hp`

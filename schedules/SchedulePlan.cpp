@@ -176,6 +176,7 @@ WeightPanels panels_for(const MachineModel &m, const GruSpec &spec, const CpuTil
   const int64_t H = spec.hidden_size, G = 3 * H;
   const int64_t p = tile_width(G, m.lanes(), projection.vectors);
   const int64_t t = tile_width(H, m.lanes(), step.vectors);
+  if (spec.quantized_activations()) return {G, H};
   return {G % p == 0 ? p : G, H % t == 0 ? t : H};
 }
 

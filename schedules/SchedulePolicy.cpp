@@ -362,9 +362,14 @@ Halide::Type weight_storage_type(WeightsPrecision precision, bool half_weights_a
     case WeightsPrecision::F32: return Halide::Float(32);
     case WeightsPrecision::F16: return half_weights_as_bits ? Halide::UInt(16) : Halide::Float(16);
     case WeightsPrecision::BF16: return half_weights_as_bits ? Halide::UInt(16) : Halide::BFloat(16);
-    case WeightsPrecision::Int8: return Halide::Int(8);
+    case WeightsPrecision::Int8:
+    case WeightsPrecision::W8A8: return Halide::Int(8);
   }
   return Halide::Float(32);
+}
+
+bool dot_unsigned_inputs(const Halide::Target &target) {
+  return target.arch == Halide::Target::X86;
 }
 
 std::string PipelineSchedule::source() const {

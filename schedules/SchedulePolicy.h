@@ -147,6 +147,12 @@ std::vector<Autoscheduler> gpu_autoschedulers(const TargetPolicy &policy,
 // runtime types the buffers it passes.
 Halide::Type weight_storage_type(WeightsPrecision precision, bool half_weights_as_bits);
 
+// w8a8's integer dot products on `target`: x86 multiplies unsigned by signed bytes (AVX-512
+// VNNI's vpdpbusd; without VNNI Halide widens both to pmaddwd), so the kernels there take
+// q + 128 and subtract 128 times each row's integer sum; Arm's sdot (arm_dot_prod) and the
+// GPUs multiply signed bytes. The int32 sums are the same on every target.
+bool dot_unsigned_inputs(const Halide::Target &target);
+
 // The policies the kernels are compiled under: the target's own, or for a portable target one per
 // feature level, best first (each with its Halide target, machine model and `variant` name).
 std::vector<TargetPolicy> kernel_variants(const TargetPolicy &policy);

@@ -446,7 +446,7 @@ double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const Schedu
     return b;
   };
   // The weights of the spec's precision (timing does not depend on their values: zeros) and,
-  // for int8, their row scales.
+  // for int8 and w8a8, their row data (GruSpec::weight_row_floats).
   auto weights = [&](const WeightShape &ws) {
     Halide::Buffer<> b(weight_storage_type(spec.weights_precision, policy.half_weights_as_bits),
                        static_cast<int>(ws.inner), static_cast<int>(ws.outer));
@@ -455,10 +455,10 @@ double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const Schedu
   };
   const bool scaled = spec.has_weight_scales();
   std::function<int()> call;
-  Halide::Buffer<float> a, bias, out, extra, scale = vector(G);
+  Halide::Buffer<float> a, bias, out, extra, scale = vector(int(std::max<int64_t>(G, spec.weight_row_floats())));
   Halide::Buffer<> w;
   if (kind == KernelKind::Step) {
-    const WeightShape ws = weight_shape(3, H, H, kernel.panel);
+    const WeightShape ws = weight_shape(3, H, spec.padded_k(H), kernel.panel);
     a = matrix(G, N), extra = matrix(H, N), w = weights(ws), bias = vector(H);
     out = Halide::Buffer<float>(H, N);
     call = [&] {
@@ -471,7 +471,7 @@ double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const Schedu
       return e ? e : out.device_sync();
     };
   } else {
-    const WeightShape ws = weight_shape(1, G, D, kernel.panel);
+    const WeightShape ws = weight_shape(1, G, spec.padded_k(D), kernel.panel);
     a = matrix(D, kernel.rows), w = weights(ws), bias = vector(G);
     out = Halide::Buffer<float>(G, int(kernel.rows));
     call = [&] {

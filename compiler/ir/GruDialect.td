@@ -47,9 +47,10 @@ def Gru_PrecisionF32 : I32EnumAttrCase<"f32", 0>;
 def Gru_PrecisionF16 : I32EnumAttrCase<"f16", 1>;
 def Gru_PrecisionBF16 : I32EnumAttrCase<"bf16", 2>;
 def Gru_PrecisionInt8 : I32EnumAttrCase<"int8", 3>;
+def Gru_PrecisionW8A8 : I32EnumAttrCase<"w8a8", 4>;
 def Gru_Precision : I32EnumAttr<"Precision", "how a GRU layer's weights are stored",
                                 [Gru_PrecisionF32, Gru_PrecisionF16, Gru_PrecisionBF16,
-                                 Gru_PrecisionInt8]> {
+                                 Gru_PrecisionInt8, Gru_PrecisionW8A8]> {
   let cppNamespace = "::grugen::gru";
   let genSpecializedAttr = 0;
 }

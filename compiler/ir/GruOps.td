@@ -62,7 +62,10 @@ def Gru_LayerOp : Gru_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     compiled model stores Wx and Wh: the operands stay float32 and the function is theirs; the
     library converts them (f16/bf16: round to nearest even; int8: per gate row j,
     scale[j] = max_k |W[j][k]| / 127, 1 for a zero row, q = round_half_even(W / scale) clamped
-    to [-127, 127]) and its kernels accumulate in float32. A stack has one precision.
+    to [-127, 127]) and its kernels accumulate in float32. `w8a8` stores int8 weights the same
+    way and quantizes each product's input vector per call as well (a row of x or h: 127 over
+    its largest magnitude), the products being exact int32 dot products (GruSpec.h states the
+    rule). A stack has one precision.
 
     `direction` defaults to forward, `reset_after` to true and `weights_precision` to f32;
     defaults are not printed. Later

@@ -22,6 +22,7 @@ gru::Precision ir_precision(WeightsPrecision precision) {
     case WeightsPrecision::F16: return gru::Precision::f16;
     case WeightsPrecision::BF16: return gru::Precision::bf16;
     case WeightsPrecision::Int8: return gru::Precision::int8;
+    case WeightsPrecision::W8A8: return gru::Precision::w8a8;
   }
   return gru::Precision::f32;
 }
@@ -32,6 +33,7 @@ WeightsPrecision spec_precision(gru::Precision precision) {
     case gru::Precision::f16: return WeightsPrecision::F16;
     case gru::Precision::bf16: return WeightsPrecision::BF16;
     case gru::Precision::int8: return WeightsPrecision::Int8;
+    case gru::Precision::w8a8: return WeightsPrecision::W8A8;
   }
   return WeightsPrecision::F32;
 }

@@ -260,6 +260,7 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
          "    .weights_precision = " + precision_enum + ",\n"
          "    .weight_type_code = " + num(int64_t(weight_type.code())) + ",\n"
          "    .weight_type_bits = " + num(weight_type.bits()) + ",\n"
+         "    .k_group = " + num(spec.weight_k_group()) + ",\n"
          "    .row_align_floats = " + num(v.row_align_floats) + ",\n"
          "    .layout = " + layout_text(spec.model_layout(layer)) + ",\n"
          "    .layout_in_place = " + layout_text(spec.model_layout(layer, true)) + ",\n"

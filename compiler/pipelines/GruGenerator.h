@@ -7,6 +7,9 @@
 // TailStrategy::ShiftInwards, which reads before row 0 whenever the extent is below the factor.
 #pragma once
 
+#include <limits>
+#include <string>
+
 #include "Halide.h"
 #include "schedules/SchedulePlan.h"
 #include "schedules/SchedulePolicy.h"
@@ -70,8 +73,18 @@ class GruGenerator : public Halide::Generator<T> {
   bool packed_weights() const { return int(panel) > 0; }
   WeightsPrecision precision() const { return weights_precision; }
   Halide::Type weight_type() const { return weight_storage_type(precision(), half_weights_as_bits); }
-  // int8 weights: each gate row's sum is multiplied by its float32 scale (an extra input).
-  bool scaled_weights() const { return precision() == WeightsPrecision::Int8; }
+  // int8 and w8a8 weights: each gate row's sum is multiplied by its float32 scale (an extra
+  // input, which for w8a8 also holds the rows' integer sums after the scales).
+  bool scaled_weights() const {
+    return precision() == WeightsPrecision::Int8 || precision() == WeightsPrecision::W8A8;
+  }
+  // w8a8: the products' inputs are quantized per call and the products are int32 dot products
+  // over groups of k_group() k (GruSpec::quantized_activations, weight_k_group).
+  bool quantized_activations() const { return precision() == WeightsPrecision::W8A8; }
+  int k_group() const { return int(precision_k_group(precision())); }
+  int padded_k(int K) const { return (K + k_group() - 1) / k_group() * k_group(); }
+  // Floats of the row-data input per weight matrix of `rows` rows: scales, then (w8a8) sums.
+  int row_floats(int rows) const { return quantized_activations() ? 2 * rows : rows; }
   CpuTile tile() const {
     return {int(tile_vectors), int(tile_rows), int(k_block), int(tile_panels)};
   }
@@ -82,7 +95,7 @@ class GruGenerator : public Halide::Generator<T> {
   // interleaved: [per_gate / panel][K][gates][panel], a 2-D buffer (K x gates x panel, panels).
   template <typename B>
   void bound_weights(B &buf, int gates, int per_gate, int K) {
-    const WeightShape shape = weight_shape(gates, per_gate, K, int(panel));
+    const WeightShape shape = weight_shape(gates, per_gate, padded_k(K), int(panel));
     bound_dense_matrix(buf, int(shape.inner), int(shape.outer));
   }
 
@@ -90,17 +103,59 @@ class GruGenerator : public Halide::Generator<T> {
   template <typename B>
   Halide::Expr weight(B &buf, int gates, int per_gate, Halide::Expr k, Halide::Expr g,
                       Halide::Expr c) {
-    const int p = panel;
-    Halide::Expr w;
-    if (!packed_weights()) {
-      w = buf(k, g * per_gate + c);
-    } else if (p == per_gate) {
-      // One panel: no division (the plain transposed layout [K][gates][per_gate]).
-      w = buf((k * gates + g) * p + c, 0);
-    } else {
-      w = buf((k * gates + g) * p + c % p, c / p);
-    }
+    Halide::Expr w = stored_weight(buf, gates, per_gate, k / k_group(), k % k_group(), g, c);
     return precision() == WeightsPrecision::F32 ? w : weight_to_float(w);
+  }
+
+  // The stored element k = kg * k_group() + kk (kk < k_group()): with groups of k (w8a8), one
+  // group of a packed panel's column is k_group() consecutive elements ([Kp / k_group][gates]
+  // [panel][k_group], runtime/gru_pack.h's gru_pack_converted).
+  template <typename B>
+  Halide::Expr stored_weight(B &buf, int gates, int per_gate, Halide::Expr kg, Halide::Expr kk,
+                             Halide::Expr g, Halide::Expr c) {
+    const int p = panel, q = k_group();
+    if (!packed_weights()) return buf(kg * q + kk, g * per_gate + c);
+    // One panel: no division (the plain transposed layout [K][gates][per_gate]).
+    Halide::Expr column = p == per_gate ? c : c % p, which = p == per_gate ? Halide::Expr(0) : c / p;
+    return buf(((kg * gates + g) * p + column) * q + kk, which);
+  }
+
+  // w8a8's quantized input vectors: v(k, r) (r: a row of x, or a batch row of h) over k < K as
+  // q(k, r) for k < padded_k(K) (zeros past K), in the form the target's integer dot product
+  // takes (dot_unsigned_inputs: q + 128 as uint8, else int8), and scale(r), the row's scale
+  // (GruSpec.h's WeightsPrecision states the rule). The float arithmetic is strict IEEE, so
+  // that every target (and a NumPy float32 model of it) quantizes the same values alike.
+  struct QuantizedRows {
+    Halide::Func amax, q, scale;
+    bool unsigned_inputs;
+    Halide::RVar amax_k;  // amax's reduction over k
+  };
+  QuantizedRows quantize_rows(Halide::Func v, int K, const std::string &name) {
+    using Halide::Expr;
+    Halide::Var k("k"), r("r");
+    Halide::RDom e(0, K, name + "_e");
+    QuantizedRows out{Halide::Func(name + "_amax"), Halide::Func(name + "_q"),
+                      Halide::Func(name + "_scale"), dot_unsigned_inputs(this->get_target()), e};
+    const Expr inf = Expr(std::numeric_limits<float>::infinity());
+    // A NaN makes the row's magnitude +inf (no scale represents it): its products come out NaN.
+    out.amax(r) = 0.0f;
+    out.amax(r) = Halide::max(out.amax(r),
+                              Halide::select(Halide::is_nan(v(e, r)), inf, Halide::abs(v(e, r))));
+    const Expr a = out.amax(r), usable = a > 0.0f && a < inf;
+    const Expr inv = Halide::strict_float(127.0f / a);
+    const Expr level = Halide::strict_float(Halide::round(v(Halide::min(k, K - 1), r) * inv));
+    Expr q = Halide::select(usable && k < K, Halide::cast<int16_t>(Halide::clamp(level, -127.0f, 127.0f)),
+                            Halide::cast<int16_t>(0));
+    out.q(k, r) = out.unsigned_inputs ? Halide::cast<uint8_t>(q + 128) : Halide::cast<int8_t>(q);
+    out.scale(r) = Halide::strict_float(a / 127.0f);
+    return out;
+  }
+
+  // Row j's integer dot product made exact from one over unsigned inputs q + 128: minus 128
+  // times the row's integer sum, stored after the scales (sum_at: that float's index).
+  Halide::Expr exact_dot(Halide::Expr dot, const QuantizedRows &rows, Halide::Expr row_sum) {
+    if (!rows.unsigned_inputs) return dot;
+    return dot - 128 * Halide::cast<int32_t>(row_sum);
   }
 
   // A stored weight as float32, exactly: float16/bfloat16/int8 by Halide's conversions, or

@@ -32,7 +32,26 @@ class GruProjection : public GruGenerator<GruProjection> {
     Halide::RDom k(0, D, "k");
 
     Halide::Func acc("acc");
-    if (scaled_weights()) {
+    DotInputs dot;
+    Halide::RVar reduction = k;
+    if (quantized_activations()) {
+      // w8a8: each row of x quantized, then exact int32 dot products over groups of k; the
+      // row's scale and the weight row's apply to the sum, then the bias.
+      Halide::Func xv("xv");
+      Halide::Var kv("kv");
+      xv(kv, r) = x(kv, r);
+      const QuantizedRows xq = quantize_rows(xv, D, "x");
+      const int q = k_group();
+      Halide::RDom d(0, q, 0, padded_k(D) / q, "d");
+      acc(j, r) = 0;
+      acc(j, r) += Halide::cast<int32_t>(xq.q(d.y * q + d.x, r)) *
+                   Halide::cast<int32_t>(stored_weight(Wx, 1, G, d.y, d.x, 0, j));
+      Halide::Expr scaled = Halide::cast<float>(exact_dot(acc(j, r), xq, (*Wx_scale)(G + j))) *
+                            (*Wx_scale)(j) * xq.scale(r);
+      xp(j, r) = has_bias ? scaled + (*b)(j) : scaled;
+      dot = {xq.amax, xq.q, d.x, d.y, xq.amax_k, D};
+      reduction = d.y;
+    } else if (scaled_weights()) {
       // int8: the row's scale applies to its whole sum, then the bias.
       acc(j, r) = 0.0f;
       acc(j, r) += weight(Wx, 1, G, k, 0, j) * x(k, r);
@@ -51,15 +70,16 @@ class GruProjection : public GruGenerator<GruProjection> {
     // Rows are contiguous: the runtime views the [N][L][D] input as [N*L][D] rows.
     bound_dense_matrix(x, D, rows);
     bound_weights(Wx, 1, G, D);
-    if (scaled_weights()) bound_vector(*Wx_scale, G);
+    if (scaled_weights()) bound_vector(*Wx_scale, row_floats(G));
     if (has_bias) bound_vector(*b, G);
     // xp's rows may be padded apart: GPU targets align each row for the time loop's slices.
     bound_batch_slice(xp, G, rows);
 
     // The schedule, when the policy gives the pipeline one of gru-gen's own (else an
     // autoscheduler schedules it).
-    ProjectionFuncs funcs{xp, acc, j, r, k, G, rows, D, tile(), gpu_block()};
+    ProjectionFuncs funcs{xp, acc, j, r, reduction, G, rows, D, tile(), gpu_block()};
     funcs.team = team > 0;  // the team's step projection: on the calling thread only
+    funcs.dot = dot;
     if (own_schedule == OwnSchedule::Cpu) schedule_projection_for_cpu(get_target(), funcs);
     if (own_schedule == OwnSchedule::Gpu) schedule_projection_for_gpu(funcs);
   }

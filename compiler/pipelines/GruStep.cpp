@@ -82,7 +82,41 @@ class GruStep : public GruGenerator<GruStep> {
     };
     Halide::Func hp("hp"), r("r"), z("z"), c("c");
     Halide::Expr hp_r, hp_z, hp_n;
-    if (packed_weights()) {
+    // State i of this kernel is state `at` of the layer (at = i for the whole step).
+    // The slice is clamped to the team, so that every read is inside the buffers by
+    // construction (Halide then needs no run-time check of the regions).
+    const Halide::Expr at =
+        team > 0 ? i + Halide::clamp((*slice), 0, int(team) - 1) * Hs : Halide::Expr(i);
+    // int8 and w8a8: each gate row's sum times its scale (Wh's rows in MLX's order: gate g,
+    // state i is row g * H + i).
+    auto scale = [&](Halide::Expr row) { return (*Wh_scale)(row); };
+    DotInputs dot;
+    if (quantized_activations()) {
+      // w8a8: h quantized per batch row, then exact int32 dot products over groups of k.
+      Halide::Func hv("hv");
+      Halide::Var kv("kv");
+      hv(kv, n) = h(kv, n);
+      const QuantizedRows hq = quantize_rows(hv, H, "h");
+      const int q = k_group();
+      Halide::RDom d(0, q, 0, padded_k(H) / q, "d");
+      const Halide::Expr input = Halide::cast<int32_t>(hq.q(d.y * q + d.x, n));
+      auto product = [&](Halide::Expr dot_sum, Halide::Expr row) {
+        return Halide::cast<float>(exact_dot(dot_sum, hq, scale(G + row))) * scale(row) *
+               hq.scale(n);
+      };
+      if (packed_weights()) {
+        hp(i, g, n) = 0;
+        hp(i, g, n) += input * Halide::cast<int32_t>(stored_weight(Wh, 3, Hs, d.y, d.x, g, i));
+        hp_r = product(hp(i, 0, n), at), hp_z = product(hp(i, 1, n), at + H);
+        hp_n = product(hp(i, 2, n), at + 2 * H);
+      } else {
+        hp(j, n) = 0;
+        hp(j, n) += input * Halide::cast<int32_t>(stored_weight(Wh, 3, H, d.y, d.x, 0, j));
+        hp_r = product(hp(i, n), i), hp_z = product(hp(i + H, n), i + H);
+        hp_n = product(hp(i + 2 * H, n), i + 2 * H);
+      }
+      dot = {hq.amax, hq.q, d.x, d.y, hq.amax_k, H};
+    } else if (packed_weights()) {
       // hp(i, g, n): gate g's row i, so that a tile of states i gets all three of its gate
       // products in one pass over its panel of Wh (one h(k) broadcast feeds all three).
       hp(i, g, n) = 0.0f;
@@ -93,15 +127,7 @@ class GruStep : public GruGenerator<GruStep> {
       hp(j, n) += weight(Wh, 3, H, k, 0, j) * h(k, n);
       hp_r = hp(i, n), hp_z = hp(i + H, n), hp_n = hp(i + 2 * H, n);
     }
-    // State i of this kernel is state `at` of the layer (at = i for the whole step).
-    // The slice is clamped to the team, so that every read is inside the buffers by
-    // construction (Halide then needs no run-time check of the regions).
-    const Halide::Expr at =
-        team > 0 ? i + Halide::clamp((*slice), 0, int(team) - 1) * Hs : Halide::Expr(i);
-    // int8: each gate row's sum times its scale (Wh's rows in MLX's order: gate g, state i is
-    // row g * H + i).
-    auto scale = [&](Halide::Expr row) { return (*Wh_scale)(row); };
-    if (scaled_weights()) {
+    if (scaled_weights() && !quantized_activations()) {
       hp_r = hp_r * scale(at), hp_z = hp_z * scale(at + H), hp_n = hp_n * scale(at + 2 * H);
     }
     r(i, n) = sigmoid(xp(at, n) + hp_r);
@@ -114,6 +140,7 @@ class GruStep : public GruGenerator<GruStep> {
     } else {
       // hp is read for the r and z gates only, so bounds inference computes those rows alone.
       rh(i, n) = r(i, n) * h(i, n);
+      if (quantized_activations()) throw std::logic_error("w8a8 takes the reset-after variant only");
       hn(i, n) = 0.0f;
       hn(i, n) += weight(Wh, 3, H, k, 2, i) * rh(k, n);
       pre = xp(i + 2 * H, n) + (scaled_weights() ? hn(i, n) * scale(i + 2 * H) : hn(i, n));
@@ -125,7 +152,7 @@ class GruStep : public GruGenerator<GruStep> {
     bound_batch_slice(xp, G, N);
     bound_batch_slice(h, H, N);
     bound_weights(Wh, 3, Hs, H);
-    if (scaled_weights()) bound_vector(*Wh_scale, G);
+    if (scaled_weights()) bound_vector(*Wh_scale, row_floats(G));
     if (has_bias) bound_vector(*bhn, H);
     bound_batch_slice(h_next, Hs, N);
     if (team > 0) {
@@ -136,8 +163,10 @@ class GruStep : public GruGenerator<GruStep> {
 
     // The schedule, when the policy gives the pipeline one of gru-gen's own (else an
     // autoscheduler schedules it).
-    StepFuncs funcs{h_next, hp, i, g, j, n, k, Hs, N, tile(), gpu_block()};
+    StepFuncs funcs{h_next, hp, i, g, j, n, dot.defined() ? dot.ko : Halide::RVar(k), Hs, N,
+                    tile(), gpu_block()};
     funcs.K = H;
+    funcs.dot = dot;
     funcs.team = team > 0;
     if (!reset_after) {
       const ResetBeforeStepFuncs before{funcs, rh, hn};

@@ -30,13 +30,13 @@ GruSpec::ModelLayout GruSpec::model_layout(int64_t layer, bool weights_in_place)
   auto carve = [&](int64_t floats) { return carve_bytes(floats * int64_t(sizeof(float))); };
   const int64_t gates = 3 * hidden_size, element = weight_element_bytes();
   ModelLayout layout;
-  layout.Wx = carve_bytes(weights_in_place ? 0 : gates * input_size * element);
-  layout.Wh = carve_bytes(weights_in_place ? 0 : gates * hidden_size * element);
+  layout.Wx = carve_bytes(weights_in_place ? 0 : gates * padded_k(input_size) * element);
+  layout.Wh = carve_bytes(weights_in_place ? 0 : gates * padded_k(hidden_size) * element);
   // int8: the row scales of Wx, then of Wh, one array whose rows start kDeviceRowAlignFloats
   // apart (the runtime slices it per kernel, on GPU targets in device memory).
-  const int64_t scale_row = has_weight_scales() && !weights_in_place
-                                ? (gates + kDeviceRowAlignFloats - 1) / kDeviceRowAlignFloats *
-                                      kDeviceRowAlignFloats
+  const int64_t scale_row = !weights_in_place
+                                ? (weight_row_floats() + kDeviceRowAlignFloats - 1) /
+                                      kDeviceRowAlignFloats * kDeviceRowAlignFloats
                                 : 0;
   layout.wx_scale = carve(2 * scale_row);
   layout.wh_scale = layout.wx_scale + scale_row * int64_t(sizeof(float));
@@ -60,7 +60,8 @@ int64_t GruSpec::weight_element_bytes() const {
     case WeightsPrecision::F32: return 4;
     case WeightsPrecision::F16:
     case WeightsPrecision::BF16: return 2;
-    case WeightsPrecision::Int8: return 1;
+    case WeightsPrecision::Int8:
+    case WeightsPrecision::W8A8: return 1;
   }
   return 4;
 }
@@ -73,7 +74,8 @@ struct PrecisionName {
 constexpr PrecisionName kPrecisionNames[] = {{WeightsPrecision::F32, "f32"},
                                              {WeightsPrecision::F16, "f16"},
                                              {WeightsPrecision::BF16, "bf16"},
-                                             {WeightsPrecision::Int8, "int8"}};
+                                             {WeightsPrecision::Int8, "int8"},
+                                             {WeightsPrecision::W8A8, "w8a8"}};
 }  // namespace
 
 const char *precision_name(WeightsPrecision precision) {
@@ -88,7 +90,7 @@ std::optional<WeightsPrecision> parse_precision(std::string_view name) {
   return std::nullopt;
 }
 
-const char *precision_names() { return "f32, f16, bf16 or int8"; }
+const char *precision_names() { return "f32, f16, bf16, int8 or w8a8"; }
 
 const std::map<std::string, WeightsPrecision> &precisions_by_name() {
   static const std::map<std::string, WeightsPrecision> kByName = [] {
@@ -261,6 +263,11 @@ std::optional<GruSpecError> validate(const GruSpec &spec) {
                             " weight elements = " + std::to_string(spec.weight_elements()) +
                             " exceed the limit of " +
                             std::to_string(GruSpecLimits::kMaxWeightElements)};
+  if (spec.quantized_activations() && !spec.reset_after)
+    return GruSpecError{GruSpecField::WeightsPrecision,
+                        std::string(precision_name(spec.weights_precision)) +
+                            " takes the reset-after variant only (the reset-before product's "
+                            "input r*h is not quantized)"};
   return std::nullopt;
 }
 

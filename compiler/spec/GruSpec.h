@@ -37,13 +37,24 @@ enum class GruDirection { Forward, Reverse, Bidirectional };
 // q[j][k] = round_half_even(W[j][k] / scale[j]) clamped to [-127, 127]. The kernels convert
 // in registers and accumulate in float32; int8 multiplies row j's sum by scale[j]. Biases, the
 // input and the states stay float32.
-enum class WeightsPrecision { F32, F16, BF16, Int8 };
+// W8A8: the weights as int8, and each product's input vector too (a row of x for the projection,
+// of h for the step, per call): a = max_k |v[k]| (+inf when a v[k] is NaN), inv = 127 / a in
+// float32, q[k] = round_half_even(v[k] * inv) clamped to [-127, 127] (all 0 when a is 0 or not
+// finite), scale_v = a / 127. Row j's product is the exact int32 sum_k q_w[j][k] q[k], then
+// float32(sum) * scale[j] * scale_v: the integer dot products of x86 VNNI (vpdpbusd) and Arm
+// sdot, the same bits on every target. A zero or non-finite row of v gives 0 or NaN.
+enum class WeightsPrecision { F32, F16, BF16, Int8, W8A8 };
 
-// Its name as the flag, the IR and the header write it: "f32", "f16", "bf16", "int8".
+// GruSpec::weight_k_group for a precision (the generators read the precision alone).
+inline int64_t precision_k_group(WeightsPrecision precision) {
+  return precision == WeightsPrecision::W8A8 ? 4 : 1;
+}
+
+// Its name as the flag, the IR and the header write it: "f32", "f16", "bf16", "int8", "w8a8".
 const char *precision_name(WeightsPrecision precision);
 // The precision a name states, or nullopt (the error names precision_names()).
 std::optional<WeightsPrecision> parse_precision(std::string_view name);
-// "f32, f16, bf16 or int8": what parse_precision accepts, for messages.
+// "f32, f16, bf16, int8 or w8a8": what parse_precision accepts, for messages.
 const char *precision_names();
 // Every precision by its name (the table behind the three above; the generators' GeneratorParam).
 const std::map<std::string, WeightsPrecision> &precisions_by_name();
@@ -69,8 +80,22 @@ struct GruSpec {
 
   // Bytes of one stored element of Wx and Wh: 4, 2, 2 or 1.
   int64_t weight_element_bytes() const;
-  // Whether Wx and Wh carry a float32 scale per gate row (int8).
-  bool has_weight_scales() const { return weights_precision == WeightsPrecision::Int8; }
+  // Whether Wx and Wh carry a float32 scale per gate row (int8, w8a8).
+  bool has_weight_scales() const {
+    return weights_precision == WeightsPrecision::Int8 || weights_precision == WeightsPrecision::W8A8;
+  }
+  // Whether the products' inputs are quantized per call too (w8a8: integer dot products).
+  bool quantized_activations() const { return weights_precision == WeightsPrecision::W8A8; }
+  // w8a8 stores each weight row's k in groups of 4 (one 32-bit lane of an integer dot product
+  // holds 4 consecutive k: runtime/gru_pack.h), zero-padded to a multiple of 4; 1 otherwise.
+  int64_t weight_k_group() const { return precision_k_group(weights_precision); }
+  int64_t padded_k(int64_t K) const { return (K + weight_k_group() - 1) / weight_k_group() * weight_k_group(); }
+  // Floats per matrix in the row-data array (wx_scale, wh_scale): 3H scales, and for w8a8 then
+  // each row's integer sum sum_k q[j][k] (exact in float32: |sum| <= 127 * 16384), which the
+  // kernels that take unsigned inputs subtract 128 times (runtime/gru_pack.h).
+  int64_t weight_row_floats() const {
+    return has_weight_scales() ? (quantized_activations() ? 6 : 3) * hidden_size : 0;
+  }
   int64_t directions() const { return direction == GruDirection::Bidirectional ? 2 : 1; }
   // Features of each output row: directions() * H.
   int64_t output_size() const { return directions() * hidden_size; }

@@ -211,6 +211,7 @@ static gru_layer_descriptor make(int32_t D, int32_t H, int32_t N, int bias, int3
     }
   wx_panel = d.wx_panel, wh_panel = d.wh_panel;
   d.row_align_floats = 1;
+  d.k_group = 1;
   uint64_t at = 1024;
   const uint64_t G = 3 * (uint64_t)H;
   d.layout.Wx = carve(&at, G * D);
