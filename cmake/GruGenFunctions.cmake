@@ -4,7 +4,7 @@
 #                   [INPUT_SIZE D HIDDEN_SIZE H] [NO_BIAS]   # or taken from WEIGHTS
 #                   [RESET_BEFORE]   # the reset gate before the recurrent product (--reset-before)
 #                   [BATCH N]                                # default 1
-#                   [WEIGHTS_PRECISION f32|f16|bf16|int8]    # --weights-precision, default f32
+#                   [WEIGHTS_PRECISION f32|f16|bf16|int8|w8a8] # --weights-precision, default f32
 #                   [TARGETS host|arm64-linux|arm64-macos|metal|opencl|arm64-ios|metal-ios|
 #                            arm64-android|<Halide target> ...]
 #                   [WEIGHTS file.safetensors [WEIGHTS_PREFIX p] [EMBED]]

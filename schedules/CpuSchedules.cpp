@@ -47,7 +47,8 @@ void quantize_inputs_first(const Halide::Target &target, const DotInputs &dot) {
   const int lanes = target.natural_vector_size<float>();
   amax.compute_root();
   if (dot.K % lanes == 0 && dot.K > lanes) {
-    // The magnitude in vectors: a lane-wise maximum over the row's vectors, then across lanes.
+    // The magnitude in vectors: a lane-wise maximum over the row's vectors, then across lanes
+    // (integers: the float32 magnitudes' bits).
     Halide::RVar ko("amax_ko"), ki("amax_ki");
     Halide::Var lane("amax_lane");
     Halide::Func lanes_max = amax.update().split(dot.amax_k, ko, ki, lanes).rfactor(ki, lane);

@@ -18,6 +18,7 @@ void quantize_inputs_first(const DotInputs &dot, const GpuBlock &block) {
   Halide::Var ro("ro"), ri("ri"), ko("ko"), ki("ki");
   Halide::Func amax = dot.amax, q = dot.q;
   amax.compute_root().gpu_tile(r, ro, ri, 1, TailStrategy::GuardWithIf);
+  amax.update().gpu_tile(r, ro, ri, 1, TailStrategy::GuardWithIf);
   q.compute_root().gpu_tile(k, qr, ko, ro, ki, ri, block.threads, 1, TailStrategy::GuardWithIf);
 }
 }  // namespace

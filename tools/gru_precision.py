@@ -9,9 +9,10 @@ The rules, as the generated header states them (NAME_WEIGHTS_PRECISION):
         q[j][k] = round_half_even(W[j][k] / scale[j]) clamped to [-127, 127],
         and the row's dot product is scale[j] * sum_k q[j][k] * v[k].
   w8a8  the weights as int8, and each product's input vector v (a row of x, or of the state h
-        the step is given) quantized per call: a = max_k |v[k]| (+inf with a NaN),
-        inv = 127 / a in float32, qv[k] = round_half_even(v[k] * inv) clamped to [-127, 127]
-        (all 0 unless 0 < a < inf), sv = a / 127; row j's product is the exact int32
+        the step is given) quantized per call: a = max_k |v[k]| (NaN with a NaN); for
+        0 < a < inf, inv = 127 / a in float32, qv[k] = round_half_even(v[k] * inv) clamped to
+        [-127, 127]; for a = inf, qv[k] = +-127 where v[k] = +-inf, else 0; otherwise 0;
+        sv = a / 127; row j's product is the exact int32
         s = sum_k q[j][k] qv[k], then float32(s) * scale[j] * sv in float32 (`w8a8_product`).
         The answer depends on the states the library itself computed (it quantizes them), so
         --check-states checks each step of a library's run from the library's previous state.
@@ -73,12 +74,13 @@ def stored(W, precision):
 def quantize_rows(V):
     """w8a8's input rows V [rows][K] float32 -> (qv [rows][K] int64, sv [rows] float32)."""
     V = np.asarray(V, dtype=np.float32)
-    a = np.where(np.isnan(V), np.float32(np.inf), np.abs(V)).max(axis=1).astype(np.float32)
-    usable = (a > 0) & (a < np.inf)
+    a = np.abs(V).max(axis=1).astype(np.float32)  # NaN when the row has one
+    finite = (a > 0) & (a < np.inf)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         inv = (np.float32(127) / a).astype(np.float32)
-        level = np.rint((V * inv[:, None]).astype(np.float32))
-        qv = np.where(usable[:, None], np.clip(np.nan_to_num(level), -127, 127), 0)
+        level = np.clip(np.nan_to_num(np.rint((V * inv[:, None]).astype(np.float32))), -127, 127)
+        infinite = np.where(np.isinf(V), np.sign(V) * 127, 0)
+        qv = np.where(finite[:, None], level, np.where((a == np.inf)[:, None], infinite, 0))
         sv = (a / np.float32(127)).astype(np.float32)
     return qv.astype(np.int64), sv
 

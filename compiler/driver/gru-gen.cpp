@@ -73,8 +73,10 @@ cl::opt<bool> reset_before("reset-before",
 cl::opt<std::string> weights_precision(
     "weights-precision",
     cl::desc("How the model stores Wx and Wh: f32 (default), f16 or bf16 (rounded to nearest "
-             "even), int8 (symmetric per gate row, float32 scales); accumulation stays float32"),
-    cl::value_desc("f32|f16|bf16|int8"), cl::init("f32"), cl::cat(category));
+             "even), int8 (symmetric per gate row, float32 scales), accumulation in float32; or "
+             "w8a8: int8 weights and each product's input quantized per call, int32 dot "
+             "products"),
+    cl::value_desc("f32|f16|bf16|int8|w8a8"), cl::init("f32"), cl::cat(category));
 cl::opt<std::string> weights_file("weights",
                                   cl::desc("A trained layer's or model's weights (MLX "
                                            "safetensors, mlx.nn.GRU save_weights; a model's "

@@ -123,8 +123,11 @@ class GruGenerator : public Halide::Generator<T> {
   // w8a8's quantized input vectors: v(k, r) (r: a row of x, or a batch row of h) over k < K as
   // q(k, r) for k < padded_k(K) (zeros past K), in the form the target's integer dot product
   // takes (dot_unsigned_inputs: q + 128 as uint8, else int8), and scale(r), the row's scale
-  // (GruSpec.h's WeightsPrecision states the rule). The float arithmetic is strict IEEE, so
-  // that every target (and a NumPy float32 model of it) quantizes the same values alike.
+  // (GruSpec.h's WeightsPrecision states the rule: a = max_k |v[k]|, NaN when a v[k] is; an
+  // infinite v[k] quantizes to +-127 and the scale is inf, as float32's products would be
+  // infinite). The float arithmetic is strict IEEE, so that every target (and NumPy's float32
+  // model of it, tools/gru_precision.py) quantizes alike; the products' dequantization
+  // (dequantized) too, so that run's and step's projections are the same bits.
   struct QuantizedRows {
     Halide::Func amax, q, scale;
     bool unsigned_inputs;
@@ -136,19 +139,34 @@ class GruGenerator : public Halide::Generator<T> {
     Halide::RDom e(0, K, name + "_e");
     QuantizedRows out{Halide::Func(name + "_amax"), Halide::Func(name + "_q"),
                       Halide::Func(name + "_scale"), dot_unsigned_inputs(this->get_target()), e};
-    const Expr inf = Expr(std::numeric_limits<float>::infinity());
-    // A NaN makes the row's magnitude +inf (no scale represents it): its products come out NaN.
-    out.amax(r) = 0.0f;
+    // The largest magnitude as the largest of the magnitudes' bits (an integer maximum): a NaN's
+    // are above infinity's, so a NaN in the row makes it NaN.
+    out.amax(r) = Halide::cast<uint32_t>(0);
     out.amax(r) = Halide::max(out.amax(r),
-                              Halide::select(Halide::is_nan(v(e, r)), inf, Halide::abs(v(e, r))));
-    const Expr a = out.amax(r), usable = a > 0.0f && a < inf;
+                              Halide::reinterpret<uint32_t>(v(e, r)) & 0x7fffffffu);
+    const Expr a = Halide::reinterpret<float>(out.amax(r));
+    const Expr inf = Expr(std::numeric_limits<float>::infinity());
+    const Expr finite = a > 0.0f && a < inf;
+    const Expr value = v(Halide::min(k, K - 1), r);
     const Expr inv = Halide::strict_float(127.0f / a);
-    const Expr level = Halide::strict_float(Halide::round(v(Halide::min(k, K - 1), r) * inv));
-    Expr q = Halide::select(usable && k < K, Halide::cast<int16_t>(Halide::clamp(level, -127.0f, 127.0f)),
-                            Halide::cast<int16_t>(0));
+    const Expr level = Halide::strict_float(Halide::round(value * inv));
+    auto i16 = [](Expr x) { return Halide::cast<int16_t>(x); };
+    const Expr infinite = Halide::select(Halide::is_inf(value),
+                                         Halide::select(value > 0.0f, i16(127), i16(-127)), i16(0));
+    // Strict: else LLVM may assume no infinity and no NaN reaches a comparison (Halide's float
+    // arithmetic is fast-math by default) and fold the tests of a.
+    Expr q = Halide::strict_float(Halide::select(k >= K, i16(0), finite,
+                                                 i16(Halide::clamp(level, -127.0f, 127.0f)),
+                                                 a == inf, infinite, i16(0)));
     out.q(k, r) = out.unsigned_inputs ? Halide::cast<uint8_t>(q + 128) : Halide::cast<int8_t>(q);
     out.scale(r) = Halide::strict_float(a / 127.0f);
     return out;
+  }
+
+  // A row's product from its int32 dot product: float32(dot) * the weight row's scale * the
+  // input row's, in IEEE order (0 * inf is NaN: an infinite input row over a zero sum).
+  Halide::Expr dequantized(Halide::Expr dot, Halide::Expr weight_scale, Halide::Expr input_scale) {
+    return Halide::strict_float(Halide::cast<float>(dot) * weight_scale * input_scale);
   }
 
   // Row j's integer dot product made exact from one over unsigned inputs q + 128: minus 128

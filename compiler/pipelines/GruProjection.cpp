@@ -46,9 +46,9 @@ class GruProjection : public GruGenerator<GruProjection> {
       acc(j, r) = 0;
       acc(j, r) += Halide::cast<int32_t>(xq.q(d.y * q + d.x, r)) *
                    Halide::cast<int32_t>(stored_weight(Wx, 1, G, d.y, d.x, 0, j));
-      Halide::Expr scaled = Halide::cast<float>(exact_dot(acc(j, r), xq, (*Wx_scale)(G + j))) *
-                            (*Wx_scale)(j) * xq.scale(r);
-      xp(j, r) = has_bias ? scaled + (*b)(j) : scaled;
+      Halide::Expr scaled =
+          dequantized(exact_dot(acc(j, r), xq, (*Wx_scale)(G + j)), (*Wx_scale)(j), xq.scale(r));
+      xp(j, r) = has_bias ? Halide::strict_float(scaled + (*b)(j)) : scaled;
       dot = {xq.amax, xq.q, d.x, d.y, xq.amax_k, D};
       reduction = d.y;
     } else if (scaled_weights()) {

@@ -101,8 +101,7 @@ class GruStep : public GruGenerator<GruStep> {
       Halide::RDom d(0, q, 0, padded_k(H) / q, "d");
       const Halide::Expr input = Halide::cast<int32_t>(hq.q(d.y * q + d.x, n));
       auto product = [&](Halide::Expr dot_sum, Halide::Expr row) {
-        return Halide::cast<float>(exact_dot(dot_sum, hq, scale(G + row))) * scale(row) *
-               hq.scale(n);
+        return dequantized(exact_dot(dot_sum, hq, scale(G + row)), scale(row), hq.scale(n));
       };
       if (packed_weights()) {
         hp(i, g, n) = 0;

@@ -38,11 +38,13 @@ enum class GruDirection { Forward, Reverse, Bidirectional };
 // in registers and accumulate in float32; int8 multiplies row j's sum by scale[j]. Biases, the
 // input and the states stay float32.
 // W8A8: the weights as int8, and each product's input vector too (a row of x for the projection,
-// of h for the step, per call): a = max_k |v[k]| (+inf when a v[k] is NaN), inv = 127 / a in
-// float32, q[k] = round_half_even(v[k] * inv) clamped to [-127, 127] (all 0 when a is 0 or not
-// finite), scale_v = a / 127. Row j's product is the exact int32 sum_k q_w[j][k] q[k], then
-// float32(sum) * scale[j] * scale_v: the integer dot products of x86 VNNI (vpdpbusd) and Arm
-// sdot, the same bits on every target. A zero or non-finite row of v gives 0 or NaN.
+// of h for the step, per call): a = max_k |v[k]| (NaN when a v[k] is NaN); for 0 < a < inf,
+// inv = 127 / a in float32 and q[k] = round_half_even(v[k] * inv) clamped to [-127, 127]; for
+// a = inf, q[k] = +-127 where v[k] = +-inf, else 0; otherwise all 0; scale_v = a / 127. Row j's
+// product is the exact int32 sum_k q_w[j][k] q[k], then float32(sum) * scale[j] * scale_v in
+// IEEE float32 (an infinite row gives +-inf, or NaN over a zero sum, as float32 products would;
+// a NaN row NaN): the integer dot products of x86 VNNI (vpdpbusd) and Arm sdot, the same
+// products on every target.
 enum class WeightsPrecision { F32, F16, BF16, Int8, W8A8 };
 
 // GruSpec::weight_k_group for a precision (the generators read the precision alone).
