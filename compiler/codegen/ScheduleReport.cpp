@@ -50,10 +50,15 @@ std::vector<std::string> split_operands(const std::string &ops) {
   return out;
 }
 
+// A multiply-accumulate of the reduction: a float FMA, or (w8a8) an integer dot product, Arm's
+// sdot/udot or x86's VNNI vpdpbusd (4 byte products into each 32-bit lane), which the report
+// counts as the reduction's "FMAs".
 bool is_fma(const Instruction &i, bool arm) {
-  if (arm) return i.mnemonic.rfind("fmla", 0) == 0 || i.mnemonic.rfind("fmadd", 0) == 0;
+  if (arm)
+    return i.mnemonic.rfind("fmla", 0) == 0 || i.mnemonic.rfind("fmadd", 0) == 0 ||
+           i.mnemonic == "sdot" || i.mnemonic == "udot";
   return i.mnemonic.find("fmadd") != std::string::npos ||
-         i.mnemonic.find("fnmadd") != std::string::npos;
+         i.mnemonic.find("fnmadd") != std::string::npos || i.mnemonic.rfind("vpdpbusd", 0) == 0;
 }
 
 // Vector or scalar loads an instruction issues: ARM ld* (ldp two, ld1 {a, b} one per register),
