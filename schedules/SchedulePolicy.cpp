@@ -368,8 +368,12 @@ Halide::Type weight_storage_type(WeightsPrecision precision, bool half_weights_a
   return Halide::Float(32);
 }
 
-bool dot_unsigned_inputs(const Halide::Target &target) {
-  return target.arch == Halide::Target::X86;
+IntegerDot integer_dot(const Halide::Target &target) {
+  if (target.arch != Halide::Target::X86) return {4, false};
+  using F = Halide::Target::Feature;
+  const bool vnni = target.has_feature(F::AVX512_Zen4) || target.has_feature(F::AVX512_Zen5) ||
+                    target.has_feature(F::AVX512_SapphireRapids);
+  return vnni ? IntegerDot{4, true} : IntegerDot{2, false};
 }
 
 std::string PipelineSchedule::source() const {

@@ -147,11 +147,22 @@ std::vector<Autoscheduler> gpu_autoschedulers(const TargetPolicy &policy,
 // runtime types the buffers it passes.
 Halide::Type weight_storage_type(WeightsPrecision precision, bool half_weights_as_bits);
 
-// w8a8's integer dot products on `target`: x86 multiplies unsigned by signed bytes (AVX-512
-// VNNI's vpdpbusd; without VNNI Halide widens both to pmaddwd), so the kernels there take
-// q + 128 and subtract 128 times each row's integer sum; Arm's sdot (arm_dot_prod) and the
-// GPUs multiply signed bytes. The int32 sums are the same on every target.
-bool dot_unsigned_inputs(const Halide::Target &target);
+// w8a8's integer dot product on `target` (one owner: the generators, the packager's descriptor
+// and the tuner's buffers read it): each 32-bit lane sums `k_group` consecutive k of a weight
+// row (the layout the runtime packs), and its inputs are q + 128 as unsigned bytes, or signed.
+//  - x86 with AVX-512 VNNI (Halide's avx512_zen4 level and up): vpdpbusd multiplies unsigned by
+//    signed bytes, 4 per lane: groups of 4, unsigned inputs (the kernels subtract 128 times each
+//    weight row's integer sum).
+//  - other x86 (AVX2, SSE4.1): pmaddwd sums 2 products of 16-bit integers per lane: groups of 2
+//    (with 4, Halide needs shuffles to add each lane's two pairs: 10 instructions per 32
+//    products instead of 3 per 16), signed.
+//  - Arm (sdot with arm_dot_prod; smull/sadalp without) and the GPUs: groups of 4, signed.
+// The int32 sums are the same on every target.
+struct IntegerDot {
+  int k_group;
+  bool unsigned_inputs;
+};
+IntegerDot integer_dot(const Halide::Target &target);
 
 // The policies the kernels are compiled under: the target's own, or for a portable target one per
 // feature level, best first (each with its Halide target, machine model and `variant` name).

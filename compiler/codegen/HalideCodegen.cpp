@@ -454,11 +454,14 @@ double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const Schedu
     return b;
   };
   const bool scaled = spec.has_weight_scales();
+  // w8a8's weights' k, padded to the kernel's group (IntegerDot).
+  const int64_t group = spec.quantized_activations() ? integer_dot(policy.halide_target).k_group : 1;
+  auto grouped = [&](int64_t K) { return (K + group - 1) / group * group; };
   std::function<int()> call;
   Halide::Buffer<float> a, bias, out, extra, scale = vector(int(std::max<int64_t>(G, spec.weight_row_floats())));
   Halide::Buffer<> w;
   if (kind == KernelKind::Step) {
-    const WeightShape ws = weight_shape(3, H, spec.padded_k(H), kernel.panel);
+    const WeightShape ws = weight_shape(3, H, grouped(H), kernel.panel);
     a = matrix(G, N), extra = matrix(H, N), w = weights(ws), bias = vector(H);
     out = Halide::Buffer<float>(H, N);
     call = [&] {
@@ -471,7 +474,7 @@ double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const Schedu
       return e ? e : out.device_sync();
     };
   } else {
-    const WeightShape ws = weight_shape(1, G, spec.padded_k(D), kernel.panel);
+    const WeightShape ws = weight_shape(1, G, grouped(D), kernel.panel);
     a = matrix(D, kernel.rows), w = weights(ws), bias = vector(G);
     out = Halide::Buffer<float>(G, int(kernel.rows));
     call = [&] {

@@ -216,6 +216,8 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
     // The features of the variant's Halide target as halide_can_use_target_features takes them
     // (one bit per Halide::Target::Feature, in 64-bit words), and each set one by name.
     const Halide::Target &target = v.halide_target;
+    // w8a8: the k group the variant's kernels read (IntegerDot), which create packs.
+    const int64_t k_group = spec.quantized_activations() ? integer_dot(target).k_group : 1;
     std::vector<uint64_t> words((Halide::Target::FeatureEnd + 63) / 64, 0);
     std::string names;
     for (int f = 0; f < Halide::Target::FeatureEnd; ++f) {
@@ -260,7 +262,7 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
          "    .weights_precision = " + precision_enum + ",\n"
          "    .weight_type_code = " + num(int64_t(weight_type.code())) + ",\n"
          "    .weight_type_bits = " + num(weight_type.bits()) + ",\n"
-         "    .k_group = " + num(spec.weight_k_group()) + ",\n"
+         "    .k_group = " + num(k_group) + ",\n"
          "    .row_align_floats = " + num(v.row_align_floats) + ",\n"
          "    .layout = " + layout_text(spec.model_layout(layer)) + ",\n"
          "    .layout_in_place = " + layout_text(spec.model_layout(layer, true)) + ",\n"

@@ -81,7 +81,9 @@ class GruGenerator : public Halide::Generator<T> {
   // w8a8: the products' inputs are quantized per call and the products are int32 dot products
   // over groups of k_group() k (GruSpec::quantized_activations, weight_k_group).
   bool quantized_activations() const { return precision() == WeightsPrecision::W8A8; }
-  int k_group() const { return int(precision_k_group(precision())); }
+  int k_group() const {
+    return quantized_activations() ? integer_dot(this->get_target()).k_group : 1;
+  }
   int padded_k(int K) const { return (K + k_group() - 1) / k_group() * k_group(); }
   // Floats of the row-data input per weight matrix of `rows` rows: scales, then (w8a8) sums.
   int row_floats(int rows) const { return quantized_activations() ? 2 * rows : rows; }
@@ -122,7 +124,7 @@ class GruGenerator : public Halide::Generator<T> {
 
   // w8a8's quantized input vectors: v(k, r) (r: a row of x, or a batch row of h) over k < K as
   // q(k, r) for k < padded_k(K) (zeros past K), in the form the target's integer dot product
-  // takes (dot_unsigned_inputs: q + 128 as uint8, else int8), and scale(r), the row's scale
+  // takes (IntegerDot: q + 128 as uint8, else int8), and scale(r), the row's scale
   // (GruSpec.h's WeightsPrecision states the rule: a = max_k |v[k]|, NaN when a v[k] is; an
   // infinite v[k] quantizes to +-127 and the scale is inf, as float32's products would be
   // infinite). The float arithmetic is strict IEEE, so that every target (and NumPy's float32
@@ -138,7 +140,7 @@ class GruGenerator : public Halide::Generator<T> {
     Halide::Var k("k"), r("r");
     Halide::RDom e(0, K, name + "_e");
     QuantizedRows out{Halide::Func(name + "_amax"), Halide::Func(name + "_q"),
-                      Halide::Func(name + "_scale"), dot_unsigned_inputs(this->get_target()), e};
+                      Halide::Func(name + "_scale"), integer_dot(this->get_target()).unsigned_inputs, e};
     // The largest magnitude as the largest of the magnitudes' bits (an integer maximum): a NaN's
     // are above infinity's, so a NaN in the row makes it NaN.
     out.amax(r) = Halide::cast<uint32_t>(0);
@@ -167,6 +169,15 @@ class GruGenerator : public Halide::Generator<T> {
   // input row's, in IEEE order (0 * inf is NaN: an infinite input row over a zero sum).
   Halide::Expr dequantized(Halide::Expr dot, Halide::Expr weight_scale, Halide::Expr input_scale) {
     return Halide::strict_float(Halide::cast<float>(dot) * weight_scale * input_scale);
+  }
+
+  // One product of an input byte and a weight byte, as the dot-product patterns Halide matches
+  // want it: both widened through 16 bits (vpdpbusd, sdot, or pmaddwd on 16-bit integers).
+  static Halide::Expr byte_product(Halide::Expr input, Halide::Expr weight) {
+    auto wide = [](Halide::Expr b) {
+      return Halide::cast<int32_t>(Halide::cast<int16_t>(b));
+    };
+    return wide(input) * wide(weight);
   }
 
   // Row j's integer dot product made exact from one over unsigned inputs q + 128: minus 128

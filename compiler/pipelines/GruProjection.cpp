@@ -44,8 +44,7 @@ class GruProjection : public GruGenerator<GruProjection> {
       const int q = k_group();
       Halide::RDom d(0, q, 0, padded_k(D) / q, "d");
       acc(j, r) = 0;
-      acc(j, r) += Halide::cast<int32_t>(xq.q(d.y * q + d.x, r)) *
-                   Halide::cast<int32_t>(stored_weight(Wx, 1, G, d.y, d.x, 0, j));
+      acc(j, r) += byte_product(xq.q(d.y * q + d.x, r), stored_weight(Wx, 1, G, d.y, d.x, 0, j));
       Halide::Expr scaled =
           dequantized(exact_dot(acc(j, r), xq, (*Wx_scale)(G + j)), (*Wx_scale)(j), xq.scale(r));
       xp(j, r) = has_bias ? Halide::strict_float(scaled + (*b)(j)) : scaled;

@@ -99,18 +99,18 @@ class GruStep : public GruGenerator<GruStep> {
       const QuantizedRows hq = quantize_rows(hv, H, "h");
       const int q = k_group();
       Halide::RDom d(0, q, 0, padded_k(H) / q, "d");
-      const Halide::Expr input = Halide::cast<int32_t>(hq.q(d.y * q + d.x, n));
+      const Halide::Expr input = hq.q(d.y * q + d.x, n);
       auto product = [&](Halide::Expr dot_sum, Halide::Expr row) {
         return dequantized(exact_dot(dot_sum, hq, scale(G + row)), scale(row), hq.scale(n));
       };
       if (packed_weights()) {
         hp(i, g, n) = 0;
-        hp(i, g, n) += input * Halide::cast<int32_t>(stored_weight(Wh, 3, Hs, d.y, d.x, g, i));
+        hp(i, g, n) += byte_product(input, stored_weight(Wh, 3, Hs, d.y, d.x, g, i));
         hp_r = product(hp(i, 0, n), at), hp_z = product(hp(i, 1, n), at + H);
         hp_n = product(hp(i, 2, n), at + 2 * H);
       } else {
         hp(j, n) = 0;
-        hp(j, n) += input * Halide::cast<int32_t>(stored_weight(Wh, 3, H, d.y, d.x, 0, j));
+        hp(j, n) += byte_product(input, stored_weight(Wh, 3, H, d.y, d.x, 0, j));
         hp_r = product(hp(i, n), i), hp_z = product(hp(i + H, n), i + H);
         hp_n = product(hp(i + 2 * H, n), i + 2 * H);
       }

@@ -47,11 +47,6 @@ enum class GruDirection { Forward, Reverse, Bidirectional };
 // products on every target.
 enum class WeightsPrecision { F32, F16, BF16, Int8, W8A8 };
 
-// GruSpec::weight_k_group for a precision (the generators read the precision alone).
-inline int64_t precision_k_group(WeightsPrecision precision) {
-  return precision == WeightsPrecision::W8A8 ? 4 : 1;
-}
-
 // Its name as the flag, the IR and the header write it: "f32", "f16", "bf16", "int8", "w8a8".
 const char *precision_name(WeightsPrecision precision);
 // The precision a name states, or nullopt (the error names precision_names()).
@@ -88,10 +83,14 @@ struct GruSpec {
   }
   // Whether the products' inputs are quantized per call too (w8a8: integer dot products).
   bool quantized_activations() const { return weights_precision == WeightsPrecision::W8A8; }
-  // w8a8 stores each weight row's k in groups of 4 (one 32-bit lane of an integer dot product
-  // holds 4 consecutive k: runtime/gru_pack.h), zero-padded to a multiple of 4; 1 otherwise.
-  int64_t weight_k_group() const { return precision_k_group(weights_precision); }
-  int64_t padded_k(int64_t K) const { return (K + weight_k_group() - 1) / weight_k_group() * weight_k_group(); }
+  // w8a8 stores each weight row's k in groups (one 32-bit lane of the target's integer dot
+  // product sums a group: IntegerDot in schedules/SchedulePolicy.h, runtime/gru_pack.h), each row
+  // zero-padded to a multiple of its group; the model's block has room for the largest group,
+  // kMaxKGroup, on every target. Other precisions: K.
+  static constexpr int64_t kMaxKGroup = 4;
+  int64_t padded_k(int64_t K) const {
+    return quantized_activations() ? (K + kMaxKGroup - 1) / kMaxKGroup * kMaxKGroup : K;
+  }
   // Floats per matrix in the row-data array (wx_scale, wh_scale): 3H scales, and for w8a8 then
   // each row's integer sum sum_k q[j][k] (exact in float32: |sum| <= 127 * 16384), which the
   // kernels that take unsigned inputs subtract 128 times (runtime/gru_pack.h).
