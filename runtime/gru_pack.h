@@ -100,15 +100,19 @@ static __attribute__((unused)) int8_t gru_quantize(float w, float scale) {
   return (int8_t)(int32_t)r;
 }
 
-/* gru_pack into the precision's elements (2 bytes for f16 and bf16, 1 for int8, whose rows of
- * src, MLX's j = g * per_gate + c, divide by row_scale[j]). */
-static __attribute__((unused)) void gru_pack_converted(void *dst, const float *src,
-                                                       int32_t gates, int32_t per_gate,
-                                                       int32_t K, int32_t panel, int precision,
-                                                       const float *row_scale) {
+/* gru_pack_columns into the precision's elements (2 bytes for f16 and bf16, 1 for int8, whose
+ * rows of src, MLX's j = g * per_gate + c, divide by row_scale[j]): columns [c0, c1) of each
+ * gate (a team member's share, runtime/gru_runtime.c; whole panels when panel > 0); dst is the
+ * whole matrix. */
+static __attribute__((unused)) void gru_pack_converted_columns(void *dst, const float *src,
+                                                               int32_t gates, int32_t per_gate,
+                                                               int32_t K, int32_t panel,
+                                                               int precision,
+                                                               const float *row_scale,
+                                                               int32_t c0, int32_t c1) {
   const size_t row = (size_t)gates * panel;
   for (int32_t g = 0; g < gates; ++g)
-    for (int32_t c = 0; c < per_gate; ++c) {
+    for (int32_t c = c0; c < c1; ++c) {
       const size_t j = (size_t)g * per_gate + c;
       const float *in = src + j * K;
       /* Element k's place: MLX's j * K + k, or the panels' (gru_pack). */
@@ -121,6 +125,15 @@ static __attribute__((unused)) void gru_pack_converted(void *dst, const float *s
         else ((int8_t *)dst)[to] = gru_quantize(in[k], row_scale[j]);
       }
     }
+}
+
+/* The whole matrix in the precision's elements. */
+static __attribute__((unused)) void gru_pack_converted(void *dst, const float *src,
+                                                       int32_t gates, int32_t per_gate,
+                                                       int32_t K, int32_t panel, int precision,
+                                                       const float *row_scale) {
+  gru_pack_converted_columns(dst, src, gates, per_gate, K, panel, precision, row_scale, 0,
+                             per_gate);
 }
 
 #endif /* GRU_PACK_H */

@@ -538,11 +538,7 @@ int main(int argc, char **argv) {
     if (const std::string why = xcframework_refusal(policies); xcframework && !why.empty())
       throw GruGenError(why);
     check_tuning_flags(spec, policies);
-    // checked before anything is built
-    if (team_threads_max() != 1 && spec.weights_precision != WeightsPrecision::F32)
-      throw GruGenError(std::string("--threads-max: thread teams take float32 weights only, not "
-                                    "--weights-precision ") +
-                        precision_name(spec.weights_precision) + " (yet)");
+    team_threads_max();  // checked before anything is built
     generate(spec, embed_weights ? &*weights : nullptr, policies, emit_from_flags(policies),
              emit_mlir_requested() ? &frontend : nullptr);
   } catch (const GruGenError &e) {
