@@ -13,6 +13,12 @@ the golden's stored output within 1e-5, else the golden is stale and nothing is 
                 ABI, test/e2e/gru_check.c; the larger of the two errors).
 
     mlx_half_precision.py --gru-gen build/bin/gru-gen [--cc "cc ..."] GOLD... [--check] [--markdown]
+    mlx_half_precision.py --gru-gen build/bin/gru-gen --kws DIR   # DIR: examples/kws/train_mlx.py's
+
+--kws: the trained keyword spotter instead (examples/kws: GRU(40, 64), 8 held-out clips of 50
+frames): each one's largest distance of the last states from their float64 answer with the
+float32 weights (exact_h.f64) and its accuracy, for MLX in float32, float16 and bfloat16 and
+for gru-gen's f16 and bf16 libraries (the weights embedded, examples/kws/app.c).
 
 Prints one line per golden: the max abs error of each against float32 MLX, and the ratio
 (MLX's error / gru-gen's). --check: exit 1 with a FAIL line per golden and dtype where gru-gen's
@@ -75,9 +81,54 @@ def gru_gen_error(gru_gen, cc, work, path, problem, precision):
     return max(float(m.group(1)), float(m.group(2)))
 
 
+def kws_report(gru_gen, cc, work, d):
+    """Prints the keyword spotter's rows (see --kws)."""
+    import mlx.core as mx
+    import mlx.nn as nn
+
+    D, H, L, N = 40, 64, 50, 8
+    x = np.fromfile(os.path.join(d, "test_x.f32"), "<f4").reshape(N, L, D)
+    labels = np.fromfile(os.path.join(d, "test_labels.i32"), "<i4")
+    exact = np.fromfile(os.path.join(d, "exact_h.f64"), "<f8").reshape(N, H)
+    head_w = np.fromfile(os.path.join(d, "head_w.f32"), "<f4").reshape(2, H)
+    head_b = np.fromfile(os.path.join(d, "head_b.f32"), "<f4")
+    weights = mx.load(os.path.join(d, "kws.safetensors"))
+    for dtype_name in ("float32",) + tuple(name for _, name in DTYPES):
+        dtype = getattr(mx, dtype_name)
+        gru = nn.GRU(D, H)
+        gru.update({k: weights["gru." + k] for k in ("Wx", "Wh", "b", "bhn")})
+        gru.set_dtype(dtype)
+        h = np.array(gru(mx.array(x).astype(dtype))[:, -1, :].astype(mx.float32))
+        correct = int(np.sum(np.argmax(h @ head_w.T + head_b, axis=1) == labels))
+        print(f"kws: mlx {dtype_name}: max |h - exact| {np.max(np.abs(h - exact)):.3g}, "
+              f"accuracy {correct}/{N}")
+    if not gru_gen:
+        return
+    for precision, _ in DTYPES:
+        out = os.path.join(work, f"kws_{precision}")
+        subprocess.run([gru_gen, "-q", "--weights", os.path.join(d, "kws.safetensors"),
+                        "--weights-prefix", "gru.", "--embed-weights", "--batch", str(N),
+                        "--weights-precision", precision, "--name", "kws", "-o", out],
+                       check=True)
+        app = os.path.join(out, "app")
+        subprocess.run(shlex.split(cc) + ["-std=c11", "-O2", "-I", out,
+                                          os.path.join(ROOT, "examples", "kws", "app.c"),
+                                          os.path.join(out, "host", "libkws.a"), "-lpthread",
+                                          "-ldl", "-lm", "-o", app], check=True)
+        # app.c's verdict is about float32 (it exits 1 past MLX's float32 error): its figures only.
+        report = subprocess.run([app, d], capture_output=True, text=True).stdout
+        acc = re.search(r"accuracy (\d+)/(\d+)", report)
+        err = re.search(r"max \|run - exact\| += (\S+)", report)
+        if not acc or not err:
+            raise SystemExit(f"mlx_half_precision: kws {precision}: {report.strip()}")
+        print(f"kws: gru-gen {precision}: max |h - exact| {float(err.group(1)):.3g}, "
+              f"accuracy {acc.group(1)}/{acc.group(2)}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("goldens", nargs="+")
+    ap.add_argument("goldens", nargs="*")
+    ap.add_argument("--kws", metavar="DIR", help="the trained keyword spotter in DIR instead")
     ap.add_argument("--gru-gen", help="the gru-gen executable (else only MLX's errors)")
     ap.add_argument("--cc", default=os.environ.get("CC", "cc"),
                     help="the C compiler and its flags for the check program (default $CC, cc)")
@@ -88,6 +139,14 @@ def main():
     if args.check and not args.gru_gen:
         raise SystemExit("mlx_half_precision: --check needs --gru-gen")
     work = tempfile.mkdtemp(prefix="mlx_half_precision.")
+    if args.kws:
+        try:
+            kws_report(args.gru_gen, args.cc, work, args.kws)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
+    if not args.goldens:
+        raise SystemExit("mlx_half_precision: no golden files (or --kws DIR)")
     rows, failures = [], []
     try:
         for path in args.goldens:
