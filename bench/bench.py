@@ -25,8 +25,9 @@ each implementation keeping its fastest round. --models runs only these; --no-mo
 Then the precision points (--precision-points runs only these, --no-precision-points skips them):
 for each level, H in --precision-hidden, N in --precision-batch and weight precision in
 --precisions, gru-gen's library generated with --weights-precision P --threads-max (the most of
---threads; float32 only: teams take no other precision yet), timed with a persistent team of T
-threads for each T of --threads (run, and step at N=1), its error against mlx.nn.GRU in float32, the roofline for the bytes its precision streams,
+--threads), timed with a persistent team of T threads for each T of --threads (run, and step at
+N=1; a team's output must be byte for byte the one-thread library's of the same precision), its
+error against mlx.nn.GRU in float32, the roofline for the bytes its precision streams,
 and ONNX Runtime in float32 with T threads: RESULTS/precision.{md,csv,json}.
 Writes RESULTS/results.json, RESULTS/results.csv, RESULTS/step.csv, RESULTS/table.md,
 RESULTS/chart.png (the single layers), RESULTS/models.csv and prints the tables; a --models run
@@ -653,17 +654,23 @@ def measure_precisions(args, work, levels, threads, L):
                     name = f"g{key.lower()}{prec}"
                     out = os.path.join(pdir, f"lib_{lv['name']}_{prec}")
                     extra = ["--weights-precision", prec]
-                    # Teams take float32 weights only (gru-gen refuses --threads-max with others).
-                    teams = threads if prec == "f32" else [1]
-                    if team_max > 1 and prec == "f32":
+                    if team_max > 1:
                         extra += ["--threads-max", str(team_max)]
                     gen_s = gru_gen(out, d, h, n, name, lv["target"], extra)
                     exe = build_harness(pdir, out, name, lv, tag=prec)
-                    for t in teams:
+                    one = None  # the one-thread output's bytes, which a team must repeat
+                    for t in threads:
                         out_file = os.path.join(pdir, f"ours_{lv['name']}_{prec}_t{t}.f32")
                         res = run_harness(exe, pdir, L, t, out_file, args.budget,
                                           team=t if t > 1 else None)
-                        got = np.fromfile(out_file, np.float32).reshape(ref.shape)
+                        with open(out_file, "rb") as f:
+                            raw = f.read()
+                        if t == 1:
+                            one = raw
+                        elif one is not None and raw != one:
+                            raise SystemExit(f"bench: gru-gen ({lv['name']}, {prec}) {key}: the "
+                                             f"team of {t} differs from one thread")
+                        got = np.frombuffer(raw, np.float32).reshape(ref.shape)
                         err = float(np.max(np.abs(got - ref)))
                         if prec == "f32" and err > OURS_TOLERANCE:
                             raise SystemExit(f"bench: gru-gen ({lv['name']}, f32) {key} differs "
@@ -695,9 +702,7 @@ def measure_precisions(args, work, levels, threads, L):
                     ort = e["peers"].get("onnxruntime")
                     ort = ort if ort and ort.get("verified") else None
                 for prec in precisions:
-                    r = p["ours"].get((lv["name"], prec, t))
-                    if r is None:
-                        continue  # a team of reduced-precision weights: not built
+                    r = p["ours"][(lv["name"], prec, t)]
                     q = dict(p, wh_bytes=precision_wh_bytes(h, prec))
                     bound = roofline_s(pk, q, t, WEIGHT_BYTES[prec])
                     row = {"level": lv["name"], "target": lv["target"], "H": h, "D": p["D"],

@@ -108,23 +108,26 @@ static __attribute__((unused)) int8_t gru_quantize(float w, float scale) {
   return (int8_t)(int32_t)r;
 }
 
-/* gru_pack into the precision's elements (2 bytes for f16 and bf16, 1 for int8 and w8a8, whose
- * rows of src, MLX's j = g * per_gate + c, divide by row_scale[j]). k_group > 1 (w8a8: 4): each
- * row's k padded with zeros to Kp, a multiple of k_group, and in the panels each group of
- * k_group consecutive k of one column stored together (one 32-bit lane of an integer dot
- * product): column c's k at [c / panel][k / k_group][g][c % panel][k % k_group]; MLX's layout
- * [gates x per_gate][Kp]. k_group 1 is gru_pack's layout. */
-static __attribute__((unused)) void gru_pack_converted(void *dst, const float *src,
-                                                       int32_t gates, int32_t per_gate,
-                                                       int32_t K, int32_t panel, int precision,
-                                                       const float *row_scale, int32_t k_group) {
+/* gru_pack_columns into the precision's elements (2 bytes for f16 and bf16, 1 for int8 and w8a8,
+ * whose rows of src, MLX's j = g * per_gate + c, divide by row_scale[j]): columns [c0, c1) of
+ * each gate (a team member's share, runtime/gru_runtime.c; whole panels when panel > 0); dst is
+ * the whole matrix. k_group > 1 (w8a8: IntegerDot's group of the kernels): each row's k padded to
+ * Kp, a multiple of k_group, and in the panels each group of k_group consecutive k of one column
+ * stored together (one 32-bit lane of an integer dot product): column c's k at
+ * [c / panel][k / k_group][g][c % panel][k % k_group]; MLX's layout [gates x per_gate][Kp].
+ * The padding is not written here (gru_pack_converted zeroes it). k_group 1 is gru_pack's
+ * layout. */
+static __attribute__((unused)) void gru_pack_converted_columns(void *dst, const float *src,
+                                                               int32_t gates, int32_t per_gate,
+                                                               int32_t K, int32_t panel,
+                                                               int precision,
+                                                               const float *row_scale,
+                                                               int32_t k_group, int32_t c0,
+                                                               int32_t c1) {
   const size_t Kp = ((size_t)K + (size_t)k_group - 1) / (size_t)k_group * (size_t)k_group;
   const size_t row = (size_t)gates * panel;
-  if (Kp != (size_t)K) /* the padding: zero weights */
-    __builtin_memset(dst, 0, (precision == GRU_PRECISION_F16 || precision == GRU_PRECISION_BF16 ? 2 : 1) *
-                                 (size_t)gates * per_gate * Kp);
   for (int32_t g = 0; g < gates; ++g)
-    for (int32_t c = 0; c < per_gate; ++c) {
+    for (int32_t c = c0; c < c1; ++c) {
       const size_t j = (size_t)g * per_gate + c;
       const float *in = src + j * K;
       /* Element k's place: MLX's j * Kp + k, or the panels' (gru_pack, in groups of k). */
@@ -140,6 +143,19 @@ static __attribute__((unused)) void gru_pack_converted(void *dst, const float *s
         else ((int8_t *)dst)[to] = gru_quantize(in[k], row_scale[j]);
       }
     }
+}
+
+/* The whole matrix in the precision's elements, the padding of k (k_group > 1) zero. */
+static __attribute__((unused)) void gru_pack_converted(void *dst, const float *src,
+                                                       int32_t gates, int32_t per_gate,
+                                                       int32_t K, int32_t panel, int precision,
+                                                       const float *row_scale, int32_t k_group) {
+  const size_t Kp = ((size_t)K + (size_t)k_group - 1) / (size_t)k_group * (size_t)k_group;
+  if (Kp != (size_t)K) /* the padding: zero weights */
+    __builtin_memset(dst, 0, (precision == GRU_PRECISION_F16 || precision == GRU_PRECISION_BF16 ? 2 : 1) *
+                                 (size_t)gates * per_gate * Kp);
+  gru_pack_converted_columns(dst, src, gates, per_gate, K, panel, precision, row_scale, k_group,
+                             0, per_gate);
 }
 
 /* w8a8's row data after the `rows` scales: each row's integer sum sum_k q[j][k] (the quantized

@@ -392,8 +392,9 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
   } else if (!in_place) {
     gru_pack_converted(wx, w->Wx, 1, G, D, d->wx_panel, precision,
                        (const float *)(block + layout->wx_scale), kg);
-    gru_pack_converted(wh, w->Wh, 3, H, H, d->wh_panel, precision,
-                       (const float *)(block + layout->wh_scale), kg);
+    if (!team_packs_wh)
+      gru_pack_converted(wh, w->Wh, 3, H, H, d->wh_panel, precision,
+                         (const float *)(block + layout->wh_scale), kg);
   }
   __builtin_memset(zeros, 0, sizeof(float) * (size_t)N * H);
   gru_status s = GRU_OK;
@@ -464,7 +465,8 @@ static gru_status run_job(gru_rt_model *m, gru_team_job work, team_job *j, int l
 }
 
 /* Member `member`'s states of one step: h_next's columns member*Hs.. (h_next is all H of them)
- * from its range of Wh's panels. */
+ * from its range of Wh's panels, in the weights' precision. int8 weights pass Wh's whole row
+ * scales: the team step kernel reads row g * H + (its absolute state). */
 static gru_status advance_member(gru_rt_model *m, gru_rt_team_step_kernel kernel, int32_t member,
                                  int32_t threads, tensor *xp, tensor *h, const tensor *h_next) {
   const gru_layer_descriptor *d = m->d;
@@ -473,24 +475,48 @@ static gru_status advance_member(gru_rt_model *m, gru_rt_team_step_kernel kernel
   out.buf.dim = out.dim;
   out.buf.host += (size_t)member * Hs * sizeof(float);
   out.dim[0].extent = Hs;
-  const size_t panel_floats = (size_t)H * 3 * p;
-  dense(&wh, 0, (const float *)m->Wh.buf.host + (size_t)member * (Hs / p) * panel_floats,
-        (int32_t)panel_floats, Hs / p, 0);
+  const size_t panel_elements = (size_t)H * 3 * p;
+  /* Offsets and strides count elements of the weights' type (m->Wh's). */
+  const size_t bytes = (size_t)(m->Wh.buf.type.bits / 8);
+  dense(&wh, 0,
+        (const float *)(m->Wh.buf.host + (size_t)member * (Hs / p) * panel_elements * bytes),
+        (int32_t)panel_elements, Hs / p, 0);
+  wh.buf.type = m->Wh.buf.type;
+  if (d->weights_precision == GRU_PRECISION_INT8) {
+    tensor scale;
+    slice(&m->scales, 1, 1, &scale); /* a host view: never fails */
+    return from_halide(d->has_bias ? kernel.bias_scaled(kernel_context, &xp->buf, &h->buf,
+                                                        &wh.buf, &scale.buf, &m->bhn.buf,
+                                                        member, &out.buf)
+                                   : kernel.no_bias_scaled(kernel_context, &xp->buf, &h->buf,
+                                                           &wh.buf, &scale.buf, member,
+                                                           &out.buf));
+  }
   if (d->has_bias)
     return from_halide(kernel.bias(kernel_context, &xp->buf, &h->buf, &wh.buf, &m->bhn.buf,
                                    member, &out.buf));
   return from_halide(kernel.no_bias(kernel_context, &xp->buf, &h->buf, &wh.buf, member, &out.buf));
 }
 
-/* Job: each member packs its states' panels of every layer instance's Wh (first touch). */
+/* Job: each member packs its states' panels of every layer instance's Wh (first touch),
+ * converted to the weights' precision (int8: by the row scales create computed). */
 static void pack_member(gru_team *t, int32_t member, void *arg) {
   team_job *j = (team_job *)arg;
   const gru_model_descriptor *md = j->model->md;
   for (int32_t i = 0; i < sub_models(md); ++i) {
     gru_rt_model *sub = sub_model(md, j->model, i);
-    const int32_t H = sub->d->hidden_size, Hs = H / t->threads;
-    gru_pack_columns((float *)sub->Wh.buf.host, j->w[i].Wh, 3, H, H, sub->d->wh_panel,
-                     member * Hs, (member + 1) * Hs);
+    const gru_layer_descriptor *d = sub->d;
+    const int32_t H = d->hidden_size, Hs = H / t->threads;
+    if (d->weights_precision == GRU_PRECISION_F32) {
+      gru_pack_columns((float *)sub->Wh.buf.host, j->w[i].Wh, 3, H, H, d->wh_panel,
+                       member * Hs, (member + 1) * Hs);
+    } else {
+      const float *scales =
+          (const float *)((const uint8_t *)sub + layout_of(d, sub->in_place)->wh_scale);
+      gru_pack_converted_columns(sub->Wh.buf.host, j->w[i].Wh, 3, H, H, d->wh_panel,
+                                 d->weights_precision, scales, d->k_group, member * Hs,
+                                 (member + 1) * Hs);
+    }
   }
 }
 

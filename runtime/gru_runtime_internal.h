@@ -49,17 +49,24 @@ typedef union {
 
 /* A team member's step (gru-gen's team step kernels, <name>__kernel_step_team<T>): the states
  * slice * H/T .. (slice + 1) * H/T - 1 into h_next [N][H/T], from the member's range of Wh's
- * panels [H/T / wh_panel][H][3][wh_panel], xp, h and bhn whole:
- * (xp, h, Wh, bhn, slice, h_next) with bias, (xp, h, Wh, slice, h_next) without. */
+ * panels [H/T / wh_panel][H][3][wh_panel] (in the weights' precision), xp, h and bhn whole:
+ * (xp, h, Wh, bhn, slice, h_next) with bias, (xp, h, Wh, slice, h_next) without; int8 weights
+ * add Wh's whole row scales [3H] after Wh: (xp, h, Wh, Wh_scale, [bhn,] slice, h_next). */
 typedef int (*gru_rt_team_kernel5)(void const *, struct halide_buffer_t *,
                                    struct halide_buffer_t *, struct halide_buffer_t *, int32_t,
                                    struct halide_buffer_t *);
 typedef int (*gru_rt_team_kernel6)(void const *, struct halide_buffer_t *,
                                    struct halide_buffer_t *, struct halide_buffer_t *,
                                    struct halide_buffer_t *, int32_t, struct halide_buffer_t *);
+typedef int (*gru_rt_team_kernel7)(void const *, struct halide_buffer_t *,
+                                   struct halide_buffer_t *, struct halide_buffer_t *,
+                                   struct halide_buffer_t *, struct halide_buffer_t *, int32_t,
+                                   struct halide_buffer_t *);
 typedef union {
   gru_rt_team_kernel6 bias;
   gru_rt_team_kernel5 no_bias;
+  gru_rt_team_kernel7 bias_scaled;
+  gru_rt_team_kernel6 no_bias_scaled;
 } gru_rt_team_step_kernel;
 
 /* Where a layer instance keeps its arrays in its part of the model's block: byte offsets of each,

@@ -284,10 +284,10 @@ namespace grugen {
 std::vector<int64_t> team_sizes_for(const MachineModel &model, const GruSpec &spec,
                                     const WeightPanels &panels, int64_t threads_max) {
   std::vector<int64_t> sizes;
-  // Teams split float32 weights only: a member's range of reduced-precision weights (and int8's
-  // scales) is not passed yet (the driver refuses --threads-max with them).
-  if (!panels.packed() || !spec.reset_after || spec.weights_precision != WeightsPrecision::F32)
-    return sizes;
+  // Every weights precision: a member converts and reads its own range of Wh's panels (int8: with
+  // Wh's whole row scales, indexed by the member's absolute states).
+  // Not w8a8 (yet): its one panel per matrix leaves no member a range of its own.
+  if (!panels.packed() || !spec.reset_after || spec.quantized_activations()) return sizes;
   const int64_t most = threads_max == 0 ? model.cores : std::min<int64_t>(threads_max, model.cores);
   for (int64_t t = 2; t <= most; ++t)
     if (spec.hidden_size % (t * panels.wh) == 0) sizes.push_back(t);

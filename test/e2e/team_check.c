@@ -11,6 +11,10 @@
  * With FILE, the two models come from create_from_safetensors(FILE, "") and its _with_options;
  * built with -DEMBEDDED, from create_default and its _with_options (the library's embedded
  * weights, read in place on CPU targets).
+ * Built with -DPORTABLE (a library of the portable target x86-64-linux; -I<Halide's include>),
+ * the environment's GRU_TEST_LEVEL hides features from Halide's can_use_target_features as
+ * test/targets/portable.c does: "avx2" hides AVX-512, "sse41" AVX-512, AVX2 and FMA too, so
+ * create picks that variant (printed: "variant: <its Halide target>").
  * Prints "PASS" or the first failure.
  * Build: cc -DLIB=<name> -DLIB_UPPER=<NAME> -I<gru-gen output> team_check.c lib<name>.a */
 #include <stdint.h>
@@ -19,6 +23,31 @@
 #include <string.h>
 
 #include "gru_test_lib_names.h"
+
+#ifdef PORTABLE
+#include "HalideRuntime.h" /* halide_set_custom_can_use_target_features, the feature bits */
+#define INTERNAL_(lib, fn) lib##__##fn
+#define INTERNAL(lib, fn) INTERNAL_(lib, fn)
+/* The library's internal answer: the Halide target of the kernels a model runs. */
+const char *INTERNAL(LIB, variant)(const model_t *m);
+static uint64_t hidden[2]; /* the features the hook hides */
+static int can_use(int count, const uint64_t *features) {
+  for (int i = 0; i < count && i < 2; ++i)
+    if (features[i] & hidden[i]) return 0;
+  return halide_default_can_use_target_features(count, features);
+}
+static void hide(int feature) { hidden[feature / 64] |= (uint64_t)1 << (feature % 64); }
+static void hide_level(const char *level) {
+  if (!level) return;
+  hide(halide_target_feature_avx512);
+  hide(halide_target_feature_avx512_skylake);
+  if (strcmp(level, "sse41") == 0) {
+    hide(halide_target_feature_avx2);
+    hide(halide_target_feature_fma);
+  }
+  halide_set_custom_can_use_target_features(can_use);
+}
+#endif
 
 
 enum {
@@ -187,6 +216,9 @@ int main(int argc, char **argv) {
     w[i].bhn = MACRO(HAS_BIAS) ? randoms((size_t)H, scale) : NULL;
   }
   model_t *one = NULL, *team = NULL, *chosen = NULL;
+#ifdef PORTABLE
+  hide_level(getenv("GRU_TEST_LEVEL"));
+#endif
   gru_status s = create(1, 0, &one);
   CHECK(s == GRU_OK && FN(threads)(one) == 1, "create: %d (%s)", (int)s, FN(last_error)());
   s = create(threads, 1, &team);
@@ -197,6 +229,12 @@ int main(int argc, char **argv) {
   }
   CHECK(FN(threads)(team) == threads, "threads() says %d, not %d", (int)FN(threads)(team),
         (int)threads);
+#ifdef PORTABLE
+  printf("variant: %s\n", INTERNAL(LIB, variant)(team));
+  CHECK(strcmp(INTERNAL(LIB, variant)(team), INTERNAL(LIB, variant)(one)) == 0,
+        "the team runs %s, one thread %s", INTERNAL(LIB, variant)(team),
+        INTERNAL(LIB, variant)(one));
+#endif
   compare_runs(one, team, "team", L);
   s = create(0, 1, &chosen);
   CHECK(s == GRU_OK && FN(threads)(chosen) >= 1 && FN(threads)(chosen) <= threads,
