@@ -26,8 +26,9 @@ Then the precision points (--precision-points runs only these, --no-precision-po
 for each level, H in --precision-hidden, N in --precision-batch and weight precision in
 --precisions, gru-gen's library generated with --weights-precision P --threads-max (the most of
 --threads), timed with a persistent team of T threads for each T of --threads (run, and step at
-N=1; a team's output must be byte for byte the one-thread library's of the same precision), its
-error against mlx.nn.GRU in float32, the roofline for the bytes its precision streams,
+N=1; a team's output must be byte for byte the one-thread library's of the same precision; w8a8,
+which takes no team, on one thread), its error against mlx.nn.GRU in float32, the roofline for
+the bytes its precision streams (FLOPs at the float32 FMA peak, also for w8a8's integer products),
 and ONNX Runtime in float32 with T threads: RESULTS/precision.{md,csv,json}.
 Writes RESULTS/results.json, RESULTS/results.csv, RESULTS/step.csv, RESULTS/table.md,
 RESULTS/chart.png (the single layers), RESULTS/models.csv and prints the tables; a --models run
@@ -383,7 +384,7 @@ def main():
                     help="skip the precision x threads points")
     ap.add_argument("--precision-hidden", default="128,256,512", help="H (= D) of them")
     ap.add_argument("--precision-batch", default="1,16", help="N of them")
-    ap.add_argument("--precisions", default="f32,f16,bf16,int8",
+    ap.add_argument("--precisions", default="f32,f16,bf16,int8,w8a8",
                     help="the weight precisions of them (f32 first: the others' reference)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="model points: time every implementation this many times, in turn, "
@@ -654,12 +655,14 @@ def measure_precisions(args, work, levels, threads, L):
                     name = f"g{key.lower()}{prec}"
                     out = os.path.join(pdir, f"lib_{lv['name']}_{prec}")
                     extra = ["--weights-precision", prec]
-                    if team_max > 1:
+                    # w8a8 takes no team (gru-gen refuses --threads-max with it): one thread.
+                    teams = [1] if prec == "w8a8" else threads
+                    if team_max > 1 and prec != "w8a8":
                         extra += ["--threads-max", str(team_max)]
                     gen_s = gru_gen(out, d, h, n, name, lv["target"], extra)
                     exe = build_harness(pdir, out, name, lv, tag=prec)
                     one = None  # the one-thread output's bytes, which a team must repeat
-                    for t in threads:
+                    for t in teams:
                         out_file = os.path.join(pdir, f"ours_{lv['name']}_{prec}_t{t}.f32")
                         res = run_harness(exe, pdir, L, t, out_file, args.budget,
                                           team=t if t > 1 else None)
@@ -702,7 +705,9 @@ def measure_precisions(args, work, levels, threads, L):
                     ort = e["peers"].get("onnxruntime")
                     ort = ort if ort and ort.get("verified") else None
                 for prec in precisions:
-                    r = p["ours"][(lv["name"], prec, t)]
+                    r = p["ours"].get((lv["name"], prec, t))
+                    if r is None:  # w8a8 has no team
+                        continue
                     q = dict(p, wh_bytes=precision_wh_bytes(h, prec))
                     bound = roofline_s(pk, q, t, WEIGHT_BYTES[prec])
                     row = {"level": lv["name"], "target": lv["target"], "H": h, "D": p["D"],
