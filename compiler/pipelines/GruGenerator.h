@@ -11,6 +11,7 @@
 #include <string>
 
 #include "Halide.h"
+#include "schedules/OwnSchedules.h"
 #include "schedules/SchedulePlan.h"
 #include "schedules/SchedulePolicy.h"
 
@@ -169,6 +170,26 @@ class GruGenerator : public Halide::Generator<T> {
   // input row's, in IEEE order (0 * inf is NaN: an infinite input row over a zero sum).
   Halide::Expr dequantized(Halide::Expr dot, Halide::Expr weight_scale, Halide::Expr input_scale) {
     return Halide::strict_float(Halide::cast<float>(dot) * weight_scale * input_scale);
+  }
+
+  // w8a8's product input: the rows of `buf` ([rows][K], (k, r)) quantized by quantize_rows, the
+  // product's reduction over groups of k (d.x within a group, d.y over the groups), and what the
+  // own schedules need of them (DotInputs).
+  struct QuantizedInput {
+    QuantizedRows rows;
+    Halide::RDom d;
+    int group;
+    // Input row r's byte at the reduction's current k.
+    Halide::Expr byte(Halide::Expr r) const { return rows.q(d.y * group + d.x, r); }
+    DotInputs dot(int K) const { return {rows.amax, rows.q, d.x, d.y, rows.amax_k, K}; }
+  };
+  template <typename B>
+  QuantizedInput quantized_input(B &buf, int K, const std::string &name) {
+    Halide::Func v(name + "v");
+    Halide::Var k("kv"), r("rv");
+    v(k, r) = buf(k, r);
+    const int q = k_group();
+    return {quantize_rows(v, K, name), Halide::RDom(0, q, 0, padded_k(K) / q, "d"), q};
   }
 
   // One product of an input byte and a weight byte, as the dot-product patterns Halide matches

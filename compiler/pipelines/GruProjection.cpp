@@ -37,19 +37,14 @@ class GruProjection : public GruGenerator<GruProjection> {
     if (quantized_activations()) {
       // w8a8: each row of x quantized, then exact int32 dot products over groups of k; the
       // row's scale and the weight row's apply to the sum, then the bias.
-      Halide::Func xv("xv");
-      Halide::Var kv("kv");
-      xv(kv, r) = x(kv, r);
-      const QuantizedRows xq = quantize_rows(xv, D, "x");
-      const int q = k_group();
-      Halide::RDom d(0, q, 0, padded_k(D) / q, "d");
+      const QuantizedInput xq = quantized_input(x, D, "x");
       acc(j, r) = 0;
-      acc(j, r) += byte_product(xq.q(d.y * q + d.x, r), stored_weight(Wx, 1, G, d.y, d.x, 0, j));
-      Halide::Expr scaled =
-          dequantized(exact_dot(acc(j, r), xq, (*Wx_scale)(G + j)), (*Wx_scale)(j), xq.scale(r));
+      acc(j, r) += byte_product(xq.byte(r), stored_weight(Wx, 1, G, xq.d.y, xq.d.x, 0, j));
+      Halide::Expr scaled = dequantized(exact_dot(acc(j, r), xq.rows, (*Wx_scale)(G + j)),
+                                        (*Wx_scale)(j), xq.rows.scale(r));
       xp(j, r) = has_bias ? Halide::strict_float(scaled + (*b)(j)) : scaled;
-      dot = {xq.amax, xq.q, d.x, d.y, xq.amax_k, D};
-      reduction = d.y;
+      dot = xq.dot(D);
+      reduction = xq.d.y;
     } else if (scaled_weights()) {
       // int8: the row's scale applies to its whole sum, then the bias.
       acc(j, r) = 0.0f;

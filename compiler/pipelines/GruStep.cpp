@@ -93,28 +93,24 @@ class GruStep : public GruGenerator<GruStep> {
     DotInputs dot;
     if (quantized_activations()) {
       // w8a8: h quantized per batch row, then exact int32 dot products over groups of k.
-      Halide::Func hv("hv");
-      Halide::Var kv("kv");
-      hv(kv, n) = h(kv, n);
-      const QuantizedRows hq = quantize_rows(hv, H, "h");
-      const int q = k_group();
-      Halide::RDom d(0, q, 0, padded_k(H) / q, "d");
-      const Halide::Expr input = hq.q(d.y * q + d.x, n);
+      const QuantizedInput hq = quantized_input(h, H, "h");
+      const Halide::RDom &d = hq.d;
       auto product = [&](Halide::Expr dot_sum, Halide::Expr row) {
-        return dequantized(exact_dot(dot_sum, hq, scale(G + row)), scale(row), hq.scale(n));
+        return dequantized(exact_dot(dot_sum, hq.rows, scale(G + row)), scale(row),
+                           hq.rows.scale(n));
       };
       if (packed_weights()) {
         hp(i, g, n) = 0;
-        hp(i, g, n) += byte_product(input, stored_weight(Wh, 3, Hs, d.y, d.x, g, i));
+        hp(i, g, n) += byte_product(hq.byte(n), stored_weight(Wh, 3, Hs, d.y, d.x, g, i));
         hp_r = product(hp(i, 0, n), at), hp_z = product(hp(i, 1, n), at + H);
         hp_n = product(hp(i, 2, n), at + 2 * H);
       } else {
         hp(j, n) = 0;
-        hp(j, n) += byte_product(input, stored_weight(Wh, 3, H, d.y, d.x, 0, j));
+        hp(j, n) += byte_product(hq.byte(n), stored_weight(Wh, 3, H, d.y, d.x, 0, j));
         hp_r = product(hp(i, n), i), hp_z = product(hp(i + H, n), i + H);
         hp_n = product(hp(i + 2 * H, n), i + 2 * H);
       }
-      dot = {hq.amax, hq.q, d.x, d.y, hq.amax_k, H};
+      dot = hq.dot(H);
     } else if (packed_weights()) {
       // hp(i, g, n): gate g's row i, so that a tile of states i gets all three of its gate
       // products in one pass over its panel of Wh (one h(k) broadcast feeds all three).

@@ -99,6 +99,25 @@ static int golden_load(const char *path, golden *g) {
 }
 
 
+/* Runs model `m` of `lib` on golden `g` through run (into out [N][L][H]) and through step x L
+ * from the golden's initial state (into out_step); the first failing status, else GRU_OK. */
+static inline gru_status golden_run_and_step(const gru_test_lib *lib, void *m, const golden *g,
+                                             float *out, float *out_step) {
+  const size_t NH = (size_t)g->N * g->H;
+  float *h = (float *)calloc(NH, sizeof(float)), *x_t = (float *)malloc((size_t)g->N * g->D * sizeof(float));
+  gru_status s = lib->run(m, g->x, g->L, g->h0, out);
+  if (g->h0) memcpy(h, g->h0, NH * sizeof(float));
+  for (int t = 0; t < g->L && s == GRU_OK; ++t) {
+    for (int n = 0; n < g->N; ++n)
+      memcpy(x_t + (size_t)n * g->D, g->x + ((size_t)n * g->L + t) * g->D, g->D * sizeof(float));
+    s = lib->step(m, x_t, h);
+    for (int n = 0; n < g->N; ++n)
+      memcpy(out_step + ((size_t)n * g->L + t) * g->H, h + (size_t)n * g->H, g->H * sizeof(float));
+  }
+  free(h), free(x_t);
+  return s;
+}
+
 /* Runs model `m` of `lib` (NULL: one created from the golden's own weights) on the golden in
  * `path` through run and through step x L; returns 1 when both match MLX within GRU_TOLERANCE.
  * Prints one line of figures. */
@@ -112,20 +131,11 @@ static inline int check_golden_model(const gru_test_lib *lib, void *given, const
     free(g.data);
     return 0;
   }
-  const size_t NH = (size_t)g.N * g.H, NLH = NH * g.L;
+  const size_t NLH = (size_t)g.N * g.H * g.L;
   float *out = (float *)malloc(NLH * sizeof(float)), *out_step = (float *)malloc(NLH * sizeof(float));
-  float *h = (float *)calloc(NH, sizeof(float)), *x_t = (float *)malloc((size_t)g.N * g.D * sizeof(float));
   void *m = given;
   gru_status s = given ? GRU_OK : lib->create(g.Wx, g.Wh, g.b, g.bhn, &m);
-  if (s == GRU_OK) s = lib->run(m, g.x, g.L, g.h0, out);
-  if (g.h0) memcpy(h, g.h0, NH * sizeof(float));
-  for (int t = 0; t < g.L && s == GRU_OK; ++t) {
-    for (int n = 0; n < g.N; ++n)
-      memcpy(x_t + (size_t)n * g.D, g.x + ((size_t)n * g.L + t) * g.D, g.D * sizeof(float));
-    s = lib->step(m, x_t, h);
-    for (int n = 0; n < g.N; ++n)
-      memcpy(out_step + ((size_t)n * g.L + t) * g.H, h + (size_t)n * g.H, g.H * sizeof(float));
-  }
+  if (s == GRU_OK) s = golden_run_and_step(lib, m, &g, out, out_step);
   if (!given) lib->destroy(m);
   int ok = s == GRU_OK;
   if (!ok) {
@@ -139,7 +149,7 @@ static inline int check_golden_model(const gru_test_lib *lib, void *given, const
            base, lib->name, g.D, g.H, g.N, g.L, g.has_bias, g.has_h0, run_err, step_err,
            step_vs_run, ok ? "PASS" : "FAIL");
   }
-  free(out), free(out_step), free(h), free(x_t), free(g.data);
+  free(out), free(out_step), free(g.data);
   return ok;
 }
 

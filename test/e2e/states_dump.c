@@ -17,21 +17,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s: golden's shape is not library %s's\n", argv[1], lib->name);
     return 1;
   }
-  const size_t NH = (size_t)g.N * g.H, NLH = NH * g.L;
-  float *out = (float *)malloc(2 * NLH * sizeof(float)), *out_step = out + NLH;
-  float *h = (float *)calloc(NH, sizeof(float));
-  float *x_t = (float *)malloc((size_t)g.N * g.D * sizeof(float));
+  const size_t NLH = (size_t)g.N * g.H * g.L;
+  float *out = (float *)malloc(2 * NLH * sizeof(float));
   void *m = NULL;
   gru_status s = lib->create(g.Wx, g.Wh, g.b, g.bhn, &m);
-  if (s == GRU_OK) s = lib->run(m, g.x, g.L, g.h0, out);
-  if (g.h0) memcpy(h, g.h0, NH * sizeof(float));
-  for (int t = 0; t < g.L && s == GRU_OK; ++t) {
-    for (int n = 0; n < g.N; ++n)
-      memcpy(x_t + (size_t)n * g.D, g.x + ((size_t)n * g.L + t) * g.D, g.D * sizeof(float));
-    s = lib->step(m, x_t, h);
-    for (int n = 0; n < g.N; ++n)
-      memcpy(out_step + ((size_t)n * g.L + t) * g.H, h + (size_t)n * g.H, g.H * sizeof(float));
-  }
+  if (s == GRU_OK) s = golden_run_and_step(lib, m, &g, out, out + NLH);
   if (m) lib->destroy(m);
   if (s != GRU_OK) {
     fprintf(stderr, "%s: status %d (%s)\n", argv[1], (int)s, lib->status_string(s));
@@ -42,6 +32,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s: cannot write\n", argv[2]);
     return 1;
   }
-  free(out), free(h), free(x_t), free(g.data);
+  free(out), free(g.data);
   return 0;
 }
