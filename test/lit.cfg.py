@@ -67,6 +67,8 @@ if config.sanitize:
     # The Metal device compiles the kernels it runs with clang, sanitized the same way but for
     # clang's -fsanitize=function, whose handler the program's (gcc's) UBSan runtime lacks.
     config.environment["GRU_METAL_SHIM_CXXFLAGS"] = sanitize.strip() + " -fno-sanitize=function"
+    # Leaks inside PoCL's own kernel compiler are not ours (test/lsan.supp says which).
+    config.environment["LSAN_OPTIONS"] = "suppressions=" + os.path.join(src, "test", "lsan.supp")
     config.available_features.add("sanitize")
 config.substitutions.append(("%cc", config.c_compiler + host_c))
 config.substitutions.append(("%syslibs", "-lpthread -ldl -lm"))

@@ -152,7 +152,11 @@ class GruGenerator : public Halide::Generator<T> {
     const Expr finite = a > 0.0f && a < inf;
     const Expr value = v(Halide::min(k, K - 1), r);
     const Expr inv = Halide::strict_float(127.0f / a);
-    const Expr level = Halide::strict_float(Halide::round(value * inv));
+    // Only a finite row's levels are used; the others are 0 before the conversion to an
+    // integer, which a NaN or infinite float must never reach (C, hence Metal source, leaves it
+    // undefined: UBSan caught it through the test Metal device).
+    const Expr level =
+        Halide::strict_float(Halide::round(Halide::select(finite, value * inv, 0.0f)));
     auto i16 = [](Expr x) { return Halide::cast<int16_t>(x); };
     const Expr infinite = Halide::select(Halide::is_inf(value),
                                          Halide::select(value > 0.0f, i16(127), i16(-127)), i16(0));
