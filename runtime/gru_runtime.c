@@ -53,7 +53,8 @@ struct GRU_RT_MODEL {
   int in_place; /* the weights are the library's embedded, packed ones (layout_in_place) */
   tensor Wx, Wh, b, bhn; /* in the descriptor's panels; b [3H], bhn [H]; on the device for GPUs */
   tensor scales; /* int8 weights: [2][3H] (row stride layout wh_scale - wx_scale), Wx's row
-                  * scales then Wh's, each a slice for its kernel */
+                  * scales then Wh's, each a slice for its kernel; w8a8: [2][6H], each row's
+                  * scales followed by its rows' integer sums (gru_row_sums) */
   tensor zeros;   /* [N][H]: the state before t = 0 when the caller gives none */
   tensor xp_step; /* [N][3H]: projected input of one step */
   tensor h_step;  /* [N][H]: the next state, before step copies it into the caller's h */
