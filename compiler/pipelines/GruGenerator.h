@@ -80,14 +80,14 @@ class GruGenerator : public Halide::Generator<T> {
     return precision() == WeightsPrecision::Int8 || precision() == WeightsPrecision::W8A8;
   }
   // w8a8: the products' inputs are quantized per call and the products are int32 dot products
-  // over groups of k_group() k (GruSpec::quantized_activations, weight_k_group).
+  // over groups of k_group() k (GruSpec::quantized_activations, IntegerDot).
   bool quantized_activations() const { return precision() == WeightsPrecision::W8A8; }
   int k_group() const {
     return quantized_activations() ? integer_dot(this->get_target()).k_group : 1;
   }
   int padded_k(int K) const { return (K + k_group() - 1) / k_group() * k_group(); }
   // Floats of the row-data input per weight matrix of `rows` rows: scales, then (w8a8) sums.
-  int row_floats(int rows) const { return quantized_activations() ? 2 * rows : rows; }
+  int row_floats(int rows) const { return int(weight_row_floats_of(precision(), rows)); }
   CpuTile tile() const {
     return {int(tile_vectors), int(tile_rows), int(k_block), int(tile_panels)};
   }
@@ -206,7 +206,7 @@ class GruGenerator : public Halide::Generator<T> {
   }
 
   // Row j's integer dot product made exact from one over unsigned inputs q + 128: minus 128
-  // times the row's integer sum, stored after the scales (sum_at: that float's index).
+  // times the row's integer sum (row_sum: the float stored after the scales).
   Halide::Expr exact_dot(Halide::Expr dot, const QuantizedRows &rows, Halide::Expr row_sum) {
     if (!rows.unsigned_inputs) return dot;
     return dot - 128 * Halide::cast<int32_t>(row_sum);

@@ -47,6 +47,19 @@ enum class GruDirection { Forward, Reverse, Bidirectional };
 // products on every target.
 enum class WeightsPrecision { F32, F16, BF16, Int8, W8A8 };
 
+// Floats of row data a weight matrix of `rows` rows carries in `precision` (the rule behind
+// GruSpec::weight_row_floats, which the generators apply to their own matrices): none for f32,
+// f16 and bf16; a float32 scale per row for int8; for w8a8 the scales, then each row's integer
+// sum sum_k q[j][k] (exact in float32: |sum| <= 127 * 16384), which the kernels that take
+// unsigned inputs subtract 128 times (runtime/gru_pack.h).
+inline int64_t weight_row_floats_of(WeightsPrecision precision, int64_t rows) {
+  switch (precision) {
+    case WeightsPrecision::Int8: return rows;
+    case WeightsPrecision::W8A8: return 2 * rows;
+    default: return 0;
+  }
+}
+
 // Its name as the flag, the IR and the header write it: "f32", "f16", "bf16", "int8", "w8a8".
 const char *precision_name(WeightsPrecision precision);
 // The precision a name states, or nullopt (the error names precision_names()).
@@ -91,11 +104,9 @@ struct GruSpec {
   int64_t padded_k(int64_t K) const {
     return quantized_activations() ? (K + kMaxKGroup - 1) / kMaxKGroup * kMaxKGroup : K;
   }
-  // Floats per matrix in the row-data array (wx_scale, wh_scale): 3H scales, and for w8a8 then
-  // each row's integer sum sum_k q[j][k] (exact in float32: |sum| <= 127 * 16384), which the
-  // kernels that take unsigned inputs subtract 128 times (runtime/gru_pack.h).
+  // Floats per matrix (3H rows) in the row-data array (wx_scale, wh_scale).
   int64_t weight_row_floats() const {
-    return has_weight_scales() ? (quantized_activations() ? 6 : 3) * hidden_size : 0;
+    return weight_row_floats_of(weights_precision, 3 * hidden_size);
   }
   int64_t directions() const { return direction == GruDirection::Bidirectional ? 2 : 1; }
   // Features of each output row: directions() * H.
