@@ -8,9 +8,12 @@ L=128, D=H, H in --hidden, N in --batch) and thread count (--threads):
   2. the harness times run (the whole sequence), step (N=1 streaming) and each Halide kernel
      alone, with HL_NUM_THREADS threads;
   3. bench/onednn_peer.cpp (oneDNN's lbr_gru, limited to the level's ISA with ONEDNN_MAX_CPU_ISA)
-     and bench/peers.py (mlx.nn.GRU, ONNX Runtime, PyTorch, IREE: these cannot be limited to an
-     ISA, so every level shows the same times for them) are checked against gru-gen's output
-     (<= 1e-4) and timed if they match, with the same thread count;
+     and bench/peers.py (mlx.nn.GRU, ONNX Runtime, PyTorch, IREE) are checked against gru-gen's
+     output (<= 1e-4) and timed if they match, with the same thread count. At the AVX2 level of a
+     CPU with AVX-512, peers.py runs in an AVX2-only view of the CPU (bench/cpuid_avx2.c, preloaded:
+     CPUID faulting answers without the AVX-512 bits, so each framework takes its AVX2 kernels;
+     glibc's tunables, ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA too), and
+     every peer is probed for AVX-512 register use (peers.py) -- one seen there stops the run;
   4. bench/peak.c, compiled for the level's ISA, measures one core's peak FMA throughput and read
      bandwidth per buffer size: the roofline of each point;
   5. where gru-gen has `--emit schedule-report`, its predictions for arm64-linux and arm64-macos.
@@ -52,8 +55,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 GRU_GEN = os.path.join(ROOT, "build", "bin", "gru-gen")
 PEER_NAMES = ["mlx", "onnxruntime", "torch", "iree", "onednn"]
-# The peers that run at every level's ISA (the others use whatever their build dispatches to).
-ISA_LIMITED_PEERS = {"onednn"}
 OURS_TOLERANCE = 1e-5
 PEER_TOLERANCE = 1e-4
 # Halide's name for x86-64 with AVX2 and FMA but no AVX-512 (README: raw Halide target strings).
@@ -114,11 +115,13 @@ def cpu_line(info):
 def level_for(target, flags):
     """A feature level: the gru-gen target, its name in the reports, the ISA it is measured at
     (peak.c's compiler flags, oneDNN's ONEDNN_MAX_CPU_ISA). The host target is the CPU's own
-    level; a raw Halide x86 target string is the level of its features."""
+    level; a raw Halide x86 target string is the level of its features. peer_view: the CPU view
+    bench/peers.py's peers run in (None: the CPU as it is; "avx2": bench/cpuid_avx2.c's, for the
+    AVX2 level of a CPU with AVX-512)."""
     if target == "host":
         isa = "avx512" if "avx512f" in flags else "avx2"
         return {"name": "host", "target": "host", "isa": isa, "onednn_max_isa": None,
-                "peak_cflags": ["-march=native"]}
+                "peak_cflags": ["-march=native"], "peer_view": None}
     feats = set(target.split("-")[3:]) if target.startswith("x86-64-linux") else None
     if feats is None or not {"avx2", "fma"} <= feats:
         raise SystemExit(f"bench: error: --targets: {target}: not an x86-64-linux Halide target "
@@ -127,11 +130,49 @@ def level_for(target, flags):
         if "avx512f" not in flags:
             raise SystemExit(f"bench: error: --targets: {target}: this CPU has no AVX-512")
         return {"name": "avx512", "target": target, "isa": "avx512",
-                "onednn_max_isa": "AVX512_CORE", "peak_cflags": ["-march=native"]}
+                "onednn_max_isa": "AVX512_CORE", "peak_cflags": ["-march=native"],
+                "peer_view": None}
     if "avx2" not in flags or "fma" not in flags:
         raise SystemExit(f"bench: error: --targets: {target}: this CPU has no AVX2 and FMA")
     return {"name": "avx2", "target": target, "isa": "avx2", "onednn_max_isa": "AVX2",
-            "peak_cflags": ["-mavx2", "-mfma", "-mf16c", "-mno-avx512f"]}
+            "peak_cflags": ["-mavx2", "-mfma", "-mf16c", "-mno-avx512f"],
+            "peer_view": "avx2" if "avx512f" in flags else None}
+
+
+# glibc picks its string functions from CPUID before any preload runs: its tunables mask them.
+GLIBC_NO_AVX512 = ("glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,"
+                   "-AVX512_VBMI2,-AVX512_FP16")
+
+
+def build_peer_views(work, levels):
+    """bench/cpuid_avx2.c built and tried once if a level needs the AVX2 view. Sets each such
+    level's "peer_env" (the environment its peers run in) or, where the view cannot be made
+    (no CPUID faulting), leaves the level's peers on the CPU as it is and says why."""
+    needed = [lv for lv in levels if lv["peer_view"]]
+    for lv in levels:
+        lv["peer_env"] = None
+    if not needed:
+        return
+    so = os.path.join(work, "cpuid_avx2.so")
+    sh(["cc", "-O2", "-Wall", "-shared", "-fPIC", os.path.join(BENCH, "cpuid_avx2.c"), "-o", so,
+        "-ldl"])
+    env = dict(os.environ, LD_PRELOAD=so, GLIBC_TUNABLES=GLIBC_NO_AVX512,
+               # the frameworks' own ISA switches, for what they decide before any CPUID
+               ATEN_CPU_CAPABILITY="avx2", MKL_ENABLE_INSTRUCTIONS="AVX2",
+               ONEDNN_MAX_CPU_ISA="AVX2")
+    r = subprocess.run([sys.executable, "-c", "from numpy._core._multiarray_umath import "
+                        "__cpu_features__ as f; print(int(f['AVX512F']))"], env=env,
+                       capture_output=True, text=True)
+    for lv in needed:
+        if r.returncode == 0 and r.stdout.strip() == "0":
+            lv["peer_env"] = env
+            log(f"bench: {lv['name']}: the peers run in an AVX2-only view of this CPU "
+                "(bench/cpuid_avx2.c: CPUID faulting, AVX-512 feature bits cleared)")
+        else:
+            lv["peer_view"] = None
+            log(f"bench: {lv['name']}: no AVX2-only view of this CPU "
+                f"({(r.stderr.strip().splitlines() or ['AVX-512F still reported'])[-1]}); "
+                "its peers run at the CPU's own ISA")
 
 
 def levels_from(arg, flags):
@@ -420,6 +461,7 @@ def main():
         pk = lv["peak"]
         log(f"bench: {lv['name']}: peak {pk['isa']} FMA {pk['fma_gflops_1_thread']:.1f} GFLOP/s on "
             f"one core, {pk['fma_gflops_all_threads']:.1f} with {pk['threads']} threads")
+    build_peer_views(work, levels)
     onednn_exe, onednn_why = build_onednn_peer(work)
     if onednn_exe is None:
         log(f"bench: onednn: not installed ({onednn_why}), skipped")
@@ -491,24 +533,24 @@ def main():
     else:
         log("bench: ARM predictions: gru-gen has no --emit schedule-report, skipped")
 
-    # Peers, one child process per thread count.
+    # Peers, one child process per level and thread count.
     peer_results = {}
-    for t in threads:
-        if points:
-            peer_results[t] = run_peers(work, points, t, args.budget)
-            if model_points:
-                peer_results[t]["points"] += model_peers[t]["points"]
-        else:
-            peer_results[t] = model_peers[t]
-        onednn_meta = {"available": onednn_exe is not None}
-        if onednn_exe:
-            p0 = (points + model_points)[0]
-            first = p0["onednn"][(levels[0]["name"], t)]
-            onednn_meta.update(version=first["version"], isa_by_level={
-                lv["name"]: p0["onednn"][(lv["name"], t)]["isa"] for lv in levels})
-        else:
-            onednn_meta["why"] = onednn_why
-        peer_results[t]["peers"]["onednn"] = onednn_meta
+    for lv in levels:
+        for t in threads:
+            key = (lv["name"], t)
+            if points:
+                peer_results[key] = run_peers(work, points, lv, t, args.budget)
+                if model_points:
+                    peer_results[key]["points"] += model_peers[key]["points"]
+            else:
+                peer_results[key] = model_peers[key]
+            onednn_meta = {"available": onednn_exe is not None}
+            if onednn_exe:
+                first = (points + model_points)[0]["onednn"][key]
+                onednn_meta.update(version=first["version"], isa=first["isa"])
+            else:
+                onednn_meta["why"] = onednn_why
+            peer_results[key]["peers"]["onednn"] = onednn_meta
 
     info["loadavg_end"] = os.getloadavg()
     report(args, info, levels, points, model_points, threads, peer_results, all_targets,
@@ -526,17 +568,19 @@ def faster(old, new):
     return old
 
 
-def run_peers(work, points, t, budget, tag="", only=None):
+def run_peers(work, points, lv, t, budget, tag="", only=None):
     """peers.py in a child process with `t` threads over `points` (only the peers named in
-    `only`, if given); its JSON result."""
+    `only`, if given), in level lv's view of the CPU; its JSON result."""
+    tag = f"{tag}_{lv['name']}"
     pts = os.path.join(work, f"points{tag}.json")
     json.dump([{k: p[k] for k in ("key", "D", "H", "N", "L", "dir", "ours_output", "time_step",
                                   "layers", "directions") if k in p} for p in points],
               open(pts, "w"))
     res_file = os.path.join(work, f"peers{tag}_t{t}.json")
     sh([sys.executable, os.path.join(BENCH, "peers.py"), "--threads", str(t), "--points", pts,
-        "--out", res_file, "--budget", str(budget), *(["--only", only] if only else [])],
-       capture=False)
+        "--out", res_file, "--budget", str(budget), *(["--only", only] if only else []),
+        *(["--isa-view", lv["peer_view"]] if lv["peer_view"] else [])],
+       env=lv["peer_env"], capture=False)
     return json.load(open(res_file))
 
 
@@ -546,7 +590,7 @@ def measure_models(args, work, levels, threads, L, onednn_exe):
     With --rounds R, the timings (gru-gen's, oneDNN's, then peers.py's) are repeated R times one
     after the other, each implementation keeping its fastest round: on a loaded machine no
     implementation is measured only at its worst moment. Returns the points and peers.py's
-    results per thread count."""
+    results per level and thread count."""
     sys.path.insert(0, BENCH)
     import peers as peers_mod
     layers, dirs = args.model_layers, 2
@@ -570,7 +614,7 @@ def measure_models(args, work, levels, threads, L, onednn_exe):
                 p["exe"][lv["name"]] = build_harness(pdir, out, name, lv)
             points.append(p)
 
-    peer_results = {t: None for t in threads}
+    peer_results = {(lv["name"], t): None for lv in levels for t in threads}
     for rnd in range(args.rounds):
         for p in points:
             for lv in levels:
@@ -600,14 +644,15 @@ def measure_models(args, work, levels, threads, L, onednn_exe):
                     log(msg)
             shutil.copyfile(os.path.join(p["dir"], f"ours_{levels[0]['name']}_t{threads[0]}.f32"),
                             os.path.join(p["dir"], "ours.f32"))
-        for t in threads:
-            res = run_peers(work, points, t, args.budget, "_models")
-            if peer_results[t] is None:
-                peer_results[t] = res
-                continue
-            for old, new in zip(peer_results[t]["points"], res["points"]):
-                for name, r in new["peers"].items():
-                    old["peers"][name] = faster(old["peers"].get(name), r)
+        for lv in levels:
+            for t in threads:
+                res = run_peers(work, points, lv, t, args.budget, "_models")
+                if peer_results[(lv["name"], t)] is None:
+                    peer_results[(lv["name"], t)] = res
+                    continue
+                for old, new in zip(peer_results[(lv["name"], t)]["points"], res["points"]):
+                    for name, r in new["peers"].items():
+                        old["peers"][name] = faster(old["peers"].get(name), r)
     for p in points:
         del p["ref"], p["exe"]
     return points, peer_results
@@ -691,8 +736,9 @@ def measure_precisions(args, work, levels, threads, L):
                     os.path.join(pdir, f"ours_{levels[0]['name']}_f32_t{threads[0]}.f32"),
                     os.path.join(pdir, "ours_precision.f32"))
             points.append(p)
-    peers = {t: run_peers(work, points, t, args.budget, "_precision", only="onnxruntime")
-             for t in threads} if "f32" in precisions else {}
+    peers = {(lv["name"], t): run_peers(work, points, lv, t, args.budget, "_precision",
+                                        only="onnxruntime")
+             for lv in levels for t in threads} if "f32" in precisions else {}
     for lv in levels:
         pk = lv["peak"]
         for p in points:
@@ -700,8 +746,9 @@ def measure_precisions(args, work, levels, threads, L):
             for t in threads:
                 base = p["ours"].get((lv["name"], "f32", t))
                 ort = None
-                if t in peers:
-                    e = next(e for e in peers[t]["points"] if e["key"] == p["key"])
+                if (lv["name"], t) in peers:
+                    e = next(e for e in peers[(lv["name"], t)]["points"]
+                             if e["key"] == p["key"])
                     ort = e["peers"].get("onnxruntime")
                     ort = ort if ort and ort.get("verified") else None
                 for prec in precisions:
@@ -771,7 +818,8 @@ def write_precision_report(args, info, rows):
 
 def point_peers(p, lv, t, peer_results):
     """The peers' results at point p with t threads: bench/peers.py's, and oneDNN's at level lv."""
-    peers = dict(next(e for e in peer_results[t]["points"] if e["key"] == p["key"])["peers"])
+    peers = dict(next(e for e in peer_results[(lv["name"], t)]["points"]
+                      if e["key"] == p["key"])["peers"])
     if (lv["name"], t) in p["onednn"]:
         peers["onednn"] = p["onednn"][(lv["name"], t)]
     return peers
@@ -871,17 +919,19 @@ def report(args, info, levels, points, model_points, threads, peer_results, all_
             wr = csv.DictWriter(f, fieldnames=list(rs[0]) if rs else ["level"])
             wr.writeheader()
             wr.writerows(rs)
-    peers_meta = {t: peer_results[t]["peers"] for t in threads}
-    verification = {t: {e["key"]: {n: r["max_abs_diff_vs_gru_gen"] for n, r in e["peers"].items()}
-                        for e in peer_results[t]["points"]} for t in threads}
-    for t in threads:
+    # JSON keys: "<level> T=<threads>".
+    peers_meta = {f"{lv} T={t}": r["peers"] for (lv, t), r in peer_results.items()}
+    verification = {f"{lv} T={t}": {e["key"]: {n: r["max_abs_diff_vs_gru_gen"]
+                                               for n, r in e["peers"].items()}
+                                    for e in r["points"]}
+                    for (lv, t), r in peer_results.items()}
+    for (lvn, t), r in peer_results.items():
         for p in points + model_points:
-            for lv in levels:
-                od = p["onednn"].get((lv["name"], t))
-                if od:
-                    verification[t][p["key"]][f"onednn_{lv['name']}"] = \
-                        od["max_abs_diff_vs_gru_gen"]
-    level_meta = {lv["name"]: {k: lv[k] for k in ("target", "isa", "onednn_max_isa", "peak")}
+            od = p["onednn"].get((lvn, t))
+            if od:
+                verification[f"{lvn} T={t}"][p["key"]]["onednn"] = od["max_abs_diff_vs_gru_gen"]
+    level_meta = {lv["name"]: {k: lv[k] for k in ("target", "isa", "onednn_max_isa", "peak",
+                                                  "peer_view")}
                   for lv in levels}
     json.dump({"machine": info, "levels": level_meta, "peers": peers_meta,
                "verification": verification, "gru_gen_all_targets": all_targets,
@@ -961,15 +1011,13 @@ def report(args, info, levels, points, model_points, threads, peer_results, all_
                f"{info.get('L3 cache')}" +
                (f"; all five targets for D=H={all_targets['H']} N={all_targets['N']}: "
                 f"{all_targets['seconds']:.1f} s" if all_targets else ""))
+    first = peer_results[(levels[0]["name"], threads[0])]["peers"]
     versions = ", ".join(f"{n} {m['version']}" if m.get("available") else f"{n}: not installed"
-                         for n, m in peers_meta[threads[0]].items())
+                         for n, m in first.items())
     out.append(f"peers: {versions}; each matched gru-gen within 1e-4 before it was timed")
-    unlimited = [n for n in PEER_NAMES if n not in ISA_LIMITED_PEERS]
-    if len(levels) > 1:
-        out.append(f"{', '.join(n for n in unlimited if n != 'iree')} cannot be limited to an "
-                   "ISA and iree is compiled for the host CPU: every level shows the same times "
-                   "for them (their own best ISA); oneDNN runs at each level's ISA "
-                   "(ONEDNN_MAX_CPU_ISA)")
+    for lv in levels:
+        out.append(f"{lv['name']}: " + peer_view_line(lv, [peer_results[(lv['name'], t)]
+                                                           for t in threads]))
     if predictions:
         out.append("")
         out.append("ARM predictions (gru-gen --emit schedule-report; nothing here was measured):")
@@ -982,6 +1030,23 @@ def report(args, info, levels, points, model_points, threads, peer_results, all_
     open(os.path.join(res, "table.md" if rows else "models.md"), "w").write(text + "\n")
     if rows:
         chart(rows, levels, threads, os.path.join(res, "chart.png"), info)
+
+
+def peer_view_line(lv, results):
+    """How a level's peers ran: the CPU view, and which peers the kernel saw using AVX-512
+    registers (peers.py's probe; oneDNN is limited by ONEDNN_MAX_CPU_ISA instead)."""
+    seen = sorted({name for r in results for name, m in r["peers"].items()
+                   if (m.get("avx512_probe") or {}).get("avx512_seen")})
+    probed = any(m.get("avx512_probe") for r in results for m in r["peers"].values())
+    view = ("peers in an AVX2-only view of this CPU (bench/cpuid_avx2.c: CPUID without AVX-512; "
+            "IREE compiled for x86-64-v3)" if lv["peer_view"] == "avx2" else
+            "peers at this CPU's own ISA")
+    if lv["onednn_max_isa"]:
+        view += f"; oneDNN with ONEDNN_MAX_CPU_ISA={lv['onednn_max_isa']}"
+    if probed:
+        view += ("; AVX-512 registers seen in use (kernel's /proc arch_status, probe of 10 calls): "
+                 + (", ".join(seen) if seen else "by none"))
+    return view
 
 
 def chart(rows, levels, threads, path, info):

@@ -67,6 +67,37 @@ def load_model(pdir, d, h, n, L, layers, dirs, ours_output=None):
     return w
 
 
+# The Linux kernel's record of a process's AVX-512 register use (x86-64): "AVX512_elapsed_ms:"
+# is the time since AVX-512 state was last seen in use at one of its context switches.
+ARCH_STATUS = "/proc/self/arch_status"
+
+
+def avx512_elapsed_ms():
+    try:
+        for line in open(ARCH_STATUS):
+            if line.startswith("AVX512_elapsed_ms:"):
+                return int(line.split(":")[1])
+    except OSError:
+        pass
+    return None
+
+
+def avx512_probe(fn, calls=10):
+    """Whether `fn` leaves AVX-512 state in use: `calls` calls, each followed by a 1 ms sleep (a
+    context switch, where the kernel looks at the registers); seen if the kernel's last sighting
+    is younger than the probe. Without /proc/self/arch_status, None."""
+    if avx512_elapsed_ms() is None:
+        return None
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+        time.sleep(0.001)
+    probe_ms = (time.perf_counter() - start) * 1e3
+    elapsed = avx512_elapsed_ms()
+    return {"calls": calls, "probe_ms": probe_ms, "avx512_elapsed_ms": elapsed,
+            "avx512_seen": elapsed != -1 and elapsed < probe_ms}
+
+
 def best_time(fn, budget, min_reps=5, max_reps=2000):
     """Minimum and median seconds per call, after two warm-up calls."""
     fn()
@@ -87,7 +118,7 @@ def best_time(fn, budget, min_reps=5, max_reps=2000):
 class MlxPeer:
     name = "mlx"
 
-    def __init__(self, threads):
+    def __init__(self, threads, isa_view=None):
         import mlx.core as mx
         import mlx.nn as nn
         self.mx, self.nn = mx, nn
@@ -202,7 +233,7 @@ def onnx_stack_reference(w):
 class OrtPeer:
     name = "onnxruntime"
 
-    def __init__(self, threads):
+    def __init__(self, threads, isa_view=None):
         import onnx
         import onnxruntime as ort
         self.onnx, self.ort, self.threads = onnx, ort, threads
@@ -256,7 +287,7 @@ class OrtPeer:
 class TorchPeer:
     name = "torch"
 
-    def __init__(self, threads):
+    def __init__(self, threads, isa_view=None):
         import torch
         self.torch = torch
         torch.set_num_threads(threads)
@@ -320,12 +351,13 @@ class TorchPeer:
 
 class IreePeer:
     """The ONNX model above with static shapes (one for run, seq=L, one for step, seq=1),
-    imported with iree-import-onnx and compiled with iree-compile for llvm-cpu (target CPU host);
+    imported with iree-import-onnx and compiled with iree-compile for llvm-cpu (target CPU host,
+    or x86-64-v3 in the AVX2 view);
     run through iree.runtime on local-sync (one thread) or, with T > 1 threads, on local-task with
     T workers (--task_topology_group_count)."""
     name = "iree"
 
-    def __init__(self, threads):
+    def __init__(self, threads, isa_view=None):
         import importlib.metadata
         import onnx
         import iree.runtime as rt
@@ -340,6 +372,7 @@ class IreePeer:
         if threads > 1:
             rt.flags.parse_flags(f"--task_topology_group_count={threads}")
         self.config = rt.Config("local-sync" if threads == 1 else "local-task")
+        self.target_cpu = {None: "host", "avx2": "x86-64-v3"}[isa_view]
 
     def compile(self, w, seq, workdir):
         import subprocess
@@ -350,7 +383,7 @@ class IreePeer:
         for cmd in ([self.importer, onnx_file, "-o", mlir_file],
                     [self.compiler, "--iree-input-type=onnx", "--iree-hal-target-device=local",
                      "--iree-hal-local-target-device-backends=llvm-cpu",
-                     "--iree-llvmcpu-target-cpu=host", mlir_file, "-o", vmfb_file]):
+                     f"--iree-llvmcpu-target-cpu={self.target_cpu}", mlir_file, "-o", vmfb_file]):
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:
                 raise RuntimeError(f"{os.path.basename(cmd[0])} failed: {r.stderr.strip()}")
@@ -391,17 +424,27 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--budget", type=float, default=0.6)
     ap.add_argument("--only", default=None, help="comma list of the peers to run (default: all)")
+    ap.add_argument("--isa-view", choices=["avx2"], default=None,
+                    help="the process runs in bench/cpuid_avx2.c's AVX2-only view of the CPU "
+                    "(bench.py preloads it): checked here, IREE compiled for x86-64-v3, and each "
+                    "peer probed for AVX-512 use")
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
     set_thread_env(args.threads)
     points = json.load(open(args.points))
+    if args.isa_view == "avx2":
+        from numpy._core._multiarray_umath import __cpu_features__
+        if __cpu_features__.get("AVX512F"):
+            raise SystemExit("peers: error: --isa-view avx2: CPUID still reports AVX-512F in this "
+                             "process (bench/cpuid_avx2.so is not preloaded)")
 
-    peers, results = [], {"threads": args.threads, "peers": {}, "points": []}
+    peers, results = [], {"threads": args.threads, "isa_view": args.isa_view, "peers": {},
+                          "points": []}
     for cls in PEERS:
         if only is not None and cls.name not in only:
             continue
         try:
-            peer = cls(args.threads)
+            peer = cls(args.threads, args.isa_view)
         except ImportError as e:  # torch may not install on every machine
             results["peers"][cls.name] = {"available": False, "why": str(e)}
             print(f"  peers: {cls.name}: not installed ({e}), skipped", file=sys.stderr,
@@ -410,6 +453,7 @@ def main():
         results["peers"][cls.name] = {"available": True, "version": peer.version}
         peers.append(peer)
 
+    last_run = {}  # each peer's run of the last point it computed, for the AVX-512 probe
     for point in points:
         w = load_point(point)
         model = "instances" in w
@@ -430,6 +474,7 @@ def main():
                       f"not timed: {e}", file=sys.stderr, flush=True)
                 continue
             r = {"max_abs_diff_vs_gru_gen": err, "verified": err <= TOLERANCE}
+            last_run[peer.name] = run
             if r["verified"]:
                 r["run"] = best_time(run, args.budget)
                 if point.get("time_step") and step:
@@ -440,6 +485,20 @@ def main():
                   + (f", run {r['run']['min_s'] * 1e3:.3f} ms" if r["verified"] else
                      " MISMATCH, not timed"), file=sys.stderr, flush=True)
         results["points"].append(entry)
+    # Which ISA each peer really ran at, as far as the kernel saw: without the view an AVX-512
+    # peer shows up (the probe's positive control); in the AVX2 view none may.
+    for name, run in last_run.items():
+        probe = avx512_probe(run)
+        results["peers"][name]["avx512_probe"] = probe
+        if probe is None:
+            continue
+        print(f"  peers ({args.threads} threads): {name}: AVX-512 state "
+              f"{'seen' if probe['avx512_seen'] else 'not seen'} in {probe['calls']} calls "
+              f"(last seen {probe['avx512_elapsed_ms']} ms ago, probe {probe['probe_ms']:.0f} ms)",
+              file=sys.stderr, flush=True)
+        if args.isa_view and probe["avx512_seen"]:
+            raise SystemExit(f"peers: error: --isa-view {args.isa_view}: {name} used AVX-512 "
+                             "registers in the AVX2 view")
     json.dump(results, open(args.out, "w"), indent=1)
 
 
