@@ -316,12 +316,20 @@ def team_flags(threads):
     return ["--threads-max", str(max(threads))] if max(threads) > 1 else []
 
 
-def run_harness(exe, pdir, L, threads, out_file, budget, team=None):
+def run_harness(exe, pdir, L, threads, out_file, budget, team=None, team_optional=False):
+    """The harness's JSON. With team_optional, None where the library has no team of that size
+    (gru-gen generates teams only where each member owns whole panels of Wh)."""
     env = dict(os.environ, HL_NUM_THREADS=str(threads))
     env.pop("GRU_BENCH_TEAM", None)
     if team:
         env["GRU_BENCH_TEAM"] = str(team)
-    return json.loads(sh([exe, pdir, str(L), out_file, str(budget)], env=env))
+    cmd = [exe, pdir, str(L), out_file, str(budget)]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode != 0 and team_optional and "no team of that size" in r.stderr:
+        return None
+    if r.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(cmd)} failed:\n{r.stdout}\n{r.stderr}")
+    return json.loads(r.stdout)
 
 
 # ---- oneDNN's lbr_gru (bench/onednn_peer.cpp) -------------------------------------------------
@@ -501,7 +509,11 @@ def main():
                     for team in ([None, t] if t > 1 else [None]):
                         way = "team" if team else "pool"
                         out_file = os.path.join(pdir, f"ours_{lv['name']}_t{t}_{way}.f32")
-                        r = run_harness(exe, pdir, L, t, out_file, args.budget, team=team)
+                        r = run_harness(exe, pdir, L, t, out_file, args.budget, team=team,
+                                        team_optional=True)
+                        if r is None:
+                            log(f"bench: {lv['name']} {key} T={t}: no team of {t} for this shape")
+                            continue
                         with open(out_file, "rb") as f:
                             raw = f.read()
                         one = raw if one is None else one
@@ -738,7 +750,11 @@ def measure_precisions(args, work, levels, threads, L):
                     for t in teams:
                         out_file = os.path.join(pdir, f"ours_{lv['name']}_{prec}_t{t}.f32")
                         res = run_harness(exe, pdir, L, t, out_file, args.budget,
-                                          team=t if t > 1 else None)
+                                          team=t if t > 1 else None, team_optional=True)
+                        if res is None:
+                            log(f"bench: precision {lv['name']} {key} {prec}: no team of {t} "
+                                "for this shape")
+                            continue
                         with open(out_file, "rb") as f:
                             raw = f.read()
                         if t == 1:
@@ -781,7 +797,7 @@ def measure_precisions(args, work, levels, threads, L):
                     ort = ort if ort and ort.get("verified") else None
                 for prec in precisions:
                     r = p["ours"].get((lv["name"], prec, t))
-                    if r is None:  # w8a8 has no team
+                    if r is None:  # w8a8 has no team, nor a shape without whole panels each
                         continue
                     q = dict(p, wh_bytes=precision_wh_bytes(h, prec))
                     bound = roofline_s(pk, q, t, WEIGHT_BYTES[prec])
