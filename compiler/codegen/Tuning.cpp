@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "codegen/HalideCodegen.h"
 #include "codegen/ScheduleReport.h"
@@ -30,6 +32,15 @@ std::string cpu_name() {
   }
   if (name.empty()) return "unknown";
   return name + " (family " + family + ", model " + model + ")";
+}
+
+// The threads a kernel measured here runs on: Halide's thread pool, HL_NUM_THREADS or else
+// every core (what the library's own runtime does with the same variable). A kernel's parallel
+// loops make candidates rank differently with one thread and with several, so a record says it.
+int measuring_threads() {
+  if (const char *v = std::getenv("HL_NUM_THREADS"))
+    if (const int n = std::atoi(v); n > 0) return n;
+  return int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 std::string utc_now() {
@@ -274,6 +285,12 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
     keep_dividing(steps, spec.hidden_size);
     keep_dividing(projections, 3 * spec.hidden_size);
   }
+  const int threads = measuring_threads();
+  if (!predict)
+    progress(policy.name + ": tune with " + std::to_string(threads) + " thread" +
+             (threads == 1 ? "" : "s") +
+             " (Halide's pool: HL_NUM_THREADS, else every core; set it to the threads the "
+             "library will run with)");
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -343,7 +360,10 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
       {"spec", record_spec(spec)},
       {"target", policy.halide_target.to_string()},
       {"method", predict ? "predicted" : "measured"},
-      {"machine", llvm::json::Object{{"cpu", where}, {"measured_at", utc_now()}}},
+      {"machine", predict ? llvm::json::Object{{"cpu", where}, {"measured_at", utc_now()}}
+                          : llvm::json::Object{{"cpu", where},
+                                               {"measured_at", utc_now()},
+                                               {"threads", threads}}},
       {"choice",
        llvm::json::Object{
            {"projection", llvm::json::Object{{"vectors", best_projection.vectors},
