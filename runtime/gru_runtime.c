@@ -466,8 +466,9 @@ static gru_status run_job(gru_rt_model *m, gru_team_job work, team_job *j, int l
 }
 
 /* Member `member`'s states of one step: h_next's columns member*Hs.. (h_next is all H of them)
- * from its range of Wh's panels, in the weights' precision. int8 weights pass Wh's whole row
- * scales: the team step kernel reads row g * H + (its absolute state). */
+ * from its range of Wh's panels, in the weights' precision. int8 and w8a8 weights pass Wh's whole
+ * row data (w8a8: scales, then the rows' integer sums): the team step kernel reads row g * H +
+ * (its absolute state). */
 static gru_status advance_member(gru_rt_model *m, gru_rt_team_step_kernel kernel, int32_t member,
                                  int32_t threads, tensor *xp, tensor *h, const tensor *h_next) {
   const gru_layer_descriptor *d = m->d;
@@ -483,7 +484,7 @@ static gru_status advance_member(gru_rt_model *m, gru_rt_team_step_kernel kernel
         (const float *)(m->Wh.buf.host + (size_t)member * (Hs / p) * panel_elements * bytes),
         (int32_t)panel_elements, Hs / p, 0);
   wh.buf.type = m->Wh.buf.type;
-  if (d->weights_precision == GRU_PRECISION_INT8) {
+  if (has_row_scales(d)) {
     tensor scale;
     slice(&m->scales, 1, 1, &scale); /* a host view: never fails */
     return from_halide(d->has_bias ? kernel.bias_scaled(kernel_context, &xp->buf, &h->buf,
