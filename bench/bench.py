@@ -32,10 +32,10 @@ Then the precision points (--precision-points runs only these, --no-precision-po
 for each level, H in --precision-hidden, N in --precision-batch and weight precision in
 --precisions, gru-gen's library generated with --weights-precision P --threads-max (the most of
 --threads), timed with a persistent team of T threads for each T of --threads (run, and step at
-N=1; a team's output must be byte for byte the one-thread library's of the same precision; w8a8,
-which takes no team, on one thread), its error against mlx.nn.GRU in float32, the roofline for
-the bytes its precision streams (FLOPs at the float32 FMA peak, also for w8a8's integer products),
-and ONNX Runtime in float32 with T threads: RESULTS/precision.{md,csv,json}.
+N=1; a team's output must be byte for byte the one-thread library's of the same precision), its
+error against mlx.nn.GRU in float32, the roofline for the bytes its precision streams (FLOPs at
+the float32 FMA peak, also for w8a8's integer products), and ONNX Runtime in float32 with T
+threads: RESULTS/precision.{md,csv,json}.
 Writes RESULTS/results.json, RESULTS/results.csv, RESULTS/step.csv, RESULTS/table.md,
 RESULTS/chart.png (the single layers), RESULTS/models.csv and prints the tables; a --models run
 writes RESULTS/models.json, models.csv and models.md and leaves the full run's files as they were.
@@ -740,9 +740,8 @@ def measure_precisions(args, work, levels, threads, L):
                     name = f"g{key.lower()}{prec}"
                     out = os.path.join(pdir, f"lib_{lv['name']}_{prec}")
                     extra = ["--weights-precision", prec]
-                    # w8a8 takes no team (gru-gen refuses --threads-max with it): one thread.
-                    teams = [1] if prec == "w8a8" else threads
-                    if team_max > 1 and prec != "w8a8":
+                    teams = threads
+                    if team_max > 1:
                         extra += ["--threads-max", str(team_max)]
                     gen_s = gru_gen(out, d, h, n, name, lv["target"], extra)
                     exe = build_harness(pdir, out, name, lv, tag=prec)
@@ -797,7 +796,7 @@ def measure_precisions(args, work, levels, threads, L):
                     ort = ort if ort and ort.get("verified") else None
                 for prec in precisions:
                     r = p["ours"].get((lv["name"], prec, t))
-                    if r is None:  # w8a8 has no team, nor a shape without whole panels each
+                    if r is None:  # no team of t for this shape (members own whole panels)
                         continue
                     q = dict(p, wh_bytes=precision_wh_bytes(h, prec))
                     bound = roofline_s(pk, q, t, WEIGHT_BYTES[prec])

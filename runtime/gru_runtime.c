@@ -37,6 +37,10 @@ typedef struct {
   int slice;
 } tensor;
 
+/* An empty view: copying it clears a view in a few vector stores (a memset of one is `rep
+ * stosq`, whose start-up was 5 % of a w8a8 step at H = 128, N = 1). */
+static const tensor no_tensor;
+
 /* A layer instance ("sub-model") is one host block of its descriptor's layout.bytes, laid out by
  * gru-gen (GruSpec::model_layout): this struct, then each array at its layout offset. A model is
  * its sub-models' blocks one after another in one halide_malloc block (the model descriptor's
@@ -150,7 +154,7 @@ static int32_t padded(const gru_layer_descriptor *d, int32_t n) {
  * GPU kernel must copy it before use. */
 static void view(tensor *t, int on_device, const float *data, int32_t d0, int32_t d1, int32_t d2,
                  int32_t row_stride) {
-  __builtin_memset(t, 0, sizeof *t);
+  *t = no_tensor;
   t->buf.host = (uint8_t *)data;
   if (on_device && data) t->buf.flags = halide_buffer_flag_host_dirty;
   t->buf.type.code = halide_type_float;
@@ -177,7 +181,7 @@ static void dense(tensor *t, int on_device, const float *data, int32_t d0, int32
  * time loop walks timestep t of batch-first [N][L][cols] arrays and the projection walks blocks
  * of rows this way, on the host and (for GPU targets) in device memory alike. */
 static gru_status slice(const tensor *parent, int d, int32_t pos, tensor *out) {
-  __builtin_memset(out, 0, sizeof *out);
+  *out = no_tensor;
   out->buf.type = parent->buf.type;
   out->buf.dim = out->dim;
   out->buf.dimensions = parent->buf.dimensions - 1;
@@ -466,8 +470,9 @@ static gru_status run_job(gru_rt_model *m, gru_team_job work, team_job *j, int l
 }
 
 /* Member `member`'s states of one step: h_next's columns member*Hs.. (h_next is all H of them)
- * from its range of Wh's panels, in the weights' precision. int8 weights pass Wh's whole row
- * scales: the team step kernel reads row g * H + (its absolute state). */
+ * from its range of Wh's panels, in the weights' precision. int8 and w8a8 weights pass Wh's whole
+ * row data (w8a8: scales, then the rows' integer sums): the team step kernel reads row g * H +
+ * (its absolute state). */
 static gru_status advance_member(gru_rt_model *m, gru_rt_team_step_kernel kernel, int32_t member,
                                  int32_t threads, tensor *xp, tensor *h, const tensor *h_next) {
   const gru_layer_descriptor *d = m->d;
@@ -483,7 +488,7 @@ static gru_status advance_member(gru_rt_model *m, gru_rt_team_step_kernel kernel
         (const float *)(m->Wh.buf.host + (size_t)member * (Hs / p) * panel_elements * bytes),
         (int32_t)panel_elements, Hs / p, 0);
   wh.buf.type = m->Wh.buf.type;
-  if (d->weights_precision == GRU_PRECISION_INT8) {
+  if (has_row_scales(d)) {
     tensor scale;
     slice(&m->scales, 1, 1, &scale); /* a host view: never fails */
     return from_halide(d->has_bias ? kernel.bias_scaled(kernel_context, &xp->buf, &h->buf,

@@ -54,6 +54,9 @@ void quantize_inputs_first(const Halide::Target &target, const DotInputs &dot) {
     Halide::Func lanes_max = amax.update().split(dot.amax_k, ko, ki, lanes).rfactor(ki, lane);
     lanes_max.compute_at(amax, Halide::Var(amax.args()[0].name())).vectorize(lane);
     lanes_max.update().vectorize(lane);
+    // The maximum across the lanes as one vector reduction (a tree of shuffles and maxima)
+    // rather than a chain of `lanes` scalar maxima.
+    amax.update().atomic().vectorize(ki);
   }
   q.compute_root().vectorize(k, lanes, TailStrategy::RoundUp);
 }

@@ -45,7 +45,8 @@ struct ProjectionFuncs {
 };
 
 // The step: h_next(i, n) from the gate products hp, sum_k Wh * h(k, n) over the states: in the
-// packed layout hp(i, g, n) (g = r, z, n gates), in MLX's hp(j, n) (j over 3H).
+// packed layout hp(i, g, n) (g = r, z, n gates; w8a8 with several panels hp(i, panel, g, n), i
+// the column in its panel, one panel per tile), in MLX's hp(j, n) (j over 3H).
 struct StepFuncs {
   Halide::Func h_next, hp;
   Halide::Var i, g, j, n;

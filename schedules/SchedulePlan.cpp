@@ -176,8 +176,12 @@ WeightPanels panels_for(const MachineModel &m, const GruSpec &spec, const CpuTil
   const int64_t H = spec.hidden_size, G = 3 * H;
   const int64_t p = tile_width(G, m.lanes(), projection.vectors);
   const int64_t t = tile_width(H, m.lanes(), step.vectors);
-  if (spec.quantized_activations()) return {G, H};
-  return {G % p == 0 ? p : G, H % t == 0 ? t : H};
+  const int64_t wh = H % t == 0 ? t : H;
+  // w8a8: one panel of Wx (its projection tile spans several panels, whose lane-repeated
+  // column indices Halide's simplifier cannot always make contiguous); Wh's panels are the
+  // step's tiles (GruStep.cpp indexes them by panel and column, no division).
+  if (spec.quantized_activations()) return {G, wh};
+  return {G % p == 0 ? p : G, wh};
 }
 
 SchedulePlan plan_from_model(const MachineModel &m, const GruSpec &spec, int64_t block_rows) {
@@ -284,10 +288,10 @@ namespace grugen {
 std::vector<int64_t> team_sizes_for(const MachineModel &model, const GruSpec &spec,
                                     const WeightPanels &panels, int64_t threads_max) {
   std::vector<int64_t> sizes;
-  // Every weights precision: a member converts and reads its own range of Wh's panels (int8: with
-  // Wh's whole row scales, indexed by the member's absolute states).
-  // Not w8a8 (yet): its one panel per matrix leaves no member a range of its own.
-  if (!panels.packed() || !spec.reset_after || spec.quantized_activations()) return sizes;
+  // Every weights precision: a member converts and reads its own range of Wh's panels (int8 and
+  // w8a8: with Wh's whole row data, indexed by the member's absolute states; w8a8: each member
+  // quantizes the whole h itself).
+  if (!panels.packed() || !spec.reset_after) return sizes;
   const int64_t most = threads_max == 0 ? model.cores : std::min<int64_t>(threads_max, model.cores);
   for (int64_t t = 2; t <= most; ++t)
     if (spec.hidden_size % (t * panels.wh) == 0) sizes.push_back(t);

@@ -540,12 +540,6 @@ int main(int argc, char **argv) {
     if (const std::string why = xcframework_refusal(policies); xcframework && !why.empty())
       throw GruGenError(why);
     check_tuning_flags(spec, policies);
-    // checked before anything is built
-    if (team_threads_max() != 1 && spec.quantized_activations())
-      throw GruGenError(std::string("--threads-max takes no --weights-precision ") +
-                        precision_name(spec.weights_precision) +
-                        " (yet): its one weight panel per matrix leaves no team member a range "
-                        "of its own");
     generate(spec, embed_weights ? &*weights : nullptr, policies, emit_from_flags(policies),
              emit_mlir_requested() ? &frontend : nullptr);
   } catch (const GruGenError &e) {

@@ -116,11 +116,20 @@ class GruGenerator : public Halide::Generator<T> {
   template <typename B>
   Halide::Expr stored_weight(B &buf, int gates, int per_gate, Halide::Expr kg, Halide::Expr kk,
                              Halide::Expr g, Halide::Expr c) {
-    const int p = panel, q = k_group();
-    if (!packed_weights()) return buf(kg * q + kk, g * per_gate + c);
+    const int p = panel;
+    if (!packed_weights()) return buf(kg * k_group() + kk, g * per_gate + c);
     // One panel: no division (the plain transposed layout [K][gates][per_gate]).
-    Halide::Expr column = p == per_gate ? c : c % p, which = p == per_gate ? Halide::Expr(0) : c / p;
-    return buf(((kg * gates + g) * p + column) * q + kk, which);
+    if (p == per_gate) return panel_weight(buf, gates, kg, kk, g, c, 0);
+    return panel_weight(buf, gates, kg, kk, g, c % p, c / p);
+  }
+
+  // The same element as column `column` of panel `which` (packed weights): linear in column,
+  // so that a vector of columns is one contiguous load even with the group's kk vectorized
+  // inside it (c % p over such lane-repeated columns defeats Halide's simplifier: gathers).
+  template <typename B>
+  Halide::Expr panel_weight(B &buf, int gates, Halide::Expr kg, Halide::Expr kk, Halide::Expr g,
+                            Halide::Expr column, Halide::Expr which) {
+    return buf(((kg * gates + g) * int(panel) + column) * k_group() + kk, which);
   }
 
   // w8a8's quantized input vectors: v(k, r) (r: a row of x, or a batch row of h) over k < K as

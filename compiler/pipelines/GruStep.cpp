@@ -99,7 +99,16 @@ class GruStep : public GruGenerator<GruStep> {
         return dequantized(exact_dot(dot_sum, hq.rows, scale(G + row)), scale(row),
                            hq.rows.scale(n));
       };
-      if (packed_weights()) {
+      if (packed_weights() && int(panel) < Hs) {
+        // Several panels: hp(c, pn, g, n) is column c of panel pn, so that Wh's index is linear
+        // in c (GruGenerator::panel_weight); the schedule's tiles are whole panels.
+        const int p = panel;
+        Halide::Var pn("pn");
+        hp(i, pn, g, n) = 0;
+        hp(i, pn, g, n) += byte_product(hq.byte(n), panel_weight(Wh, 3, d.y, d.x, g, i, pn));
+        hp_r = product(hp(i % p, i / p, 0, n), at), hp_z = product(hp(i % p, i / p, 1, n), at + H);
+        hp_n = product(hp(i % p, i / p, 2, n), at + 2 * H);
+      } else if (packed_weights()) {
         hp(i, g, n) = 0;
         hp(i, g, n) += byte_product(hq.byte(n), stored_weight(Wh, 3, Hs, d.y, d.x, g, i));
         hp_r = product(hp(i, 0, n), at), hp_z = product(hp(i, 1, n), at + H);
