@@ -329,7 +329,7 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
 }  // namespace
 
 SchedulePlan plan_schedules(const TargetPolicy &policy, const GruSpec &spec) {
-  if (policy.packed_weights) return plan_from_model(policy.machine, spec, kProjectionBlockRows);
+  if (policy.packed_weights) return plan_from_model(policy.machine, spec, spec.projection_block_rows());
   return plan_for_gpu(policy.machine);
 }
 

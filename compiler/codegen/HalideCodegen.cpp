@@ -125,7 +125,7 @@ std::vector<Kernel> kernels_of(const GruSpec &spec, const TargetPolicy &policy,
   const int64_t D = spec.input_size;
   std::vector<Kernel> kernels = {
       // run: all N*L rows of a sequence, a block at a time
-      {kProjectionGenerator, "projection", KernelKind::Projection, D, kProjectionBlockRows,
+      {kProjectionGenerator, "projection", KernelKind::Projection, D, spec.projection_block_rows(),
        policy.schedules.projection, plan.projection, plan.panels.wx},
       // step: the N rows of one timestep
       {kProjectionGenerator, "step_projection", KernelKind::StepProjection, D, spec.batch,
@@ -138,7 +138,7 @@ std::vector<Kernel> kernels_of(const GruSpec &spec, const TargetPolicy &policy,
   if (spec.has_deep_kernels()) {
     const int64_t deep = spec.output_size();
     kernels.push_back({kProjectionGenerator, "projection_deep", KernelKind::Projection, deep,
-                       kProjectionBlockRows, policy.schedules.projection, plan.projection,
+                       spec.projection_block_rows(), policy.schedules.projection, plan.projection,
                        plan.panels.wx});
     kernels.push_back({kProjectionGenerator, "step_projection_deep", KernelKind::StepProjection,
                        deep, spec.batch, policy.schedules.projection, plan.step_projection,

@@ -29,7 +29,7 @@ struct PipelineFiles {
 };
 
 // Compiles the kernels of `spec` for `policy` into `dir`: <name>_kernel_projection (a block of
-// kProjectionBlockRows rows), <name>_kernel_step_projection (N rows) and <name>_kernel_step,
+// GruSpec::projection_block_rows() rows), <name>_kernel_step_projection (N rows) and <name>_kernel_step,
 // each in files of that name (<name>_kernel_step.o, .h, ...) defining the symbol
 // <name>__kernel_step (and so on: the library's internal namespace is <name>__), with the
 // plan's tiles and weight panels. Throws GruGenError.

@@ -174,7 +174,7 @@ SchedulePlan tune_gpu_plan(const GruSpec &spec, const TargetPolicy &policy, doub
   const SchedulePlan model = plan_for_gpu(m);
   const auto steps = gpu_kernel_candidates(policy, model.step, policy.schedules.step, spec.batch);
   const auto projections = gpu_kernel_candidates(policy, model.projection,
-                                                 policy.schedules.projection, kProjectionBlockRows);
+                                                 policy.schedules.projection, spec.projection_block_rows());
   // The autoschedulers' candidates come first; then the model's own block.
   const size_t first_own = gpu_autoschedulers(policy, policy.schedules.step).size();
   const auto start = std::chrono::steady_clock::now();
@@ -266,10 +266,10 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
   const bool predict = !cannot_run_here(policy).empty();
   const std::string mca_cpu = ranking_cpu(m);
   ScratchDirectory scratch;
-  const SchedulePlan model = plan_from_model(m, spec, kProjectionBlockRows);
+  const SchedulePlan model = plan_from_model(m, spec, spec.projection_block_rows());
   auto steps = ordered(step_candidates(m, spec), model.step.tile);
   auto projections = ordered(
-      projection_candidates(m, 3 * spec.hidden_size, kProjectionBlockRows, 0),
+      projection_candidates(m, 3 * spec.hidden_size, spec.projection_block_rows(), 0),
       model.projection.tile);
   if (predict) {
     // A prediction sees one loop, not the memory: a tile whose width does not divide the
@@ -305,9 +305,9 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
   auto figure = [&](KernelPlan candidate, bool is_step) {
     if (is_step) candidate.tile.k_block = step_k_block(m, spec, candidate.tile);
     const SchedulePlan plan =
-        is_step ? plan_with_tiles(m, spec, kProjectionBlockRows, model.projection.tile,
+        is_step ? plan_with_tiles(m, spec, spec.projection_block_rows(), model.projection.tile,
                                   candidate.tile, "measured")
-                : plan_with_tiles(m, spec, kProjectionBlockRows, candidate.tile, model.step.tile,
+                : plan_with_tiles(m, spec, spec.projection_block_rows(), candidate.tile, model.step.tile,
                                   "measured");
     const KernelKind kind = is_step ? KernelKind::Step : KernelKind::Projection;
     if (predict) {
@@ -386,7 +386,7 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
   confirm("projection", model.projection, best_projection, false);
   const std::string where = predict ? "llvm-mca " + mca_cpu + ", run on " + cpu_name() : cpu_name();
   const SchedulePlan plan =
-      plan_with_tiles(m, spec, kProjectionBlockRows, best_projection, best_step,
+      plan_with_tiles(m, spec, spec.projection_block_rows(), best_projection, best_step,
                       (predict ? "predicted (--tune) by " : "measured (--tune) on ") + where);
   llvm::json::Object rec{
       {"gru_gen_tuning_record", 1},
@@ -477,7 +477,7 @@ SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
       return k;
     };
     return plan_with_gpu_blocks(
-        m, spec, gpu("projection", model.projection, kProjectionBlockRows, policy.schedules.projection),
+        m, spec, gpu("projection", model.projection, spec.projection_block_rows(), policy.schedules.projection),
         gpu("step", model.step, spec.batch, policy.schedules.step), origin);
   }
   auto tile = [&](const char *kernel, const std::vector<KernelPlan> &candidates) {
@@ -497,8 +497,8 @@ SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
   };
   const CpuTile step = tile("step", step_candidates(m, spec));
   const CpuTile projection =
-      tile("projection", projection_candidates(m, 3 * spec.hidden_size, kProjectionBlockRows, 0));
-  return plan_with_tiles(m, spec, kProjectionBlockRows, projection, step, origin);
+      tile("projection", projection_candidates(m, 3 * spec.hidden_size, spec.projection_block_rows(), 0));
+  return plan_with_tiles(m, spec, spec.projection_block_rows(), projection, step, origin);
 }
 
 }  // namespace grugen

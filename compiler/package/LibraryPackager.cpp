@@ -74,7 +74,7 @@ TemplateValues header_values(const GruSpec &spec, const GruWeights *weights) {
       // Reduced-precision weights are embedded as float32 and converted into a full block.
       {"MODEL_BYTES_DEFAULT", std::to_string(spec.model_bytes(
                                   spec.weights_precision == WeightsPrecision::F32))},
-      {"PROJECTION_ROWS", std::to_string(kProjectionBlockRows)},
+      {"PROJECTION_ROWS", std::to_string(spec.projection_block_rows())},
       {"GATES", std::to_string(3 * spec.hidden_size)},
       {"DEVICE_ROW_ALIGN", std::to_string(kDeviceRowAlignFloats)},
       {"DEVICE_GATES", std::to_string(padded_for_device(3 * spec.hidden_size))},
@@ -256,7 +256,7 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
          "    .has_bias = " + (spec.has_bias ? "1" : "0") + ",\n" +
          (spec.reset_after ? "" : "    .reset_before = 1,\n") +
          "    .max_seq_len = " + num(spec.max_seq_len()) + ",\n"
-         "    .block_rows = " + num(kProjectionBlockRows) + ",\n"
+         "    .block_rows = " + num(spec.projection_block_rows()) + ",\n"
          "    .wx_panel = " + num(plan.panels.wx) + ",\n"
          "    .wh_panel = " + num(plan.panels.wh) + ",\n"
          "    .weights_precision = " + precision_enum + ",\n"

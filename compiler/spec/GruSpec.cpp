@@ -42,12 +42,23 @@ GruSpec::ModelLayout GruSpec::model_layout(int64_t layer, bool weights_in_place)
   layout.wh_scale = layout.wx_scale + scale_row * int64_t(sizeof(float));
   layout.b = carve(has_bias ? gates : 0);
   layout.bhn = carve(has_bias ? hidden_size : 0);
-  layout.x_tail = carve(kProjectionBlockRows * input_size);
+  layout.x_tail = carve(projection_block_rows() * input_size);
   layout.zeros = carve(batch * hidden_size);
   layout.xp_step = carve(batch * gates);
   layout.h_step = carve(batch * hidden_size);
   layout.bytes = at;
   return layout;
+}
+
+int64_t GruSpec::projection_block_rows() const {
+  const int64_t widest = layers > 1 ? std::max(input_size, output_size()) : input_size;
+  const int64_t wx_bytes = 3 * hidden_size * widest * weight_element_bytes();
+  if (wx_bytes <= (int64_t(1) << 20)) return kProjectionBlockRows;
+  // The model holds one block of x (the zero-padded tail): at most 256 KiB of it.
+  int64_t rows = 4 * kProjectionBlockRows;
+  while (rows > kProjectionBlockRows && rows * widest * int64_t(sizeof(float)) > (256 << 10))
+    rows /= 2;
+  return rows;
 }
 
 int64_t GruSpec::model_bytes(bool weights_in_place) const {
