@@ -203,10 +203,13 @@ def peak(work, level, threads):
     return json.loads(sh([exe, str(threads)]))
 
 
-def bandwidth_for(peak_info, nbytes):
+def bandwidth_for(peak_info, nbytes, alternating=False):
     """Read bandwidth (GB/s) measured for the smallest buffer at least `nbytes` long: the cache
-    level an array of that size lives in."""
-    sizes = sorted((int(k), v) for k, v in peak_info["read_gbytes_per_s"].items())
+    level an array of that size lives in. alternating: each read walking the buffer the other
+    way from the one before (peak.c), as run's steps walk Wh (slices forward, then backward, on
+    alternate timesteps): the most a core can read that often, reusing what stays in L2."""
+    key = "read_alternating_gbytes_per_s" if alternating else "read_gbytes_per_s"
+    sizes = sorted((int(k), v) for k, v in peak_info[key].items())
     for size, bw in sizes:
         if size >= nbytes:
             return bw
@@ -220,7 +223,9 @@ def roofline_s(pk, p, threads, weight_bytes=4):
       - peak: one core's FMA peak (the level's) x threads;
       - bytes: what the kernel cannot avoid reading or writing once, at the bandwidth of a
         buffer of that size; for a step, Wh split over the threads' cores (each reads its share
-        at the bandwidth of the cache level that share fits in), its xp slice, h and h'.
+        at the bandwidth of reading a buffer of that size every timestep, alternately forward
+        and backward: the cache level it fits in, and past L2 what stays there from the last
+        timestep), its xp slice, h and h'.
     weight_bytes: bytes per weight (4 for float32; 2 for float16 and bfloat16, 1 for int8, whose
     per-row float32 scales p["wh_bytes"] counts)."""
     d, h, n, L = p["D"], p["H"], p["N"], p["L"]
@@ -231,7 +236,7 @@ def roofline_s(pk, p, threads, weight_bytes=4):
     step_flops = 2 * n * h * 3 * h + 10 * n * h
     share = p["wh_bytes"] / threads
     other = 4 * (n * 3 * h + 2 * n * h + h)
-    step_s = max(step_flops / peak, share / (bandwidth_for(pk, share) * 1e9) +
+    step_s = max(step_flops / peak, share / (bandwidth_for(pk, share, True) * 1e9) +
                  other / (bandwidth_for(pk, other) * 1e9))
     return proj_s + L * step_s
 
@@ -815,7 +820,7 @@ def measure_precisions(args, work, levels, threads, L):
                         share = q["wh_bytes"] / t
                         step_bound = max((2 * h * 3 * h + 10 * h) / (pk["fma_gflops_1_thread"]
                                                                     * t * 1e9),
-                                         share / (bandwidth_for(pk, share) * 1e9))
+                                         share / (bandwidth_for(pk, share, True) * 1e9))
                         row.update(step_us=r["step"]["min_s"] * 1e6,
                                    step_vs_f32=ratio(base["step"]["min_s"], r["step"]["min_s"])
                                    if base else None,

@@ -3,7 +3,10 @@
  *     targets it, else AVX2), enough chains to cover the FMA latency; one thread, then one
  *     thread per core (argv[1]) at once;
  *   - read bandwidth from a buffer of each size (the cache level it fits in): vector loads
- *     summed into independent accumulators, one thread.
+ *     summed into independent accumulators, one thread; and the same with each read walking the
+ *     buffer the other way from the one before (forward, backward, ...), which starts on what
+ *     the last read left in the caches: a buffer somewhat larger than L2 then reads partly from
+ *     L2 (gru-gen's step walks Wh's slices so, SchedulePlan.h's plan_step_slices).
  * The minimum time of many short trials (short, so that some run undisturbed on a shared machine);
  * prints one JSON object. Compiled with -O3 -march=native.
  */
@@ -79,29 +82,37 @@ static double fma_gflops(int threads) {
   return (double)threads * FMA_ITERS * CHAINS * LANES * 2 / best * 1e-9;
 }
 
-/* Sum of `floats` floats (a multiple of 8 * LANES), 8 independent accumulators. */
-static float read_once(const float *p, size_t floats) {
+/* Sum of `floats` floats (a multiple of 8 * LANES), 8 independent accumulators; walking the
+ * buffer from its end when `backward`. */
+static float read_once(const float *p, size_t floats, int backward) {
   vec s[8];
   for (int c = 0; c < 8; ++c) s[c] = VSET1(0);
-  for (size_t i = 0; i < floats; i += 8 * LANES)
+  if (backward) {
+    for (size_t i = floats; i > 0; i -= 8 * LANES)
 #pragma GCC unroll 8
-    for (int c = 0; c < 8; ++c) s[c] = VADD(s[c], VLOAD(p + i + c * LANES));
+      for (int c = 0; c < 8; ++c) s[c] = VADD(s[c], VLOAD(p + i - (c + 1) * LANES));
+  } else {
+    for (size_t i = 0; i < floats; i += 8 * LANES)
+#pragma GCC unroll 8
+      for (int c = 0; c < 8; ++c) s[c] = VADD(s[c], VLOAD(p + i + c * LANES));
+  }
   for (int c = 1; c < 8; ++c) s[0] = VADD(s[0], s[c]);
   return VSUM(s[0]);
 }
 
-static double read_gbytes_per_s(size_t bytes) {
+/* alternate: each read walks the other way from the one before. */
+static double read_gbytes_per_s(size_t bytes, int alternate) {
   const size_t floats = bytes / sizeof(float);
   float *p = aligned_alloc(64, bytes);
   for (size_t i = 0; i < floats; ++i) p[i] = 1e-6f * (float)(i % 1000);
   const size_t reps = 1 + (size_t)(8u << 20) / bytes; /* about 8 MiB read per trial */
   double best = 1e30;
   for (int trial = 0; trial < 40; ++trial) {
-    read_once(p, floats);
+    read_once(p, floats, 0);
     const double t0 = now();
     float s = 0;
     for (size_t r = 0; r < reps; ++r) {
-      s += read_once(p, floats);
+      s += read_once(p, floats, alternate && r % 2 == 0);
       __asm__ volatile("" ::: "memory");
     }
     const double dt = (now() - t0) / reps;
@@ -117,10 +128,14 @@ int main(int argc, char **argv) {
   printf("{\n  \"isa\": \"%s\",\n", ISA);
   printf("  \"fma_gflops_1_thread\": %.2f,\n", fma_gflops(1));
   printf("  \"fma_gflops_all_threads\": %.2f,\n  \"threads\": %d,\n", fma_gflops(cores), cores);
-  printf("  \"read_gbytes_per_s\": {");
   const size_t kib[] = {16, 32, 48, 96, 192, 384, 768, 1536, 3072, 6144, 12288, 65536};
-  for (size_t i = 0; i < sizeof kib / sizeof kib[0]; ++i)
-    printf("%s\"%zu\": %.2f", i ? ", " : "", kib[i] * 1024, read_gbytes_per_s(kib[i] * 1024));
-  printf("}\n}\n");
+  for (int alternate = 0; alternate < 2; ++alternate) {
+    printf("  \"%s\": {", alternate ? "read_alternating_gbytes_per_s" : "read_gbytes_per_s");
+    for (size_t i = 0; i < sizeof kib / sizeof kib[0]; ++i)
+      printf("%s\"%zu\": %.2f", i ? ", " : "", kib[i] * 1024,
+             read_gbytes_per_s(kib[i] * 1024, alternate));
+    printf("}%s\n", alternate ? "" : ",");
+  }
+  printf("}\n");
   return 0;
 }

@@ -15,6 +15,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* fileno and fstat under -std=c11 */
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,6 +68,9 @@ struct GRU_RT_MODEL {
    * the team step kernel for its size. */
   gru_team *team;
   gru_rt_team_step_kernel team_step;
+  /* Sub-model 0 only: which way step's next call walks the slices (the descriptor's
+   * step_slices), flipped by every call. */
+  int step_backwards;
 };
 
 /* ---- Failures ----------------------------------------------------------------------------
@@ -437,7 +441,7 @@ typedef struct {
   /* recur */
   tensor *xp_seq, *h_first, *states;
   int time_dim, walk_backwards;
-  /* step */
+  /* step; walk_backwards: which way members walk their slices this timestep */
   float *h;
   /* The first phase (barrier) a member failed in, INT32_MAX: none; each member's status and
    * last_error. */
@@ -504,6 +508,51 @@ static gru_status advance_member(gru_rt_model *m, gru_rt_team_step_kernel kernel
   return from_halide(kernel.no_bias(kernel_context, &xp->buf, &h->buf, &wh.buf, member, &out.buf));
 }
 
+/* Halide's thread pool's threads: its count once it has started, else the count it will start
+ * with (Halide's rule: HL_NUM_THREADS, else every core). */
+static int pool_threads(void) {
+  const int started = halide_get_num_threads();
+  if (started > 0) return started;
+  const char *env = getenv("HL_NUM_THREADS");
+  if (env && atoi(env) > 0) return atoi(env);
+#ifdef _SC_NPROCESSORS_ONLN
+  return (int)sysconf(_SC_NPROCESSORS_ONLN);
+#else
+  return 0; /* unknown: not one */
+#endif
+}
+
+/* The slices of the step (the model descriptor's step_slices) each of `threads` members walks per
+ * timestep; 0: none, the member runs its team step (or, alone, the step kernel). On one thread,
+ * only while Halide's thread pool has one too: else the step kernel's parallel loop splits the
+ * states over the pool, which the slices (no parallel loop) would give up. */
+static int32_t slices_per_member(const gru_model_descriptor *md, int32_t threads) {
+  if (md->step_slices <= 1 || threads > md->slice_threads_max || md->step_slices % threads != 0)
+    return 0;
+  if (threads == 1 && pool_threads() != 1) return 0;
+  return md->step_slices / threads;
+}
+
+/* One timestep of slices first .. first + count - 1 (each the states of one slice, from its
+ * panels of Wh), walked backwards when `backwards`. */
+static gru_status advance_slices(gru_rt_model *m, int32_t first, int32_t count, int backwards,
+                                 tensor *xp, tensor *h, const tensor *h_next) {
+  const gru_model_descriptor *md = m->md;
+  gru_status s = GRU_OK;
+  for (int32_t i = 0; i < count && s == GRU_OK; ++i)
+    s = advance_member(m, md->slice_step, first + (backwards ? count - 1 - i : i),
+                       md->step_slices, xp, h, h_next);
+  return s;
+}
+
+/* A member's part of one timestep: its slices (first member * count on), else its team step. */
+static gru_status advance_part(gru_rt_model *m, gru_rt_team_step_kernel team_step,
+                               int32_t member, int32_t threads, int32_t slices, int backwards,
+                               tensor *xp, tensor *h, const tensor *h_next) {
+  if (slices) return advance_slices(m, member * slices, slices, backwards, xp, h, h_next);
+  return advance_member(m, team_step, member, threads, xp, h, h_next);
+}
+
 /* Job: each member packs its states' panels of every layer instance's Wh (first touch),
  * converted to the weights' precision (int8: by the row scales create computed). */
 static void pack_member(gru_team *t, int32_t member, void *arg) {
@@ -530,6 +579,7 @@ static void pack_member(gru_team *t, int32_t member, void *arg) {
 static void recur_member(gru_team *t, int32_t member, void *arg) {
   team_job *j = (team_job *)arg;
   const int32_t L = j->states->dim[j->time_dim].extent;
+  const int32_t slices = slices_per_member(j->model->md, t->threads);
   int32_t phase = 0;
   for (int32_t i = 0; i < L; ++i) {
     const int32_t at = j->walk_backwards ? L - 1 - i : i, before = j->walk_backwards ? at + 1 : at - 1;
@@ -537,8 +587,8 @@ static void recur_member(gru_team *t, int32_t member, void *arg) {
     slice(j->xp_seq, 1, at, &xp); /* host views: never fails */
     slice(j->states, j->time_dim, at, &h_next);
     if (i > 0) slice(j->states, j->time_dim, before, &h_prev);
-    const gru_status s = advance_member(j->sub, j->model->team_step, member, t->threads, &xp,
-                                        i > 0 ? &h_prev : j->h_first, &h_next);
+    const gru_status s = advance_part(j->sub, j->model->team_step, member, t->threads, slices,
+                                      i & 1, &xp, i > 0 ? &h_prev : j->h_first, &h_next);
     if (member_sync(t, j, member, &phase, s)) return;
   }
 }
@@ -565,8 +615,9 @@ static void step_member(gru_team *t, int32_t member, void *arg) {
     }
     tensor th;
     dense(&th, 0, state, H, N, 0);
-    s = advance_member(sub, j->model->team_step, member, t->threads, &sub->xp_step, &th,
-                       &sub->h_step);
+    s = advance_part(sub, j->model->team_step, member, t->threads,
+                     slices_per_member(md, t->threads), j->walk_backwards, &sub->xp_step, &th,
+                     &sub->h_step);
     if (member_sync(t, j, member, &phase, s)) return;
     const float *next = (const float *)sub->h_step.buf.host;
     for (int32_t n = 0; n < N; ++n)
@@ -812,6 +863,7 @@ static gru_status recur(gru_rt_model *m, tensor *xp_seq, tensor *h_first, tensor
                         int time_dim, int walk_backwards) {
   gru_status s = GRU_OK;
   const int32_t L = states->dim[time_dim].extent;
+  const int32_t slices = slices_per_member(m->md, 1);
   for (int32_t i = 0; i < L && s == GRU_OK; ++i) {
     const int32_t t = walk_backwards ? L - 1 - i : i, before = walk_backwards ? t + 1 : t - 1;
     tensor xp, h_prev, h_next;
@@ -819,7 +871,9 @@ static gru_status recur(gru_rt_model *m, tensor *xp_seq, tensor *h_first, tensor
     s = slice(xp_seq, 1, t, &xp);
     if (s == GRU_OK) s = slice(states, time_dim, t, &h_next);
     if (s == GRU_OK && i > 0) s = slice(states, time_dim, before, &h_prev);
-    if (s == GRU_OK) s = advance(m, &xp, i > 0 ? &h_prev : h_first, &h_next);
+    if (s == GRU_OK)
+      s = slices ? advance_slices(m, 0, slices, i & 1, &xp, i > 0 ? &h_prev : h_first, &h_next)
+                 : advance(m, &xp, i > 0 ? &h_prev : h_first, &h_next);
     release(&xp);
     release(&h_prev);
     release(&h_next);
@@ -1062,8 +1116,13 @@ GRU_RT_API gru_status gru_rt_step(gru_rt_model *m, const float *x_t, float *h) {
     s = project(m, md->team_step_projection[0], &tx, &m->xp_step);
     team_job job;
     job.h = h;
+    job.walk_backwards = m->step_backwards; /* the slices' way (step_member) */
+    m->step_backwards = !m->step_backwards;
     return s == GRU_OK ? run_job(m, step_member, &job, 1) : s;
   }
+  const int32_t slices = slices_per_member(md, 1);
+  const int backwards = m->step_backwards;
+  m->step_backwards = !m->step_backwards;
   for (int32_t l = 0; l < md->layers && s == GRU_OK; ++l) {
     gru_rt_model *sub = sub_model(md, m, l);
     const gru_layer_descriptor *d = sub->d;
@@ -1074,7 +1133,9 @@ GRU_RT_API gru_status gru_rt_step(gru_rt_model *m, const float *x_t, float *h) {
     dense(&tx, device != NULL, l == 0 ? x_t : state - (size_t)N * H, D, N, 0);
     dense(&th, device != NULL, state, H, N, 0);
     s = project(sub, d->step_projection, &tx, &sub->xp_step);
-    if (s == GRU_OK) s = advance(sub, &sub->xp_step, &th, &sub->h_step);
+    if (s == GRU_OK)
+      s = slices ? advance_slices(sub, 0, slices, backwards, &sub->xp_step, &th, &sub->h_step)
+                 : advance(sub, &sub->xp_step, &th, &sub->h_step);
     if (s == GRU_OK && device)
       s = from_halide(halide_copy_to_host(kernel_context, &sub->h_step.buf));
     if (s == GRU_OK) __builtin_memcpy(state, sub->h_step.buf.host, sizeof(float) * (size_t)N * H);

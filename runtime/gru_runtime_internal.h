@@ -16,7 +16,7 @@
 #include "HalideRuntime.h"
 
 #define GRU_LAYER_DESCRIPTOR_VERSION 5
-#define GRU_MODEL_DESCRIPTOR_VERSION 2
+#define GRU_MODEL_DESCRIPTOR_VERSION 3
 
 /* The Halide kernels' signatures (user_context first). Projection, xp = x Wx^T + b:
  * (x, Wx, b, xp) with bias, (x, Wx, xp) without. Step, h_next from h and xp:
@@ -169,6 +169,15 @@ typedef struct gru_model_descriptor {
   /* A team model's step projections, layer 0's and the deep layers' (the step_projection kernels
    * without Halide's parallel loop: member 0 runs them while the others wait). */
   gru_rt_projection_kernel team_step_projection[2];
+  /* The recurrence in slices (gru-gen's SchedulePlan::step_slices; CPU targets with packed
+   * weights, reset after): 0 for none, else slice_step (<name>__kernel_step_slices<Q>, the team
+   * step of Q = step_slices members) computes slice s of the states from its range of Wh's
+   * panels. A run of T threads (1: the caller alone; T <= slice_threads_max, Q % T == 0) calls
+   * it for each of a member's Q / T slices, in turn forward and backward on alternate timesteps:
+   * each timestep starts on the panels the last one read last, still in L2. The same bits as
+   * one step_team<T> or step call. */
+  int32_t step_slices, slice_threads_max;
+  gru_rt_team_step_kernel slice_step;
 } gru_model_descriptor;
 
 #endif /* GRU_RUNTIME_INTERNAL_H */

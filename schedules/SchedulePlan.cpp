@@ -298,4 +298,22 @@ std::vector<int64_t> team_sizes_for(const MachineModel &model, const GruSpec &sp
   return sizes;
 }
 
+void plan_step_slices(const MachineModel &model, const GruSpec &spec, SchedulePlan &plan) {
+  plan.step_slices = plan.slice_threads_max = 0;
+  const int64_t H = spec.hidden_size, panel = plan.panels.wh;
+  if (!plan.panels.packed() || !spec.reset_after || panel <= 0 || H % panel != 0) return;
+  const int64_t wh_bytes = 3 * H * H * spec.weight_element_bytes();
+  int64_t threads_max = 0;
+  for (int64_t t = 1; t <= model.cores; ++t)
+    if (2 * wh_bytes > t * model.l2_bytes) threads_max = t;
+  if (threads_max == 0) return;
+  // The fewest slices of whole panels, each at most a quarter of L2; else a panel each.
+  const int64_t panels = H / panel;
+  if (panels < 2) return;
+  int64_t q = 2;
+  while (q < panels && (panels % q != 0 || 4 * wh_bytes > q * model.l2_bytes)) ++q;
+  plan.step_slices = q;
+  plan.slice_threads_max = threads_max;
+}
+
 }  // namespace grugen

@@ -79,7 +79,24 @@ struct SchedulePlan {
   // The sizes of the runtime's persistent thread teams the library can run, ascending (each
   // has a team step kernel, "step_team<T>"): team_sizes_for's. Empty: no team.
   std::vector<int64_t> team_sizes;
+  // The recurrence in slices (step_slices_for): 0 for none, else `step_slices` slices of the
+  // states ("step_slices<Q>": the team step kernel of Q members), which a run of T threads
+  // (1: its caller alone) with T <= slice_threads_max and Q % T == 0 calls member by member, in
+  // turn forward and backward on alternate timesteps.
+  int64_t step_slices = 0, slice_threads_max = 0;
 };
+
+// The step's slices: a matrix-vector pass over a Wh larger than about half of a core's L2 misses
+// in L2 on every timestep when it walks Wh the same way each time (LRU keeps the end of Wh,
+// which is read last). Walking the states' panels forward on one timestep and backward on the
+// next starts each timestep on the part the last one left in L2 (measured on a Xeon with 2 MiB
+// L2, fp32, N = 1: H = 512 from 100 to 51 us per step; H = 384 from 18 to 11.5). The pass is cut
+// into Q slices of at most a quarter of L2 each where whole panels allow (else a panel each; a
+// team member's slices are its part of Wh), for every team of T threads whose members' part of
+// Wh is over half of L2 (slice_threads_max: the largest such T, 1 for the caller alone). Each
+// state's reduction is the whole step's: the same bits. Same conditions as teams (packed
+// weights, reset after); none when Wh fits.
+void plan_step_slices(const MachineModel &model, const GruSpec &spec, SchedulePlan &plan);
 
 // The team sizes a library gets (gru-gen --threads-max): each T in [2, min(threads_max, the
 // machine model's cores)] whose members own whole panels of Wh (H divisible by T x the step's

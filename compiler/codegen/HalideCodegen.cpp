@@ -163,12 +163,19 @@ std::vector<Kernel> kernels_of(const GruSpec &spec, const TargetPolicy &policy,
                        spec.hidden_size, 0, policy.schedules.step, plan.step, plan.panels.wh});
     kernels.back().team = threads;
   }
+  // The step in slices (SchedulePlan::step_slices): the team step of that many members.
+  if (plan.step_slices > 1) {
+    kernels.push_back({kStepGenerator, "step_slices" + std::to_string(plan.step_slices),
+                       KernelKind::Step, spec.hidden_size, 0, policy.schedules.step, plan.step,
+                       plan.panels.wh});
+    kernels.back().team = plan.step_slices;
+  }
   std::vector<std::string> names;
   for (Kernel &k : kernels) {
     k.variant = policy.variant;
     names.push_back(k.suffix);
   }
-  if (names != spec.kernel_suffixes(plan.team_sizes))
+  if (names != spec.kernel_suffixes(plan.team_sizes, plan.step_slices))
     throw GruGenError("internal: the kernels compiled differ from GruSpec::kernel_suffixes");
   return kernels;
 }

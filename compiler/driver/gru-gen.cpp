@@ -373,6 +373,7 @@ void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetP
                                         : plan_for(spec, variant, target_dir));
     plans.back().team_sizes =
         team_sizes_for(variant.machine, spec, plans.back().panels, team_threads_max());
+    plan_step_slices(variant.machine, spec, plans.back());
     for (const PipelineFiles &pipeline :
          compile_pipelines(spec, variant, plans.back(), work.path(), emit)) {
       for (const std::string &text : pipeline.notes) note(text);

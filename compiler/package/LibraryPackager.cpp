@@ -192,7 +192,7 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
       "#include \"gru_runtime.c\"\n"
       "#include \"" + n + ".h\"\n";
   for (size_t i = 0; i < variants.size(); ++i)
-    for (const std::string &kernel : spec.kernel_suffixes(plans[i].team_sizes))
+    for (const std::string &kernel : spec.kernel_suffixes(plans[i].team_sizes, plans[i].step_slices))
       c += "#include \"" + kernel_file(n, variants[i].variant, kernel) + ".h\"\n";
   c += "\n_Static_assert(sizeof(gru_rt_model) <= " + num(kModelStructBytes) +
       ", \"the model struct outgrows the room gru-gen's layout gives it (kModelStructBytes)\");\n\n"
@@ -312,7 +312,13 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
                 kernel_symbol(n, v.variant, "step_projection_team") + "}, {." + bias + " = " +
                 kernel_symbol(n, v.variant, deep_kernels ? "step_projection_deep_team"
                                                          : "step_projection_team") + "}},\n") +
-         "    .fallback = " + fallback + ",\n};\n";
+         (plan.step_slices > 1
+              ? "    .step_slices = " + num(plan.step_slices) + ",\n"
+                "    .slice_threads_max = " + num(plan.slice_threads_max) + ",\n"
+                "    .slice_step = {." + bias + " = " +
+                kernel_symbol(n, v.variant, "step_slices" + num(plan.step_slices)) + "},\n"
+              : std::string()) +
+"    .fallback = " + fallback + ",\n};\n";
     fallback = "&" + descriptor;
   }
   c += "\n/* The Halide target of the kernels model m runs (tests of portable libraries). */\n"

@@ -112,7 +112,8 @@ const std::map<std::string, WeightsPrecision> &precisions_by_name() {
   return kByName;
 }
 
-std::vector<std::string> GruSpec::kernel_suffixes(const std::vector<int64_t> &team_sizes) const {
+std::vector<std::string> GruSpec::kernel_suffixes(const std::vector<int64_t> &team_sizes,
+                                                  int64_t step_slices) const {
   std::vector<std::string> suffixes = {"projection", "step_projection", "step"};
   if (has_deep_kernels()) {
     suffixes.push_back("projection_deep");
@@ -123,6 +124,7 @@ std::vector<std::string> GruSpec::kernel_suffixes(const std::vector<int64_t> &te
     if (has_deep_kernels()) suffixes.push_back("step_projection_deep_team");
   }
   for (int64_t threads : team_sizes) suffixes.push_back("step_team" + std::to_string(threads));
+  if (step_slices > 1) suffixes.push_back("step_slices" + std::to_string(step_slices));
   return suffixes;
 }
 

@@ -129,8 +129,10 @@ struct GruSpec {
   // compiles them: "projection", "step_projection", "step", then the deep projections, then a
   // team step per team size ("step_team2", ...: the schedule plan's team_sizes, last, so that
   // the kernels before them keep their bytes), after the team's step projections
-  // ("step_projection_team", "step_projection_deep_team": the same on one thread).
-  std::vector<std::string> kernel_suffixes(const std::vector<int64_t> &team_sizes = {}) const;
+  // ("step_projection_team", "step_projection_deep_team": the same on one thread), then the
+  // step in slices when the plan has them ("step_slices<Q>", SchedulePlan::step_slices).
+  std::vector<std::string> kernel_suffixes(const std::vector<int64_t> &team_sizes = {},
+                                           int64_t step_slices = 0) const;
   bool is_single_forward_layer() const {
     return layers == 1 && direction == GruDirection::Forward;
   }

@@ -98,6 +98,8 @@ int halide_copy_to_host(void *u, struct halide_buffer_t *b) {
   (void)u, (void)b;
   return no_device();
 }
+/* Halide's thread pool: one thread (the runtime walks a descriptor's step slices only then). */
+int halide_get_num_threads(void) { return 1; }
 
 /* ---- Stub kernels ------------------------------------------------------------------------- */
 
