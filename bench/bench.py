@@ -204,16 +204,16 @@ def peak(work, level, threads):
 
 
 def bandwidth_for(peak_info, nbytes, alternating=False):
-    """Read bandwidth (GB/s) measured for the smallest buffer at least `nbytes` long: the cache
-    level an array of that size lives in. alternating: each read walking the buffer the other
-    way from the one before (peak.c), as run's steps walk Wh (slices forward, then backward, on
-    alternate timesteps): the most a core can read that often, reusing what stays in L2."""
+    """Read bandwidth (GB/s) measured for the largest buffer at most `nbytes` long (the smallest
+    buffer's for less): the cache level an array of that size lives in, or a faster one, so that
+    bytes / bandwidth stays a lower bound between the sizes peak.c measures. alternating: each
+    read walking the buffer the other way from the one before (peak.c), as run's steps walk Wh
+    (slices forward, then backward, on alternate timesteps): the most a core can read that often,
+    reusing what stays in L2."""
     key = "read_alternating_gbytes_per_s" if alternating else "read_gbytes_per_s"
     sizes = sorted((int(k), v) for k, v in peak_info[key].items())
-    for size, bw in sizes:
-        if size >= nbytes:
-            return bw
-    return sizes[-1][1]
+    below = [bw for size, bw in sizes if size <= nbytes]
+    return below[-1] if below else sizes[0][1]
 
 
 def roofline_s(pk, p, threads, weight_bytes=4):
