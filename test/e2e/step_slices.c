@@ -132,6 +132,8 @@ int main(int argc, char **argv) {
              memcmp(out, other, sizeof(float) * count) ? "FAIL: other bits" : "same bits");
     free(other);
   }
+  free(Wx), free(Wh), free(b), free(bhn), free(x), free(h0);
+  free(out), free(streamed), free(h), free(x_t);
   printf("PASS\n");
   return 0;
 }
