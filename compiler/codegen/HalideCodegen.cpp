@@ -159,15 +159,14 @@ std::vector<Kernel> kernels_of(const GruSpec &spec, const TargetPolicy &policy,
     }
   }
   for (int64_t threads : plan.team_sizes) {
-    kernels.push_back({kStepGenerator, "step_team" + std::to_string(threads), KernelKind::Step,
+    kernels.push_back({kStepGenerator, team_step_suffix(threads), KernelKind::Step,
                        spec.hidden_size, 0, policy.schedules.step, plan.step, plan.panels.wh});
     kernels.back().team = threads;
   }
   // The step in slices (SchedulePlan::step_slices): the team step of that many members.
   if (plan.step_slices > 1) {
-    kernels.push_back({kStepGenerator, "step_slices" + std::to_string(plan.step_slices),
-                       KernelKind::Step, spec.hidden_size, 0, policy.schedules.step, plan.step,
-                       plan.panels.wh});
+    kernels.push_back({kStepGenerator, step_slices_suffix(plan.step_slices), KernelKind::Step,
+                       spec.hidden_size, 0, policy.schedules.step, plan.step, plan.panels.wh});
     kernels.back().team = plan.step_slices;
   }
   std::vector<std::string> names;

@@ -192,7 +192,8 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
       "#include \"gru_runtime.c\"\n"
       "#include \"" + n + ".h\"\n";
   for (size_t i = 0; i < variants.size(); ++i)
-    for (const std::string &kernel : spec.kernel_suffixes(plans[i].team_sizes, plans[i].step_slices))
+    for (const std::string &kernel :
+         spec.kernel_suffixes(plans[i].team_sizes, plans[i].step_slices))
       c += "#include \"" + kernel_file(n, variants[i].variant, kernel) + ".h\"\n";
   c += "\n_Static_assert(sizeof(gru_rt_model) <= " + num(kModelStructBytes) +
       ", \"the model struct outgrows the room gru-gen's layout gives it (kModelStructBytes)\");\n\n"
@@ -284,7 +285,7 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
     for (int64_t threads : plan.team_sizes) {
       team_sizes += num(threads) + ", ";
       team_steps += "{." + std::string(bias) + " = " +
-                    kernel_symbol(n, v.variant, "step_team" + num(threads)) + "}, ";
+                    kernel_symbol(n, v.variant, team_step_suffix(threads)) + "}, ";
     }
     if (!plan.team_sizes.empty())
       c += "static const int32_t " + sym(v.variant, "team_sizes") + "[] = {" + team_sizes +
@@ -316,9 +317,9 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
               ? "    .step_slices = " + num(plan.step_slices) + ",\n"
                 "    .slice_threads_max = " + num(plan.slice_threads_max) + ",\n"
                 "    .slice_step = {." + bias + " = " +
-                kernel_symbol(n, v.variant, "step_slices" + num(plan.step_slices)) + "},\n"
+                kernel_symbol(n, v.variant, step_slices_suffix(plan.step_slices)) + "},\n"
               : std::string()) +
-"    .fallback = " + fallback + ",\n};\n";
+         "    .fallback = " + fallback + ",\n};\n";
     fallback = "&" + descriptor;
   }
   c += "\n/* The Halide target of the kernels model m runs (tests of portable libraries). */\n"

@@ -123,10 +123,14 @@ std::vector<std::string> GruSpec::kernel_suffixes(const std::vector<int64_t> &te
     suffixes.push_back("step_projection_team");
     if (has_deep_kernels()) suffixes.push_back("step_projection_deep_team");
   }
-  for (int64_t threads : team_sizes) suffixes.push_back("step_team" + std::to_string(threads));
-  if (step_slices > 1) suffixes.push_back("step_slices" + std::to_string(step_slices));
+  for (int64_t threads : team_sizes) suffixes.push_back(team_step_suffix(threads));
+  if (step_slices > 1) suffixes.push_back(step_slices_suffix(step_slices));
   return suffixes;
 }
+
+std::string team_step_suffix(int64_t members) { return "step_team" + std::to_string(members); }
+
+std::string step_slices_suffix(int64_t slices) { return "step_slices" + std::to_string(slices); }
 
 std::string kernel_symbol(const std::string &library, const std::string &variant,
                           const std::string &suffix) {

@@ -175,6 +175,10 @@ std::string kernel_symbol(const std::string &library, const std::string &variant
                           const std::string &suffix);
 std::string kernel_file(const std::string &library, const std::string &variant,
                         const std::string &suffix);
+// The suffixes of the step kernels with a `slice` input (kernel_suffixes names them): a team's,
+// "step_team<members>", and the step in slices, "step_slices<slices>".
+std::string team_step_suffix(int64_t members);
+std::string step_slices_suffix(int64_t slices);
 
 // Documented limits, checked before any code is generated so that an absurd spec is refused
 // up front rather than by running out of memory halfway through compilation.
