@@ -91,14 +91,15 @@ struct DeviceApiRow {
   const char *interface;         // TargetToolchain::device_interface
   const char *source_extension;  // TargetToolchain::device_source_extension
   bool on_linux;                 // every device API exists on macOS; some on Linux too
+  bool native_half;              // f16 weights as the API's half (TargetToolchain::f16_as_bits)
   std::vector<std::string> macos_link_libraries;  // what an app links for it on macOS
 };
 
 const DeviceApiRow kDeviceApis[] = {
     {DeviceApi::Metal, Target::Metal, "Metal", "halide_metal_device_interface", ".metal", false,
-     {"-framework Metal", "-framework Foundation"}},
+     true, {"-framework Metal", "-framework Foundation"}},
     {DeviceApi::OpenCL, Target::OpenCL, "OpenCL", "halide_opencl_device_interface", ".cl", true,
-     {}},
+     false, {}},
 };
 
 // The row of the device API `target` carries, or nullptr for a CPU target.
@@ -256,14 +257,20 @@ std::pair<std::vector<std::string>, std::string> c_compiler_for(const Target &t)
 // targets take Halide's float16 and bfloat16, which Halide converts natively where the target
 // can (x86 F16C, ARM arm_fp16) and emulates exactly elsewhere (measured on arm64's 4x1 step
 // tile: Halide's emulation spilled less than GruGenerator.h's weight_to_float).
-bool half_weights_as_bits_for(const Target &target) { return device_api_of(target) != nullptr; }
+// The 16-bit weight formats `target`'s kernels take as bits (TargetToolchain::f16_as_bits and
+// bf16_as_bits): none on CPU targets; bf16 on every GPU target; f16 where the API has no half.
+void set_half_formats(TargetToolchain &t, const Target &target) {
+  const DeviceApiRow *device = device_api_of(target);
+  t.f16_as_bits = device != nullptr && !device->native_half;
+  t.bf16_as_bits = device != nullptr;
+}
 
 TargetPolicy make_policy(const std::string &name, const Target &target, int parallelism,
                          bool host) {
   TargetPolicy p;
   p.name = name;
   p.halide_target = target;
-  p.half_weights_as_bits = half_weights_as_bits_for(target);
+  set_half_formats(p, target);
   p.machine = machine_model_for(target, host);
   if (parallelism <= 0) parallelism = int(std::max(1u, std::thread::hardware_concurrency()));
   const std::string cores = std::to_string(parallelism);
@@ -402,7 +409,7 @@ std::vector<TargetPolicy> kernel_variants(const TargetPolicy &policy) {
     TargetPolicy v = policy;
     v.halide_target = t;
     v.machine = machine_model_for(t, false);
-    v.half_weights_as_bits = half_weights_as_bits_for(t);
+    set_half_formats(v, t);
     v.variant = variant_name(t);
     v.variant_targets.clear();
     variants.push_back(v);

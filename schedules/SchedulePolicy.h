@@ -71,13 +71,20 @@ struct TargetToolchain {
   // the schedule plan's tiles stream, SchedulePlan.h; CPU targets) or MLX's ([3H][D], [3H][H];
   // GPU targets, whose one-thread-per-output schedules were written for it).
   bool packed_weights = true;
-  // f16 and bf16 weights reach the kernels as their bits (uint16), converted to float32 by
-  // integer arithmetic in the kernel (GPU targets: OpenCL C has half only with cl_khr_fp16,
-  // Halide's cl_half, which a device may lack, and neither OpenCL C nor Metal 2 has bfloat16),
-  // or as Halide's float16 and bfloat16 (CPU targets: F16C's vcvtph2ps, arm_fp16's fcvtl,
-  // emulated exactly by Halide without them; bfloat16 by a shift).
-  // weight_storage_type says which type. Per kernel variant of a portable target.
-  bool half_weights_as_bits = false;
+  // Whether f16 and bf16 weights reach the kernels as their bits (uint16), converted to float32
+  // by integer arithmetic in the kernel, or as Halide's float16 and bfloat16. CPU targets take
+  // both as such (F16C's vcvtph2ps, arm_fp16's fcvtl, emulated exactly by Halide without them;
+  // bfloat16 by a shift); Metal takes f16 as MSL's half (every Metal version has it, and Apple
+  // GPUs convert it as they load it); OpenCL takes both as bits (OpenCL C has half only with
+  // cl_khr_fp16, Halide's cl_half, which a device may lack), and neither OpenCL C nor Metal 2
+  // has bfloat16. weight_storage_type says which type. Per kernel variant of a portable target.
+  bool f16_as_bits = false;
+  bool bf16_as_bits = false;
+  bool half_as_bits(WeightsPrecision precision) const {
+    return precision == WeightsPrecision::F16    ? f16_as_bits
+           : precision == WeightsPrecision::BF16 ? bf16_as_bits
+                                                 : false;
+  }
   // The target's class of machine: what the schedule plan is made from.
   MachineModel machine;
   // tanh in vector arithmetic (GruStep.cpp's vector_tanh; CPU backends would call libm's tanhf
@@ -142,9 +149,9 @@ std::vector<Autoscheduler> gpu_autoschedulers(const TargetPolicy &policy,
                                               const std::vector<PipelineSchedule> &listed);
 
 // The element type of the kernels' Wx and Wh buffers: float32, float16, bfloat16, int8, or
-// uint16 holding f16/bf16 bits (half_weights_as_bits). The one rule: the generators type their
-// weight inputs with it and the packager writes it into the layer descriptor, with which the
-// runtime types the buffers it passes.
+// uint16 holding f16/bf16 bits (half_weights_as_bits: TargetToolchain::half_as_bits of the
+// precision). The one rule: the generators type their weight inputs with it and the packager
+// writes it into the layer descriptor, with which the runtime types the buffers it passes.
 Halide::Type weight_storage_type(WeightsPrecision precision, bool half_weights_as_bits);
 
 // w8a8's integer dot product on `target` (one owner: the generators, the packager's descriptor

@@ -105,7 +105,7 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
       {"gpu_threads", std::to_string(kernel.plan.block.threads)},
       {"gpu_rows", std::to_string(kernel.plan.block.rows)},
       {"weights_precision", precision_name(spec.weights_precision)},
-      {"half_weights_as_bits", policy.half_weights_as_bits ? "true" : "false"},
+      {"half_weights_as_bits", policy.half_as_bits(spec.weights_precision) ? "true" : "false"},
   };
   if (kernel.team > 0) params["team"] = std::to_string(kernel.team);
   if (const Autoscheduler *as = schedule.autoscheduler()) {
@@ -454,7 +454,8 @@ double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const Schedu
   // The weights of the spec's precision (timing does not depend on their values: zeros) and,
   // for int8 and w8a8, their row data (GruSpec::weight_row_floats).
   auto weights = [&](const WeightShape &ws) {
-    Halide::Buffer<> b(weight_storage_type(spec.weights_precision, policy.half_weights_as_bits),
+    Halide::Buffer<> b(weight_storage_type(spec.weights_precision,
+                                          policy.half_as_bits(spec.weights_precision)),
                        static_cast<int>(ws.inner), static_cast<int>(ws.outer));
     std::memset(b.data(), 0, b.size_in_bytes());
     return b;

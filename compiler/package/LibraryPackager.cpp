@@ -213,7 +213,7 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
     const TargetPolicy &v = variants[i];
     const SchedulePlan &plan = plans[i];
     const Halide::Type weight_type =
-        weight_storage_type(spec.weights_precision, v.half_weights_as_bits);
+        weight_storage_type(spec.weights_precision, v.half_as_bits(spec.weights_precision));
     // The features of the variant's Halide target as halide_can_use_target_features takes them
     // (one bit per Halide::Target::Feature, in 64-bit words), and each set one by name.
     const Halide::Target &target = v.halide_target;

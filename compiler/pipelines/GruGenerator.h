@@ -62,8 +62,8 @@ class GruGenerator : public Halide::Generator<T> {
   // projection, the same kernel on one thread (no parallel loop).
   GeneratorParam<int> team{"team", 0, 0, 1 << 10};
   // How Wx and Wh are stored (GruSpec::weights_precision) and whether f16/bf16 arrive as their
-  // bits (TargetToolchain::half_weights_as_bits): weight_storage_type of the two is the weight
-  // inputs' type; weight() converts each element to float32 in registers.
+  // bits (TargetToolchain::half_as_bits of the precision): weight_storage_type of the two is the
+  // weight inputs' type; weight() converts each element to float32 in registers.
   GeneratorParam<WeightsPrecision> weights_precision{"weights_precision", WeightsPrecision::F32,
                                                      precisions_by_name()};
   GeneratorParam<bool> half_weights_as_bits{"half_weights_as_bits", false};
