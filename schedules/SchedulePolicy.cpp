@@ -37,9 +37,13 @@ Target host_target() {
 const NamedTarget kNamedTargets[] = {
     // This machine's CPU, every ISA extension it has.
     {"host", host_target, 0},
-    // ARM64 Linux (Raspberry Pi, Jetson, Android-class boards). Baseline ARMv8-A: NEON is always
-    // there; 4 cores is the common embedded board.
-    {"arm64-linux", [] { return Target("arm-64-linux"); }, 4},
+    // ARM64 Linux (Raspberry Pi, Jetson, Android-class boards), for shipping: ARMv8.2-A kernels
+    // with the dot product and float16 arithmetic (Cortex-A55/A75/A76 and later, Neoverse: sdot
+    // for w8a8, fcvtl for f16 weights; Raspberry Pi 5) and baseline ARMv8-A NEON kernels
+    // (Cortex-A53/A72: Raspberry Pi 3 and 4) in one archive, the best the CPU has chosen at
+    // create. 4 cores is the common embedded board.
+    {"arm64-linux", [] { return Target("arm-64-linux"); }, 4,
+     {"arm-64-linux-arm_dot_prod-arm_fp16", "arm-64-linux"}},
     // Apple silicon macOS, M-series: 8 or more cores (performance + efficiency), NEON,
     // dot-product.
     {"arm64-macos", [] { return Target("arm-64-osx-arm_dot_prod"); }, 8},
@@ -74,6 +78,7 @@ constexpr int kAndroidApiLevel = 21;
 
 // A kernel variant's name: its feature level, from the features that set it apart.
 std::string variant_name(const Target &t) {
+  if (t.arch == Target::ARM) return t.has_feature(Target::ARMDotProd) ? "armv82" : "armv8";
   if (t.has_feature(Target::AVX512_Skylake) || t.has_feature(Target::AVX512)) return "avx512";
   if (t.has_feature(Target::AVX2)) return "avx2";
   if (t.has_feature(Target::AVX)) return "avx";
