@@ -450,8 +450,8 @@ def main():
     ap.add_argument("--precisions", default="f32,f16,bf16,int8,w8a8",
                     help="the weight precisions of them (f32 first: the others' reference)")
     ap.add_argument("--rounds", type=int, default=1,
-                    help="model points: time every implementation this many times, in turn, "
-                    "and keep each one's fastest round (for a loaded machine)")
+                    help="time every implementation this many times, in turn, and keep each "
+                    "one's fastest round (for a loaded machine, or one whose speed drifts)")
     args = ap.parse_args()
     if args.models and args.no_models:
         raise SystemExit("bench: error: --models and --no-models contradict each other")
@@ -502,56 +502,14 @@ def main():
             p = {"key": key, "D": d, "H": h, "N": n, "L": L, "dir": pdir,
                  "flops": flops(d, h, n, L), "gen_s": {}, "ours": {}, "onednn": {},
                  "time_step": n == 1 and h in step_hidden,
-                 "ours_output": "ours", "wh_bytes": 4 * 3 * h * h}
+                 "ours_output": "ours", "wh_bytes": 4 * 3 * h * h, "_ref": ref, "_exe": {}}
             for lv in levels:
                 out = os.path.join(pdir, "lib_" + lv["name"])
                 gen_s = gru_gen(out, d, h, n, name, lv["target"], team_flags(threads))
                 p["gen_s"][lv["name"]] = gen_s
                 exe = build_harness(pdir, out, name, lv)
-                one = None  # the one-thread output's bytes, which every other way must repeat
-                for t in threads:
-                    res, err = None, None
-                    for team in ([None, t] if t > 1 else [None]):
-                        way = "team" if team else "pool"
-                        out_file = os.path.join(pdir, f"ours_{lv['name']}_t{t}_{way}.f32")
-                        r = run_harness(exe, pdir, L, t, out_file, args.budget, team=team,
-                                        team_optional=True)
-                        if r is None:
-                            log(f"bench: {lv['name']} {key} T={t}: no team of {t} for this shape")
-                            continue
-                        with open(out_file, "rb") as f:
-                            raw = f.read()
-                        one = raw if one is None else one
-                        if raw != one:
-                            raise SystemExit(f"bench: gru-gen ({lv['name']}) {key}: {t} threads "
-                                             f"({way}) differ from one thread")
-                        got = np.frombuffer(raw, np.float32).reshape(ref.shape)
-                        err = float(np.max(np.abs(got - ref)))
-                        if err > OURS_TOLERANCE:
-                            raise SystemExit(f"bench: gru-gen ({lv['name']}) {key} differs "
-                                             f"from mlx.nn.GRU by {err}")
-                        r["threads_by"] = way
-                        if res is not None:
-                            log(f"bench: {lv['name']} {key} T={t}: gru-gen run "
-                                f"{res['run']['min_s'] * 1e3:.3f} ms ({res['threads_by']}), "
-                                f"{r['run']['min_s'] * 1e3:.3f} ms ({way})")
-                        if res is None or r["run"]["min_s"] < res["run"]["min_s"]:
-                            res = r
-                    shutil.copyfile(os.path.join(pdir, f"ours_{lv['name']}_t{t}_pool.f32"),
-                                    os.path.join(pdir, f"ours_{lv['name']}_t{t}.f32"))
-                    res["max_abs_diff_vs_mlx"] = err
-                    p["ours"][(lv["name"], t)] = res
-                    msg = (f"bench: {lv['name']} {key} T={t}: gru-gen run "
-                           f"{res['run']['min_s'] * 1e3:.3f} ms ({res['threads_by']}; |gru-gen - "
-                           f"mlx| = {err:.1e}), generated in {gen_s:.1f} s")
-                    if onednn_exe:
-                        od = run_onednn(onednn_exe, p, lv, t, args.budget, [got, ref])
-                        p["onednn"][(lv["name"], t)] = od
-                        msg += (f"; onednn ({od['isa']}, {od['impl']}) max |peer - gru-gen| = "
-                                f"{od['max_abs_diff_vs_gru_gen']:.2e}" +
-                                (f", run {od['run']['min_s'] * 1e3:.3f} ms" if od["verified"]
-                                 else " MISMATCH, not timed"))
-                    log(msg)
+                p["_exe"][lv["name"]] = exe
+                time_ours(args, p, lv, threads, onednn_exe, f"generated in {gen_s:.1f} s")
             # The peers of peers.py are checked against the first level's output.
             shutil.copyfile(os.path.join(pdir, f"ours_{levels[0]['name']}_t{threads[0]}.f32"),
                             os.path.join(pdir, "ours.f32"))
@@ -578,13 +536,26 @@ def main():
     else:
         log("bench: ARM predictions: gru-gen has no --emit schedule-report, skipped")
 
-    # Peers, one child process per level and thread count.
-    peer_results = {}
+    # Peers, one child process per level and thread count. With --rounds R, gru-gen's and oneDNN's
+    # timings of the grid, then the peers', are repeated R times in turn, each implementation
+    # keeping its fastest round: a machine whose speed drifts (a VM's) biases no ratio.
+    peer_results = {(lv["name"], t): None for lv in levels for t in threads}
+    for rnd in range(args.rounds if points else 0):
+        if rnd > 0:
+            for p in points:
+                for lv in levels:  # (the same bytes as round 1's: ours.f32 stands)
+                    time_ours(args, p, lv, threads, onednn_exe, f"round {rnd + 1}/{args.rounds}")
+        for lv in levels:
+            for t in threads:
+                key = (lv["name"], t)
+                peer_results[key] = merge_peers(peer_results[key],
+                                                run_peers(work, points, lv, t, args.budget))
+    for p in points:
+        del p["_ref"], p["_exe"]
     for lv in levels:
         for t in threads:
             key = (lv["name"], t)
             if points:
-                peer_results[key] = run_peers(work, points, lv, t, args.budget)
                 if model_points:
                     peer_results[key]["points"] += model_peers[key]["points"]
             else:
@@ -602,6 +573,66 @@ def main():
            predictions)
     if not args.models and not args.no_precision_points:
         write_precision_report(args, info, measure_precisions(args, work, levels, threads, L))
+
+
+def time_ours(args, p, lv, threads, onednn_exe, note):
+    """Times gru-gen's library of level lv at point p with each thread count (with 2+ threads, by
+    Halide's pool and by a persistent team, keeping the faster), checks every output against
+    mlx.nn.GRU and the one-thread bytes, and oneDNN beside it; each result replaces the one in p
+    only if faster (the rounds of --rounds)."""
+    key, pdir, ref, exe, L = p["key"], p["dir"], p["_ref"], p["_exe"][lv["name"]], p["L"]
+    one = None  # the one-thread output's bytes, which every other way must repeat
+    for t in threads:
+        res, err, got = None, None, None
+        for team in ([None, t] if t > 1 else [None]):
+            way = "team" if team else "pool"
+            out_file = os.path.join(pdir, f"ours_{lv['name']}_t{t}_{way}.f32")
+            r = run_harness(exe, pdir, L, t, out_file, args.budget, team=team, team_optional=True)
+            if r is None:
+                log(f"bench: {lv['name']} {key} T={t}: no team of {t} for this shape")
+                continue
+            with open(out_file, "rb") as f:
+                raw = f.read()
+            one = raw if one is None else one
+            if raw != one:
+                raise SystemExit(f"bench: gru-gen ({lv['name']}) {key}: {t} threads ({way}) "
+                                 "differ from one thread")
+            got = np.frombuffer(raw, np.float32).reshape(ref.shape)
+            err = float(np.max(np.abs(got - ref)))
+            if err > OURS_TOLERANCE:
+                raise SystemExit(f"bench: gru-gen ({lv['name']}) {key} differs from "
+                                 f"mlx.nn.GRU by {err}")
+            r["threads_by"] = way
+            if res is not None:
+                log(f"bench: {lv['name']} {key} T={t}: gru-gen run "
+                    f"{res['run']['min_s'] * 1e3:.3f} ms ({res['threads_by']}), "
+                    f"{r['run']['min_s'] * 1e3:.3f} ms ({way})")
+            if res is None or r["run"]["min_s"] < res["run"]["min_s"]:
+                res = r
+        shutil.copyfile(os.path.join(pdir, f"ours_{lv['name']}_t{t}_pool.f32"),
+                        os.path.join(pdir, f"ours_{lv['name']}_t{t}.f32"))
+        res["max_abs_diff_vs_mlx"] = err
+        p["ours"][(lv["name"], t)] = faster(p["ours"].get((lv["name"], t)), res)
+        msg = (f"bench: {lv['name']} {key} T={t}: gru-gen run {res['run']['min_s'] * 1e3:.3f} ms "
+               f"({res['threads_by']}; |gru-gen - mlx| = {err:.1e}), {note}")
+        if onednn_exe:
+            od = run_onednn(onednn_exe, p, lv, t, args.budget, [got, ref])
+            p["onednn"][(lv["name"], t)] = faster(p["onednn"].get((lv["name"], t)), od)
+            msg += (f"; onednn ({od['isa']}, {od['impl']}) max |peer - gru-gen| = "
+                    f"{od['max_abs_diff_vs_gru_gen']:.2e}" +
+                    (f", run {od['run']['min_s'] * 1e3:.3f} ms" if od["verified"]
+                     else " MISMATCH, not timed"))
+        log(msg)
+
+
+def merge_peers(old, new):
+    """peers.py's results of two rounds over the same points: each peer's faster run."""
+    if old is None:
+        return new
+    for o, n in zip(old["points"], new["points"]):
+        for name, r in n["peers"].items():
+            o["peers"][name] = faster(o["peers"].get(name), r)
+    return old
 
 
 def faster(old, new):
@@ -691,13 +722,9 @@ def measure_models(args, work, levels, threads, L, onednn_exe):
                             os.path.join(p["dir"], "ours.f32"))
         for lv in levels:
             for t in threads:
-                res = run_peers(work, points, lv, t, args.budget, "_models")
-                if peer_results[(lv["name"], t)] is None:
-                    peer_results[(lv["name"], t)] = res
-                    continue
-                for old, new in zip(peer_results[(lv["name"], t)]["points"], res["points"]):
-                    for name, r in new["peers"].items():
-                        old["peers"][name] = faster(old["peers"].get(name), r)
+                peer_results[(lv["name"], t)] = merge_peers(
+                    peer_results[(lv["name"], t)],
+                    run_peers(work, points, lv, t, args.budget, "_models"))
     for p in points:
         del p["ref"], p["exe"]
     return points, peer_results
