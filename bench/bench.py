@@ -26,8 +26,9 @@ harness times run_ex (create_layers, no lengths, zero initial state), its output
 against ONNX Runtime's (the model as one bidirectional GRU node per layer, <= 1e-5), and the peers
 that compute such a model in one call (ONNX Runtime, PyTorch's nn.GRU(num_layers=K,
 bidirectional=True), oneDNN's lbr_gru with one bidirectional_concat primitive per layer) are checked
-against gru-gen's output (<= 1e-4) and timed; --rounds R repeats their timings R times in turn,
-each implementation keeping its fastest round. --models runs only these; --no-models skips them.
+against gru-gen's output (<= 1e-4) and timed. --rounds R repeats the timings (the grid's and the
+model points') R times in turn, each implementation keeping its fastest round. --models runs only
+these; --no-models skips them.
 Then the precision points (--precision-points runs only these, --no-precision-points skips them):
 for each level, H in --precision-hidden, N in --precision-batch and weight precision in
 --precisions, gru-gen's library generated with --weights-precision P --threads-max (the most of
