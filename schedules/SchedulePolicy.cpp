@@ -258,12 +258,12 @@ std::pair<std::vector<std::string>, std::string> c_compiler_for(const Target &t)
   return {};
 }
 
-// GPU targets (OpenCL C has half only with cl_khr_fp16, bfloat16 in neither language); CPU
-// targets take Halide's float16 and bfloat16, which Halide converts natively where the target
-// can (x86 F16C, ARM arm_fp16) and emulates exactly elsewhere (measured on arm64's 4x1 step
-// tile: Halide's emulation spilled less than GruGenerator.h's weight_to_float).
 // The 16-bit weight formats `target`'s kernels take as bits (TargetToolchain::f16_as_bits and
-// bf16_as_bits): none on CPU targets; bf16 on every GPU target; f16 where the API has no half.
+// bf16_as_bits): bf16 on every GPU target (bfloat16 is in neither OpenCL C nor Metal 2), f16
+// where the API has no half that every device takes (OpenCL C has it only with cl_khr_fp16).
+// CPU targets take Halide's float16 and bfloat16, which Halide converts natively where the
+// target can (x86 F16C, ARM arm_fp16) and emulates exactly elsewhere (measured on arm64's 4x1
+// step tile: Halide's emulation spilled less than GruGenerator.h's weight_to_float).
 void set_half_formats(TargetToolchain &t, const Target &target) {
   const DeviceApiRow *device = device_api_of(target);
   t.f16_as_bits = device != nullptr && !device->native_half;
