@@ -255,11 +255,10 @@ void lower_checked(const GruSpec &spec, const TargetPolicy &policy, const fs::pa
 // fails is the one thing they catch that the runtime cannot rule out: so only a kernel whose
 // every allocation is on the stack (a constant size Halide puts there, can_allocation_fit_on_stack)
 // goes unchecked; a heap allocation, a size known only at run time or any other memory keeps
-// the checks. GPU kernels keep them too (device calls report their errors through them).
-// Reads the statement Halide lowered, where each allocation is a line
+// the checks. (GPU kernels keep them: compile_one does not ask, as their device calls report
+// their errors through them.) Reads the statement Halide lowered, where each allocation is a line
 //   allocate NAME[TYPE * EXTENT * ...] [in MEMORY] [if CONDITION]
-bool unchecked_is_safe(const TargetPolicy &policy, const fs::path &stmt_file) {
-  if (policy.device != DeviceApi::None) return false;
+bool unchecked_is_safe(const fs::path &stmt_file) {
   std::ifstream in(stmt_file, std::ios::binary);
   if (!in) return false;
   for (std::string line; std::getline(in, line);) {
@@ -356,17 +355,17 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
   for (const PipelineSchedule &schedule : schedules) {
     progress(policy.name + ": scheduling " + function + " with " + schedule.describe());
     try {
-      // Lowered with the checks first (the schedule check reads them), then compiled without
-      // them where that is safe.
+      // A CPU kernel is lowered with the checks first (check_schedule reads them), then
+      // compiled without them where that is safe; a GPU kernel is compiled with them, once.
       const fs::path stmt = dir / (function + ".stmt");
-      bool checked = true;
-      if (policy.device == DeviceApi::None) {
+      const bool cpu = policy.device == DeviceApi::None;
+      if (cpu) {
         lower_checked(spec, policy, dir, kernel, schedule);
         check_schedule(stmt);
-        checked = !unchecked_is_safe(policy, stmt);
       }
+      const bool checked = !cpu || !unchecked_is_safe(stmt);
       run_generator(spec, policy, dir, emit, kernel, schedule, checked);
-      check_schedule(stmt);
+      if (!cpu) check_schedule(stmt);
       used = schedule;
       break;
     } catch (const GruGenError &e) {
