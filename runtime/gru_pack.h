@@ -47,6 +47,13 @@ enum {
   GRU_PRECISION_W8A8 = 4
 };
 
+/* Bytes per stored weight. */
+static __attribute__((unused)) int32_t gru_precision_bytes(int precision) {
+  return precision == GRU_PRECISION_F32                                         ? 4
+         : precision == GRU_PRECISION_F16 || precision == GRU_PRECISION_BF16 ? 2
+                                                                                 : 1;
+}
+
 static __attribute__((unused)) uint32_t gru_f32_bits(float f) {
   uint32_t x;
   __builtin_memcpy(&x, &f, sizeof x);
@@ -152,8 +159,7 @@ static __attribute__((unused)) void gru_pack_converted(void *dst, const float *s
                                                        const float *row_scale, int32_t k_group) {
   const size_t Kp = ((size_t)K + (size_t)k_group - 1) / (size_t)k_group * (size_t)k_group;
   if (Kp != (size_t)K) /* the padding: zero weights */
-    __builtin_memset(dst, 0, (precision == GRU_PRECISION_F16 || precision == GRU_PRECISION_BF16 ? 2 : 1) *
-                                 (size_t)gates * per_gate * Kp);
+    __builtin_memset(dst, 0, (size_t)gru_precision_bytes(precision) * gates * per_gate * Kp);
   gru_pack_converted_columns(dst, src, gates, per_gate, K, panel, precision, row_scale, k_group,
                              0, per_gate);
 }

@@ -358,11 +358,15 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
   /* In place: the kernels read the library's read-only copy (only ever read). */
   float *wx = in_place ? (float *)w->Wx : (float *)(block + layout->Wx);
   float *wh = in_place ? (float *)w->Wh : (float *)(block + layout->Wh);
-  /* The reduction's extents as stored: padded to a multiple of k_group (w8a8). */
+  /* The reduction's extents as stored: padded to a multiple of k_group (w8a8, bf16 pairs). */
   const int32_t kg = d->k_group, Dp = (D + kg - 1) / kg * kg, Hp = (H + kg - 1) / kg * kg;
   if (d->wx_panel > 0) {
-    dense(&m->Wx, dev, wx, Dp * d->wx_panel, G / d->wx_panel, 0);
-    dense(&m->Wh, dev, wh, Hp * 3 * d->wh_panel, H / d->wh_panel, 0);
+    /* The kernels' elements: one weight each, or two (bf16 pairs in a 32-bit element); a
+     * float32 descriptor may leave the type unset (0 bits). */
+    const int32_t weight_bits = 8 * gru_precision_bytes(d->weights_precision);
+    const int32_t per = d->weight_type_bits > weight_bits ? d->weight_type_bits / weight_bits : 1;
+    dense(&m->Wx, dev, wx, Dp * d->wx_panel / per, G / d->wx_panel, 0);
+    dense(&m->Wh, dev, wh, Hp * 3 * d->wh_panel / per, H / d->wh_panel, 0);
   } else {
     dense(&m->Wx, dev, wx, Dp, G, 0);
     dense(&m->Wh, dev, wh, Hp, G, 0);
@@ -485,8 +489,9 @@ static gru_status advance_member(gru_rt_model *m, gru_rt_team_step_kernel kernel
   out.buf.dim = out.dim;
   out.buf.host += (size_t)member * Hs * sizeof(float);
   out.dim[0].extent = Hs;
-  const size_t panel_elements = (size_t)H * 3 * p;
-  /* Offsets and strides count elements of the weights' type (m->Wh's). */
+  /* One panel of m->Wh (its inner extent, rows padded as stored); offsets and strides count
+   * elements of the weights' type (m->Wh's). */
+  const size_t panel_elements = (size_t)m->Wh.buf.dim[0].extent;
   const size_t bytes = (size_t)(m->Wh.buf.type.bits / 8);
   dense(&wh, 0,
         (const float *)(m->Wh.buf.host + (size_t)member * (Hs / p) * panel_elements * bytes),

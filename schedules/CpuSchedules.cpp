@@ -114,7 +114,7 @@ void schedule_step_for_cpu(const Halide::Target &target, const StepFuncs &f) {
         .unroll(n);
     return;
   }
-  if (f.tile.k_block > 0 && f.tile.k_block < K) {
+  if (f.tile.k_block > 0 && f.tile.k_block < K && f.tile.k_block % f.k_per_step == 0) {
     // The reduction in blocks (BLIS's kc): hp for all N rows of the tile of states, then for
     // each block of k, every batch tile in turn while the block of the panel stays in L1.
     Halide::Var hno("hno"), hni("hni");
@@ -123,7 +123,7 @@ void schedule_step_for_cpu(const Halide::Target &target, const StepFuncs &f) {
     hp.compute_at(h_next, io).vectorize(i, ti.lanes).unroll(i).unroll(g);
     hp.update()
         .split(n, hno, hni, f.tile.rows, guard)
-        .split(f.k, ko, ki, f.tile.k_block, guard)
+        .split(f.k, ko, ki, f.tile.k_block / f.k_per_step, guard)
         .reorder(i, g, hni, ki, hno, ko)
         .vectorize(i, ti.lanes)
         .unroll(i)

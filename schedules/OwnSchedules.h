@@ -55,6 +55,7 @@ struct StepFuncs {
   CpuTile tile;    // the plan's tile (SchedulePlan.h), for the CPU schedule
   GpuBlock block;  // the plan's thread block, for the GPU schedule
   int K = 0;       // the reduction's extent, the layer's H (0: H above)
+  int k_per_step = 1;  // the k each step of k adds (2 with bf16 pairs: k runs over K / 2)
   bool team = false;  // a team member's step (the runtime's thread): never a parallel loop
   DotInputs dot;      // w8a8: hp is the int32 dot product over (dot.kk, dot.ko = k)
 };

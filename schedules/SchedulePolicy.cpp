@@ -268,6 +268,7 @@ void set_half_formats(TargetToolchain &t, const Target &target) {
   const DeviceApiRow *device = device_api_of(target);
   t.f16_as_bits = device != nullptr && !device->native_half;
   t.bf16_as_bits = device != nullptr;
+  t.bf16_pairs = device == nullptr && target.arch == Target::X86;
 }
 
 TargetPolicy make_policy(const std::string &name, const Target &target, int parallelism,
@@ -369,23 +370,38 @@ std::vector<PipelineSchedule> gpu_schedules(const TargetPolicy &policy,
   return {};
 }
 
-Halide::Type weight_storage_type(WeightsPrecision precision, bool half_weights_as_bits) {
-  switch (precision) {
-    case WeightsPrecision::F32: return Halide::Float(32);
-    case WeightsPrecision::F16: return half_weights_as_bits ? Halide::UInt(16) : Halide::Float(16);
-    case WeightsPrecision::BF16: return half_weights_as_bits ? Halide::UInt(16) : Halide::BFloat(16);
-    case WeightsPrecision::Int8:
-    case WeightsPrecision::W8A8: return Halide::Int(8);
-  }
-  return Halide::Float(32);
-}
-
 IntegerDot integer_dot(const Halide::Target &target) {
   if (target.arch != Halide::Target::X86) return {4, false};
   using F = Halide::Target::Feature;
   const bool vnni = target.has_feature(F::AVX512_Zen4) || target.has_feature(F::AVX512_Zen5) ||
                     target.has_feature(F::AVX512_SapphireRapids);
   return vnni ? IntegerDot{4, true} : IntegerDot{2, false};
+}
+
+WeightStorage weight_storage(WeightsPrecision precision, bool half_weights_as_bits,
+                             bool bf16_pairs, const Halide::Target &target) {
+  switch (precision) {
+    case WeightsPrecision::F32: return {Halide::Float(32)};
+    case WeightsPrecision::F16:
+      return {half_weights_as_bits ? Halide::UInt(16) : Halide::Float(16)};
+    case WeightsPrecision::BF16:
+      if (bf16_pairs) return {Halide::UInt(32), 2, 2};
+      return {half_weights_as_bits ? Halide::UInt(16) : Halide::BFloat(16)};
+    case WeightsPrecision::Int8: return {Halide::Int(8)};
+    case WeightsPrecision::W8A8: return {Halide::Int(8), integer_dot(target).k_group};
+  }
+  return {Halide::Float(32)};
+}
+
+bool uses_bf16_pairs(const TargetToolchain &toolchain, const GruSpec &spec) {
+  return spec.weights_precision == WeightsPrecision::BF16 && toolchain.bf16_pairs &&
+         toolchain.packed_weights && !toolchain.bf16_as_bits && spec.input_size % 2 == 0 &&
+         spec.hidden_size % 2 == 0;
+}
+
+WeightStorage weight_storage(const TargetToolchain &toolchain, const GruSpec &spec) {
+  return weight_storage(spec.weights_precision, toolchain.half_as_bits(spec.weights_precision),
+                        uses_bf16_pairs(toolchain, spec), toolchain.halide_target);
 }
 
 std::string PipelineSchedule::source() const {

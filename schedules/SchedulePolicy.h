@@ -77,7 +77,7 @@ struct TargetToolchain {
   // bfloat16 by a shift); Metal takes f16 as MSL's half (every Metal version has it, and Apple
   // GPUs convert it as they load it); OpenCL takes both as bits (OpenCL C has half only with
   // cl_khr_fp16, Halide's cl_half, which a device may lack), and neither OpenCL C nor Metal 2
-  // has bfloat16. weight_storage_type says which type. Per kernel variant of a portable target.
+  // has bfloat16. weight_storage says which type. Per kernel variant of a portable target.
   bool f16_as_bits = false;
   bool bf16_as_bits = false;
   bool half_as_bits(WeightsPrecision precision) const {
@@ -85,6 +85,11 @@ struct TargetToolchain {
            : precision == WeightsPrecision::BF16 ? bf16_as_bits
                                                  : false;
   }
+  // Whether bf16 weights are read two k per 32-bit element (WeightStorage): x86 CPU targets,
+  // where converting a pair takes one vpslld or vpand per vector and FMA ports do the rest
+  // (the N = 1 step is bound by those two ports). Arm's ushll converts a bfloat16 vector in one
+  // instruction already.
+  bool bf16_pairs = false;
   // The target's class of machine: what the schedule plan is made from.
   MachineModel machine;
   // tanh in vector arithmetic (GruStep.cpp's vector_tanh; CPU backends would call libm's tanhf
@@ -148,15 +153,9 @@ std::vector<PipelineSchedule> gpu_schedules(const TargetPolicy &policy,
 std::vector<Autoscheduler> gpu_autoschedulers(const TargetPolicy &policy,
                                               const std::vector<PipelineSchedule> &listed);
 
-// The element type of the kernels' Wx and Wh buffers: float32, float16, bfloat16, int8, or
-// uint16 holding f16/bf16 bits (half_weights_as_bits: TargetToolchain::half_as_bits of the
-// precision). The one rule: the generators type their weight inputs with it and the packager
-// writes it into the layer descriptor, with which the runtime types the buffers it passes.
-Halide::Type weight_storage_type(WeightsPrecision precision, bool half_weights_as_bits);
-
-// w8a8's integer dot product on `target` (one owner: the generators, the packager's descriptor
-// and the tuner's buffers read it): each 32-bit lane sums `k_group` consecutive k of a weight
-// row (the layout the runtime packs), and its inputs are q + 128 as unsigned bytes, or signed.
+// w8a8's integer dot product on `target` (weight_storage's k_group for w8a8; the generators
+// read unsigned_inputs): each 32-bit lane sums `k_group` consecutive k of a weight row (the
+// layout the runtime packs), and its inputs are q + 128 as unsigned bytes, or signed.
 //  - x86 with AVX-512 VNNI (Halide's avx512_zen4 level and up): vpdpbusd multiplies unsigned by
 //    signed bytes, 4 per lane: groups of 4, unsigned inputs (the kernels subtract 128 times each
 //    weight row's integer sum).
@@ -170,6 +169,32 @@ struct IntegerDot {
   bool unsigned_inputs;
 };
 IntegerDot integer_dot(const Halide::Target &target);
+
+// How the kernels' Wx and Wh buffers hold the weights. The one rule: the generators type and
+// index their weight inputs with it (from their GeneratorParams weights_precision,
+// half_weights_as_bits and bf16_pairs), the packager writes type and k_group into the layer
+// descriptor, with which the runtime packs the weights (runtime/gru_pack.h) and types the
+// buffers it passes, and the tuner sizes its buffers by it.
+//  - type: float32, float16, bfloat16, int8, uint16 holding f16/bf16 bits (half_weights_as_bits:
+//    TargetToolchain::half_as_bits of the precision), or uint32 holding two bfloat16 (bf16_pairs).
+//  - k_group: consecutive k of a weight row stored together, each row zero-padded to a multiple
+//    of it: w8a8's IntegerDot group; 2 for bf16 pairs; else 1.
+//  - k_per_element: the k one element holds: 2 for bf16 pairs (k even in the low half, so that
+//    the low weight is the element shifted left by 16 and the high one the element with its low
+//    half cleared: one integer instruction per 16 weights where a bfloat16 vector takes two),
+//    else 1. Extents and strides of the buffers count elements.
+struct WeightStorage {
+  Halide::Type type;
+  int k_group = 1;
+  int k_per_element = 1;
+};
+WeightStorage weight_storage(WeightsPrecision precision, bool half_weights_as_bits,
+                             bool bf16_pairs, const Halide::Target &target);
+// The storage `toolchain`'s kernels use for `spec`: bf16 in pairs where the toolchain reads
+// them so (TargetToolchain::bf16_pairs) and every weight row's k is even (D and H even), so
+// that no pair reads past the input the weights multiply.
+bool uses_bf16_pairs(const TargetToolchain &toolchain, const GruSpec &spec);
+WeightStorage weight_storage(const TargetToolchain &toolchain, const GruSpec &spec);
 
 // The policies the kernels are compiled under: the target's own, or for a portable target one per
 // feature level, best first (each with its Halide target, machine model and `variant` name).

@@ -107,6 +107,7 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
       {"gpu_rows", std::to_string(kernel.plan.block.rows)},
       {"weights_precision", precision_name(spec.weights_precision)},
       {"half_weights_as_bits", policy.half_as_bits(spec.weights_precision) ? "true" : "false"},
+      {"bf16_pairs", uses_bf16_pairs(policy, spec) ? "true" : "false"},
   };
   if (kernel.team > 0) params["team"] = std::to_string(kernel.team);
   if (const Autoscheduler *as = schedule.autoscheduler()) {
@@ -525,16 +526,16 @@ double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const Schedu
   };
   // The weights of the spec's precision (timing does not depend on their values: zeros) and,
   // for int8 and w8a8, their row data (GruSpec::weight_row_floats).
+  const WeightStorage storage = weight_storage(policy, spec);
   auto weights = [&](const WeightShape &ws) {
-    Halide::Buffer<> b(weight_storage_type(spec.weights_precision,
-                                          policy.half_as_bits(spec.weights_precision)),
-                       static_cast<int>(ws.inner), static_cast<int>(ws.outer));
+    Halide::Buffer<> b(storage.type, static_cast<int>(ws.inner / storage.k_per_element),
+                       static_cast<int>(ws.outer));
     std::memset(b.data(), 0, b.size_in_bytes());
     return b;
   };
   const bool scaled = spec.has_weight_scales();
-  // w8a8's weights' k, padded to the kernel's group (IntegerDot).
-  const int64_t group = spec.quantized_activations() ? integer_dot(policy.halide_target).k_group : 1;
+  // The weights' k, padded to their group (w8a8's IntegerDot, bf16 pairs).
+  const int64_t group = storage.k_group;
   auto grouped = [&](int64_t K) { return (K + group - 1) / group * group; };
   std::function<int()> call;
   Halide::Buffer<float> a, bias, out, extra, scale = vector(int(std::max<int64_t>(G, spec.weight_row_floats())));

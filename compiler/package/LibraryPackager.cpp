@@ -212,13 +212,13 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
   for (size_t i = variants.size(); i-- > 0;) {
     const TargetPolicy &v = variants[i];
     const SchedulePlan &plan = plans[i];
-    const Halide::Type weight_type =
-        weight_storage_type(spec.weights_precision, v.half_as_bits(spec.weights_precision));
+    const WeightStorage storage = weight_storage(v, spec);
+    const Halide::Type weight_type = storage.type;
     // The features of the variant's Halide target as halide_can_use_target_features takes them
     // (one bit per Halide::Target::Feature, in 64-bit words), and each set one by name.
     const Halide::Target &target = v.halide_target;
-    // w8a8: the k group the variant's kernels read (IntegerDot), which create packs.
-    const int64_t k_group = spec.quantized_activations() ? integer_dot(target).k_group : 1;
+    // The k group the variant's kernels read (WeightStorage), which create packs.
+    const int64_t k_group = storage.k_group;
     std::vector<uint64_t> words((Halide::Target::FeatureEnd + 63) / 64, 0);
     std::string names;
     for (int f = 0; f < Halide::Target::FeatureEnd; ++f) {

@@ -7,6 +7,7 @@
 // TailStrategy::ShiftInwards, which reads before row 0 whenever the extent is below the factor.
 #pragma once
 
+#include <functional>
 #include <limits>
 #include <string>
 
@@ -61,19 +62,24 @@ class GruGenerator : public Halide::Generator<T> {
   // range of Wh's panels; 0: the whole step. The projection: > 0 for a team model's step
   // projection, the same kernel on one thread (no parallel loop).
   GeneratorParam<int> team{"team", 0, 0, 1 << 10};
-  // How Wx and Wh are stored (GruSpec::weights_precision) and whether f16/bf16 arrive as their
-  // bits (TargetToolchain::half_as_bits of the precision): weight_storage_type of the two is the
-  // weight inputs' type; weight() converts each element to float32 in registers.
+  // How Wx and Wh are stored (GruSpec::weights_precision), whether f16/bf16 arrive as their
+  // bits (TargetToolchain::half_as_bits of the precision) and bf16 two k per element
+  // (uses_bf16_pairs): weight_storage of the three is the weight inputs' type and layout;
+  // weight() converts each element to float32 in registers.
   GeneratorParam<WeightsPrecision> weights_precision{"weights_precision", WeightsPrecision::F32,
                                                      precisions_by_name()};
   GeneratorParam<bool> half_weights_as_bits{"half_weights_as_bits", false};
+  GeneratorParam<bool> bf16_pairs{"bf16_pairs", false};
 
  protected:
   int gates() const { return 3 * int(hidden_size); }
 
   bool packed_weights() const { return int(panel) > 0; }
   WeightsPrecision precision() const { return weights_precision; }
-  Halide::Type weight_type() const { return weight_storage_type(precision(), half_weights_as_bits); }
+  WeightStorage storage() const {
+    return weight_storage(precision(), half_weights_as_bits, bf16_pairs, this->get_target());
+  }
+  Halide::Type weight_type() const { return storage().type; }
   // int8 and w8a8 weights: each gate row's sum is multiplied by its float32 scale (an extra
   // input, which for w8a8 also holds the rows' integer sums after the scales).
   bool scaled_weights() const {
@@ -82,9 +88,10 @@ class GruGenerator : public Halide::Generator<T> {
   // w8a8: the products' inputs are quantized per call and the products are int32 dot products
   // over groups of k_group() k (GruSpec::quantized_activations, IntegerDot).
   bool quantized_activations() const { return precision() == WeightsPrecision::W8A8; }
-  int k_group() const {
-    return quantized_activations() ? integer_dot(this->get_target()).k_group : 1;
-  }
+  int k_group() const { return storage().k_group; }
+  // The k one stored element holds (bf16 pairs: 2); the products' reductions run over elements
+  // (reduction, accumulate).
+  int k_per_element() const { return storage().k_per_element; }
   int padded_k(int K) const { return (K + k_group() - 1) / k_group() * k_group(); }
   // Floats of the row-data input per weight matrix of `rows` rows: scales, then (w8a8) sums.
   int row_floats(int rows) const { return int(weight_row_floats_of(precision(), rows)); }
@@ -99,7 +106,7 @@ class GruGenerator : public Halide::Generator<T> {
   template <typename B>
   void bound_weights(B &buf, int gates, int per_gate, int K) {
     const WeightShape shape = weight_shape(gates, per_gate, padded_k(K), int(panel));
-    bound_dense_matrix(buf, int(shape.inner), int(shape.outer));
+    bound_dense_matrix(buf, int(shape.inner / k_per_element()), int(shape.outer));
   }
 
   // Element (k, gate g, column c of that gate) of such a weight matrix, as float32.
@@ -108,6 +115,28 @@ class GruGenerator : public Halide::Generator<T> {
                       Halide::Expr c) {
     Halide::Expr w = stored_weight(buf, gates, per_gate, k / k_group(), k % k_group(), g, c);
     return precision() == WeightsPrecision::F32 ? w : weight_to_float(w);
+  }
+
+  // A float product's reduction over a weight row of K: one step per stored element (K, or
+  // K / 2 with bf16 pairs).
+  Halide::RDom reduction(int K, const std::string &name) const {
+    return Halide::RDom(0, padded_k(K) / k_per_element(), name);
+  }
+
+  // `sum` plus the terms of reduction step e of row (g, c)'s product with input(k): w(k) *
+  // input(k), or with bf16 pairs w(2e) * input(2e) then w(2e + 1) * input(2e + 1), added in
+  // that order (the order of k, as one k per step adds them). A bfloat16 is the top half of a
+  // float32: the pair's low one is the element shifted left by 16, its high one the element
+  // with the low half cleared.
+  template <typename B>
+  Halide::Expr accumulate(Halide::Expr sum, B &buf, int gates, int per_gate, Halide::Expr e,
+                          Halide::Expr g, Halide::Expr c,
+                          const std::function<Halide::Expr(Halide::Expr)> &input) {
+    if (k_per_element() == 1) return sum + weight(buf, gates, per_gate, e, g, c) * input(e);
+    const Halide::Expr pair = stored_weight(buf, gates, per_gate, e, 0, g, c);
+    const Halide::Expr low = Halide::reinterpret<float>(pair << 16);
+    const Halide::Expr high = Halide::reinterpret<float>(pair & Halide::Expr(uint32_t(0xffff0000u)));
+    return sum + low * input(2 * e) + high * input(2 * e + 1);
   }
 
   // The stored element k = kg * k_group() + kk (kk < k_group()): with groups of k (w8a8), one
@@ -126,10 +155,12 @@ class GruGenerator : public Halide::Generator<T> {
   // The same element as column `column` of panel `which` (packed weights): linear in column,
   // so that a vector of columns is one contiguous load even with the group's kk vectorized
   // inside it (c % p over such lane-repeated columns defeats Halide's simplifier: gathers).
+  // With bf16 pairs the group is one element (kk 0).
   template <typename B>
   Halide::Expr panel_weight(B &buf, int gates, Halide::Expr kg, Halide::Expr kk, Halide::Expr g,
                             Halide::Expr column, Halide::Expr which) {
-    return buf(((kg * gates + g) * int(panel) + column) * k_group() + kk, which);
+    const int per_column = k_group() / k_per_element();
+    return buf(((kg * gates + g) * int(panel) + column) * per_column + kk, which);
   }
 
   // w8a8's quantized input vectors: v(k, r) (r: a row of x, or a batch row of h) over k < K as

@@ -29,7 +29,9 @@ class GruProjection : public GruGenerator<GruProjection> {
   void generate() {
     const int D = input_size, G = gates();
     Halide::Var j("j"), r("r");
-    Halide::RDom k(0, D, "k");
+    // The float products' reduction: over k, or over pairs of k (bf16 pairs).
+    const Halide::RDom k = reduction(D, "k");
+    auto x_at = [&](Halide::Expr kk) { return x(kk, r); };
 
     Halide::Func acc("acc");
     DotInputs dot;
@@ -48,7 +50,7 @@ class GruProjection : public GruGenerator<GruProjection> {
     } else if (scaled_weights()) {
       // int8: the row's scale applies to its whole sum, then the bias.
       acc(j, r) = 0.0f;
-      acc(j, r) += weight(Wx, 1, G, k, 0, j) * x(k, r);
+      acc(j, r) = accumulate(acc(j, r), Wx, 1, G, k, 0, j, x_at);
       Halide::Expr scaled = acc(j, r) * (*Wx_scale)(j);
       xp(j, r) = has_bias ? scaled + (*b)(j) : scaled;
     } else {
@@ -57,7 +59,7 @@ class GruProjection : public GruGenerator<GruProjection> {
       } else {
         acc(j, r) = 0.0f;
       }
-      acc(j, r) += weight(Wx, 1, G, k, 0, j) * x(k, r);
+      acc(j, r) = accumulate(acc(j, r), Wx, 1, G, k, 0, j, x_at);
       xp(j, r) = acc(j, r);
     }
 

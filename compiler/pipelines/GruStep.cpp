@@ -73,7 +73,9 @@ class GruStep : public GruGenerator<GruStep> {
     // The states this kernel computes: all H, or a team member's Hs from `at` on.
     const int Hs = team > 0 ? H / int(team) : H;
     Halide::Var i("i"), j("j"), g("g"), n("n");
-    Halide::RDom k(0, H, "k");
+    // The float products' reduction: over k, or over pairs of k (bf16 pairs).
+    const Halide::RDom k = reduction(H, "k");
+    auto h_at = [&](Halide::Expr kk) { return h(kk, n); };
 
     // gate_exp caps its argument, which turns NaN into a number; NaN must stay
     // NaN, as in MLX (IEEE propagation through the gates).
@@ -124,11 +126,11 @@ class GruStep : public GruGenerator<GruStep> {
       // hp(i, g, n): gate g's row i, so that a tile of states i gets all three of its gate
       // products in one pass over its panel of Wh (one h(k) broadcast feeds all three).
       hp(i, g, n) = 0.0f;
-      hp(i, g, n) += weight(Wh, 3, Hs, k, g, i) * h(k, n);
+      hp(i, g, n) = accumulate(hp(i, g, n), Wh, 3, Hs, k, g, i, h_at);
       hp_r = hp(i, 0, n), hp_z = hp(i, 1, n), hp_n = hp(i, 2, n);
     } else {
       hp(j, n) = 0.0f;
-      hp(j, n) += weight(Wh, 3, H, k, 0, j) * h(k, n);
+      hp(j, n) = accumulate(hp(j, n), Wh, 3, H, k, 0, j, h_at);
       hp_r = hp(i, n), hp_z = hp(i + H, n), hp_n = hp(i + 2 * H, n);
     }
     if (scaled_weights() && !quantized_activations()) {
@@ -146,7 +148,7 @@ class GruStep : public GruGenerator<GruStep> {
       rh(i, n) = r(i, n) * h(i, n);
       if (quantized_activations()) throw std::logic_error("w8a8 takes the reset-after variant only");
       hn(i, n) = 0.0f;
-      hn(i, n) += weight(Wh, 3, H, k, 2, i) * rh(k, n);
+      hn(i, n) = accumulate(hn(i, n), Wh, 3, H, k, 2, i, [&](Halide::Expr kk) { return rh(kk, n); });
       pre = xp(i + 2 * H, n) + (scaled_weights() ? hn(i, n) * scale(i + 2 * H) : hn(i, n));
       if (has_bias) pre += (*bhn)(i);
     }
@@ -170,6 +172,7 @@ class GruStep : public GruGenerator<GruStep> {
     StepFuncs funcs{h_next, hp, i, g, j, n, dot.defined() ? dot.ko : Halide::RVar(k), Hs, N,
                     tile(), gpu_block()};
     funcs.K = H;
+    funcs.k_per_step = k_per_element();
     funcs.dot = dot;
     funcs.team = team > 0;
     if (!reset_after) {
