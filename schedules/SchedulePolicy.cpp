@@ -268,7 +268,8 @@ void set_half_formats(TargetToolchain &t, const Target &target) {
   const DeviceApiRow *device = device_api_of(target);
   t.f16_as_bits = device != nullptr && !device->native_half;
   t.bf16_as_bits = device != nullptr;
-  t.bf16_pairs = device == nullptr && target.arch == Target::X86;
+  t.bf16_pairs = device == nullptr && target.arch == Target::X86 &&
+                 target.has_feature(Target::AVX512);
 }
 
 TargetPolicy make_policy(const std::string &name, const Target &target, int parallelism,

@@ -85,10 +85,12 @@ struct TargetToolchain {
            : precision == WeightsPrecision::BF16 ? bf16_as_bits
                                                  : false;
   }
-  // Whether bf16 weights are read two k per 32-bit element (WeightStorage): x86 CPU targets,
-  // where converting a pair takes one vpslld or vpand per vector and FMA ports do the rest
-  // (the N = 1 step is bound by those two ports). Arm's ushll converts a bfloat16 vector in one
-  // instruction already.
+  // Whether bf16 weights are read two k per 32-bit element (WeightStorage): x86 CPU targets
+  // with AVX-512, where converting a pair takes one vpslld or vpand per vector and the FMA
+  // ports do the rest (the N = 1 step is bound by those two ports). Not AVX2: with 16 vector
+  // registers a pair's two halves and two broadcasts spill the register tiles (measured on an
+  // AVX-512 Xeon at the AVX2 level, N = 16: run 0.72-0.79x float32's where bfloat16 vectors
+  // give 0.88-0.91x). Arm's ushll converts a bfloat16 vector in one instruction already.
   bool bf16_pairs = false;
   // The target's class of machine: what the schedule plan is made from.
   MachineModel machine;
