@@ -251,6 +251,22 @@ std::string schedule_report(const GruSpec &spec, const TargetPolicy &policy,
          std::to_string(H) + ")\n";
   else
     r += "weight layout: MLX's ([3H][D], [3H][H])\n";
+  if (spec.weights_precision != WeightsPrecision::F32) {
+    // How the kernels hold the weights (WeightStorage): element type, k per element, k groups.
+    const WeightStorage ws = weight_storage(policy, spec);
+    const Halide::Type t = ws.type;
+    const std::string type =
+        (t.is_bfloat() ? "bfloat" : t.is_float() ? "float" : t.is_uint() ? "uint" : "int") +
+        std::to_string(t.bits());
+    r += "weight storage: " + std::string(precision_name(spec.weights_precision)) + " as " + type;
+    if (ws.k_per_element > 1)
+      r += ", " + std::to_string(ws.k_per_element) +
+           " consecutive k per element (the low one by a shift, the high one by clearing the low "
+           "half)";
+    else if (ws.k_group > 1)
+      r += ", each row's k in groups of " + std::to_string(ws.k_group);
+    r += "\n";
+  }
   if (plan.step_slices > 1)
     r += "step slices: " + std::to_string(plan.step_slices) + " of " +
          std::to_string(H / plan.step_slices) +
