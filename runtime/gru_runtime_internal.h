@@ -106,13 +106,14 @@ typedef struct gru_layer_descriptor {
    * float32 into it while packing), and the Halide type of the kernels' weight buffers:
    * float32, float16, bfloat16, int8, uint16 holding f16/bf16 bits on GPU targets, whose
    * kernels convert them by integer arithmetic, or uint32 holding two bf16 (k_group 2, k even in
-   * the low half: x86 CPU targets); an element holds weight_type_bits / (8 *
+   * the low half: AVX-512 targets); an element holds weight_type_bits / (8 *
    * gru_precision_bytes) weights, and the buffers' extents count elements. */
   int32_t weights_precision;
   int32_t weight_type_code, weight_type_bits; /* halide_type_code_t, bits */
-  /* Wx's and Wh's k in groups of k_group, each row zero-padded to a multiple of it (w8a8: 4
-   * or 2, bf16 pairs 2, gru_pack_converted; else 1): the panels are [3H/wx_panel][Dp/k_group][wx_panel][k_group]
-   * and [H/wh_panel][Hp/k_group][3][wh_panel][k_group], MLX's [3H][Dp] and [3H][Hp]. */
+  /* Wx's and Wh's k in groups of k_group, each row zero-padded to a multiple of it (w8a8: 4 or
+   * 2; bf16 pairs: 2; gru_pack_converted; else 1): the panels are
+   * [3H/wx_panel][Dp/k_group][wx_panel][k_group] and [H/wh_panel][Hp/k_group][3][wh_panel]
+   * [k_group], MLX's [3H][Dp] and [3H][Hp]. */
   int32_t k_group;
   /* Rows of the arrays the time loop slices on the device start at multiples of this many
    * floats (1 on CPU targets). */

@@ -395,9 +395,9 @@ WeightStorage weight_storage(WeightsPrecision precision, bool half_weights_as_bi
 }
 
 bool uses_bf16_pairs(const TargetToolchain &toolchain, const GruSpec &spec) {
+  // Pairs index the packed panels only (GruGenerator::panel_weight).
   return spec.weights_precision == WeightsPrecision::BF16 && toolchain.bf16_pairs &&
-         toolchain.packed_weights && !toolchain.bf16_as_bits && spec.input_size % 2 == 0 &&
-         spec.hidden_size % 2 == 0;
+         toolchain.packed_weights && spec.input_size % 2 == 0 && spec.hidden_size % 2 == 0;
 }
 
 WeightStorage weight_storage(const TargetToolchain &toolchain, const GruSpec &spec) {

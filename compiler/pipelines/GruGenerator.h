@@ -135,7 +135,8 @@ class GruGenerator : public Halide::Generator<T> {
     if (k_per_element() == 1) return sum + weight(buf, gates, per_gate, e, g, c) * input(e);
     const Halide::Expr pair = stored_weight(buf, gates, per_gate, e, 0, g, c);
     const Halide::Expr low = Halide::reinterpret<float>(pair << 16);
-    const Halide::Expr high = Halide::reinterpret<float>(pair & Halide::Expr(uint32_t(0xffff0000u)));
+    const Halide::Expr high_half = Halide::Expr(uint32_t(0xffff0000u));
+    const Halide::Expr high = Halide::reinterpret<float>(pair & high_half);
     return sum + low * input(2 * e) + high * input(2 * e + 1);
   }
 

@@ -148,7 +148,8 @@ class GruStep : public GruGenerator<GruStep> {
       rh(i, n) = r(i, n) * h(i, n);
       if (quantized_activations()) throw std::logic_error("w8a8 takes the reset-after variant only");
       hn(i, n) = 0.0f;
-      hn(i, n) = accumulate(hn(i, n), Wh, 3, H, k, 2, i, [&](Halide::Expr kk) { return rh(kk, n); });
+      auto rh_at = [&](Halide::Expr kk) { return rh(kk, n); };
+      hn(i, n) = accumulate(hn(i, n), Wh, 3, H, k, 2, i, rh_at);
       pre = xp(i + 2 * H, n) + (scaled_weights() ? hn(i, n) * scale(i + 2 * H) : hn(i, n));
       if (has_bias) pre += (*bhn)(i);
     }
