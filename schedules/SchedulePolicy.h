@@ -189,6 +189,14 @@ struct WeightStorage {
   Halide::Type type;
   int k_group = 1;
   int k_per_element = 1;
+  // A row's K as stored: padded to a multiple of the k group.
+  int64_t padded_k(int64_t K) const { return (K + k_group - 1) / k_group * k_group; }
+  // The buffer of a [gates x per_gate][K] matrix in this storage, in elements: weight_shape
+  // of the padded rows, with the k per element folded in.
+  WeightShape shape(int gates, int64_t per_gate, int64_t K, int64_t panel) const {
+    const WeightShape s = weight_shape(gates, per_gate, padded_k(K), panel);
+    return {s.inner / k_per_element, s.outer};
+  }
 };
 WeightStorage weight_storage(WeightsPrecision precision, bool half_weights_as_bits,
                              bool bf16_pairs, const Halide::Target &target);

@@ -528,20 +528,16 @@ double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const Schedu
   // for int8 and w8a8, their row data (GruSpec::weight_row_floats).
   const WeightStorage storage = weight_storage(policy, spec);
   auto weights = [&](const WeightShape &ws) {
-    Halide::Buffer<> b(storage.type, static_cast<int>(ws.inner / storage.k_per_element),
-                       static_cast<int>(ws.outer));
+    Halide::Buffer<> b(storage.type, static_cast<int>(ws.inner), static_cast<int>(ws.outer));
     std::memset(b.data(), 0, b.size_in_bytes());
     return b;
   };
   const bool scaled = spec.has_weight_scales();
-  // The weights' k, padded to their group (w8a8's IntegerDot, bf16 pairs).
-  const int64_t group = storage.k_group;
-  auto grouped = [&](int64_t K) { return (K + group - 1) / group * group; };
   std::function<int()> call;
   Halide::Buffer<float> a, bias, out, extra, scale = vector(int(std::max<int64_t>(G, spec.weight_row_floats())));
   Halide::Buffer<> w;
   if (kind == KernelKind::Step) {
-    const WeightShape ws = weight_shape(3, H, grouped(H), kernel.panel);
+    const WeightShape ws = storage.shape(3, H, H, kernel.panel);
     a = matrix(G, N), extra = matrix(H, N), w = weights(ws), bias = vector(H);
     out = Halide::Buffer<float>(H, N);
     call = [&] {
@@ -554,7 +550,7 @@ double time_kernel(const GruSpec &spec, const TargetPolicy &policy, const Schedu
       return e ? e : out.device_sync();
     };
   } else {
-    const WeightShape ws = weight_shape(1, G, grouped(D), kernel.panel);
+    const WeightShape ws = storage.shape(1, G, D, kernel.panel);
     a = matrix(D, kernel.rows), w = weights(ws), bias = vector(G);
     out = Halide::Buffer<float>(G, int(kernel.rows));
     call = [&] {

@@ -254,11 +254,10 @@ std::string schedule_report(const GruSpec &spec, const TargetPolicy &policy,
   if (spec.weights_precision != WeightsPrecision::F32) {
     // How the kernels hold the weights (WeightStorage): element type, k per element, k groups.
     const WeightStorage ws = weight_storage(policy, spec);
-    const Halide::Type t = ws.type;
-    const std::string type =
-        (t.is_bfloat() ? "bfloat" : t.is_float() ? "float" : t.is_uint() ? "uint" : "int") +
-        std::to_string(t.bits());
-    r += "weight storage: " + std::string(precision_name(spec.weights_precision)) + " as " + type;
+    std::ostringstream type;
+    type << ws.type;  // Halide's names: uint32, bfloat16, ...
+    r += "weight storage: " + std::string(precision_name(spec.weights_precision)) + " as " +
+         type.str();
     if (ws.k_per_element > 1)
       r += ", " + std::to_string(ws.k_per_element) +
            " consecutive k per element (the low one by a shift, the high one by clearing the low "

@@ -92,7 +92,7 @@ class GruGenerator : public Halide::Generator<T> {
   // The k one stored element holds (bf16 pairs: 2); the products' reductions run over elements
   // (reduction, accumulate).
   int k_per_element() const { return storage().k_per_element; }
-  int padded_k(int K) const { return (K + k_group() - 1) / k_group() * k_group(); }
+  int padded_k(int K) const { return int(storage().padded_k(K)); }
   // Floats of the row-data input per weight matrix of `rows` rows: scales, then (w8a8) sums.
   int row_floats(int rows) const { return int(weight_row_floats_of(precision(), rows)); }
   CpuTile tile() const {
@@ -105,8 +105,8 @@ class GruGenerator : public Halide::Generator<T> {
   // interleaved: [per_gate / panel][K][gates][panel], a 2-D buffer (K x gates x panel, panels).
   template <typename B>
   void bound_weights(B &buf, int gates, int per_gate, int K) {
-    const WeightShape shape = weight_shape(gates, per_gate, padded_k(K), int(panel));
-    bound_dense_matrix(buf, int(shape.inner / k_per_element()), int(shape.outer));
+    const WeightShape shape = storage().shape(gates, per_gate, K, int(panel));
+    bound_dense_matrix(buf, int(shape.inner), int(shape.outer));
   }
 
   // Element (k, gate g, column c of that gate) of such a weight matrix, as float32.
