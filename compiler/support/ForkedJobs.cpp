@@ -28,6 +28,7 @@ void send(int fd, char kind, std::string text) {
 }
 
 [[noreturn]] void run_child(const ForkedJob &job, int fd) {
+  adopt_orphans();  // not inherited across fork
   int status = 0;
   try {
     job([fd](const std::string &note) { send(fd, 'N', note); });

@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <unistd.h>
 
 #include <cerrno>
@@ -64,14 +67,17 @@ void remove_tree_at(int parent, const char *name) {
 void on_interrupt(int sig) {
   const int saved_errno = errno;
   const pid_t self = getpid();
-  for (ChildSlot &c : children)
-    if (__atomic_load_n(&c.owner, __ATOMIC_ACQUIRE) == self && c.child > 0) kill(c.child, SIGTERM);
+  // Each child and its process group (a compiler driver's cc1 and as), then every descendant
+  // is waited for: the orphans of a stopped driver are this process's to reap (adopt_orphans),
+  // so nothing still writes into the directories removed below.
   for (ChildSlot &c : children)
     if (__atomic_load_n(&c.owner, __ATOMIC_ACQUIRE) == self && c.child > 0) {
-      int status;
-      while (waitpid(c.child, &status, 0) < 0 && errno == EINTR) {
-      }
+      kill(c.child, SIGTERM);
+      kill(-c.child, SIGTERM);
     }
+  int status;
+  while (waitpid(-1, &status, 0) > 0 || errno == EINTR) {
+  }
   for (Slot &s : directories)
     if (__atomic_load_n(&s.owner, __ATOMIC_ACQUIRE) == self) remove_tree_at(AT_FDCWD, s.path);
   // Die of the signal, as without a handler (the shell reports it; make stops).
@@ -86,6 +92,7 @@ void install_interrupt_cleanup() {
   // A write past a file-size limit (ulimit -f) then fails with EFBIG, which gru-gen reports
   // and cleans up after, rather than killing gru-gen with SIGXFSZ.
   signal(SIGXFSZ, SIG_IGN);
+  adopt_orphans();
   struct sigaction action;
   std::memset(&action, 0, sizeof action);
   action.sa_handler = on_interrupt;
@@ -97,6 +104,12 @@ void install_interrupt_cleanup() {
     if (sigaction(sig, nullptr, &previous) == 0 && previous.sa_handler == SIG_IGN) continue;
     sigaction(sig, &action, nullptr);
   }
+}
+
+void adopt_orphans() {
+#ifdef __linux__
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+#endif
 }
 
 int remember_directory(const std::string &path) {

@@ -1,6 +1,7 @@
-// Clean-up when gru-gen is interrupted (SIGINT, SIGTERM, SIGHUP): the staging and scratch
-// directories this process registered are removed, the compiler processes it forked are
-// stopped (each removes its own), then the process dies of the signal as it would have.
+// Clean-up when gru-gen is interrupted (SIGINT, SIGTERM, SIGHUP): the compiler processes it
+// forked are stopped with their process groups (each removes its own) and every descendant is
+// waited for, then the staging and scratch directories this process registered are removed and
+// the process dies of the signal as it would have.
 // SIGXFSZ is ignored (writes past ulimit -f fail with EFBIG, an error like any other).
 // SIGKILL cannot be caught: after one, a `.gru-gen-XXXXXX` directory may remain beside the
 // output directory (never inside it) and one in $TMPDIR.
@@ -20,7 +21,12 @@ void install_interrupt_cleanup();
 int remember_directory(const std::string &path);
 void forget_directory(int handle);
 
-// A forked compiler process to stop (SIGTERM) and wait for on interruption.
+// Makes this process the reaper of its descendants' orphans (Linux: PR_SET_CHILD_SUBREAPER), so
+// that an interruption waits for the processes a stopped compiler driver leaves running. Called
+// by install_interrupt_cleanup, and by each forked process that starts compilers of its own.
+void adopt_orphans();
+
+// A forked process to stop (SIGTERM, to it and to its process group) on interruption.
 void remember_child(pid_t pid);
 void forget_child(pid_t pid);
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace grugen {
 
@@ -23,23 +24,39 @@ SubprocessResult run_subprocess(const std::vector<std::string> &argv,
   std::vector<char *> args;
   for (const std::string &a : argv) args.push_back(const_cast<char *>(a.c_str()));
   args.push_back(nullptr);
+  // The tool's temporary files go into `cwd` (gru-gen's scratch directory, removed with it, on
+  // interruption too), never into the user's $TMPDIR. Made before fork: the child only execs.
+  std::error_code ec;
+  const std::string tmpdir = "TMPDIR=" + std::filesystem::absolute(cwd, ec).string();
+  std::vector<char *> env;
+  for (char **e = environ; *e; ++e)
+    if (std::strncmp(*e, "TMPDIR=", 7) != 0) env.push_back(*e);
+  env.push_back(const_cast<char *>(tmpdir.c_str()));
+  env.push_back(nullptr);
 
   DeferInterrupts defer;  // the child is remembered before an interruption can see it
   const pid_t pid = fork();
   if (pid == 0) {
+    // Child: a process group of its own (an interruption stops the driver and what it started),
+    // no input, output into the pipe; an exec failure is reported through status_pipe.
+    setpgid(0, 0);
     defer.end();  // the signal mask survives exec
-    // Child: output into the pipe; an exec failure is reported through status_pipe.
+    const int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null >= 0) dup2(null, STDIN_FILENO);
     dup2(out[1], STDOUT_FILENO);
     dup2(out[1], STDERR_FILENO);
     close(out[0]);
     close(out[1]);
     close(status_pipe[0]);
-    if (chdir(cwd.c_str()) == 0) execvp(args[0], args.data());
+    if (chdir(cwd.c_str()) == 0) execvpe(args[0], args.data(), env.data());
     const int err = errno;
     (void)!write(status_pipe[1], &err, sizeof err);
     _exit(127);
   }
-  if (pid > 0) remember_child(pid);  // stopped and waited for if gru-gen is interrupted
+  if (pid > 0) {
+    setpgid(pid, pid);    // as the child does: whichever runs first, the group exists now
+    remember_child(pid);  // stopped and waited for if gru-gen is interrupted
+  }
   defer.end();
   close(out[1]);
   close(status_pipe[1]);

@@ -13,7 +13,9 @@ struct SubprocessResult {
   std::string output;    // stdout and stderr, interleaved
 };
 
-// Runs argv[0] (looked up on PATH) with `argv` in directory `cwd` and waits for it.
+// Runs argv[0] (looked up on PATH) with `argv` in directory `cwd` and waits for it: in a process
+// group of its own, stdin from /dev/null, TMPDIR set to `cwd` (a scratch directory of gru-gen's,
+// so that its temporary files go where gru-gen removes them, interrupted or not).
 SubprocessResult run_subprocess(const std::vector<std::string> &argv,
                                 const std::filesystem::path &cwd);
 

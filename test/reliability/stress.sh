@@ -118,6 +118,31 @@ for sig in INT TERM; do
   done
   say "SIG$sig at 5 moments ($interrupted interrupted, the rest finished): nothing left behind"
 done
+# A C compiler stopped mid-way can leave files and processes behind (gcc's driver, stopped while
+# cc1 writes its ccXXXXXX.s into $TMPDIR): gru-gen stops the compiler's process group, waits for
+# every process in it, and gives it a TMPDIR inside its own scratch directory.
+cat >fake_cc <<'EOF'
+#!/bin/sh
+echo partial >"${TMPDIR:-/tmp}/fake-cc-temp.$$"
+(sleep 1; echo late >"${TMPDIR:-/tmp}/fake-cc-late.$$") &
+: >"$FAKE_CC_STARTED"
+sleep 30
+EOF
+chmod +x fake_cc
+rm -f cc_started
+FAKE_CC_STARTED="$work/cc_started" CC="$work/fake_cc" default_signals "$gru_gen" "${spec[@]}" \
+  -o fake_cc_out & pid=$!
+for _ in $(seq 600); do [ -e cc_started ] && break; sleep 0.05; done
+[ -e cc_started ] || fail "the fake C compiler never started"
+kill -s TERM "$pid"; wait "$pid"; status=$?
+[ "$status" -gt 128 ] || fail "SIGTERM during the C compiler: exit status $status, not a signal"
+sleep 1.5  # past the grandchild's write, had it survived
+check_clean "SIGTERM during the C compiler" fake_cc_out
+if [ -n "$(find "$work" -name 'fake-cc-*')" ]; then
+  fail "the C compiler's files survived: $(find "$work" -name 'fake-cc-*' | tr '\n' ' ')"
+  find "$work" -name 'fake-cc-*' -delete
+fi
+say "SIGTERM during the C compiler: its temporary files and processes gone"
 mkdir -p keep
 "$gru_gen" "${slow[@]}" -o keep/killed & pid=$!
 sleep 1
