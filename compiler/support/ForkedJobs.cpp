@@ -76,8 +76,10 @@ std::vector<ForkedJobResult> run_forked_jobs(const std::vector<ForkedJob> &jobs,
         continue;
       }
       DeferInterrupts defer;  // the child is remembered before an interruption can see it
+      const pid_t parent = getpid();
       const pid_t pid = fork();
       if (pid == 0) {
+        die_with_parent(parent);  // delivered once the signals are unblocked below
         defer.end();
         close(fds[0]);
         run_child(jobs[next], fds[1]);

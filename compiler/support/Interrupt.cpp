@@ -112,6 +112,13 @@ void adopt_orphans() {
 #endif
 }
 
+void die_with_parent(pid_t parent) {
+#ifdef __linux__
+  prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+#endif
+  if (getppid() != parent) raise(SIGTERM);  // it died before the request
+}
+
 int remember_directory(const std::string &path) {
   if (path.size() >= kPathMax) return -1;
   for (int i = 0; i < kSlots; ++i) {

@@ -26,6 +26,11 @@ void forget_directory(int handle);
 // by install_interrupt_cleanup, and by each forked process that starts compilers of its own.
 void adopt_orphans();
 
+// In a forked gru-gen process: SIGTERM when `parent`, the process that forked it, dies, even of
+// SIGKILL (Linux: PR_SET_PDEATHSIG, which follows the forking thread: gru-gen forks from its
+// only one). It then stops its compilers and removes its directories as on any interruption.
+void die_with_parent(pid_t parent);
+
 // A forked process to stop (SIGTERM, to it and to its process group) on interruption.
 void remember_child(pid_t pid);
 void forget_child(pid_t pid);

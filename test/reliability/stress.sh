@@ -143,12 +143,29 @@ if [ -n "$(find "$work" -name 'fake-cc-*')" ]; then
   find "$work" -name 'fake-cc-*' -delete
 fi
 say "SIGTERM during the C compiler: its temporary files and processes gone"
+# SIGKILL: gru-gen's forked compiler processes get SIGTERM and clean up after themselves, C
+# compilers included (working in scratch directories under $TMPDIR); once while compiling, once
+# while the fake C compiler sleeps.
+survivors() {
+  grep -lsa -- keep/ /proc/[0-9]*/cmdline
+  for cwd in /proc/[0-9]*/cwd; do
+    case "$(readlink "$cwd" 2>/dev/null)" in "$work/tmp/"*) echo "$cwd" ;; esac
+  done
+}
 mkdir -p keep
+rm -f cc_started
 "$gru_gen" "${slow[@]}" -o keep/killed & pid=$!
+FAKE_CC_STARTED="$work/cc_started" CC="$work/fake_cc" "$gru_gen" "${spec[@]}" -o keep/killed_cc &
+pid_cc=$!
 sleep 1
-kill -KILL "$pid"; wait "$pid" 2>/dev/null
-[ -e keep/killed ] && fail "SIGKILL left a partial output"
-say "SIGKILL: no output directory (staging left: $(find keep -maxdepth 1 -name '.gru-gen-*' | wc -l))"
+for _ in $(seq 600); do [ -e cc_started ] && break; sleep 0.05; done
+kill -KILL "$pid" "$pid_cc"; wait "$pid" "$pid_cc" 2>/dev/null
+[ -e keep/killed ] || [ -e keep/killed_cc ] && fail "SIGKILL left a partial output"
+for _ in $(seq 20); do [ -z "$(survivors)" ] && break; sleep 0.1; done
+[ -z "$(survivors)" ] || fail "SIGKILL: processes outlived gru-gen by 2 s: $(survivors | tr '\n' ' ')"
+scratch_left=$(find "$work/tmp" -maxdepth 1 -name '.gru-gen-*' | wc -l)
+[ "$scratch_left" -le 2 ] || fail "SIGKILL: $scratch_left scratch directories left in \$TMPDIR, not at most each gru-gen's own"
+say "SIGKILL: no output directory, no process left (staging left: $(find keep -maxdepth 1 -name '.gru-gen-*' | wc -l), scratch left: $scratch_left)"
 rm -rf keep "$work"/tmp/.gru-gen-*
 
 # 4. Concurrent runs: into different directories (each equals the reference), and into one
