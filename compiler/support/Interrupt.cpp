@@ -8,6 +8,7 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -67,16 +68,34 @@ void remove_tree_at(int parent, const char *name) {
 void on_interrupt(int sig) {
   const int saved_errno = errno;
   const pid_t self = getpid();
-  // Each child and its process group (a compiler driver's cc1 and as), then every descendant
-  // is waited for: the orphans of a stopped driver are this process's to reap (adopt_orphans),
-  // so nothing still writes into the directories removed below.
+  // Each child and its process group (a compiler driver's cc1 and as) is stopped and waited
+  // for, so that nothing still writes into the directories removed below. The group outlives a
+  // stopped driver while its cc1 runs on; those orphans are this process's to reap
+  // (adopt_orphans). A daemon a compiler started in a session of its own (a compiler cache's
+  // server) is no member and not waited for.
+  auto mine = [self](const ChildSlot &c) {
+    return __atomic_load_n(&c.owner, __ATOMIC_ACQUIRE) == self && c.child > 0;
+  };
   for (ChildSlot &c : children)
-    if (__atomic_load_n(&c.owner, __ATOMIC_ACQUIRE) == self && c.child > 0) {
+    if (mine(c)) {
       kill(c.child, SIGTERM);
       kill(-c.child, SIGTERM);
     }
   int status;
-  while (waitpid(-1, &status, 0) > 0 || errno == EINTR) {
+  for (ChildSlot &c : children)
+    if (mine(c))
+      while (waitpid(c.child, &status, 0) < 0 && errno == EINTR) {
+      }
+  // The groups' last members: SIGKILL after 1 s, given up after 2 s (10 ms polls).
+  for (int poll = 0; poll < 200; ++poll) {
+    while (waitpid(-1, &status, WNOHANG) > 0) {
+    }
+    bool alive = false;
+    for (ChildSlot &c : children)
+      if (mine(c) && kill(-c.child, poll == 100 ? SIGKILL : 0) == 0) alive = true;
+    if (!alive) break;
+    const struct timespec pause = {0, 10 * 1000 * 1000};
+    nanosleep(&pause, nullptr);
   }
   for (Slot &s : directories)
     if (__atomic_load_n(&s.owner, __ATOMIC_ACQUIRE) == self) remove_tree_at(AT_FDCWD, s.path);

@@ -1,7 +1,7 @@
-// Clean-up when gru-gen is interrupted (SIGINT, SIGTERM, SIGHUP): the compiler processes it
-// forked are stopped with their process groups (each removes its own) and every descendant is
-// waited for, then the staging and scratch directories this process registered are removed and
-// the process dies of the signal as it would have.
+// Clean-up when gru-gen is interrupted (SIGINT, SIGTERM, SIGHUP): the processes it forked are
+// stopped with their process groups (each removes its own files) and waited for, then the
+// staging and scratch directories this process registered are removed and the process dies of
+// the signal as it would have.
 // SIGXFSZ is ignored (writes past ulimit -f fail with EFBIG, an error like any other).
 // SIGKILL cannot be caught: after one, a `.gru-gen-XXXXXX` directory may remain beside the
 // output directory (never inside it) and one in $TMPDIR.

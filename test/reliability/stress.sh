@@ -120,21 +120,29 @@ for sig in INT TERM; do
 done
 # A C compiler stopped mid-way can leave files and processes behind (gcc's driver, stopped while
 # cc1 writes its ccXXXXXX.s into $TMPDIR): gru-gen stops the compiler's process group, waits for
-# every process in it, and gives it a TMPDIR inside its own scratch directory.
+# every process in it, and gives it a TMPDIR inside its own scratch directory. It does not wait
+# for a daemon the compiler started in a session of its own (sccache's server): it exits at once.
 cat >fake_cc <<'EOF'
 #!/bin/sh
 echo partial >"${TMPDIR:-/tmp}/fake-cc-temp.$$"
 (sleep 1; echo late >"${TMPDIR:-/tmp}/fake-cc-late.$$") &
+if [ -n "${FAKE_CC_DAEMON:-}" ]; then  # a compiler cache's server: a session of its own
+  setsid sleep 30 </dev/null >/dev/null 2>&1 &
+  echo $! >"$FAKE_CC_DAEMON"
+fi
 : >"$FAKE_CC_STARTED"
 sleep 30
 EOF
 chmod +x fake_cc
 rm -f cc_started
-FAKE_CC_STARTED="$work/cc_started" CC="$work/fake_cc" default_signals "$gru_gen" "${spec[@]}" \
-  -o fake_cc_out & pid=$!
+FAKE_CC_STARTED="$work/cc_started" FAKE_CC_DAEMON="$work/cc_daemon" CC="$work/fake_cc" \
+  default_signals "$gru_gen" "${spec[@]}" -o fake_cc_out & pid=$!
 for _ in $(seq 600); do [ -e cc_started ] && break; sleep 0.05; done
 [ -e cc_started ] || fail "the fake C compiler never started"
+stopping=$(date +%s)
 kill -s TERM "$pid"; wait "$pid"; status=$?
+[ $(($(date +%s) - stopping)) -le 10 ] || fail "SIGTERM during the C compiler: waited for its daemon"
+[ -s cc_daemon ] && kill "$(cat cc_daemon)"
 [ "$status" -gt 128 ] || fail "SIGTERM during the C compiler: exit status $status, not a signal"
 sleep 1.5  # past the grandchild's write, had it survived
 check_clean "SIGTERM during the C compiler" fake_cc_out
