@@ -161,13 +161,15 @@ survivors() {
   done
 }
 mkdir -p keep
-rm -f cc_started
 "$gru_gen" "${slow[@]}" -o keep/killed & pid=$!
-FAKE_CC_STARTED="$work/cc_started" CC="$work/fake_cc" "$gru_gen" "${spec[@]}" -o keep/killed_cc &
-pid_cc=$!
 sleep 1
+kill -KILL "$pid"; wait "$pid" 2>/dev/null
+rm -f cc_started
+FAKE_CC_STARTED="$work/cc_started" CC="$work/fake_cc" "$gru_gen" "${spec[@]}" -o keep/killed_cc &
+pid=$!
 for _ in $(seq 600); do [ -e cc_started ] && break; sleep 0.05; done
-kill -KILL "$pid" "$pid_cc"; wait "$pid" "$pid_cc" 2>/dev/null
+[ -e cc_started ] || fail "SIGKILL: the fake C compiler never started"
+kill -KILL "$pid"; wait "$pid" 2>/dev/null
 [ -e keep/killed ] || [ -e keep/killed_cc ] && fail "SIGKILL left a partial output"
 for _ in $(seq 20); do [ -z "$(survivors)" ] && break; sleep 0.1; done
 [ -z "$(survivors)" ] || fail "SIGKILL: processes outlived gru-gen by 2 s: $(survivors | tr '\n' ' ')"
