@@ -30,8 +30,8 @@ SubprocessResult run_subprocess(const std::vector<std::string> &argv,
   const std::string tmpdir = "TMPDIR=" + std::filesystem::absolute(cwd, ec).string();
   std::vector<char *> env;
   for (char **e = environ; *e; ++e)
-    if (std::strncmp(*e, "TMPDIR=", 7) != 0) env.push_back(*e);
-  env.push_back(const_cast<char *>(tmpdir.c_str()));
+    if (ec || std::strncmp(*e, "TMPDIR=", 7) != 0) env.push_back(*e);
+  if (!ec) env.push_back(const_cast<char *>(tmpdir.c_str()));  // else the caller's TMPDIR
   env.push_back(nullptr);
 
   DeferInterrupts defer;  // the child is remembered before an interruption can see it
