@@ -134,11 +134,15 @@ fi
 sleep 30
 EOF
 chmod +x fake_cc
+# Waits (30 s at most) until the fake C compiler of the run just started says it runs.
+wait_for_fake_cc() {
+  for _ in $(seq 600); do [ -e cc_started ] && return; sleep 0.05; done
+  fail "$1: the fake C compiler never started"
+}
 rm -f cc_started
 FAKE_CC_STARTED="$work/cc_started" FAKE_CC_DAEMON="$work/cc_daemon" CC="$work/fake_cc" \
   default_signals "$gru_gen" "${spec[@]}" -o fake_cc_out & pid=$!
-for _ in $(seq 600); do [ -e cc_started ] && break; sleep 0.05; done
-[ -e cc_started ] || fail "the fake C compiler never started"
+wait_for_fake_cc SIGTERM
 stopping=$(date +%s)
 kill -s TERM "$pid"; wait "$pid"; status=$?
 [ $(($(date +%s) - stopping)) -le 10 ] || fail "SIGTERM during the C compiler: waited for its daemon"
@@ -167,8 +171,7 @@ kill -KILL "$pid"; wait "$pid" 2>/dev/null
 rm -f cc_started
 FAKE_CC_STARTED="$work/cc_started" CC="$work/fake_cc" "$gru_gen" "${spec[@]}" -o keep/killed_cc &
 pid=$!
-for _ in $(seq 600); do [ -e cc_started ] && break; sleep 0.05; done
-[ -e cc_started ] || fail "SIGKILL: the fake C compiler never started"
+wait_for_fake_cc SIGKILL
 kill -KILL "$pid"; wait "$pid" 2>/dev/null
 [ -e keep/killed ] || [ -e keep/killed_cc ] && fail "SIGKILL left a partial output"
 for _ in $(seq 20); do [ -z "$(survivors)" ] && break; sleep 0.1; done
