@@ -17,8 +17,9 @@ L=128, D=H, H in --hidden, N in --batch) and thread count (--threads):
      CPUID faulting answers without the AVX-512 bits, so each framework takes its AVX2 kernels;
      glibc's tunables, ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA too), and
      every peer is probed for AVX-512 register use (peers.py) -- one seen there stops the run;
-  4. bench/peak.c, compiled for the level's ISA, measures one core's peak FMA throughput and read
-     bandwidth per buffer size: the roofline of each point;
+  4. bench/peak.c, compiled for the level's ISA, measures one core's peak FMA throughput, read
+     bandwidth per buffer size, and the cheapest conversion of a stored float16, bfloat16 or int8
+     weight (with its FMA): the roofline of each point;
   5. where gru-gen has `--emit schedule-report`, its predictions for arm64-linux and arm64-macos.
 Then the model points (--model-hidden, --model-batch; --model-layers layers, bidirectional, D=H,
 L and fp32 as above): gru-gen generates the model's library (--layers K --bidirectional), the
@@ -34,9 +35,10 @@ for each level, H in --precision-hidden, N in --precision-batch and weight preci
 --precisions, gru-gen's library generated with --weights-precision P --threads-max (the most of
 --threads), timed with a persistent team of T threads for each T of --threads (run, and step at
 N=1; a team's output must be byte for byte the one-thread library's of the same precision), its
-error against mlx.nn.GRU in float32, the roofline for the bytes its precision streams (FLOPs at
-the float32 FMA peak, also for w8a8's integer products), and ONNX Runtime in float32 with T
-threads: RESULTS/precision.{md,csv,json}.
+error against mlx.nn.GRU in float32, the roofline for the bytes its precision streams and the
+weights it converts (FLOPs at the float32 FMA peak, also for w8a8's integer products), the most
+it could gain on float32 here (float32's time over that roofline), and ONNX Runtime in float32
+with T threads: RESULTS/precision.{md,csv,json}.
 Writes RESULTS/results.json, RESULTS/results.csv, RESULTS/step.csv, RESULTS/table.md,
 RESULTS/chart.png (the single layers), RESULTS/models.csv and prints the tables; a --models run
 writes RESULTS/models.json, models.csv and models.md and leaves the full run's files as they were.
@@ -217,7 +219,7 @@ def bandwidth_for(peak_info, nbytes, alternating=False):
     return below[-1] if below else sizes[0][1]
 
 
-def roofline_s(pk, p, threads, weight_bytes=4):
+def roofline_s(pk, p, threads, weight_bytes=4, convert_ns=0.0):
     """A lower bound on run's time, per kernel and summed (run is the projection over all N*L
     rows, then L steps, each waiting for the one before): for each, max(FLOPs / peak, bytes /
     bandwidth), with
@@ -228,17 +230,22 @@ def roofline_s(pk, p, threads, weight_bytes=4):
         and backward: the cache level it fits in, and past L2 what stays there from the last
         timestep), its xp slice, h and h'.
     weight_bytes: bytes per weight (4 for float32; 2 for float16 and bfloat16, 1 for int8, whose
-    per-row float32 scales p["wh_bytes"] counts)."""
+    per-row float32 scales p["wh_bytes"] counts).
+    convert_ns: what converting one stored weight to float32 and multiplying it costs at the
+    cheapest (peak.c's convert_fma_ns_per_weight; 0 for float32, and for w8a8, whose integer
+    products take the weights as they are). Each kernel converts every weight at least once per
+    call, so it takes at least weights x convert_ns over the threads."""
     d, h, n, L = p["D"], p["H"], p["N"], p["L"]
     peak = pk["fma_gflops_1_thread"] * threads * 1e9
     proj_flops = 2 * n * L * d * 3 * h
     proj_bytes = 4 * (n * L * d + 3 * h + n * L * 3 * h) + weight_bytes * 3 * h * d
-    proj_s = max(proj_flops / peak, proj_bytes / (bandwidth_for(pk, proj_bytes) * 1e9))
+    proj_s = max(proj_flops / peak, proj_bytes / (bandwidth_for(pk, proj_bytes) * 1e9),
+                 3 * h * d * convert_ns * 1e-9 / threads)
     step_flops = 2 * n * h * 3 * h + 10 * n * h
     share = p["wh_bytes"] / threads
     other = 4 * (n * 3 * h + 2 * n * h + h)
     step_s = max(step_flops / peak, share / (bandwidth_for(pk, share, True) * 1e9) +
-                 other / (bandwidth_for(pk, other) * 1e9))
+                 other / (bandwidth_for(pk, other) * 1e9), 3 * h * h * convert_ns * 1e-9 / threads)
     return proj_s + L * step_s
 
 
@@ -740,9 +747,16 @@ MODEL_PEERS = ["onnxruntime", "torch", "onednn"]
 WEIGHT_BYTES = {"f32": 4, "f16": 2, "bf16": 2, "int8": 1, "w8a8": 1}
 
 
-def precision_wh_bytes(h, precision):
+def precision_wh_bytes(h, precision, k=None):
+    """Bytes of a [3H][k] weight matrix (k = H: Wh) stored in `precision`."""
     rows = {"int8": 4, "w8a8": 8}.get(precision, 0)
-    return WEIGHT_BYTES[precision] * 3 * h * h + rows * 3 * h
+    return WEIGHT_BYTES[precision] * 3 * h * (h if k is None else k) + rows * 3 * h
+
+
+def convert_ns(pk, precision):
+    """peak.c's cost of one stored weight of `precision`, converted and multiplied (0 where the
+    kernels multiply the weights as stored: float32, w8a8)."""
+    return pk.get("convert_fma_ns_per_weight", {}).get(precision, 0.0)
 
 
 def measure_precisions(args, work, levels, threads, L):
@@ -752,8 +766,10 @@ def measure_precisions(args, work, levels, threads, L):
     T threads for each T of --threads (T = 1: no team; HL_NUM_THREADS=T for the projection),
     timing run and, at N=1, step. Each output's largest difference from mlx.nn.GRU in float32 is
     recorded (float32 must stay within 1e-5; the others' bounds are the tests'), and each point's
-    roofline counts the bytes its precision streams. ONNX Runtime (float32, T threads) is the
-    peer. Writes RESULTS/precision.{md,csv,json}."""
+    roofline counts the bytes its precision streams and the conversions it makes (convert_ns);
+    "max x f32" is float32's measured time over that bound: the most the precision could gain on
+    this core. ONNX Runtime (float32, T threads) is the peer. Writes
+    RESULTS/precision.{md,csv,json}."""
     precisions = [v for v in args.precisions.split(",") if v]
     for prec in precisions:
         if prec not in WEIGHT_BYTES:
@@ -832,7 +848,8 @@ def measure_precisions(args, work, levels, threads, L):
                     if r is None:  # no team of t for this shape (members own whole panels)
                         continue
                     q = dict(p, wh_bytes=precision_wh_bytes(h, prec))
-                    bound = roofline_s(pk, q, t, WEIGHT_BYTES[prec])
+                    conv = convert_ns(pk, prec)
+                    bound = roofline_s(pk, q, t, WEIGHT_BYTES[prec], conv)
                     row = {"level": lv["name"], "target": lv["target"], "H": h, "D": p["D"],
                            "N": p["N"], "L": p["L"], "threads": t, "precision": prec,
                            "run_ms": r["run"]["min_s"] * 1e3,
@@ -840,23 +857,43 @@ def measure_precisions(args, work, levels, threads, L):
                            if base else None,
                            "roofline_ms": bound * 1e3,
                            "pct_roofline": 100 * bound / r["run"]["min_s"],
+                           "convert_ns_per_weight": conv,
+                           "run_vs_f32_max": ratio(base["run"]["min_s"], bound)
+                           if base and prec != "f32" else None,
                            "max_abs_diff_vs_mlx_f32": r["max_abs_diff_vs_mlx"],
                            "onnxruntime_f32_ms": ort["run"]["min_s"] * 1e3 if ort else None,
                            "onnxruntime_ratio": ratio(ort["run"]["min_s"], r["run"]["min_s"])
                            if ort else None}
                     if "step" in r and p["N"] == 1:
-                        share = q["wh_bytes"] / t
-                        step_bound = max((2 * h * 3 * h + 10 * h) / (pk["fma_gflops_1_thread"]
-                                                                    * t * 1e9),
-                                         share / (bandwidth_for(pk, share, True) * 1e9))
+                        # A step call projects its input (Wx) and steps (Wh): it reads both,
+                        # converting each weight, and the FLOPs of both.
+                        d = p["D"]
+                        share = (q["wh_bytes"] + precision_wh_bytes(h, prec, d)) / t
+                        step_bound = max((2 * 3 * h * (d + h) + 10 * h) /
+                                         (pk["fma_gflops_1_thread"] * t * 1e9),
+                                         share / (bandwidth_for(pk, share, True) * 1e9),
+                                         3 * h * (d + h) * conv * 1e-9 / t)
                         row.update(step_us=r["step"]["min_s"] * 1e6,
                                    step_vs_f32=ratio(base["step"]["min_s"], r["step"]["min_s"])
                                    if base else None,
+                                   step_vs_f32_max=ratio(base["step"]["min_s"], step_bound)
+                                   if base and prec != "f32" else None,
                                    step_bound_us=step_bound * 1e6,
                                    onnxruntime_step_us=ort["step"]["min_s"] * 1e6
                                    if ort and "step" in ort else None)
                     rows.append(row)
     return rows
+
+
+def convert_line(rows):
+    """Each level's cost per converted weight, as the precision rows recorded it."""
+    costs = {}
+    for r in rows:
+        if r["convert_ns_per_weight"]:
+            costs.setdefault(r["level"], {})[r["precision"]] = r["convert_ns_per_weight"]
+    return "; ".join(f"{lv} " + ", ".join(f"{p} {16 * ns:.2f} ns per 16 weights"
+                                          for p, ns in c.items())
+                     for lv, c in costs.items()) or "no conversions"
 
 
 def write_precision_report(args, info, rows):
@@ -871,19 +908,25 @@ def write_precision_report(args, info, rows):
     lines = [f"machine: {cpu_line(info)}; load average {info['loadavg_start'][0]:.2f} -> "
              f"{os.getloadavg()[0]:.2f}",
              "",
-             "precision x threads: run (L=%d, D=H), and at N=1 one step; x f32 = float32 "
-             "gru-gen's time / this one's (same level and threads); bound = the roofline for the "
-             "bytes this precision streams; err = max |gru-gen - mlx.nn.GRU float32|; ONNX "
-             "Runtime in float32 with the same threads" % rows[0]["L"] if rows else "",
+             "precision x threads: run (L=%d, D=H), and at N=1 one step (its input's "
+             "projection and the step); x f32 = float32 gru-gen's time / this one's (same level "
+             "and threads); bound = the roofline for the bytes this precision streams and the "
+             "conversions it makes (peak.c: %s); max x f32 = float32's time / this bound, the "
+             "most this precision can gain here; err = max |gru-gen - mlx.nn.GRU float32|; ONNX "
+             "Runtime in float32 with the same threads" % (rows[0]["L"], convert_line(rows))
+             if rows else "",
              "",
-             "| level | H | N | thr | weights | run ms | x f32 | roofline % | step us | x f32 | "
-             "step bound us | err | onnxruntime f32 ms (x) | ort step us |",
-             "| -- | --: | --: | --: | -- | --: | --: | --: | --: | --: | --: | --: | --: | --: |"]
+             "| level | H | N | thr | weights | run ms | x f32 | max x f32 | roofline % | step us "
+             "| x f32 | max x f32 | step bound us | err | onnxruntime f32 ms (x) | ort step us |",
+             "| -- | --: | --: | --: | -- | --: | --: | --: | --: | --: | --: | --: | --: | --: "
+             "| --: | --: |"]
     for r in rows:
         lines.append(
             f"| {r['level']} | {r['H']} | {r['N']} | {r['threads']} | {r['precision']} | "
-            f"{r['run_ms']:.3f} | {fmt(r['run_vs_f32'], '.2f')} | {r['pct_roofline']:.0f}% | "
+            f"{r['run_ms']:.3f} | {fmt(r['run_vs_f32'], '.2f')} | "
+            f"{fmt(r.get('run_vs_f32_max'), '.2f')} | {r['pct_roofline']:.0f}% | "
             f"{fmt(r.get('step_us'), '.2f')} | {fmt(r.get('step_vs_f32'), '.2f')} | "
+            f"{fmt(r.get('step_vs_f32_max'), '.2f')} | "
             f"{fmt(r.get('step_bound_us'), '.2f')} | {r['max_abs_diff_vs_mlx_f32']:.1e} | "
             f"{fmt(r['onnxruntime_f32_ms'], '.3f')} ({fmt(r['onnxruntime_ratio'], '.2f')}) | "
             f"{fmt(r.get('onnxruntime_step_us'), '.2f')} |")

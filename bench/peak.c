@@ -6,7 +6,13 @@
  *     summed into independent accumulators, one thread; and the same with each read walking the
  *     buffer the other way from the one before (forward, backward, ...), which starts on what
  *     the last read left in the caches: a buffer somewhat larger than L2 then reads partly from
- *     L2 (gru-gen's step walks Wh's slices so, SchedulePlan.h's plan_step_slices).
+ *     L2 (gru-gen's step walks Wh's slices so, SchedulePlan.h's plan_step_slices);
+ *   - the cost of a weight stored in each reduced precision (--weights-precision f16, bf16,
+ *     int8): converted to float32 in registers and multiplied in one FMA, from a buffer in L1, so
+ *     that the conversion and not the bytes is timed. Each precision takes the cheapest way this
+ *     ISA has that gru-gen knows of (bfloat16: two in a 32-bit word, split by a shift, a byte
+ *     shuffle or an AND; or one widened and shifted), so that the time is a bound for any kernel
+ *     that stores its weights so; each way's sum is checked against the scalar sum of its weights.
  * The minimum time of many short trials (short, so that some run undisturbed on a shared machine);
  * prints one JSON object. Compiled with -O3 -march=native.
  */
@@ -15,6 +21,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double now(void) {
@@ -32,6 +39,21 @@ typedef __m512 vec;
 #define VADD(a, b) _mm512_add_ps(a, b)
 #define VSUM(v) _mm512_reduce_add_ps(v)
 #define ISA "avx512"
+typedef __m512i ivec;
+#define ILOAD(p) _mm512_load_si512(p)
+#define ISET1(x) _mm512_set1_epi32(x)
+#define IAND(a, b) _mm512_and_si512(a, b)
+#define ISHL16(a) _mm512_slli_epi32(a, 16)
+#define ASFLOAT(a) _mm512_castsi512_ps(a)
+/* LANES weights stored at p, as float32 */
+#define F16_AT(p) _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(p)))
+#define BF16_WIDE_AT(p) \
+  _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_load_si256((const __m256i *)(p))), 16))
+#define INT8_AT(p) _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(p))))
+#if defined(__AVX512BW__)
+#define HAVE_BYTE_SHUFFLE 1
+#define ISHUFFLE(a, c) _mm512_shuffle_epi8(a, c)
+#endif
 #else
 typedef __m256 vec;
 #define LANES 8
@@ -45,6 +67,18 @@ static float VSUM(__m256 v) {
   return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
 }
 #define ISA "avx2"
+typedef __m256i ivec;
+#define ILOAD(p) _mm256_load_si256((const __m256i *)(p))
+#define ISET1(x) _mm256_set1_epi32(x)
+#define IAND(a, b) _mm256_and_si256(a, b)
+#define ISHL16(a) _mm256_slli_epi32(a, 16)
+#define ASFLOAT(a) _mm256_castsi256_ps(a)
+#define F16_AT(p) _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(p)))
+#define BF16_WIDE_AT(p) \
+  _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_load_si128((const __m128i *)(p))), 16))
+#define INT8_AT(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
+#define HAVE_BYTE_SHUFFLE 1
+#define ISHUFFLE(a, c) _mm256_shuffle_epi8(a, c)
 #endif
 
 enum { CHAINS = 12, FMA_ITERS = 1000 * 1000 };
@@ -123,6 +157,158 @@ static double read_gbytes_per_s(size_t bytes, int alternate) {
   return bytes / best * 1e-9;
 }
 
+/* ---- converted weights ------------------------------------------------------------------- */
+/* 16 KiB of stored weights (L1), small integers in [-8, 7] so that every sum below is exact. */
+enum { CONV_BYTES = 16384, CONV_PASSES = 512, CONV_TRIALS = 100 };
+static _Alignas(64) unsigned char conv_buf[CONV_BYTES];
+/* A byte shuffle's control that moves each 32-bit word's low half to its high half, zeros
+ * below (indices count bytes within a 128-bit lane). */
+static _Alignas(64) unsigned char shuffle_up16[64];
+
+/* Eight accumulators, named (an array would live in memory); h = 1, so each sums weights. */
+#define ACC_VARS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define ACC_DECLARE(c) vec s##c = VSET1(0);
+#define ACC_TOTAL(c) total += VSUM(s##c);
+
+/* One way of converting: a pass over the buffer, CONV_PASSES times; returns the sum. */
+typedef float (*conv_way)(int passes);
+
+static float way_f16(int passes) {
+  ACC_VARS(ACC_DECLARE)
+  const vec h = VSET1(1.0f);
+  for (int r = 0; r < passes; ++r) {
+    for (size_t i = 0; i < CONV_BYTES; i += 16 * LANES) {
+      const unsigned char *p = conv_buf + i;
+#define F16_STEP(c) s##c = VFMA(F16_AT(p + 2 * LANES * c), h, s##c);
+      ACC_VARS(F16_STEP)
+    }
+    __asm__ volatile("" ::: "memory");
+  }
+  float total = 0;
+  ACC_VARS(ACC_TOTAL)
+  return total;
+}
+
+static float way_bf16_wide(int passes) {
+  ACC_VARS(ACC_DECLARE)
+  const vec h = VSET1(1.0f);
+  for (int r = 0; r < passes; ++r) {
+    for (size_t i = 0; i < CONV_BYTES; i += 16 * LANES) {
+      const unsigned char *p = conv_buf + i;
+#define WIDE_STEP(c) s##c = VFMA(BF16_WIDE_AT(p + 2 * LANES * c), h, s##c);
+      ACC_VARS(WIDE_STEP)
+    }
+    __asm__ volatile("" ::: "memory");
+  }
+  float total = 0;
+  ACC_VARS(ACC_TOTAL)
+  return total;
+}
+
+/* Pairs: a 32-bit word holds two bfloat16, the low half (k even) moved up by `EVEN`, the high
+ * half (k odd) kept by an AND. */
+#define PAIR_WAY(name, EVEN)                                                                 \
+  static float name(int passes) {                                                            \
+    ACC_VARS(ACC_DECLARE)                                                                    \
+    const vec h = VSET1(1.0f);                                                               \
+    const ivec high = ISET1((int)0xffff0000u);                                               \
+    const ivec up = ILOAD(shuffle_up16);                                                     \
+    (void)up;                                                                                \
+    for (int r = 0; r < passes; ++r) {                                                       \
+      for (size_t i = 0; i < CONV_BYTES; i += 16 * LANES) {                                  \
+        const unsigned char *p = conv_buf + i;                                               \
+        PAIR_STEP(0, 1, 0, EVEN)                                                             \
+        PAIR_STEP(2, 3, 1, EVEN)                                                             \
+        PAIR_STEP(4, 5, 2, EVEN)                                                             \
+        PAIR_STEP(6, 7, 3, EVEN)                                                             \
+      }                                                                                      \
+      __asm__ volatile("" ::: "memory");                                                     \
+    }                                                                                        \
+    float total = 0;                                                                         \
+    ACC_VARS(ACC_TOTAL)                                                                      \
+    return total;                                                                            \
+  }
+#define PAIR_STEP(a, b, w, EVEN)                                   \
+  {                                                                \
+    const ivec word = ILOAD(p + 4 * LANES * w);                    \
+    s##a = VFMA(ASFLOAT(EVEN(word)), h, s##a);                     \
+    s##b = VFMA(ASFLOAT(IAND(word, high)), h, s##b);               \
+  }
+#define EVEN_SHIFT(word) ISHL16(word)
+PAIR_WAY(way_bf16_pairs_shift, EVEN_SHIFT)
+#if defined(HAVE_BYTE_SHUFFLE)
+#define EVEN_SHUFFLE(word) ISHUFFLE(word, up)
+PAIR_WAY(way_bf16_pairs_shuffle, EVEN_SHUFFLE)
+#endif
+
+static float way_int8(int passes) {
+  ACC_VARS(ACC_DECLARE)
+  const vec h = VSET1(1.0f);
+  for (int r = 0; r < passes; ++r) {
+    for (size_t i = 0; i < CONV_BYTES; i += 8 * LANES) {
+      const unsigned char *p = conv_buf + i;
+#define INT8_STEP(c) s##c = VFMA(INT8_AT(p + LANES * c), h, s##c);
+      ACC_VARS(INT8_STEP)
+    }
+    __asm__ volatile("" ::: "memory");
+  }
+  float total = 0;
+  ACC_VARS(ACC_TOTAL)
+  return total;
+}
+
+/* Fills the buffer with `bytes_per_weight`-byte weights of value (i % 16) - 8 in that format
+ * (f16, bf16 or int8 by `format`) and returns their float sum. */
+static double fill_conv(char format) {
+  for (int b = 0; b < 64; ++b)
+    shuffle_up16[b] = b % 4 < 2 ? 0x80 : (unsigned char)((b % 16) / 4 * 4 + b % 4 - 2);
+  const int width = format == 'i' ? 1 : 2;
+  double sum = 0;
+  for (size_t i = 0; i < (size_t)(CONV_BYTES / width); ++i) {
+    const int v = (int)(i % 16) - 8;
+    sum += v;
+    if (format == 'i') {
+      conv_buf[i] = (unsigned char)(signed char)v;
+      continue;
+    }
+    /* |v| <= 8: exact in both formats. bfloat16 is float32's top half. */
+    unsigned bits = 0;
+    if (format == 'b') {
+      const float f = (float)v;
+      unsigned u;
+      memcpy(&u, &f, sizeof u);
+      bits = u >> 16;
+    } else if (v != 0) { /* float16: sign, 5-bit exponent (bias 15), 10-bit mantissa */
+      const unsigned a = (unsigned)(v < 0 ? -v : v);
+      int e = 0;
+      while ((a >> (e + 1)) != 0) ++e;
+      bits = (v < 0 ? 0x8000u : 0) | (unsigned)(e + 15) << 10 | ((a << (10 - e)) & 0x3ffu);
+    }
+    conv_buf[2 * i] = (unsigned char)(bits & 0xff);
+    conv_buf[2 * i + 1] = (unsigned char)(bits >> 8);
+  }
+  return sum;
+}
+
+/* ns per weight of `way` (minimum over trials); exits if its sum is not the weights' sum. */
+static double conv_ns(conv_way way, const char *name, char format) {
+  const double expect = fill_conv(format) * CONV_PASSES;
+  const size_t weights = CONV_BYTES / (format == 'i' ? 1 : 2);
+  double best = 1e30;
+  for (int trial = 0; trial < CONV_TRIALS; ++trial) {
+    const double t0 = now();
+    const float got = way(CONV_PASSES);
+    const double dt = now() - t0;
+    if ((double)got != expect) {
+      fprintf(stderr, "peak: %s: summed %.1f, not %.1f: the conversion is wrong\n", name,
+              (double)got, expect);
+      exit(1);
+    }
+    if (dt < best) best = dt;
+  }
+  return best / ((double)weights * CONV_PASSES) * 1e9;
+}
+
 int main(int argc, char **argv) {
   const int cores = argc > 1 ? atoi(argv[1]) : 1;
   printf("{\n  \"isa\": \"%s\",\n", ISA);
@@ -136,8 +322,23 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof kib / sizeof kib[0]; ++i)
       printf("%s\"%zu\": %.2f", i ? ", " : "", kib[i] * 1024,
              read_gbytes_per_s(kib[i] * 1024, alternate));
-    printf("}%s\n", alternate ? "" : ",");
+    printf("},\n");
   }
+  /* bfloat16: the cheapest of its ways. */
+  struct {
+    const char *name;
+    double ns;
+  } bf16[] = {{"pairs_shift", conv_ns(way_bf16_pairs_shift, "bf16 pairs (shift)", 'b')},
+#if defined(HAVE_BYTE_SHUFFLE)
+              {"pairs_shuffle", conv_ns(way_bf16_pairs_shuffle, "bf16 pairs (shuffle)", 'b')},
+#endif
+              {"widened", conv_ns(way_bf16_wide, "bf16 widened", 'b')}};
+  int best = 0;
+  for (int i = 1; i < (int)(sizeof bf16 / sizeof bf16[0]); ++i)
+    if (bf16[i].ns < bf16[best].ns) best = i;
+  printf("  \"convert_fma_ns_per_weight\": {\"f16\": %.5f, \"bf16\": %.5f, \"int8\": %.5f},\n",
+         conv_ns(way_f16, "f16", 'h'), bf16[best].ns, conv_ns(way_int8, "int8", 'i'));
+  printf("  \"bf16_way\": \"%s\"\n", bf16[best].name);
   printf("}\n");
   return 0;
 }
