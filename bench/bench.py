@@ -753,6 +753,12 @@ def precision_wh_bytes(h, precision, k=None):
     return WEIGHT_BYTES[precision] * 3 * h * (h if k is None else k) + rows * 3 * h
 
 
+# The precisions whose weights the kernels convert to float32 (peak.c times each), whose
+# roofline is therefore a bound: "max x f32" is given for these. w8a8's products are integer
+# dot products, several times the float32 FMA peak that the roofline counts its FLOPs at.
+CONVERTED = ("f16", "bf16", "int8")
+
+
 def convert_ns(pk, precision):
     """peak.c's cost of one stored weight of `precision`, converted and multiplied (0 where the
     kernels multiply the weights as stored: float32, w8a8)."""
@@ -859,7 +865,7 @@ def measure_precisions(args, work, levels, threads, L):
                            "pct_roofline": 100 * bound / r["run"]["min_s"],
                            "convert_ns_per_weight": conv,
                            "run_vs_f32_max": ratio(base["run"]["min_s"], bound)
-                           if base and prec != "f32" else None,
+                           if base and prec in CONVERTED else None,
                            "max_abs_diff_vs_mlx_f32": r["max_abs_diff_vs_mlx"],
                            "onnxruntime_f32_ms": ort["run"]["min_s"] * 1e3 if ort else None,
                            "onnxruntime_ratio": ratio(ort["run"]["min_s"], r["run"]["min_s"])
@@ -877,7 +883,7 @@ def measure_precisions(args, work, levels, threads, L):
                                    step_vs_f32=ratio(base["step"]["min_s"], r["step"]["min_s"])
                                    if base else None,
                                    step_vs_f32_max=ratio(base["step"]["min_s"], step_bound)
-                                   if base and prec != "f32" else None,
+                                   if base and prec in CONVERTED else None,
                                    step_bound_us=step_bound * 1e6,
                                    onnxruntime_step_us=ort["step"]["min_s"] * 1e6
                                    if ort and "step" in ort else None)
@@ -912,7 +918,8 @@ def write_precision_report(args, info, rows):
              "projection and the step); x f32 = float32 gru-gen's time / this one's (same level "
              "and threads); bound = the roofline for the bytes this precision streams and the "
              "conversions it makes (peak.c: %s); max x f32 = float32's time / this bound, the "
-             "most this precision can gain here; err = max |gru-gen - mlx.nn.GRU float32|; ONNX "
+             "most this precision can gain here (not for w8a8, whose integer products outrun "
+             "the float32 FMA peak its roofline counts them at); err = max |gru-gen - mlx.nn.GRU float32|; ONNX "
              "Runtime in float32 with the same threads" % (rows[0]["L"], convert_line(rows))
              if rows else "",
              "",
