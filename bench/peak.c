@@ -173,61 +173,44 @@ static _Alignas(64) unsigned char shuffle_up16[64];
 /* One way of converting: a pass over the buffer, CONV_PASSES times; returns the sum. */
 typedef float (*conv_way)(int passes);
 
-static float way_f16(int passes) {
-  ACC_VARS(ACC_DECLARE)
-  const vec h = VSET1(1.0f);
-  for (int r = 0; r < passes; ++r) {
-    for (size_t i = 0; i < CONV_BYTES; i += 16 * LANES) {
-      const unsigned char *p = conv_buf + i;
-#define F16_STEP(c) s##c = VFMA(F16_AT(p + 2 * LANES * c), h, s##c);
-      ACC_VARS(F16_STEP)
-    }
-    __asm__ volatile("" ::: "memory");
+/* A way: passes over the buffer, 8 * WIDTH * LANES bytes (8 vectors of weights) per iteration,
+ * STEPS converting them into the accumulators after SETUP. */
+#define CONV_WAY(name, WIDTH, SETUP, STEPS)                          \
+  static float name(int passes) {                                    \
+    ACC_VARS(ACC_DECLARE)                                            \
+    const vec h = VSET1(1.0f);                                       \
+    SETUP                                                            \
+    for (int r = 0; r < passes; ++r) {                               \
+      for (size_t i = 0; i < CONV_BYTES; i += 8 * (WIDTH) * LANES) { \
+        const unsigned char *p = conv_buf + i;                       \
+        STEPS                                                        \
+      }                                                              \
+      __asm__ volatile("" ::: "memory");                             \
+    }                                                                \
+    float total = 0;                                                 \
+    ACC_VARS(ACC_TOTAL)                                              \
+    return total;                                                    \
   }
-  float total = 0;
-  ACC_VARS(ACC_TOTAL)
-  return total;
-}
 
-static float way_bf16_wide(int passes) {
-  ACC_VARS(ACC_DECLARE)
-  const vec h = VSET1(1.0f);
-  for (int r = 0; r < passes; ++r) {
-    for (size_t i = 0; i < CONV_BYTES; i += 16 * LANES) {
-      const unsigned char *p = conv_buf + i;
-#define WIDE_STEP(c) s##c = VFMA(BF16_WIDE_AT(p + 2 * LANES * c), h, s##c);
-      ACC_VARS(WIDE_STEP)
-    }
-    __asm__ volatile("" ::: "memory");
-  }
-  float total = 0;
-  ACC_VARS(ACC_TOTAL)
-  return total;
-}
+/* A weight vector at a time: LANES weights of WIDTH bytes made LANES floats by AT. */
+#define VECTOR_STEP(c, AT, WIDTH) s##c = VFMA(AT(p + (WIDTH) * LANES * (c)), h, s##c);
+#define VECTOR_STEPS(AT, WIDTH)                                                  \
+  VECTOR_STEP(0, AT, WIDTH) VECTOR_STEP(1, AT, WIDTH) VECTOR_STEP(2, AT, WIDTH) \
+  VECTOR_STEP(3, AT, WIDTH) VECTOR_STEP(4, AT, WIDTH) VECTOR_STEP(5, AT, WIDTH) \
+  VECTOR_STEP(6, AT, WIDTH) VECTOR_STEP(7, AT, WIDTH)
+CONV_WAY(way_f16, 2, , VECTOR_STEPS(F16_AT, 2))
+CONV_WAY(way_bf16_wide, 2, , VECTOR_STEPS(BF16_WIDE_AT, 2))
+CONV_WAY(way_int8, 1, , VECTOR_STEPS(INT8_AT, 1))
 
 /* Pairs: a 32-bit word holds two bfloat16, the low half (k even) moved up by `EVEN`, the high
  * half (k odd) kept by an AND. */
-#define PAIR_WAY(name, EVEN)                                                                 \
-  static float name(int passes) {                                                            \
-    ACC_VARS(ACC_DECLARE)                                                                    \
-    const vec h = VSET1(1.0f);                                                               \
-    const ivec high = ISET1((int)0xffff0000u);                                               \
-    const ivec up = ILOAD(shuffle_up16);                                                     \
-    (void)up;                                                                                \
-    for (int r = 0; r < passes; ++r) {                                                       \
-      for (size_t i = 0; i < CONV_BYTES; i += 16 * LANES) {                                  \
-        const unsigned char *p = conv_buf + i;                                               \
-        PAIR_STEP(0, 1, 0, EVEN)                                                             \
-        PAIR_STEP(2, 3, 1, EVEN)                                                             \
-        PAIR_STEP(4, 5, 2, EVEN)                                                             \
-        PAIR_STEP(6, 7, 3, EVEN)                                                             \
-      }                                                                                      \
-      __asm__ volatile("" ::: "memory");                                                     \
-    }                                                                                        \
-    float total = 0;                                                                         \
-    ACC_VARS(ACC_TOTAL)                                                                      \
-    return total;                                                                            \
-  }
+#define PAIR_SETUP                               \
+  const ivec high = ISET1((int)0xffff0000u);     \
+  const ivec up = ILOAD(shuffle_up16);           \
+  (void)up;
+#define PAIR_STEPS(EVEN) \
+  PAIR_STEP(0, 1, 0, EVEN) PAIR_STEP(2, 3, 1, EVEN) PAIR_STEP(4, 5, 2, EVEN) PAIR_STEP(6, 7, 3, EVEN)
+#define PAIR_WAY(name, EVEN) CONV_WAY(name, 2, PAIR_SETUP, PAIR_STEPS(EVEN))
 #define PAIR_STEP(a, b, w, EVEN)                                   \
   {                                                                \
     const ivec word = ILOAD(p + 4 * LANES * w);                    \
@@ -240,22 +223,6 @@ PAIR_WAY(way_bf16_pairs_shift, EVEN_SHIFT)
 #define EVEN_SHUFFLE(word) ISHUFFLE(word, up)
 PAIR_WAY(way_bf16_pairs_shuffle, EVEN_SHUFFLE)
 #endif
-
-static float way_int8(int passes) {
-  ACC_VARS(ACC_DECLARE)
-  const vec h = VSET1(1.0f);
-  for (int r = 0; r < passes; ++r) {
-    for (size_t i = 0; i < CONV_BYTES; i += 8 * LANES) {
-      const unsigned char *p = conv_buf + i;
-#define INT8_STEP(c) s##c = VFMA(INT8_AT(p + LANES * c), h, s##c);
-      ACC_VARS(INT8_STEP)
-    }
-    __asm__ volatile("" ::: "memory");
-  }
-  float total = 0;
-  ACC_VARS(ACC_TOTAL)
-  return total;
-}
 
 /* Fills the buffer with `bytes_per_weight`-byte weights of value (i % 16) - 8 in that format
  * (f16, bf16 or int8 by `format`) and returns their float sum. */

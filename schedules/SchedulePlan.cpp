@@ -13,20 +13,34 @@ namespace {
 // pipes x latency), (2) its loads (weight vectors and broadcasts) issue in no more cycles than
 // its FMAs, and (3) it fits the registers. The efficiency is FMA cycles over the largest of the
 // three per-step cycle counts.
+//
+// With bf16 pairs (k_per_element 2, SchedulePolicy.h's WeightStorage) on a machine of 16
+// vector registers (AVX2), a reduction step is two k: each weight vector loaded becomes two
+// float vectors, by a shift and an AND that issue where the FMAs do (counted so, though the AND
+// could go elsewhere), each accumulator takes two FMAs in a row (its chain's latency twice),
+// each row two broadcasts, and the AND's mask takes a register. Measured on the AVX2 level of an
+// AVX-512 Xeon (D=H=512, N=1): with the pair's registers uncounted the step's 4 x 1 tile spilled
+// (27 loads for 24 FMAs) and took 31 us, the 2 x 1 tile counted so 26-27 us. With 32 registers
+// (AVX-512) the estimate is a plain one's: its tiles fit the pairs' extra registers (the FMAs
+// take broadcasts and the mask from memory), and measured faster than the tiles the pairs'
+// costs would pick there (D=H=512, N=1: run 3.27-3.39 ms against 3.72-3.78, with a 1 x 16
+// projection tile and a 2 x 1 step tile).
 TileEstimate estimate(const MachineModel &m, int acc, int weight_vectors, int broadcasts,
-                      bool reuse_weights) {
+                      bool reuse_weights, int k_per_element) {
   TileEstimate e;
   e.accumulators = acc;
+  const int halves = m.vector_registers <= 16 ? k_per_element : 1;
   // Weights reused by several rows stay in registers; used once, they are an FMA's operand (x86)
   // or one register at a time (ARM). Broadcasts: one register on x86 (a load feeding the FMAs),
   // one per row on ARM (ld1r, each kept for its row's FMAs).
-  e.registers = acc + (reuse_weights ? weight_vectors : 1) +
-                (m.memory_broadcast ? 1 : std::min(broadcasts, 2));
-  e.fma_cycles = double(acc) / m.fma_pipes;
-  e.load_cycles = double(weight_vectors + broadcasts) / m.load_ports;
-  e.latency_cycles = m.fma_latency;
-  e.efficiency =
-      e.fma_cycles / std::max({e.fma_cycles, e.load_cycles, e.latency_cycles});
+  e.registers = acc + (reuse_weights ? weight_vectors : 1) * halves +
+                (m.memory_broadcast ? 1 : std::min(broadcasts, 2)) * halves + (halves > 1 ? 1 : 0);
+  e.fma_cycles = double(acc) * halves / m.fma_pipes;
+  e.convert_cycles = halves > 1 ? 2.0 * weight_vectors / m.fma_pipes : 0;
+  e.load_cycles = double(weight_vectors + broadcasts * halves) / m.load_ports;
+  e.latency_cycles = double(m.fma_latency) * halves;
+  e.efficiency = e.fma_cycles / std::max({e.fma_cycles + e.convert_cycles, e.load_cycles,
+                                          e.latency_cycles});
   return e;
 }
 
@@ -59,10 +73,10 @@ const KernelPlan &choose(const std::vector<KernelPlan> &all, Better better) {
 // rows of N that fit; where those rows leave its accumulators too few to cover the FMA latency
 // (N = 1: one panel is `vectors` accumulators), the fewest consecutive panels per tile that
 // reach the best efficiency in the registers. Then the panels of the plan's tiles.
-void complete(const MachineModel &m, const GruSpec &spec, SchedulePlan &plan) {
+void complete(const MachineModel &m, const GruSpec &spec, int k_per_element, SchedulePlan &plan) {
   const int64_t G = 3 * spec.hidden_size;
   const auto step_projections =
-      projection_candidates(m, G, spec.batch, plan.projection.tile.vectors);
+      projection_candidates(m, G, spec.batch, plan.projection.tile.vectors, k_per_element);
   plan.step_projection = step_projections.front();
   for (const KernelPlan &k : step_projections)
     if (k.estimate.registers <= m.vector_registers &&
@@ -75,7 +89,8 @@ void complete(const MachineModel &m, const GruSpec &spec, SchedulePlan &plan) {
   if (G % width == 0) {
     KernelPlan best = sp;
     for (int g : divisors_up_to(G / width, 16)) {
-      const TileEstimate e = estimate(m, g * vecs * rows, g * vecs, rows, rows > 1);
+      const TileEstimate e =
+          estimate(m, g * vecs * rows, g * vecs, rows, rows > 1, k_per_element);
       if (e.registers > m.vector_registers) break;
       if (e.efficiency > best.estimate.efficiency + 1e-9) {
         best.estimate = e;
@@ -132,7 +147,8 @@ KernelPlan &kernel_plan(SchedulePlan &plan, KernelKind kind) {
   return const_cast<KernelPlan &>(kernel_plan(const_cast<const SchedulePlan &>(plan), kind));
 }
 
-std::vector<KernelPlan> step_candidates(const MachineModel &m, const GruSpec &spec) {
+std::vector<KernelPlan> step_candidates(const MachineModel &m, const GruSpec &spec,
+                                        int k_per_element) {
   const int64_t H = spec.hidden_size, N = spec.batch;
   const int lanes = m.lanes();
   std::vector<KernelPlan> all;
@@ -143,7 +159,7 @@ std::vector<KernelPlan> step_candidates(const MachineModel &m, const GruSpec &sp
       KernelPlan k;
       k.tile = {v, r};
       const int vecs = int((width + lanes - 1) / lanes);
-      k.estimate = estimate(m, 3 * vecs * r, 3 * vecs, r, r > 1);
+      k.estimate = estimate(m, 3 * vecs * r, 3 * vecs, r, r > 1, k_per_element);
       if (k.estimate.registers > m.vector_registers) continue;
       all.push_back(k);
     }
@@ -152,7 +168,8 @@ std::vector<KernelPlan> step_candidates(const MachineModel &m, const GruSpec &sp
 }
 
 std::vector<KernelPlan> projection_candidates(const MachineModel &m, int64_t columns,
-                                              int64_t rows, int fixed_vectors) {
+                                              int64_t rows, int fixed_vectors,
+                                              int k_per_element) {
   const int lanes = m.lanes();
   std::vector<KernelPlan> all;
   for (int v = 1; v <= 8; ++v) {
@@ -163,7 +180,7 @@ std::vector<KernelPlan> projection_candidates(const MachineModel &m, int64_t col
       KernelPlan k;
       k.tile = {v, r};
       const int vecs = int((width + lanes - 1) / lanes);
-      k.estimate = estimate(m, vecs * r, vecs, r, r > 1);
+      k.estimate = estimate(m, vecs * r, vecs, r, r > 1, k_per_element);
       if (k.estimate.registers > m.vector_registers && !fixed_vectors) continue;
       all.push_back(k);
     }
@@ -184,7 +201,8 @@ WeightPanels panels_for(const MachineModel &m, const GruSpec &spec, const CpuTil
   return {G % p == 0 ? p : G, wh};
 }
 
-SchedulePlan plan_from_model(const MachineModel &m, const GruSpec &spec, int64_t block_rows) {
+SchedulePlan plan_from_model(const MachineModel &m, const GruSpec &spec, int64_t block_rows,
+                             int k_per_element) {
   SchedulePlan plan;
   plan.origin = "the machine model (" + m.name + ")";
   const int64_t H = spec.hidden_size, G = 3 * H;
@@ -192,7 +210,7 @@ SchedulePlan plan_from_model(const MachineModel &m, const GruSpec &spec, int64_t
 
   // The step: the most weight reuse (rows), then the narrowest panel that reaches the efficiency
   // (the most tiles to share out, the smallest L1 footprint), a panel that divides H first.
-  const auto steps = step_candidates(m, spec);
+  const auto steps = step_candidates(m, spec, k_per_element);
   plan.step = choose(steps, [&](const KernelPlan &a, const KernelPlan &b) {
     if (divides(H, a.tile) != divides(H, b.tile)) return divides(H, a.tile);
     if (a.tile.rows != b.tile.rows) return a.tile.rows > b.tile.rows;
@@ -208,7 +226,7 @@ SchedulePlan plan_from_model(const MachineModel &m, const GruSpec &spec, int64_t
   // 361), then the fewest loads per FMA (BLIS's mr x nr); where each row's broadcast is an
   // instruction of its own (ARM: ld1r, or a lane load for a by-element FMA), the fewest loads
   // per FMA first (llvm-mca, apple-a14: 6 x 4 at 9.0 cycles per step, 3 x 8 at 10.0).
-  const auto projections = projection_candidates(m, G, block_rows, 0);
+  const auto projections = projection_candidates(m, G, block_rows, 0, k_per_element);
   auto loads_per_fma = [](const KernelPlan &k) {
     return double(k.tile.vectors + k.tile.rows) / (double(k.tile.vectors) * k.tile.rows);
   };
@@ -223,23 +241,24 @@ SchedulePlan plan_from_model(const MachineModel &m, const GruSpec &spec, int64_t
       (m.memory_broadcast ? "the most rows per weight load, then the fewest loads per FMA"
                           : "the fewest loads per FMA (each row's broadcast is an instruction)");
 
-  complete(m, spec, plan);
+  complete(m, spec, k_per_element, plan);
   return plan;
 }
 
 SchedulePlan plan_with_tiles(const MachineModel &m, const GruSpec &spec, int64_t block_rows,
-                             const CpuTile &projection, const CpuTile &step,
+                             int k_per_element, const CpuTile &projection, const CpuTile &step,
                              const std::string &origin) {
   SchedulePlan plan;
   plan.origin = origin;
-  for (const KernelPlan &k : projection_candidates(m, 3 * spec.hidden_size, block_rows, 0))
+  for (const KernelPlan &k :
+       projection_candidates(m, 3 * spec.hidden_size, block_rows, 0, k_per_element))
     if (k.tile == projection) plan.projection = k;
-  for (const KernelPlan &k : step_candidates(m, spec))
+  for (const KernelPlan &k : step_candidates(m, spec, k_per_element))
     if (k.tile == step) plan.step = k;
   plan.projection.tile = projection;
   plan.step.tile = step;
   plan.projection.why = plan.step.why = origin;
-  complete(m, spec, plan);
+  complete(m, spec, k_per_element, plan);
   return plan;
 }
 

@@ -57,6 +57,7 @@ struct WeightPanels {
 struct TileEstimate {
   int accumulators = 0, registers = 0;  // vector registers the tile holds
   double fma_cycles = 0, load_cycles = 0, latency_cycles = 0;  // per reduction step
+  double convert_cycles = 0;  // bf16 pairs: their shifts and ANDs on the FMA pipes, per step
   double efficiency = 0;  // fma_cycles / max(...): the share of the FMA peak
 };
 
@@ -131,12 +132,17 @@ KernelPlan &kernel_plan(SchedulePlan &plan, KernelKind kind);
 // The tiles a kernel may take on `model` for `spec` (block_rows: the projection's rows per
 // call); each valid (fits the registers, its panel divides the matrix, or it is the one-panel
 // layout), with its estimate. The step's and the projection's rows divide N and block_rows.
-std::vector<KernelPlan> step_candidates(const MachineModel &model, const GruSpec &spec);
+// k_per_element: the weights' WeightStorage::k_per_element (2: bf16 pairs, which the estimate
+// counts in registers, FMAs per step and conversions; SchedulePlan.cpp's estimate).
+std::vector<KernelPlan> step_candidates(const MachineModel &model, const GruSpec &spec,
+                                        int k_per_element);
 std::vector<KernelPlan> projection_candidates(const MachineModel &model, int64_t columns,
-                                              int64_t rows, int fixed_vectors);
+                                              int64_t rows, int fixed_vectors,
+                                              int k_per_element);
 
 // The model's choice for a CPU target (packed weights), deterministic.
-SchedulePlan plan_from_model(const MachineModel &model, const GruSpec &spec, int64_t block_rows);
+SchedulePlan plan_from_model(const MachineModel &model, const GruSpec &spec, int64_t block_rows,
+                             int k_per_element);
 
 // The blocks a GPU kernel may take on `model` (a GPU class: simd_width, max_threads_per_group):
 // threads 1, 2, 4 or 8 SIMD-groups, rows dividing `rows` up to 4, at most the group's threads.
@@ -162,7 +168,7 @@ int step_k_block(const MachineModel &model, const GruSpec &spec, const CpuTile &
 // choice): their estimates, the step projection's tile (the projection's panel, the most rows of
 // N that fit) and the panels, as plan_from_model completes its own choice.
 SchedulePlan plan_with_tiles(const MachineModel &model, const GruSpec &spec, int64_t block_rows,
-                             const CpuTile &projection, const CpuTile &step,
+                             int k_per_element, const CpuTile &projection, const CpuTile &step,
                              const std::string &origin);
 
 // The panels a plan's tiles imply (the one place this is computed): the tile's width when it

@@ -268,8 +268,10 @@ void set_half_formats(TargetToolchain &t, const Target &target) {
   const DeviceApiRow *device = device_api_of(target);
   t.f16_as_bits = device != nullptr && !device->native_half;
   t.bf16_as_bits = device != nullptr;
-  t.bf16_pairs = device == nullptr && target.arch == Target::X86 &&
-                 target.has_feature(Target::AVX512);
+  t.bf16_pairs_max_batch = device != nullptr || target.arch != Target::X86 ? 0
+                           : target.has_feature(Target::AVX512)            ? INT32_MAX
+                           : target.has_feature(Target::AVX2)              ? 1
+                                                                           : 0;
 }
 
 TargetPolicy make_policy(const std::string &name, const Target &target, int parallelism,
@@ -343,7 +345,9 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
 }  // namespace
 
 SchedulePlan plan_schedules(const TargetPolicy &policy, const GruSpec &spec) {
-  if (policy.packed_weights) return plan_from_model(policy.machine, spec, spec.projection_block_rows());
+  if (policy.packed_weights)
+    return plan_from_model(policy.machine, spec, spec.projection_block_rows(),
+                           weight_storage(policy, spec).k_per_element);
   return plan_for_gpu(policy.machine);
 }
 
@@ -396,7 +400,8 @@ WeightStorage weight_storage(WeightsPrecision precision, bool half_weights_as_bi
 
 bool uses_bf16_pairs(const TargetToolchain &toolchain, const GruSpec &spec) {
   // Pairs index the packed panels only (GruGenerator::panel_weight).
-  return spec.weights_precision == WeightsPrecision::BF16 && toolchain.bf16_pairs &&
+  return spec.weights_precision == WeightsPrecision::BF16 &&
+         spec.batch <= toolchain.bf16_pairs_max_batch &&
          toolchain.packed_weights && spec.input_size % 2 == 0 && spec.hidden_size % 2 == 0;
 }
 

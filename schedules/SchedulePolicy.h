@@ -85,13 +85,17 @@ struct TargetToolchain {
            : precision == WeightsPrecision::BF16 ? bf16_as_bits
                                                  : false;
   }
-  // Whether bf16 weights are read two k per 32-bit element (WeightStorage): x86 CPU targets
-  // with AVX-512, where converting a pair takes one vpslld or vpand per vector and the FMA
-  // ports do the rest (the N = 1 step is bound by those two ports). Not AVX2: with 16 vector
-  // registers a pair's two halves and two broadcasts spill the register tiles (measured on an
-  // AVX-512 Xeon at the AVX2 level, N = 16: run 0.72-0.79x float32's where bfloat16 vectors
-  // give 0.88-0.91x). Arm's ushll converts a bfloat16 vector in one instruction already.
-  bool bf16_pairs = false;
+  // The largest batch N whose bf16 weights are read two k per 32-bit element (WeightStorage;
+  // 0: never): x86 CPU targets, where converting a pair takes one vpslld or vpand per vector
+  // and the FMA ports do the rest (the N = 1 step is bound by those ports). With AVX-512, every
+  // N. With AVX2, N = 1 only: its 16 vector registers hold a pair's two halves, two broadcasts
+  // and the mask beside a tile of 6 to 9 accumulators (SchedulePlan.cpp's estimate counts them;
+  // measured on an AVX-512 Xeon at the AVX2 level, one thread, against bfloat16 vectors: run
+  // 6.26-6.52 -> 5.36-5.59 ms at D=H=512, 1.59-1.61 -> 1.37 ms at D=H=256; step kernel 31 -> 26-27
+  // and 8.0 -> 6.4 us). At N = 16 they spilled the tiles sized for batch rows (run 0.72-0.79x
+  // float32's where bfloat16 vectors give 0.88-0.91x, with the registers uncounted): not tried
+  // since. Arm's ushll converts a bfloat16 vector in one instruction already.
+  int32_t bf16_pairs_max_batch = 0;
   // The target's class of machine: what the schedule plan is made from.
   MachineModel machine;
   // tanh in vector arithmetic (GruStep.cpp's vector_tanh; CPU backends would call libm's tanhf
@@ -201,8 +205,8 @@ struct WeightStorage {
 WeightStorage weight_storage(WeightsPrecision precision, bool half_weights_as_bits,
                              bool bf16_pairs, const Halide::Target &target);
 // The storage `toolchain`'s kernels use for `spec`: bf16 in pairs where the toolchain reads
-// them so (TargetToolchain::bf16_pairs) and every weight row's k is even (D and H even), so
-// that no pair reads past the input the weights multiply.
+// them so at the spec's batch (TargetToolchain::bf16_pairs_max_batch) and every weight row's k
+// is even (D and H even), so that no pair reads past the input the weights multiply.
 bool uses_bf16_pairs(const TargetToolchain &toolchain, const GruSpec &spec);
 WeightStorage weight_storage(const TargetToolchain &toolchain, const GruSpec &spec);
 

@@ -31,6 +31,9 @@ CASES = [
     (50, 5, 3, 5, True, True),
     # H=64, N=4: several weight panels of Wx and Wh on every CPU target (schedules/SchedulePlan.h)
     (16, 64, 4, 9, True, True),
+    # N=1 with D and H even: bf16 read in pairs on AVX2 too (SchedulePolicy.h's
+    # bf16_pairs_max_batch), with an initial state, several panels.
+    (16, 64, 1, 9, True, True),
 ]
 
 

@@ -288,9 +288,10 @@ std::string schedule_report(const GruSpec &spec, const TargetPolicy &policy,
            (kp.tile.panels > 1 ? fmt(" over %g panels at once", kp.tile.panels) : "") +
            (kp.tile.k_block ? fmt("; the reduction in blocks of %g (L1)", kp.tile.k_block) : "") +
            "\n";
-      r += fmt("  model, per reduction step: %.1f FMA cycles, %.1f load cycles, latency %.0f: "
-               "%.0f%% of the FMA peak\n",
-               e.fma_cycles, e.load_cycles, e.latency_cycles, 100 * e.efficiency);
+      r += fmt("  model, per reduction step: %.1f FMA cycles, ", e.fma_cycles) +
+           (e.convert_cycles > 0 ? fmt("%.1f conversion cycles, ", e.convert_cycles) : "") +
+           fmt("%.1f load cycles, latency %.0f: %.0f%% of the FMA peak\n", e.load_cycles,
+               e.latency_cycles, 100 * e.efficiency);
       if (!kp.why.empty()) r += "  why: " + kp.why + "\n";
     }
     if (k.own_gpu_schedule) {

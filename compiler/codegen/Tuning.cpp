@@ -266,10 +266,11 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
   const bool predict = !cannot_run_here(policy).empty();
   const std::string mca_cpu = ranking_cpu(m);
   ScratchDirectory scratch;
-  const SchedulePlan model = plan_from_model(m, spec, spec.projection_block_rows());
-  auto steps = ordered(step_candidates(m, spec), model.step.tile);
+  const int kpe = weight_storage(policy, spec).k_per_element;
+  const SchedulePlan model = plan_from_model(m, spec, spec.projection_block_rows(), kpe);
+  auto steps = ordered(step_candidates(m, spec, kpe), model.step.tile);
   auto projections = ordered(
-      projection_candidates(m, 3 * spec.hidden_size, spec.projection_block_rows(), 0),
+      projection_candidates(m, 3 * spec.hidden_size, spec.projection_block_rows(), 0, kpe),
       model.projection.tile);
   if (predict) {
     // A prediction sees one loop, not the memory: a tile whose width does not divide the
@@ -305,9 +306,11 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
   auto figure = [&](KernelPlan candidate, bool is_step) {
     if (is_step) candidate.tile.k_block = step_k_block(m, spec, candidate.tile);
     const SchedulePlan plan =
-        is_step ? plan_with_tiles(m, spec, spec.projection_block_rows(), model.projection.tile,
+        is_step ? plan_with_tiles(m, spec, spec.projection_block_rows(), kpe,
+                                  model.projection.tile,
                                   candidate.tile, "measured")
-                : plan_with_tiles(m, spec, spec.projection_block_rows(), candidate.tile, model.step.tile,
+                : plan_with_tiles(m, spec, spec.projection_block_rows(), kpe, candidate.tile,
+                                  model.step.tile,
                                   "measured");
     const KernelKind kind = is_step ? KernelKind::Step : KernelKind::Projection;
     if (predict) {
@@ -386,7 +389,7 @@ SchedulePlan tune_plan(const GruSpec &spec, const TargetPolicy &policy, double s
   confirm("projection", model.projection, best_projection, false);
   const std::string where = predict ? "llvm-mca " + mca_cpu + ", run on " + cpu_name() : cpu_name();
   const SchedulePlan plan =
-      plan_with_tiles(m, spec, spec.projection_block_rows(), best_projection, best_step,
+      plan_with_tiles(m, spec, spec.projection_block_rows(), kpe, best_projection, best_step,
                       (predict ? "predicted (--tune) by " : "measured (--tune) on ") + where);
   llvm::json::Object rec{
       {"gru_gen_tuning_record", 1},
@@ -495,10 +498,12 @@ SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
     bad_record(file, std::string("its ") + kernel + " tile (" + tile_text(chosen) +
                          ") is not one this target can take");
   };
-  const CpuTile step = tile("step", step_candidates(m, spec));
-  const CpuTile projection =
-      tile("projection", projection_candidates(m, 3 * spec.hidden_size, spec.projection_block_rows(), 0));
-  return plan_with_tiles(m, spec, spec.projection_block_rows(), projection, step, origin);
+  const int kpe = weight_storage(policy, spec).k_per_element;
+  const CpuTile step = tile("step", step_candidates(m, spec, kpe));
+  const CpuTile projection = tile(
+      "projection",
+      projection_candidates(m, 3 * spec.hidden_size, spec.projection_block_rows(), 0, kpe));
+  return plan_with_tiles(m, spec, spec.projection_block_rows(), kpe, projection, step, origin);
 }
 
 }  // namespace grugen
