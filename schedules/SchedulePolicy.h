@@ -92,9 +92,10 @@ struct TargetToolchain {
   // and the mask beside a tile of 6 to 9 accumulators (SchedulePlan.cpp's estimate counts them;
   // measured on an AVX-512 Xeon at the AVX2 level, one thread, against bfloat16 vectors: run
   // 6.26-6.52 -> 5.36-5.59 ms at D=H=512, 1.59-1.61 -> 1.37 ms at D=H=256; step kernel 31 -> 26-27
-  // and 8.0 -> 6.4 us). At N = 16 they spilled the tiles sized for batch rows (run 0.72-0.79x
-  // float32's where bfloat16 vectors give 0.88-0.91x, with the registers uncounted): not tried
-  // since. Arm's ushll converts a bfloat16 vector in one instruction already.
+  // and 8.0 -> 6.4 us). At N = 16 the tiles that fit them are too small for the batch rows:
+  // D=H=512 run 85.4-85.7 ms against bfloat16 vectors' 73.0-74.5 (a 1 x 2 step tile against
+  // 1 x 4; with the registers uncounted they spilled: 0.72-0.79x float32's). Arm's ushll
+  // converts a bfloat16 vector in one instruction already.
   int32_t bf16_pairs_max_batch = 0;
   // The target's class of machine: what the schedule plan is made from.
   MachineModel machine;
