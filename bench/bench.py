@@ -36,9 +36,9 @@ for each level, H in --precision-hidden, N in --precision-batch and weight preci
 --threads), timed with a persistent team of T threads for each T of --threads (run, and step at
 N=1; a team's output must be byte for byte the one-thread library's of the same precision), its
 error against mlx.nn.GRU in float32, the roofline for the bytes its precision streams and the
-weights it converts (FLOPs at the float32 FMA peak, also for w8a8's integer products), the most
-it could gain on float32 here (float32's time over that roofline), and ONNX Runtime in float32
-with T threads: RESULTS/precision.{md,csv,json}.
+weights it converts (FLOPs at the float32 FMA peak; w8a8's integer products at peak.c's rate
+for them), the most it could gain on float32 here (float32's time over that roofline), and ONNX
+Runtime in float32 with T threads: RESULTS/precision.{md,csv,json}.
 Writes RESULTS/results.json, RESULTS/results.csv, RESULTS/step.csv, RESULTS/table.md,
 RESULTS/chart.png (the single layers), RESULTS/models.csv and prints the tables; a --models run
 writes RESULTS/models.json, models.csv and models.md and leaves the full run's files as they were.
@@ -219,7 +219,7 @@ def bandwidth_for(peak_info, nbytes, alternating=False):
     return below[-1] if below else sizes[0][1]
 
 
-def roofline_s(pk, p, threads, weight_bytes=4, convert_ns=0.0):
+def roofline_s(pk, p, threads, weight_bytes=4, convert_ns=0.0, mac_ns=0.0):
     """A lower bound on run's time, per kernel and summed (run is the projection over all N*L
     rows, then L steps, each waiting for the one before): for each, max(FLOPs / peak, bytes /
     bandwidth), with
@@ -234,17 +234,22 @@ def roofline_s(pk, p, threads, weight_bytes=4, convert_ns=0.0):
     convert_ns: what converting one stored weight to float32 and multiplying it costs at the
     cheapest (peak.c's convert_fma_ns_per_weight; 0 for float32, and for w8a8, whose integer
     products take the weights as they are). Each kernel converts every weight at least once per
-    call, so it takes at least weights x convert_ns over the threads."""
+    call, so it takes at least weights x convert_ns over the threads.
+    mac_ns: for w8a8, peak.c's cost of one integer product per weight (vpdpbusd, or vpmaddwd
+    without VNNI): its products are counted at that rate instead of the float32 FMA peak."""
     d, h, n, L = p["D"], p["H"], p["N"], p["L"]
     peak = pk["fma_gflops_1_thread"] * threads * 1e9
     proj_flops = 2 * n * L * d * 3 * h
     proj_bytes = 4 * (n * L * d + 3 * h + n * L * 3 * h) + weight_bytes * 3 * h * d
-    proj_s = max(proj_flops / peak, proj_bytes / (bandwidth_for(pk, proj_bytes) * 1e9),
+    proj_compute_s = (n * L * d * 3 * h * mac_ns * 1e-9 / threads if mac_ns
+                      else proj_flops / peak)
+    proj_s = max(proj_compute_s, proj_bytes / (bandwidth_for(pk, proj_bytes) * 1e9),
                  3 * h * d * convert_ns * 1e-9 / threads)
-    step_flops = 2 * n * h * 3 * h + 10 * n * h
+    step_compute_s = (n * 3 * h * h * mac_ns * 1e-9 / threads + 10 * n * h / peak if mac_ns
+                      else (2 * n * h * 3 * h + 10 * n * h) / peak)
     share = p["wh_bytes"] / threads
     other = 4 * (n * 3 * h + 2 * n * h + h)
-    step_s = max(step_flops / peak, share / (bandwidth_for(pk, share, True) * 1e9) +
+    step_s = max(step_compute_s, share / (bandwidth_for(pk, share, True) * 1e9) +
                  other / (bandwidth_for(pk, other) * 1e9), 3 * h * h * convert_ns * 1e-9 / threads)
     return proj_s + L * step_s
 
@@ -753,16 +758,16 @@ def precision_wh_bytes(h, precision, k=None):
     return WEIGHT_BYTES[precision] * 3 * h * (h if k is None else k) + rows * 3 * h
 
 
-# The precisions whose weights the kernels convert to float32 (peak.c times each), whose
-# roofline is therefore a bound: "max x f32" is given for these. w8a8's products are integer
-# dot products, several times the float32 FMA peak that the roofline counts its FLOPs at.
-CONVERTED = ("f16", "bf16", "int8")
-
-
 def convert_ns(pk, precision):
     """peak.c's cost of one stored weight of `precision`, converted and multiplied (0 where the
     kernels multiply the weights as stored: float32, w8a8)."""
     return pk.get("convert_fma_ns_per_weight", {}).get(precision, 0.0)
+
+
+def mac_ns(pk, precision):
+    """peak.c's cost of one of w8a8's integer products (0 for the float precisions, whose
+    products the roofline counts at the float32 FMA peak)."""
+    return pk.get("w8a8_product_ns_per_weight", 0.0) if precision == "w8a8" else 0.0
 
 
 def measure_precisions(args, work, levels, threads, L):
@@ -854,8 +859,8 @@ def measure_precisions(args, work, levels, threads, L):
                     if r is None:  # no team of t for this shape (members own whole panels)
                         continue
                     q = dict(p, wh_bytes=precision_wh_bytes(h, prec))
-                    conv = convert_ns(pk, prec)
-                    bound = roofline_s(pk, q, t, WEIGHT_BYTES[prec], conv)
+                    conv, mac = convert_ns(pk, prec), mac_ns(pk, prec)
+                    bound = roofline_s(pk, q, t, WEIGHT_BYTES[prec], conv, mac)
                     row = {"level": lv["name"], "target": lv["target"], "H": h, "D": p["D"],
                            "N": p["N"], "L": p["L"], "threads": t, "precision": prec,
                            "run_ms": r["run"]["min_s"] * 1e3,
@@ -863,9 +868,9 @@ def measure_precisions(args, work, levels, threads, L):
                            if base else None,
                            "roofline_ms": bound * 1e3,
                            "pct_roofline": 100 * bound / r["run"]["min_s"],
-                           "convert_ns_per_weight": conv,
+                           "convert_ns_per_weight": conv or mac,
                            "run_vs_f32_max": ratio(base["run"]["min_s"], bound)
-                           if base and prec in CONVERTED else None,
+                           if base and prec != "f32" else None,
                            "max_abs_diff_vs_mlx_f32": r["max_abs_diff_vs_mlx"],
                            "onnxruntime_f32_ms": ort["run"]["min_s"] * 1e3 if ort else None,
                            "onnxruntime_ratio": ratio(ort["run"]["min_s"], r["run"]["min_s"])
@@ -875,7 +880,8 @@ def measure_precisions(args, work, levels, threads, L):
                         # converting each weight, and the FLOPs of both.
                         d = p["D"]
                         share = (q["wh_bytes"] + precision_wh_bytes(h, prec, d)) / t
-                        step_bound = max((2 * 3 * h * (d + h) + 10 * h) /
+                        step_bound = max(3 * h * (d + h) * mac * 1e-9 / t if mac else
+                                         (2 * 3 * h * (d + h) + 10 * h) /
                                          (pk["fma_gflops_1_thread"] * t * 1e9),
                                          share / (bandwidth_for(pk, share, True) * 1e9),
                                          3 * h * (d + h) * conv * 1e-9 / t)
@@ -883,7 +889,7 @@ def measure_precisions(args, work, levels, threads, L):
                                    step_vs_f32=ratio(base["step"]["min_s"], r["step"]["min_s"])
                                    if base else None,
                                    step_vs_f32_max=ratio(base["step"]["min_s"], step_bound)
-                                   if base and prec in CONVERTED else None,
+                                   if base and prec != "f32" else None,
                                    step_bound_us=step_bound * 1e6,
                                    onnxruntime_step_us=ort["step"]["min_s"] * 1e6
                                    if ort and "step" in ort else None)
@@ -892,12 +898,13 @@ def measure_precisions(args, work, levels, threads, L):
 
 
 def convert_line(rows):
-    """Each level's cost per converted weight, as the precision rows recorded it."""
+    """Each level's cost per converted weight (w8a8: per integer product), as the precision rows
+    recorded it."""
     costs = {}
     for r in rows:
         if r["convert_ns_per_weight"]:
             costs.setdefault(r["level"], {})[r["precision"]] = r["convert_ns_per_weight"]
-    return "; ".join(f"{lv} " + ", ".join(f"{p} {16 * ns:.2f} ns per 16 weights"
+    return "; ".join(f"{lv} " + ", ".join(f"{p} {16 * ns:.3f} ns per 16 weights"
                                           for p, ns in c.items())
                      for lv, c in costs.items()) or "no conversions"
 
@@ -917,9 +924,8 @@ def write_precision_report(args, info, rows):
              "precision x threads: run (L=%d, D=H), and at N=1 one step (its input's "
              "projection and the step); x f32 = float32 gru-gen's time / this one's (same level "
              "and threads); bound = the roofline for the bytes this precision streams and the "
-             "conversions it makes (peak.c: %s); max x f32 = float32's time / this bound, the "
-             "most this precision can gain here (not for w8a8, whose integer products outrun "
-             "the float32 FMA peak its roofline counts them at); err = max |gru-gen - mlx.nn.GRU float32|; ONNX "
+             "conversions it makes, w8a8's integer products at their own rate (peak.c: %s); max x "
+             "f32 = float32's time / this bound, the most this precision can gain here; err = max |gru-gen - mlx.nn.GRU float32|; ONNX "
              "Runtime in float32 with the same threads" % (rows[0]["L"], convert_line(rows))
              if rows else "",
              "",

@@ -12,7 +12,10 @@
  *     that the conversion and not the bytes is timed. Each precision takes the cheapest way this
  *     ISA has that gru-gen knows of (bfloat16: two in a 32-bit word, split by a shift, a byte
  *     shuffle or an AND; or one widened and shifted), so that the time is a bound for any kernel
- *     that stores its weights so; each way's sum is checked against the scalar sum of its weights.
+ *     that stores its weights so; each way's sum is checked against the scalar sum of its weights;
+ *   - w8a8's integer product per weight (int8 weights times bytes, summed in int32): VNNI's
+ *     vpdpbusd where the ISA has it, else sign-extended to 16 bits and summed in pairs by
+ *     vpmaddwd (gru-gen's kernels' two ways), timed and checked the same way.
  * The minimum time of many short trials (short, so that some run undisturbed on a shared machine);
  * prints one JSON object. Compiled with -O3 -march=native.
  */
@@ -224,15 +227,61 @@ PAIR_WAY(way_bf16_pairs_shift, EVEN_SHIFT)
 PAIR_WAY(way_bf16_pairs_shuffle, EVEN_SHUFFLE)
 #endif
 
-/* Fills the buffer with `bytes_per_weight`-byte weights of value (i % 16) - 8 in that format
+/* w8a8's product: eight int32 accumulators; the input bytes are all 1, so each sums weights. */
+#define IACC_DECLARE(c) ivec t##c = ISET1(0);
+#define IACC_TOTAL(c) total += isum(t##c);
+static float isum(ivec v) {
+  int lanes[sizeof(ivec) / 4];
+  memcpy(lanes, &v, sizeof lanes);
+  float s = 0;
+  for (size_t i = 0; i < sizeof lanes / sizeof lanes[0]; ++i) s += (float)lanes[i];
+  return s;
+}
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#define DOT_WAY_NAME "vpdpbusd"
+/* 64 weights per vpdpbusd: groups of 4 bytes times 4 input bytes, summed into each int32. */
+#define DOT_STEP(c) t##c = _mm512_dpbusd_epi32(t##c, ones, ILOAD(p + 64 * (c)));
+#define DOT_BYTES 64
+#define DOT_ONES _mm512_set1_epi8(1)
+#elif defined(__AVX512BW__)
+#define DOT_WAY_NAME "vpmovsxbw+vpmaddwd"
+#define DOT_STEP(c) \
+  t##c = _mm512_add_epi32(t##c, _mm512_madd_epi16(_mm512_cvtepi8_epi16(_mm256_load_si256((const __m256i *)(p + 32 * (c)))), ones));
+#define DOT_BYTES 32
+#define DOT_ONES _mm512_set1_epi16(1)
+#else
+#define DOT_WAY_NAME "vpmovsxbw+vpmaddwd"
+#define DOT_STEP(c) \
+  t##c = _mm256_add_epi32(t##c, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(p + 16 * (c)))), ones));
+#define DOT_BYTES 16
+#define DOT_ONES _mm256_set1_epi16(1)
+#endif
+static float way_w8a8(int passes) {
+  ACC_VARS(IACC_DECLARE)
+  const ivec ones = DOT_ONES;
+  for (int r = 0; r < passes; ++r) {
+    for (size_t i = 0; i < CONV_BYTES; i += 8 * DOT_BYTES) {
+      const unsigned char *p = conv_buf + i;
+      ACC_VARS(DOT_STEP)
+    }
+    __asm__ volatile("" ::: "memory");
+  }
+  float total = 0;
+  ACC_VARS(IACC_TOTAL)
+  return total;
+}
+
+/* Fills the buffer with `bytes_per_weight`-byte weights of values in [-8, 7] in that format
  * (f16, bf16 or int8 by `format`) and returns their float sum. */
 static double fill_conv(char format) {
   for (int b = 0; b < 64; ++b)
     shuffle_up16[b] = b % 4 < 2 ? 0x80 : (unsigned char)((b % 16) / 4 * 4 + b % 4 - 2);
   const int width = format == 'i' ? 1 : 2;
+  unsigned state = 1;
   double sum = 0;
   for (size_t i = 0; i < (size_t)(CONV_BYTES / width); ++i) {
-    const int v = (int)(i % 16) - 8;
+    state = state * 1103515245u + 12345u; /* pseudo-random by position: a misread differs */
+    const int v = (int)((state >> 16) % 16) - 8;
     sum += v;
     if (format == 'i') {
       conv_buf[i] = (unsigned char)(signed char)v;
@@ -305,7 +354,9 @@ int main(int argc, char **argv) {
     if (bf16[i].ns < bf16[best].ns) best = i;
   printf("  \"convert_fma_ns_per_weight\": {\"f16\": %.5f, \"bf16\": %.5f, \"int8\": %.5f},\n",
          conv_ns(way_f16, "f16", 'h'), bf16[best].ns, conv_ns(way_int8, "int8", 'i'));
-  printf("  \"bf16_way\": \"%s\"\n", bf16[best].name);
+  printf("  \"bf16_way\": \"%s\",\n", bf16[best].name);
+  printf("  \"w8a8_product_ns_per_weight\": %.5f,\n  \"w8a8_way\": \"%s\"\n",
+         conv_ns(way_w8a8, "w8a8", 'i'), DOT_WAY_NAME);
   printf("}\n");
   return 0;
 }
