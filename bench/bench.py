@@ -238,20 +238,25 @@ def roofline_s(pk, p, threads, weight_bytes=4, convert_ns=0.0, mac_ns=0.0):
     mac_ns: for w8a8, peak.c's cost of one integer product per weight (vpdpbusd, or vpmaddwd
     without VNNI): its products are counted at that rate instead of the float32 FMA peak."""
     d, h, n, L = p["D"], p["H"], p["N"], p["L"]
-    peak = pk["fma_gflops_1_thread"] * threads * 1e9
-    proj_flops = 2 * n * L * d * 3 * h
     proj_bytes = 4 * (n * L * d + 3 * h + n * L * 3 * h) + weight_bytes * 3 * h * d
-    proj_compute_s = (n * L * d * 3 * h * mac_ns * 1e-9 / threads if mac_ns
-                      else proj_flops / peak)
-    proj_s = max(proj_compute_s, proj_bytes / (bandwidth_for(pk, proj_bytes) * 1e9),
-                 3 * h * d * convert_ns * 1e-9 / threads)
-    step_compute_s = (n * 3 * h * h * mac_ns * 1e-9 / threads + 10 * n * h / peak if mac_ns
-                      else (2 * n * h * 3 * h + 10 * n * h) / peak)
+    proj_s = max(compute_s(pk, threads, n * L, 3 * h * d, 0, convert_ns, mac_ns),
+                 proj_bytes / (bandwidth_for(pk, proj_bytes) * 1e9))
     share = p["wh_bytes"] / threads
     other = 4 * (n * 3 * h + 2 * n * h + h)
-    step_s = max(step_compute_s, share / (bandwidth_for(pk, share, True) * 1e9) +
-                 other / (bandwidth_for(pk, other) * 1e9), 3 * h * h * convert_ns * 1e-9 / threads)
+    step_s = max(compute_s(pk, threads, n, 3 * h * h, n * h, convert_ns, mac_ns),
+                 share / (bandwidth_for(pk, share, True) * 1e9) +
+                 other / (bandwidth_for(pk, other) * 1e9))
     return proj_s + L * step_s
+
+
+def compute_s(pk, threads, rows, weights, states, convert_ns=0.0, mac_ns=0.0):
+    """The least time of a kernel's arithmetic over the threads: `rows` rows times `weights`
+    weights of products (2 FLOPs each at the FMA peak, or w8a8's integer products at mac_ns
+    each), 10 FLOPs per state of the gates, and at least one conversion of every weight
+    (convert_ns each; roofline_s)."""
+    peak = pk["fma_gflops_1_thread"] * threads * 1e9
+    products = rows * weights * mac_ns * 1e-9 / threads if mac_ns else 2 * rows * weights / peak
+    return max(products + 10 * states / peak, weights * convert_ns * 1e-9 / threads)
 
 
 def mlx_reference(w, h):
@@ -880,11 +885,8 @@ def measure_precisions(args, work, levels, threads, L):
                         # converting each weight, and the FLOPs of both.
                         d = p["D"]
                         share = (q["wh_bytes"] + precision_wh_bytes(h, prec, d)) / t
-                        step_bound = max(3 * h * (d + h) * mac * 1e-9 / t if mac else
-                                         (2 * 3 * h * (d + h) + 10 * h) /
-                                         (pk["fma_gflops_1_thread"] * t * 1e9),
-                                         share / (bandwidth_for(pk, share, True) * 1e9),
-                                         3 * h * (d + h) * conv * 1e-9 / t)
+                        step_bound = max(compute_s(pk, t, 1, 3 * h * (d + h), h, conv, mac),
+                                         share / (bandwidth_for(pk, share, True) * 1e9))
                         row.update(step_us=r["step"]["min_s"] * 1e6,
                                    step_vs_f32=ratio(base["step"]["min_s"], r["step"]["min_s"])
                                    if base else None,
@@ -924,9 +926,10 @@ def write_precision_report(args, info, rows):
              "precision x threads: run (L=%d, D=H), and at N=1 one step (its input's "
              "projection and the step); x f32 = float32 gru-gen's time / this one's (same level "
              "and threads); bound = the roofline for the bytes this precision streams and the "
-             "conversions it makes, w8a8's integer products at their own rate (peak.c: %s); max x "
-             "f32 = float32's time / this bound, the most this precision can gain here; err = max |gru-gen - mlx.nn.GRU float32|; ONNX "
-             "Runtime in float32 with the same threads" % (rows[0]["L"], convert_line(rows))
+             "conversions it makes, w8a8's integer products at their own rate (peak.c: %s); "
+             "max x f32 = float32's time / this bound, the most this precision can gain here; "
+             "err = max |gru-gen - mlx.nn.GRU float32|; ONNX Runtime in float32 with the same "
+             "threads" % (rows[0]["L"], convert_line(rows))
              if rows else "",
              "",
              "| level | H | N | thr | weights | run ms | x f32 | max x f32 | roofline % | step us "
