@@ -18,8 +18,8 @@ L=128, D=H, H in --hidden, N in --batch) and thread count (--threads):
      glibc's tunables, ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA too), and
      every peer is probed for AVX-512 register use (peers.py) -- one seen there stops the run;
   4. bench/peak.c, compiled for the level's ISA, measures one core's peak FMA throughput, read
-     bandwidth per buffer size, and the cheapest conversion of a stored float16, bfloat16 or int8
-     weight (with its FMA): the roofline of each point;
+     bandwidth per buffer size, the cheapest conversion of a stored float16, bfloat16 or int8
+     weight (with its FMA) and w8a8's integer product per weight: the roofline of each point;
   5. where gru-gen has `--emit schedule-report`, its predictions for arm64-linux and arm64-macos.
 Then the model points (--model-hidden, --model-batch; --model-layers layers, bidirectional, D=H,
 L and fp32 as above): gru-gen generates the model's library (--layers K --bidirectional), the
