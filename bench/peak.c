@@ -176,24 +176,27 @@ static _Alignas(64) unsigned char shuffle_up16[64];
 /* One way of converting: a pass over the buffer, CONV_PASSES times; returns the sum. */
 typedef float (*conv_way)(int passes);
 
-/* A way: passes over the buffer, 8 * WIDTH * LANES bytes (8 vectors of weights) per iteration,
- * STEPS converting them into the accumulators after SETUP. */
-#define CONV_WAY(name, WIDTH, SETUP, STEPS)                          \
-  static float name(int passes) {                                    \
-    ACC_VARS(ACC_DECLARE)                                            \
-    const vec h = VSET1(1.0f);                                       \
-    SETUP                                                            \
-    for (int r = 0; r < passes; ++r) {                               \
-      for (size_t i = 0; i < CONV_BYTES; i += 8 * (WIDTH) * LANES) { \
-        const unsigned char *p = conv_buf + i;                       \
-        STEPS                                                        \
-      }                                                              \
-      __asm__ volatile("" ::: "memory");                             \
-    }                                                                \
-    float total = 0;                                                 \
-    ACC_VARS(ACC_TOTAL)                                              \
-    return total;                                                    \
+/* A way: passes over the buffer, STRIDE bytes (8 vectors of weights) per iteration, STEPS
+ * multiplying them into the accumulators DECLARE makes after SETUP; TOTAL sums those. */
+#define WAY(name, STRIDE, DECLARE, TOTAL, SETUP, STEPS)       \
+  static float name(int passes) {                             \
+    ACC_VARS(DECLARE)                                         \
+    SETUP                                                     \
+    for (int r = 0; r < passes; ++r) {                        \
+      for (size_t i = 0; i < CONV_BYTES; i += (STRIDE)) {     \
+        const unsigned char *p = conv_buf + i;                \
+        STEPS                                                 \
+      }                                                       \
+      __asm__ volatile("" ::: "memory");                      \
+    }                                                         \
+    float total = 0;                                          \
+    ACC_VARS(TOTAL)                                           \
+    return total;                                             \
   }
+/* Converting: WIDTH bytes per weight, float accumulators, each weight times h = 1. */
+#define CONV_WAY(name, WIDTH, SETUP, STEPS)                                             \
+  WAY(name, 8 * (WIDTH) * LANES, ACC_DECLARE, ACC_TOTAL, const vec h = VSET1(1.0f); SETUP, \
+      STEPS)
 
 /* A weight vector at a time: LANES weights of WIDTH bytes made LANES floats by AT. */
 #define VECTOR_STEP(c, AT, WIDTH) s##c = VFMA(AT(p + (WIDTH) * LANES * (c)), h, s##c);
@@ -256,23 +259,11 @@ static float isum(ivec v) {
 #define DOT_BYTES 16
 #define DOT_ONES _mm256_set1_epi16(1)
 #endif
-static float way_w8a8(int passes) {
-  ACC_VARS(IACC_DECLARE)
-  const ivec ones = DOT_ONES;
-  for (int r = 0; r < passes; ++r) {
-    for (size_t i = 0; i < CONV_BYTES; i += 8 * DOT_BYTES) {
-      const unsigned char *p = conv_buf + i;
-      ACC_VARS(DOT_STEP)
-    }
-    __asm__ volatile("" ::: "memory");
-  }
-  float total = 0;
-  ACC_VARS(IACC_TOTAL)
-  return total;
-}
+WAY(way_w8a8, 8 * DOT_BYTES, IACC_DECLARE, IACC_TOTAL, const ivec ones = DOT_ONES;,
+    ACC_VARS(DOT_STEP))
 
-/* Fills the buffer with `bytes_per_weight`-byte weights of values in [-8, 7] in that format
- * (f16, bf16 or int8 by `format`) and returns their float sum. */
+/* Fills the buffer with weights of values in [-8, 7] in `format` ('h' float16, 'b' bfloat16,
+ * 'i' int8) and returns their sum. */
 static double fill_conv(char format) {
   for (int b = 0; b < 64; ++b)
     shuffle_up16[b] = b % 4 < 2 ? 0x80 : (unsigned char)((b % 16) / 4 * 4 + b % 4 - 2);
