@@ -317,19 +317,25 @@ std::vector<int64_t> team_sizes_for(const MachineModel &model, const GruSpec &sp
   return sizes;
 }
 
-constexpr int64_t kStepSlicesMaxBatch = 4;
+// The batches that get slices: up to kStepSlicesMaxBatch for every team the slices serve, up
+// to kStepSlicesMaxBatchAlone for the caller alone (see plan_step_slices).
+constexpr int64_t kStepSlicesMaxBatch = 4, kStepSlicesMaxBatchAlone = 16;
 
 void plan_step_slices(const MachineModel &model, const GruSpec &spec, SchedulePlan &plan) {
   plan.step_slices = plan.slice_threads_max = 0;
   const int64_t H = spec.hidden_size, panel = plan.panels.wh;
   if (!plan.panels.packed() || !spec.reset_after || panel <= 0 || H % panel != 0) return;
-  // Few batch rows only: each weight then feeds few FMAs, so the step waits on Wh's bytes.
-  // Measured (Xeon, 2 MiB L2, fp32, D = H = 512, L = 128, 1 thread; run): N = 1 1.66x faster,
-  // N = 4 1.31x, N = 8 1.03x, N = 16 none (0.98x; a team of 2 at AVX2, 16 slices: 0.91x).
-  if (spec.batch > kStepSlicesMaxBatch) return;
+  // Few batch rows: each weight then feeds few FMAs, so the step waits on Wh's bytes.
+  // Measured (Xeon, 2 MiB L2, fp32, D = H = 512, L = 128; run): N = 1 1.66x faster, N = 4
+  // 1.31x, N = 8 1.03x on 1 thread. At N = 16 the caller alone gains a little (1.04x on the
+  // host level: 39.65 against 41.23 ms, the best of 5 runs in turn; 1.01x at AVX2), but a team of
+  // 2 loses (host 0.98x, AVX2 0.91x: each member's half of Wh nearly fits its L2, and the
+  // slices' calls cost more than the misses they save): over 4 rows, the caller alone only.
+  if (spec.batch > kStepSlicesMaxBatchAlone) return;
   const int64_t wh_bytes = 3 * H * H * spec.weight_element_bytes();
+  const int64_t most_threads = spec.batch > kStepSlicesMaxBatch ? 1 : model.cores;
   int64_t threads_max = 0;
-  for (int64_t t = 1; t <= model.cores; ++t)
+  for (int64_t t = 1; t <= most_threads; ++t)
     if (2 * wh_bytes > t * model.l2_bytes) threads_max = t;
   if (threads_max == 0) return;
   // The fewest slices of whole panels, each at most a quarter of L2; else a panel each.

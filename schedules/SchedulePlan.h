@@ -96,8 +96,9 @@ struct SchedulePlan {
 // team member's slices are its part of Wh), for every team of T threads whose members' part of
 // Wh is over half of L2 (slice_threads_max: the largest such T, 1 for the caller alone). Each
 // state's reduction is the whole step's: the same bits. Same conditions as teams (packed
-// weights, reset after); none when Wh fits, or for batches over 4 (their steps wait on the FMAs
-// more than on Wh's bytes: the measurements are in SchedulePlan.cpp).
+// weights, reset after); none when Wh fits; for batches of 5 to 16 only for the caller alone
+// (slice_threads_max 1), none over 16 (their steps wait on the FMAs more than on Wh's bytes:
+// the measurements are in SchedulePlan.cpp).
 void plan_step_slices(const MachineModel &model, const GruSpec &spec, SchedulePlan &plan);
 
 // The team sizes a library gets (gru-gen --threads-max): each T in [2, min(threads_max, the

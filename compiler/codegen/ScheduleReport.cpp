@@ -269,9 +269,10 @@ std::string schedule_report(const GruSpec &spec, const TargetPolicy &policy,
   if (plan.step_slices > 1)
     r += "step slices: " + std::to_string(plan.step_slices) + " of " +
          std::to_string(H / plan.step_slices) +
-         " states, walked forward and backward on alternate timesteps by runs of 1.." +
-         std::to_string(plan.slice_threads_max) +
-         " threads (Wh is over half of their share of L2: SchedulePlan.h)\n";
+         " states, walked forward and backward on alternate timesteps by runs of " +
+         (plan.slice_threads_max > 1 ? "1.." + std::to_string(plan.slice_threads_max) + " threads"
+                                     : std::string("1 thread")) +
+         " (Wh is over half of their share of L2: SchedulePlan.h)\n";
   std::vector<std::string> cpus;
   for (std::stringstream s(m.mca_cpus); s.good();) {
     std::string cpu;
