@@ -65,7 +65,8 @@ MATVEC(matvec48, 48)
 MATVEC(matvec64, 64)
 MATVEC(matvec80, 80)
 
-typedef void (*matvec_fn)(const float *, const float *, float *, int);
+/* One step: W, h in, hp out, walking backward or not (the N = 1 and N = 16 loops alike). */
+typedef void (*step_fn)(const float *, const float *, float *, int);
 
 static int check(const char *what, const float *got, const double *want, int count) {
   for (int i = 0; i < count; ++i)
@@ -77,23 +78,23 @@ static int check(const char *what, const float *got, const double *want, int cou
   return 1;
 }
 
-/* Best ns per step over 15 rounds of `steps` steps, forward or alternating. */
-static double time_matvec(matvec_fn f, const float *W, float *h, float *hp, int alternate,
-                          int steps) {
-  double best = 1e30;
-  for (int round = 0; round < 15; ++round) {
-    const double t0 = now();
-    for (int s = 0; s < steps; ++s) {
-      f(W, h, hp, alternate && (s & 1));
-      h[0] = hp[0] * 1e-9f; /* each step reads the last one's result */
+/* The best seconds per step over 15 rounds of `steps` steps, walking forward (best[0]) and
+ * alternately (best[1]) in turn each round. */
+static void time_steps(step_fn f, const float *W, float *h, float *hp, int steps, double best[2]) {
+  best[0] = best[1] = 1e30;
+  for (int round = 0; round < 15; ++round)
+    for (int alternate = 0; alternate < 2; ++alternate) {
+      const double t0 = now();
+      for (int s = 0; s < steps; ++s) {
+        f(W, h, hp, alternate && (s & 1));
+        h[0] = hp[0] * 1e-9f; /* each step reads the last one's result */
+      }
+      const double t = (now() - t0) / steps;
+      if (t < best[alternate]) best[alternate] = t;
     }
-    const double t = (now() - t0) / steps;
-    if (t < best) best = t;
-  }
-  return best * 1e9;
 }
 
-static int small_h(int H, matvec_fn f, double peak, int last) {
+static int small_h(int H, step_fn f, double peak, int last) {
   float *W = filled((size_t)3 * H * H, 1), *h = filled((size_t)H, 2), *hp = filled((size_t)3 * H, 3);
   double *want = calloc((size_t)3 * H, sizeof(double));
   for (int j = 0; j < 3 * H; ++j)
@@ -105,9 +106,10 @@ static int small_h(int H, matvec_fn f, double peak, int last) {
     ok &= check(backward ? "N=1 backward" : "N=1 forward", hp, want, 3 * H);
   }
   if (ok) {
-    const double fwd = time_matvec(f, W, h, hp, 0, 20000), alt = time_matvec(f, W, h, hp, 1, 20000);
+    double best[2];
+    time_steps(f, W, h, hp, 20000, best);
     printf("  \"n1_h%d\": {\"wh_kib\": %.0f, \"forward_ns\": %.1f, \"alternating_ns\": %.1f", H,
-           3.0 * H * H * 4 / 1024, fwd, alt);
+           3.0 * H * H * 4 / 1024, best[0] * 1e9, best[1] * 1e9);
     if (peak > 0) printf(", \"fma_bound_ns\": %.1f", 2.0 * 3 * H * H / peak);
     printf("}%s\n", last ? "" : ",");
   }
@@ -175,17 +177,8 @@ static int batch(double peak) {
       }
   }
   if (ok) {
-    double best[2] = {1e30, 1e30};
-    for (int round = 0; round < 15; ++round)
-      for (int alternate = 0; alternate < 2; ++alternate) {
-        const double t0 = now();
-        for (int s = 0; s < 40; ++s) {
-          batch_step(W, h, hp, alternate && (s & 1));
-          h[0] = hp[0] * 1e-9f;
-        }
-        const double t = (now() - t0) / 40;
-        if (t < best[alternate]) best[alternate] = t;
-      }
+    double best[2];
+    time_steps(batch_step, W, h, hp, 40, best);
     printf("  \"n16_h512\": {\"wh_kib\": %d, \"forward_us\": %.1f, \"alternating_us\": %.1f",
            3 * BH * BH * 4 / 1024, best[0] * 1e6, best[1] * 1e6);
     if (peak > 0) printf(", \"fma_bound_us\": %.1f", 2.0 * BN * 3 * BH * BH / peak * 1e-3);
