@@ -7,30 +7,51 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The column of xp [rows][3H] (the projection's output, the step's input) that holds gate g's
+ * pre-activation of state i, for the descriptor's xp_panel X: with X > 0 the three gates of each
+ * X states side by side, [H / X][3][X]; with X 0 MLX's order, [3][H]. Wx's row g * H + i and
+ * b's entry go there (schedules/SchedulePlan.h's WeightPanels::xp says why). */
+static __attribute__((unused)) int32_t gru_xp_column(int32_t g, int32_t i, int32_t H,
+                                                     int32_t X) {
+  return X > 0 ? (i / X) * 3 * X + g * X + i % X : g * H + i;
+}
+
+/* Where the packing puts MLX's row c of gate g: its column among the gates x per_gate, in xp's
+ * order for Wx (gates 1, per_gate 3H, xp_panel X > 0), else c itself. */
+static __attribute__((unused)) int32_t gru_pack_column(int32_t c, int32_t gates, int32_t per_gate,
+                                                       int32_t xp_panel) {
+  if (xp_panel == 0 || gates != 1) return c;
+  const int32_t H = per_gate / 3;
+  return gru_xp_column(c / H, c % H, H, xp_panel);
+}
+
 /* The weights as the kernels read them (the descriptor's panels): src is MLX's
  * [gates x per_gate][K]; with panel > 0, dst is its transpose cut into panels of `panel` columns per gate, the gates
- * interleaved, [per_gate / panel][K][gates][panel]; with panel 0, a copy. */
+ * interleaved, [per_gate / panel][K][gates][panel]; with panel 0, a copy. Wx's columns in xp's
+ * order (xp_panel > 0, gates 1: gru_pack_column); Wh passes xp_panel 0. */
 /* Columns [c0, c1) of each gate only, whole panels (a team member's share, runtime/gru_runtime.c);
  * dst is the whole packed matrix. panel > 0. */
 static __attribute__((unused)) void gru_pack_columns(float *dst, const float *src, int32_t gates,
                                                      int32_t per_gate, int32_t K, int32_t panel,
-                                                     int32_t c0, int32_t c1) {
+                                                     int32_t xp_panel, int32_t c0, int32_t c1) {
   const size_t row = (size_t)gates * panel; /* floats per k in a panel */
   for (int32_t g = 0; g < gates; ++g)
     for (int32_t c = c0; c < c1; ++c) {
       const float *in = src + ((size_t)g * per_gate + c) * K;
-      float *out = dst + (size_t)(c / panel) * K * row + (size_t)g * panel + c % panel;
+      const int32_t to = gru_pack_column(c, gates, per_gate, xp_panel);
+      float *out = dst + (size_t)(to / panel) * K * row + (size_t)g * panel + to % panel;
       for (int32_t k = 0; k < K; ++k) out[(size_t)k * row] = in[k];
     }
 }
 
 static __attribute__((unused)) void gru_pack(float *dst, const float *src, int32_t gates,
-                                             int32_t per_gate, int32_t K, int32_t panel) {
-  if (panel == 0) {
+                                             int32_t per_gate, int32_t K, int32_t panel,
+                                             int32_t xp_panel) {
+  if (panel == 0) { /* MLX's layout (GPU targets: xp_panel 0) */
     __builtin_memcpy(dst, src, sizeof(float) * (size_t)gates * per_gate * K);
     return;
   }
-  gru_pack_columns(dst, src, gates, per_gate, K, panel, 0, per_gate);
+  gru_pack_columns(dst, src, gates, per_gate, K, panel, xp_panel, 0, per_gate);
 }
 
 /* ---- Reduced-precision weights (GruSpec's WeightsPrecision, the header's
@@ -123,24 +144,25 @@ static __attribute__((unused)) int8_t gru_quantize(float w, float scale) {
  * stored together (one 32-bit lane of an integer dot product): column c's k at
  * [c / panel][k / k_group][g][c % panel][k % k_group]; MLX's layout [gates x per_gate][Kp].
  * The padding is not written here (gru_pack_converted zeroes it). k_group 1 is gru_pack's
- * layout. */
+ * layout; xp_panel as there (int8 and w8a8 pass 0: their row scales are in MLX's order). */
 static __attribute__((unused)) void gru_pack_converted_columns(void *dst, const float *src,
                                                                int32_t gates, int32_t per_gate,
                                                                int32_t K, int32_t panel,
                                                                int precision,
                                                                const float *row_scale,
-                                                               int32_t k_group, int32_t c0,
-                                                               int32_t c1) {
+                                                               int32_t k_group, int32_t xp_panel,
+                                                               int32_t c0, int32_t c1) {
   const size_t Kp = ((size_t)K + (size_t)k_group - 1) / (size_t)k_group * (size_t)k_group;
   const size_t row = (size_t)gates * panel;
   for (int32_t g = 0; g < gates; ++g)
     for (int32_t c = c0; c < c1; ++c) {
       const size_t j = (size_t)g * per_gate + c;
       const float *in = src + j * K;
+      const int32_t col = panel == 0 ? c : gru_pack_column(c, gates, per_gate, xp_panel);
       /* Element k's place: MLX's j * Kp + k, or the panels' (gru_pack, in groups of k). */
       const size_t at = panel == 0 ? j * Kp
-                                   : (size_t)(c / panel) * Kp * row +
-                                         ((size_t)g * panel + c % panel) * (size_t)k_group;
+                                   : (size_t)(col / panel) * Kp * row +
+                                         ((size_t)g * panel + col % panel) * (size_t)k_group;
       for (int32_t k = 0; k < K; ++k) {
         const size_t to =
             at + (panel == 0 ? (size_t)k
@@ -156,12 +178,13 @@ static __attribute__((unused)) void gru_pack_converted_columns(void *dst, const 
 static __attribute__((unused)) void gru_pack_converted(void *dst, const float *src,
                                                        int32_t gates, int32_t per_gate,
                                                        int32_t K, int32_t panel, int precision,
-                                                       const float *row_scale, int32_t k_group) {
+                                                       const float *row_scale, int32_t k_group,
+                                                       int32_t xp_panel) {
   const size_t Kp = ((size_t)K + (size_t)k_group - 1) / (size_t)k_group * (size_t)k_group;
   if (Kp != (size_t)K) /* the padding: zero weights */
     __builtin_memset(dst, 0, (size_t)gru_precision_bytes(precision) * gates * per_gate * Kp);
   gru_pack_converted_columns(dst, src, gates, per_gate, K, panel, precision, row_scale, k_group,
-                             0, per_gate);
+                             xp_panel, 0, per_gate);
 }
 
 /* w8a8's row data after the `rows` scales: each row's integer sum sum_k q[j][k] (the quantized

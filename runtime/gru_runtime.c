@@ -400,14 +400,14 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
   dense(&m->h_step, dev, (float *)(block + layout->h_step), H, N, 0);
   m->x_tail = (float *)(block + layout->x_tail);
   if (!in_place && precision == GRU_PRECISION_F32) {
-    gru_pack(wx, w->Wx, 1, G, D, d->wx_panel);
-    if (!team_packs_wh) gru_pack(wh, w->Wh, 3, H, H, d->wh_panel);
+    gru_pack(wx, w->Wx, 1, G, D, d->wx_panel, d->xp_panel);
+    if (!team_packs_wh) gru_pack(wh, w->Wh, 3, H, H, d->wh_panel, 0);
   } else if (!in_place) {
     gru_pack_converted(wx, w->Wx, 1, G, D, d->wx_panel, precision,
-                       (const float *)(block + layout->wx_scale), kg);
+                       (const float *)(block + layout->wx_scale), kg, d->xp_panel);
     if (!team_packs_wh)
       gru_pack_converted(wh, w->Wh, 3, H, H, d->wh_panel, precision,
-                         (const float *)(block + layout->wh_scale), kg);
+                         (const float *)(block + layout->wh_scale), kg, 0);
   }
   __builtin_memset(zeros, 0, sizeof(float) * (size_t)N * H);
   gru_status s = GRU_OK;
@@ -415,7 +415,8 @@ static gru_status layer_init(gru_rt_model *m, const gru_model_descriptor *md,
     float *wb = (float *)(block + layout->b), *wbhn = (float *)(block + layout->bhn);
     dense(&m->b, dev, wb, G, 0, 0);
     dense(&m->bhn, dev, wbhn, H, 0, 0);
-    __builtin_memcpy(wb, w->b, sizeof(float) * (size_t)G);
+    for (int32_t j = 0; j < G; ++j) /* in xp's order, as Wx's rows */
+      wb[gru_xp_column(j / H, j % H, H, d->xp_panel)] = w->b[j];
     __builtin_memcpy(wbhn, w->bhn, sizeof(float) * (size_t)H);
     if (s == GRU_OK) s = upload(device, &m->b);
     if (s == GRU_OK) s = upload(device, &m->bhn);
@@ -568,13 +569,13 @@ static void pack_member(gru_team *t, int32_t member, void *arg) {
     const gru_layer_descriptor *d = sub->d;
     const int32_t H = d->hidden_size, Hs = H / t->threads;
     if (d->weights_precision == GRU_PRECISION_F32) {
-      gru_pack_columns((float *)sub->Wh.buf.host, j->w[i].Wh, 3, H, H, d->wh_panel,
+      gru_pack_columns((float *)sub->Wh.buf.host, j->w[i].Wh, 3, H, H, d->wh_panel, 0,
                        member * Hs, (member + 1) * Hs);
     } else {
       const float *scales =
           (const float *)((const uint8_t *)sub + layout_of(d, sub->in_place)->wh_scale);
       gru_pack_converted_columns(sub->Wh.buf.host, j->w[i].Wh, 3, H, H, d->wh_panel,
-                                 d->weights_precision, scales, d->k_group, member * Hs,
+                                 d->weights_precision, scales, d->k_group, 0, member * Hs,
                                  (member + 1) * Hs);
     }
   }

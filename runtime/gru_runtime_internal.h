@@ -15,7 +15,7 @@
 
 #include "HalideRuntime.h"
 
-#define GRU_LAYER_DESCRIPTOR_VERSION 5
+#define GRU_LAYER_DESCRIPTOR_VERSION 6
 #define GRU_MODEL_DESCRIPTOR_VERSION 3
 
 /* The Halide kernels' signatures (user_context first). Projection, xp = x Wx^T + b:
@@ -100,8 +100,10 @@ typedef struct gru_layer_descriptor {
   /* The weight layout the kernels read (gru-gen's schedule plan, schedules/SchedulePlan.h):
    * packed panels of wx_panel columns of Wx^T ([3H/wx_panel][D][wx_panel]) and of wh_panel
    * states of Wh^T, the three gates interleaved ([H/wh_panel][H][3][wh_panel]); 0 and 0: MLX's
-   * [3H][D], [3H][H]. */
-  int32_t wx_panel, wh_panel;
+   * [3H][D], [3H][H]. xp_panel: the order of xp's 3H columns, Wx's rows and b's entries
+   * (gru_pack.h's gru_xp_column: 0, MLX's gate after gate; X > 0, the three gates of each X
+   * states side by side); the step kernels read xp in it. */
+  int32_t wx_panel, wh_panel, xp_panel;
   /* How Wx and Wh are stored (GRU_PRECISION_* of gru_pack.h: create converts the caller's
    * float32 into it while packing), and the Halide type of the kernels' weight buffers:
    * float32, float16, bfloat16, int8, uint16 holding f16/bf16 bits on GPU targets, whose

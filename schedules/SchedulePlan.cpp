@@ -197,8 +197,9 @@ WeightPanels panels_for(const MachineModel &m, const GruSpec &spec, const CpuTil
   // w8a8: one panel of Wx (its projection tile spans several panels, whose lane-repeated
   // column indices Halide's simplifier cannot always make contiguous); Wh's panels are the
   // step's tiles (GruStep.cpp indexes them by panel and column, no division).
-  if (spec.quantized_activations()) return {G, wh};
-  return {G % p == 0 ? p : G, wh};
+  const int64_t xp = wh < H && !spec.has_weight_scales() ? wh : 0;
+  if (spec.quantized_activations()) return {G, wh, xp};
+  return {G % p == 0 ? p : G, wh, xp};
 }
 
 SchedulePlan plan_from_model(const MachineModel &m, const GruSpec &spec, int64_t block_rows,

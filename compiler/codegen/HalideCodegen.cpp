@@ -83,6 +83,7 @@ struct Kernel {
   const std::vector<PipelineSchedule> &schedules;
   const KernelPlan &plan;  // its tile (for the own CPU schedule)
   int64_t panel;           // its weights' panel width (SchedulePlan's panels), 0: MLX's layout
+  int64_t xp_panel = 0;    // the order of xp's columns the step reads (the plan's panels.xp)
   std::string variant = {};  // a portable target's feature level (TargetPolicy::variant)
   int64_t team = 0;  // a team step's team size (GruStep's `team`), 0 for every other kernel
 };
@@ -103,6 +104,7 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
       {"tile_rows", std::to_string(kernel.plan.tile.rows)},
       {"k_block", std::to_string(kernel.plan.tile.k_block)},
       {"tile_panels", std::to_string(kernel.plan.tile.panels)},
+      {"xp_panel", std::to_string(kernel.xp_panel)},
       {"gpu_threads", std::to_string(kernel.plan.block.threads)},
       {"gpu_rows", std::to_string(kernel.plan.block.rows)},
       {"weights_precision", precision_name(spec.weights_precision)},
@@ -174,6 +176,7 @@ std::vector<Kernel> kernels_of(const GruSpec &spec, const TargetPolicy &policy,
   std::vector<std::string> names;
   for (Kernel &k : kernels) {
     k.variant = policy.variant;
+    k.xp_panel = plan.panels.xp;
     names.push_back(k.suffix);
   }
   if (names != spec.kernel_suffixes(plan.team_sizes, plan.step_slices))

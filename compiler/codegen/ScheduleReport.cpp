@@ -248,7 +248,11 @@ std::string schedule_report(const GruSpec &spec, const TargetPolicy &policy,
   if (plan.panels.packed())
     r += "weight panels: Wx " + std::to_string(plan.panels.wx) + " columns (of " +
          std::to_string(3 * H) + "), Wh " + std::to_string(plan.panels.wh) + " states (of " +
-         std::to_string(H) + ")\n";
+         std::to_string(H) + ")" +
+         (plan.panels.xp > 0 ? "; xp's columns: r, z, n side by side per " +
+                                   std::to_string(plan.panels.xp) + " states"
+                             : "") +
+         "\n";
   else
     r += "weight layout: MLX's ([3H][D], [3H][H])\n";
   if (spec.weights_precision != WeightsPrecision::F32) {

@@ -260,6 +260,7 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
          "    .block_rows = " + num(spec.projection_block_rows()) + ",\n"
          "    .wx_panel = " + num(plan.panels.wx) + ",\n"
          "    .wh_panel = " + num(plan.panels.wh) + ",\n"
+         "    .xp_panel = " + num(plan.panels.xp) + ",\n"
          "    .weights_precision = " + precision_enum + ",\n"
          "    .weight_type_code = " + num(int64_t(weight_type.code())) + ",\n"
          "    .weight_type_bits = " + num(weight_type.bits()) + ",\n"
@@ -551,11 +552,12 @@ fs::path assemble_embedded_weights(const GruSpec &spec, const GruWeights &weight
     for (int64_t layer = 0; layer < spec.layers; ++layer)
       for (int64_t d = 0; d < spec.directions(); ++d) {
         const int64_t D = spec.layer_input_size(layer);
+        const WeightPanels &panels = plans.front().panels;
         grugen_pack_weights(values.data() + at, weights.values.data() + at, 1, int32_t(G),
-                            int32_t(D), int32_t(plans.front().panels.wx));
+                            int32_t(D), int32_t(panels.wx), int32_t(panels.xp));
         at += size_t(G * D);
         grugen_pack_weights(values.data() + at, weights.values.data() + at, 3, int32_t(H),
-                            int32_t(H), int32_t(plans.front().panels.wh));
+                            int32_t(H), int32_t(panels.wh), 0);
         at += size_t(G * H) + (spec.has_bias ? size_t(G + H) : 0);
       }
     if (at != values.size())

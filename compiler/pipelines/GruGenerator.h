@@ -54,6 +54,9 @@ class GruGenerator : public Halide::Generator<T> {
   GeneratorParam<int> tile_rows{"tile_rows", 1, 1, 1 << 20};
   GeneratorParam<int> k_block{"k_block", 0, 0, 1 << 20};
   GeneratorParam<int> tile_panels{"tile_panels", 1, 1, 1 << 20};
+  // The order of xp's columns the step reads (SchedulePlan.h's WeightPanels::xp): 0, MLX's;
+  // X > 0, the gates of each X states side by side (xp_column).
+  GeneratorParam<int> xp_panel{"xp_panel", 0, 0, 1 << 20};
   // The own GPU schedule's thread block (SchedulePlan.h's GpuBlock).
   GeneratorParam<int> gpu_threads{"gpu_threads", 64, 1, 1024};
   GeneratorParam<int> gpu_rows{"gpu_rows", 1, 1, 1024};
@@ -73,6 +76,13 @@ class GruGenerator : public Halide::Generator<T> {
 
  protected:
   int gates() const { return 3 * int(hidden_size); }
+  // xp's column of gate g's pre-activation of state i (runtime/gru_pack.h's gru_xp_column, which
+  // orders Wx's rows and b at create).
+  Halide::Expr xp_column(Halide::Expr i, int g) const {
+    const int X = xp_panel, H = hidden_size;
+    if (X == 0) return i + g * H;
+    return (i / X) * (3 * X) + g * X + i % X;
+  }
 
   bool packed_weights() const { return int(panel) > 0; }
   WeightsPrecision precision() const { return weights_precision; }

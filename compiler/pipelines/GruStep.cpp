@@ -136,13 +136,13 @@ class GruStep : public GruGenerator<GruStep> {
     if (scaled_weights() && !quantized_activations()) {
       hp_r = hp_r * scale(at), hp_z = hp_z * scale(at + H), hp_n = hp_n * scale(at + 2 * H);
     }
-    r(i, n) = sigmoid(xp(at, n) + hp_r);
-    z(i, n) = sigmoid(xp(at + H, n) + hp_z);
+    r(i, n) = sigmoid(xp(xp_column(at, 0), n) + hp_r);
+    z(i, n) = sigmoid(xp(xp_column(at, 1), n) + hp_z);
     Halide::Expr pre;
     Halide::Func rh("rh"), hn("hn");
     if (reset_after) {
       if (has_bias) hp_n += (*bhn)(at);
-      pre = xp(at + 2 * H, n) + r(i, n) * hp_n;
+      pre = xp(xp_column(at, 2), n) + r(i, n) * hp_n;
     } else {
       // hp is read for the r and z gates only, so bounds inference computes those rows alone.
       rh(i, n) = r(i, n) * h(i, n);
@@ -150,7 +150,7 @@ class GruStep : public GruGenerator<GruStep> {
       hn(i, n) = 0.0f;
       auto rh_at = [&](Halide::Expr kk) { return rh(kk, n); };
       hn(i, n) = accumulate(hn(i, n), Wh, 3, H, k, 2, i, rh_at);
-      pre = xp(i + 2 * H, n) + (scaled_weights() ? hn(i, n) * scale(i + 2 * H) : hn(i, n));
+      pre = xp(xp_column(i, 2), n) + (scaled_weights() ? hn(i, n) * scale(i + 2 * H) : hn(i, n));
       if (has_bias) pre += (*bhn)(i);
     }
     c(i, n) = vector_tanh ? tanh_by_exp(pre) : Halide::tanh(pre);

@@ -5,6 +5,6 @@
 #include "gru_pack.h"
 
 void grugen_pack_weights(float *dst, const float *src, int32_t gates, int32_t per_gate, int32_t K,
-                         int32_t panel) {
-  gru_pack(dst, src, gates, per_gate, K, panel);
+                         int32_t panel, int32_t xp_panel) {
+  gru_pack(dst, src, gates, per_gate, K, panel, xp_panel);
 }

@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
   float *scale = (float *)malloc(sizeof(float) * (size_t)R);
   int8_t *q = (int8_t *)malloc((size_t)R * K);
   if (gru_row_scales(scale, W, R, K) != 0) return 3;
-  gru_pack_converted(q, W, 1, R, K, 0, GRU_PRECISION_INT8, scale, 1);
+  gru_pack_converted(q, W, 1, R, K, 0, GRU_PRECISION_INT8, scale, 1, 0);
   fwrite(scale, sizeof(float), (size_t)R, out);
   fwrite(q, 1, (size_t)R * K, out);
   W[(size_t)R * K / 2] = __builtin_nanf("");

@@ -103,7 +103,7 @@ int halide_get_num_threads(void) { return 1; }
 
 /* ---- Stub kernels ------------------------------------------------------------------------- */
 
-static int32_t wx_panel, wh_panel; /* the weight layout the stubs read (the descriptor's) */
+static int32_t wx_panel, wh_panel, xp_panel; /* the layout the stubs read (the descriptor's) */
 static int projection_calls, projection_rows, step_calls;
 static int kernel_fails;      /* nonzero: the next kernel reports this Halide error code */
 
@@ -120,6 +120,12 @@ static size_t packed_at(int gates, int per_gate, int K, int panel, int g, int c,
   if (panel == 0) return ((size_t)g * per_gate + c) * K + k;
   return (size_t)(c / panel) * K * gates * panel + (size_t)k * gates * panel +
          (size_t)g * panel + c % panel;
+}
+/* The column of xp (and of packed Wx, and b's entry) of gate g's state i of H, for xp_panel X:
+ * X > 0, the gates of each X states side by side, [H / X][3][X]; 0, MLX's [3][H]. From the
+ * layout's definition (runtime/gru_runtime_internal.h), not from the runtime's code. */
+static int xp_col(int g, int i, int H, int X) {
+  return X > 0 ? (i / X) * 3 * X + g * X + i % X : g * H + i;
 }
 /* W [G][cols] in MLX order, whatever the layout: Wx (gates 1) or Wh (gates 3). */
 static float weight(const struct halide_buffer_t *w, int gates, int per_gate, int K, int panel,
@@ -169,8 +175,10 @@ static int step(void const *uc, struct halide_buffer_t *xp, struct halide_buffer
         hp[g] = 0.0f;
         for (int k = 0; k < H; ++k) hp[g] += at2(h, k, n) * weight(Wh, 3, H, H, wh_panel, g * H + i, k);
       }
-      const float r = sigmoid(at2(xp, i, n) + hp[0]), z = sigmoid(at2(xp, H + i, n) + hp[1]);
-      const float c = tanhf(at2(xp, 2 * H + i, n) +
+      /* xp in the descriptor's order; the projection stub wrote packed Wx's column j there. */
+      const float r = sigmoid(at2(xp, xp_col(0, i, H, xp_panel), n) + hp[0]),
+                  z = sigmoid(at2(xp, xp_col(1, i, H, xp_panel), n) + hp[1]);
+      const float c = tanhf(at2(xp, xp_col(2, i, H, xp_panel), n) +
                             r * (hp[2] + (bhn ? ((const float *)bhn->host)[i] : 0.0f)));
       *at2w(h_next, i, n) = (1.0f - z) * c + z * at2(h, i, n);
     }
@@ -195,7 +203,8 @@ static uint64_t carve(uint64_t *at, uint64_t floats) {
 }
 
 /* pack_weights: 0, MLX's layout; 1, packed in one panel (wx_panel 3H, wh_panel H); 2, in
- * several panels (wx_panel 3, wh_panel the smallest divisor of H above 1). Sets the stubs'. */
+ * several panels (wx_panel 3, wh_panel the smallest divisor of H above 1); 3, as 2 with xp's
+ * columns (Wx's rows, b) in the order of Wh's panels (xp_panel wh_panel). Sets the stubs'. */
 static gru_layer_descriptor make(int32_t D, int32_t H, int32_t N, int bias, int32_t block_rows,
                                  int pack_weights) {
   gru_layer_descriptor d;
@@ -206,12 +215,13 @@ static gru_layer_descriptor make(int32_t D, int32_t H, int32_t N, int bias, int3
   d.block_rows = block_rows;
   d.wx_panel = pack_weights == 0 ? 0 : pack_weights == 1 ? 3 * H : 3;
   d.wh_panel = pack_weights == 0 ? 0 : H;
-  for (int32_t p = 2; pack_weights == 2 && p < H; ++p)
+  for (int32_t p = 2; pack_weights >= 2 && p < H; ++p)
     if (H % p == 0) {
       d.wh_panel = p;
       break;
     }
-  wx_panel = d.wx_panel, wh_panel = d.wh_panel;
+  d.xp_panel = pack_weights == 3 ? d.wh_panel : 0;
+  wx_panel = d.wx_panel, wh_panel = d.wh_panel, xp_panel = d.xp_panel;
   d.row_align_floats = 1;
   d.k_group = 1;
   uint64_t at = 1024;
@@ -353,9 +363,12 @@ static void test_numbers(int D, int H, int N, int bias, int block_rows, int pack
   /* The weights, in the descriptor's panels or in MLX's [3H][D]. */
   const float *wx = (const float *)(block + d.layout.Wx), *wh = (const float *)(block + d.layout.Wh);
   int layout_ok = 1;
-  for (int j = 0; j < G; ++j)
+  for (int j = 0; j < G; ++j) {
+    const int col = xp_col(j / H, j % H, H, d.xp_panel); /* Wx's row j: xp's column */
     for (int k = 0; k < D; ++k)
-      layout_ok &= wx[packed_at(1, G, D, d.wx_panel, 0, j, k)] == Wx[j * D + k];
+      layout_ok &= wx[packed_at(1, G, D, d.wx_panel, 0, col, k)] == Wx[j * D + k];
+    if (bias) layout_ok &= ((const float *)(block + d.layout.b))[col] == b[j];
+  }
   for (int j = 0; j < G; ++j)
     for (int k = 0; k < H; ++k)
       layout_ok &= wh[packed_at(3, H, H, d.wh_panel, j / H, j % H, k)] == Wh[j * H + k];
@@ -646,6 +659,10 @@ int main(int argc, char **argv) {
   /* Several panels of Wx and Wh. */
   test_numbers(3, 4, 2, 1, 4, 2, 8);
   test_numbers(5, 6, 3, 0, 4, 2, 3);
+  /* ... with xp's columns in the order of Wh's panels (Wx's rows and b as the step reads xp). */
+  test_numbers(3, 4, 2, 1, 4, 3, 8);
+  test_numbers(4, 6, 2, 1, 4, 3, 5);
+  test_numbers(5, 6, 3, 0, 4, 3, 3);
   /* Stacks: 3 forward layers (D != H: deep layers read H); 2 bidirectional layers with rows
    * of different lengths; a reverse layer; D == OUTPUT_SIZE. */
   static const int32_t lengths3[] = {5, 2, 1}, lengths2[] = {3, 1}, full[] = {4, 4};
