@@ -54,7 +54,8 @@ struct GpuBlock {
 // ([H / X][3][X]; runtime/gru_pack.h's gru_xp_column), so that the step's tile of X states reads
 // its r, z and n pre-activations of a batch row as one contiguous run: 16 rows of 3 runs far
 // apart made 48 streams at N = 16, more than the L2 streamer follows (measured on a Xeon with
-// AVX-512, D = H = 256, N = 16, `run`: 8.45 -> 8.13 ms; H = 512: 41.5 -> 39.2 ms). The order is
+// AVX-512, one thread, `run` at D = H = 256, N = 16: 8.42 -> 8.16 ms; H = 512: 39.3 -> 38.8 ms;
+// the AVX2 target H = 512: 68.6 -> 67.1 ms; N = 1 unchanged). The order is
 // Wx's rows (and b's) as create packs them: the projection computes the columns in any order. X
 // is Wh's panel where that cuts H in several panels; 0 for one panel (the same order) and for
 // int8 and w8a8, whose row scales follow MLX's rows.
