@@ -321,6 +321,13 @@ std::vector<int64_t> team_sizes_for(const MachineModel &model, const GruSpec &sp
 // The batches that get slices: up to kStepSlicesMaxBatch for every team the slices serve, up
 // to kStepSlicesMaxBatchAlone for the caller alone (see plan_step_slices).
 constexpr int64_t kStepSlicesMaxBatch = 4, kStepSlicesMaxBatchAlone = 16;
+// The most slices a step is cut into: each is a kernel call (its views, its tile's set-up), and
+// finer slices than this saved less than their calls cost. Measured (Xeon, 2 MiB L2; the AVX2
+// target, whose class model has 512 KiB of L2: D = H = 512, one thread, `run`, three rounds in
+// turn): N = 16, 32 slices of 96 KiB 61.5-65.6 ms, 8 of 384 KiB 60.6-62.9 ms; N = 4 17.2 against
+// 16.9-17.0 ms, a team of 2 8.40-8.43 against 8.03-8.17 ms; N = 1 (16 slices of 192 KiB)
+// 8.54-8.67 against 8.47-8.61 ms; 4 slices lost there (8.78-8.87 ms).
+constexpr int64_t kStepSlicesMax = 8;
 
 void plan_step_slices(const MachineModel &model, const GruSpec &spec, SchedulePlan &plan) {
   plan.step_slices = plan.slice_threads_max = 0;
@@ -339,11 +346,15 @@ void plan_step_slices(const MachineModel &model, const GruSpec &spec, SchedulePl
   for (int64_t t = 1; t <= most_threads; ++t)
     if (2 * wh_bytes > t * model.l2_bytes) threads_max = t;
   if (threads_max == 0) return;
-  // The fewest slices of whole panels, each at most a quarter of L2; else a panel each.
+  // The fewest slices of whole panels, each at most a quarter of L2 (else a panel each), and
+  // at most kStepSlicesMax.
   const int64_t panels = H / panel;
   if (panels < 2) return;
   int64_t q = 2;
   while (q < panels && (panels % q != 0 || 4 * wh_bytes > q * model.l2_bytes)) ++q;
+  // At most kStepSlicesMax: the largest number of whole panels' slices up to it.
+  while (q > kStepSlicesMax || panels % q != 0) --q;
+  if (q < 2) return;
   plan.step_slices = q;
   plan.slice_threads_max = threads_max;
 }

@@ -103,7 +103,8 @@ struct SchedulePlan {
 // which is read last). Walking the states' panels forward on one timestep and backward on the
 // next starts each timestep on the part the last one left in L2 (measured on a Xeon with 2 MiB
 // L2, fp32, N = 1: H = 512 from 100 to 51 us per step; H = 384 from 18 to 11.5). The pass is cut
-// into Q slices of at most a quarter of L2 each where whole panels allow (else a panel each; a
+// into Q slices of at most a quarter of L2 each where whole panels allow, Q at most 8 (each
+// slice is a kernel call; SchedulePlan.cpp's kStepSlicesMax) (else a panel each; a
 // team member's slices are its part of Wh), for every team of T threads whose members' part of
 // Wh is over half of L2 (slice_threads_max: the largest such T, 1 for the caller alone). Each
 // state's reduction is the whole step's: the same bits. Same conditions as teams (packed
