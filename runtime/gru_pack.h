@@ -16,8 +16,8 @@ static __attribute__((unused)) int32_t gru_xp_column(int32_t g, int32_t i, int32
   return X > 0 ? (i / X) * 3 * X + g * X + i % X : g * H + i;
 }
 
-/* Where the packing puts MLX's row c of gate g: its column among the gates x per_gate, in xp's
- * order for Wx (gates 1, per_gate 3H, xp_panel X > 0), else c itself. */
+/* The packed column of a matrix's row c of a gate (MLX's order, c < per_gate): for Wx (gates 1,
+ * per_gate 3H) with xp_panel X > 0 its column in xp's order, else c itself. */
 static __attribute__((unused)) int32_t gru_pack_column(int32_t c, int32_t gates, int32_t per_gate,
                                                        int32_t xp_panel) {
   if (xp_panel == 0 || gates != 1) return c;
