@@ -14,6 +14,8 @@
 // element in blocks of the plan's GpuBlock, reductions kept in registers, no atomics.
 #pragma once
 
+#include <vector>
+
 #include "Halide.h"
 #include "schedules/SchedulePlan.h"
 
@@ -58,6 +60,9 @@ struct StepFuncs {
   int k_per_step = 1;  // the k each step of k adds (2 with bf16 pairs: k runs over K / 2)
   bool team = false;  // a team member's step (the runtime's thread): never a parallel loop
   DotInputs dot;      // w8a8: hp is the int32 dot product over (dot.kk, dot.ko = k)
+  // The gate stages h_next reads (r, z, then the n gate's tanh, each over (i, n)); empty where
+  // they stay inlined into h_next.
+  std::vector<Halide::Func> gates;
 };
 
 // The step with the reset gate before the n gate's product (reset_after = false): `step.hp`

@@ -182,6 +182,7 @@ class GruStep : public GruGenerator<GruStep> {
       if (own_schedule == OwnSchedule::Gpu) schedule_reset_before_step_for_gpu(before);
       return;
     }
+    funcs.gates = {r, z, c};
     if (own_schedule == OwnSchedule::Cpu) schedule_step_for_cpu(get_target(), funcs);
     if (own_schedule == OwnSchedule::Gpu) schedule_step_for_gpu(funcs);
   }
