@@ -289,10 +289,11 @@ TargetPolicy make_policy(const std::string &name, const Target &target, int para
     p.device = device->api;
     p.device_interface = device->interface;
     p.device_source_extension = device->source_extension;
-    // GPU targets keep MLX's layout (their schedules were written for it) and Halide's tanh, and
-    // align the rows the time loop slices (OpenCL sub-buffers must start 256-byte aligned).
+    // GPU targets keep MLX's layout (their schedules were written for it) and Halide's exp and
+    // tanh, and align the rows the time loop slices (OpenCL sub-buffers must start 256-byte
+    // aligned).
     p.packed_weights = false;
-    p.vector_tanh = false;
+    p.vector_gates = false;
     p.row_align_floats = kDeviceRowAlignFloats;
     // Metal and OpenCL share one schedule, so the OpenCL run on PoCL vouches for Metal.
     // Li2018 is not offered: it emits atomics, which the Metal backend rejects.

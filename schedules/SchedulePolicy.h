@@ -99,9 +99,10 @@ struct TargetToolchain {
   int32_t bf16_pairs_max_batch = 0;
   // The target's class of machine: what the schedule plan is made from.
   MachineModel machine;
-  // tanh in vector arithmetic (GruStep.cpp's vector_tanh; CPU backends would call libm's tanhf
-  // lane by lane) or Halide::tanh (GPU targets, which have a native one).
-  bool vector_tanh = true;
+  // The gates' sigmoid and tanh in gru-gen's own vector arithmetic (GruStep.cpp's
+  // vector_sigmoid and vector_tanh: CPU backends would call libm's tanhf lane by lane, and
+  // Halide's vector exp costs more) or Halide's exp and tanh (GPU targets, which have native ones).
+  bool vector_gates = true;
   // The rows of the arrays the time loop slices on the device start at multiples of this many
   // floats (kDeviceRowAlignFloats on GPU targets; 1, no padding, on CPU targets).
   int64_t row_align_floats = 1;

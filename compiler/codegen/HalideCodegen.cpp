@@ -98,7 +98,7 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
       {"has_bias", spec.has_bias ? "true" : "false"},
       {"reset_after", spec.reset_after ? "true" : "false"},
       {"rows", std::to_string(kernel.rows)},
-      {"vector_tanh", policy.vector_tanh ? "true" : "false"},
+      {"vector_gates", policy.vector_gates ? "true" : "false"},
       {"panel", std::to_string(kernel.panel)},
       {"tile_vectors", std::to_string(kernel.plan.tile.vectors)},
       {"tile_rows", std::to_string(kernel.plan.tile.rows)},

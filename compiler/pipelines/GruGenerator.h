@@ -39,7 +39,7 @@ class GruGenerator : public Halide::Generator<T> {
   GeneratorParam<int> rows{"rows", 1, 1, 1 << 20};
   // Target-dependent decisions, made by the target policy (TargetToolchain in
   // schedules/SchedulePolicy.h, which says what each means) and passed in by codegen.
-  GeneratorParam<bool> vector_tanh{"vector_tanh", true};
+  GeneratorParam<bool> vector_gates{"vector_gates", true};
   // The policy's own schedule to apply (PipelineSchedule): none where an autoscheduler runs.
   GeneratorParam<OwnSchedule> own_schedule{"own_schedule",
                                            OwnSchedule::None,
