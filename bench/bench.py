@@ -22,8 +22,9 @@ L=128, D=H, H in --hidden, N in --batch) and thread count (--threads):
      weight (with its FMA) and w8a8's integer product per weight: the roofline of each point;
   5. where gru-gen has `--emit schedule-report`, its predictions for arm64-linux and arm64-macos.
 Then the model points (--model-hidden, --model-batch; --model-layers layers, bidirectional, D=H,
-L and fp32 as above): gru-gen generates the model's library (--layers K --bidirectional), the
-harness times run_ex (create_layers, no lengths, zero initial state), its output is checked
+L and fp32 as above): gru-gen generates the model's library (--layers K --bidirectional, and
+--threads-max as at the grid), the harness times run_ex (create_layers, no lengths, zero initial
+state; with 2+ threads the faster of Halide's pool and a persistent team), its output is checked
 against ONNX Runtime's (the model as one bidirectional GRU node per layer, <= 1e-5), and the peers
 that compute such a model in one call (ONNX Runtime, PyTorch's nn.GRU(num_layers=K,
 bidirectional=True), oneDNN's lbr_gru with one bidirectional_concat primitive per layer) are checked
@@ -679,8 +680,10 @@ def run_peers(work, points, lv, t, budget, tag="", only=None):
 
 
 def measure_models(args, work, levels, threads, L, onednn_exe):
-    """The model points: gru-gen's library for each level, checked against ONNX Runtime
-    (<= 1e-5), timed by the harness; oneDNN and peers.py's peers checked against it and timed.
+    """The model points: gru-gen's library for each level (with team kernels for the most of
+    --threads), checked against ONNX Runtime (<= 1e-5), timed by the harness (with 2+ threads on
+    Halide's pool and with a persistent team, keeping the faster; both must repeat the one-thread
+    bytes); oneDNN and peers.py's peers checked against it and timed.
     With --rounds R, the timings (gru-gen's, oneDNN's, then peers.py's) are repeated R times one
     after the other, each implementation keeping its fastest round: on a loaded machine no
     implementation is measured only at its worst moment. Returns the points and peers.py's
@@ -704,7 +707,8 @@ def measure_models(args, work, levels, threads, L, onednn_exe):
             for lv in levels:
                 out = os.path.join(pdir, "lib_" + lv["name"])
                 p["gen_s"][lv["name"]] = gru_gen(out, d, h, n, name, lv["target"],
-                                                 ["--layers", str(layers), "--bidirectional"])
+                                                 ["--layers", str(layers), "--bidirectional"] +
+                                                 team_flags(threads))
                 p["exe"][lv["name"]] = build_harness(pdir, out, name, lv)
             points.append(p)
 
@@ -712,11 +716,32 @@ def measure_models(args, work, levels, threads, L, onednn_exe):
     for rnd in range(args.rounds):
         for p in points:
             for lv in levels:
+                one = None  # the one-thread output's bytes, which every other way must repeat
                 for t in threads:
-                    out_file = os.path.join(p["dir"], f"ours_{lv['name']}_t{t}.f32")
-                    res = run_harness(p["exe"][lv["name"]], p["dir"], L, t, out_file,
-                                      args.budget)
-                    got = np.fromfile(out_file, np.float32).reshape(p["ref"].shape)
+                    # With 2+ threads, Halide's pool and a persistent team (as at the single-layer
+                    # points), keeping the faster.
+                    res = None
+                    for team in ([None, t] if t > 1 else [None]):
+                        way = "team" if team else "pool"
+                        out_file = os.path.join(p["dir"], f"ours_{lv['name']}_t{t}_{way}.f32")
+                        r = run_harness(p["exe"][lv["name"]], p["dir"], L, t, out_file,
+                                        args.budget, team=team, team_optional=True)
+                        if r is None:
+                            log(f"bench: {lv['name']} {p['key']} T={t}: no team of {t}")
+                            continue
+                        with open(out_file, "rb") as f:
+                            raw = f.read()
+                        one = raw if one is None else one
+                        if raw != one:
+                            raise SystemExit(f"bench: gru-gen ({lv['name']}) {p['key']}: {t} "
+                                             f"threads ({way}) differ from one thread")
+                        r["threads_by"] = way
+                        if res is None or r["run"]["min_s"] < res["run"]["min_s"]:
+                            res = r
+                    shutil.copyfile(os.path.join(p["dir"], f"ours_{lv['name']}_t{t}_pool.f32"),
+                                    os.path.join(p["dir"], f"ours_{lv['name']}_t{t}.f32"))
+                    got = np.fromfile(os.path.join(p["dir"], f"ours_{lv['name']}_t{t}.f32"),
+                                      np.float32).reshape(p["ref"].shape)
                     err = float(np.max(np.abs(got - p["ref"])))
                     if err > OURS_TOLERANCE:
                         raise SystemExit(f"bench: gru-gen ({lv['name']}) {p['key']} differs "
@@ -724,7 +749,7 @@ def measure_models(args, work, levels, threads, L, onednn_exe):
                     res["max_abs_diff_vs_onnxruntime"] = err
                     p["ours"][(lv["name"], t)] = faster(p["ours"].get((lv["name"], t)), res)
                     msg = (f"bench: round {rnd + 1}/{args.rounds} {lv['name']} {p['key']} T={t}: "
-                           f"gru-gen run_ex {res['run']['min_s'] * 1e3:.3f} ms (|gru-gen - "
+                           f"gru-gen run_ex {res['run']['min_s'] * 1e3:.3f} ms ({res['threads_by']}; |gru-gen - "
                            f"onnxruntime| = {err:.1e}), generated in "
                            f"{p['gen_s'][lv['name']]:.1f} s")
                     if onednn_exe:
@@ -973,7 +998,8 @@ def model_rows(levels, model_points, threads, peer_results):
                        "directions": p["directions"], "H": p["H"], "D": p["D"], "N": p["N"],
                        "L": p["L"], "threads": t, "gru_gen_ms": ours_s * 1e3,
                        "gru_gen_median_ms": ours["run"]["median_s"] * 1e3,
-                       "gru_gen_vs_onnxruntime": ours["max_abs_diff_vs_onnxruntime"]}
+                       "gru_gen_vs_onnxruntime": ours["max_abs_diff_vs_onnxruntime"],
+                       "gru_gen_threads_by": ours["threads_by"]}
                 for name in MODEL_PEERS:
                     r = peers.get(name)
                     ms = r["run"]["min_s"] * 1e3 if r and r.get("verified") else None
@@ -1125,7 +1151,9 @@ def report(args, info, levels, points, model_points, threads, peer_results, all_
         p0 = model_points[0]
         out.append(f"models: {p0['layers']} layers, bidirectional, L={p0['L']}, D=H, fp32: run_ex "
                    f"(whole model, no lengths, zero initial state; min over repetitions of "
-                   f"{args.budget:g} s and {args.rounds} round{'s' if args.rounds > 1 else ''}; ratio = "
+                   f"{args.budget:g} s and {args.rounds} round{'s' if args.rounds > 1 else ''}; with "
+                   "2+ threads gru-gen's faster of Halide's thread pool and a persistent team "
+                   "(\"team\"); ratio = "
                    "peer / gru-gen; gru-gen checked against ONNX Runtime <= 1e-5, each peer "
                    "against gru-gen <= 1e-4 before it was timed)")
         head = ["level", "H", "N", "thr", "gru-gen ms"] + \
@@ -1134,7 +1162,8 @@ def report(args, info, levels, points, model_points, threads, peer_results, all_
         out.append(line(["--:"] * len(head)))
         for r in mrows:
             cells = [r["level"], str(r["H"]), str(r["N"]), str(r["threads"]),
-                     f"{r['gru_gen_ms']:.3f}"]
+                     f"{r['gru_gen_ms']:.3f}" + (" team" if r["gru_gen_threads_by"] == "team"
+                                                 else "")]
             for n in MODEL_PEERS:
                 cells.append(f"{fmt(r[n + '_ms'], '.3f')} ({fmt(r[n + '_ratio'], '.2f')}x)")
             cells += [f"{r['gflops']:.1f}", f"{r['pct_peak']:.0f}%"]

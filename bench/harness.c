@@ -18,7 +18,8 @@
  *
  * A model library (LAYERS * DIRECTIONS > 1 layer instances, ABI 2) reads instance i's weights
  * from Wx_i, Wh_i, b_i, bhn_i (layer-major, forward before backward; Wx of layer l > 0 is
- * [3H][OUTPUT_SIZE]), creates the model with create_layers, writes run_ex's output
+ * [3H][OUTPUT_SIZE]), creates the model with create_layers (create_layers_with_options with
+ * GRU_BENCH_TEAM), writes run_ex's output
  * [N][L][OUTPUT_SIZE] (no lengths, zero initial state) and times run_ex alone: step is not a call
  * of a bidirectional model, and the kernels are timed at the single-layer points.
  *
@@ -231,6 +232,23 @@ static int valid_arguments(int argc, char **argv) {
 }
 
 #if MODEL
+/* The model's create: with GRU_BENCH_TEAM=T, a model with a team of T threads. */
+static gru_status create_layers(const gru_layer_weights *w, int32_t count, FN(_model) * *m) {
+  const char *team = getenv("GRU_BENCH_TEAM");
+#ifdef GRU_GEN_OPTIONS_DEFINED
+  if (team) {
+    gru_options options = {sizeof(gru_options), atoi(team)};
+    return FN(_create_layers_with_options)(w, count, &options, m);
+  }
+#else
+  if (team) {
+    fprintf(stderr, "harness: GRU_BENCH_TEAM: this library has no teams (ABI 2)\n");
+    return GRU_INVALID_ARGUMENT;
+  }
+#endif
+  return FN(_create_layers)(w, count, m);
+}
+
 int main(int argc, char **argv) {
   if (!valid_arguments(argc, argv)) return 2;
   const double budget = argc == 5 ? atof(argv[4]) : 0.6;
@@ -253,7 +271,7 @@ int main(int argc, char **argv) {
   const size_t out_count = (size_t)N * L * OUT_SIZE;
   float *out = malloc(sizeof(float) * out_count);
   FN(_model) *m = NULL;
-  if (FN(_create_layers)(w, INSTANCES, &m) != GRU_OK) {
+  if (create_layers(w, INSTANCES, &m) != GRU_OK) {
     fprintf(stderr, "harness: create_layers failed: %s\n", FN(_last_error)());
     return 1;
   }
