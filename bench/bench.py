@@ -594,6 +594,37 @@ def main():
         write_precision_report(args, info, measure_precisions(args, work, levels, threads, L))
 
 
+def time_pool_and_team(exe, pdir, L, t, level, key, budget, one):
+    """gru-gen's library (harness exe) with t threads: on Halide's pool and, with 2+ threads, on a
+    persistent team of t where the library has one; every output must repeat the one-thread bytes
+    `one` (None: this is the one-thread run, whose bytes it becomes). Returns the faster result
+    ("threads_by": "pool" or "team") and the one-thread bytes; the pool's output is left in
+    ours_<level>_t<t>.f32."""
+    res = None
+    for team in ([None, t] if t > 1 else [None]):
+        way = "team" if team else "pool"
+        out_file = os.path.join(pdir, f"ours_{level}_t{t}_{way}.f32")
+        r = run_harness(exe, pdir, L, t, out_file, budget, team=team, team_optional=True)
+        if r is None:
+            log(f"bench: {level} {key} T={t}: no team of {t} for this shape")
+            continue
+        with open(out_file, "rb") as f:
+            raw = f.read()
+        one = raw if one is None else one
+        if raw != one:
+            raise SystemExit(f"bench: gru-gen ({level}) {key}: {t} threads ({way}) differ from "
+                             "one thread")
+        r["threads_by"] = way
+        if res is not None:
+            log(f"bench: {level} {key} T={t}: gru-gen run {res['run']['min_s'] * 1e3:.3f} ms "
+                f"({res['threads_by']}), {r['run']['min_s'] * 1e3:.3f} ms ({way})")
+        if res is None or r["run"]["min_s"] < res["run"]["min_s"]:
+            res = r
+    shutil.copyfile(os.path.join(pdir, f"ours_{level}_t{t}_pool.f32"),
+                    os.path.join(pdir, f"ours_{level}_t{t}.f32"))
+    return res, one
+
+
 def time_ours(args, p, lv, threads, onednn_exe, note):
     """Times gru-gen's library of level lv at point p with each thread count (with 2+ threads, by
     Halide's pool and by a persistent team, keeping the faster), checks every output against
@@ -602,34 +633,13 @@ def time_ours(args, p, lv, threads, onednn_exe, note):
     key, pdir, ref, exe, L = p["key"], p["dir"], p["_ref"], p["_exe"][lv["name"]], p["L"]
     one = None  # the one-thread output's bytes, which every other way must repeat
     for t in threads:
-        res, err, got = None, None, None
-        for team in ([None, t] if t > 1 else [None]):
-            way = "team" if team else "pool"
-            out_file = os.path.join(pdir, f"ours_{lv['name']}_t{t}_{way}.f32")
-            r = run_harness(exe, pdir, L, t, out_file, args.budget, team=team, team_optional=True)
-            if r is None:
-                log(f"bench: {lv['name']} {key} T={t}: no team of {t} for this shape")
-                continue
-            with open(out_file, "rb") as f:
-                raw = f.read()
-            one = raw if one is None else one
-            if raw != one:
-                raise SystemExit(f"bench: gru-gen ({lv['name']}) {key}: {t} threads ({way}) "
-                                 "differ from one thread")
-            got = np.frombuffer(raw, np.float32).reshape(ref.shape)
-            err = float(np.max(np.abs(got - ref)))
-            if err > OURS_TOLERANCE:
-                raise SystemExit(f"bench: gru-gen ({lv['name']}) {key} differs from "
-                                 f"mlx.nn.GRU by {err}")
-            r["threads_by"] = way
-            if res is not None:
-                log(f"bench: {lv['name']} {key} T={t}: gru-gen run "
-                    f"{res['run']['min_s'] * 1e3:.3f} ms ({res['threads_by']}), "
-                    f"{r['run']['min_s'] * 1e3:.3f} ms ({way})")
-            if res is None or r["run"]["min_s"] < res["run"]["min_s"]:
-                res = r
-        shutil.copyfile(os.path.join(pdir, f"ours_{lv['name']}_t{t}_pool.f32"),
-                        os.path.join(pdir, f"ours_{lv['name']}_t{t}.f32"))
+        res, one = time_pool_and_team(exe, pdir, L, t, lv["name"], key, args.budget, one)
+        got = np.fromfile(os.path.join(pdir, f"ours_{lv['name']}_t{t}.f32"),
+                          np.float32).reshape(ref.shape)
+        err = float(np.max(np.abs(got - ref)))
+        if err > OURS_TOLERANCE:
+            raise SystemExit(f"bench: gru-gen ({lv['name']}) {key} differs from "
+                             f"mlx.nn.GRU by {err}")
         res["max_abs_diff_vs_mlx"] = err
         p["ours"][(lv["name"], t)] = faster(p["ours"].get((lv["name"], t)), res)
         msg = (f"bench: {lv['name']} {key} T={t}: gru-gen run {res['run']['min_s'] * 1e3:.3f} ms "
@@ -718,28 +728,8 @@ def measure_models(args, work, levels, threads, L, onednn_exe):
             for lv in levels:
                 one = None  # the one-thread output's bytes, which every other way must repeat
                 for t in threads:
-                    # With 2+ threads, Halide's pool and a persistent team (as at the single-layer
-                    # points), keeping the faster.
-                    res = None
-                    for team in ([None, t] if t > 1 else [None]):
-                        way = "team" if team else "pool"
-                        out_file = os.path.join(p["dir"], f"ours_{lv['name']}_t{t}_{way}.f32")
-                        r = run_harness(p["exe"][lv["name"]], p["dir"], L, t, out_file,
-                                        args.budget, team=team, team_optional=True)
-                        if r is None:
-                            log(f"bench: {lv['name']} {p['key']} T={t}: no team of {t}")
-                            continue
-                        with open(out_file, "rb") as f:
-                            raw = f.read()
-                        one = raw if one is None else one
-                        if raw != one:
-                            raise SystemExit(f"bench: gru-gen ({lv['name']}) {p['key']}: {t} "
-                                             f"threads ({way}) differ from one thread")
-                        r["threads_by"] = way
-                        if res is None or r["run"]["min_s"] < res["run"]["min_s"]:
-                            res = r
-                    shutil.copyfile(os.path.join(p["dir"], f"ours_{lv['name']}_t{t}_pool.f32"),
-                                    os.path.join(p["dir"], f"ours_{lv['name']}_t{t}.f32"))
+                    res, one = time_pool_and_team(p["exe"][lv["name"]], p["dir"], L, t,
+                                                  lv["name"], p["key"], args.budget, one)
                     got = np.fromfile(os.path.join(p["dir"], f"ours_{lv['name']}_t{t}.f32"),
                                       np.float32).reshape(p["ref"].shape)
                     err = float(np.max(np.abs(got - p["ref"])))
@@ -749,7 +739,8 @@ def measure_models(args, work, levels, threads, L, onednn_exe):
                     res["max_abs_diff_vs_onnxruntime"] = err
                     p["ours"][(lv["name"], t)] = faster(p["ours"].get((lv["name"], t)), res)
                     msg = (f"bench: round {rnd + 1}/{args.rounds} {lv['name']} {p['key']} T={t}: "
-                           f"gru-gen run_ex {res['run']['min_s'] * 1e3:.3f} ms ({res['threads_by']}; |gru-gen - "
+                           f"gru-gen run_ex {res['run']['min_s'] * 1e3:.3f} ms "
+                           f"({res['threads_by']}; |gru-gen - "
                            f"onnxruntime| = {err:.1e}), generated in "
                            f"{p['gen_s'][lv['name']]:.1f} s")
                     if onednn_exe:

@@ -84,7 +84,8 @@ Halide::Expr vector_tanh(Halide::Expr v) {
 // Halide's x86 vector exp overflowed an int32 exponent past 1.49e9, ARM's and the GPUs' were
 // right, and the cap stays as a guard). NaN stays NaN.
 Halide::Expr halide_sigmoid(Halide::Expr v) {
-  return Halide::select(Halide::is_nan(v), v, 1.0f / (1.0f + Halide::exp(Halide::min(-v, 100.0f))));
+  const Halide::Expr e = Halide::exp(Halide::min(-v, 100.0f));
+  return Halide::select(Halide::is_nan(v), v, 1.0f / (1.0f + e));
 }
 
 class GruStep : public GruGenerator<GruStep> {
