@@ -1,6 +1,6 @@
 /* Counting every byte a library obtains from halide_malloc (Halide's allocator hook), to hold a
  * header's memory figures to it: `obtained` since it was last zeroed, `live` now, `peak` the
- * most live. Each allocation carries its size in a 128-byte prefix (Halide wants 128-byte
+ * most live, `allocations` the calls since it was last zeroed. Each allocation carries its size in a 128-byte prefix (Halide wants 128-byte
  * alignment). count_halide_malloc() installs the hooks. Header-only, for one test program. */
 #ifndef GRU_COUNT_MALLOC_H
 #define GRU_COUNT_MALLOC_H
@@ -14,7 +14,7 @@ typedef void (*gru_test_free_t)(void *, void *);
 extern gru_test_malloc_t halide_set_custom_malloc(gru_test_malloc_t user_malloc);
 extern gru_test_free_t halide_set_custom_free(gru_test_free_t user_free);
 
-static uint64_t obtained, live, peak;
+static uint64_t obtained, live, peak, allocations;
 
 static void *counting_malloc(void *user_context, size_t bytes) {
   (void)user_context;
@@ -23,6 +23,7 @@ static void *counting_malloc(void *user_context, size_t bytes) {
   memcpy(p, &bytes, sizeof bytes);
   obtained += bytes;
   live += bytes;
+  ++allocations;
   if (live > peak) peak = live;
   return p + 128;
 }
