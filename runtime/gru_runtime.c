@@ -924,18 +924,17 @@ static void reverse_rows(float *dst, int32_t dst_row, const float *src, int32_t 
     }
 }
 
-/* True, with last_error naming the pair, when the `a_floats` floats at `a` share a byte with the
- * `b_floats` floats at `b`. */
-static int overlap(const char *a_name, const float *a, size_t a_floats, const char *b_name,
-                   const float *b, size_t b_floats) {
-  const uintptr_t a_lo = (uintptr_t)a, a_hi = a_lo + a_floats * sizeof(float);
-  const uintptr_t b_lo = (uintptr_t)b, b_hi = b_lo + b_floats * sizeof(float);
+/* True, with last_error naming the pair, when the `a_bytes` bytes at `a` share a byte with the
+ * `b_bytes` bytes at `b`. */
+static int overlap(const char *a_name, const void *a, size_t a_bytes, const char *b_name,
+                   const void *b, size_t b_bytes) {
+  const uintptr_t a_lo = (uintptr_t)a, a_hi = a_lo + a_bytes;
+  const uintptr_t b_lo = (uintptr_t)b, b_hi = b_lo + b_bytes;
   if (!a || !b || a_lo >= b_hi || b_lo >= a_hi) return 0;
   snprintf(last_error, sizeof last_error,
            "run: %s [%p, +%zu bytes) overlaps %s [%p, +%zu bytes); out and h_n must not share "
-           "memory with x, h0 or each other",
-           a_name, (const void *)a, a_floats * sizeof(float), b_name, (const void *)b,
-           b_floats * sizeof(float));
+           "memory with x, h0, lengths or each other",
+           a_name, a, a_bytes, b_name, b, b_bytes);
   return 1;
 }
 
@@ -978,11 +977,17 @@ GRU_RT_API gru_status gru_rt_run_ex(gru_rt_model *m, const float *x, int32_t seq
   }
   /* run writes out and h_n while it still reads x and h0: refused, before anything is written. */
   const size_t rows_total = (size_t)N * (size_t)seq_len, states = (size_t)subs * N * H;
-  if (overlap("x", x, rows_total * D, "out", out, rows_total * row) ||
-      overlap("h0", h0, states, "out", out, rows_total * row) ||
-      overlap("x", x, rows_total * D, "h_n", h_n, states) ||
-      overlap("h0", h0, states, "h_n", h_n, states) ||
-      overlap("out", out, rows_total * row, "h_n", h_n, states))
+  /* lengths too: they are read again after the states are written (the zeros past each row's
+   * length, h_n). */
+  const size_t x_bytes = rows_total * D * sizeof(float), out_bytes = rows_total * row * sizeof(float);
+  const size_t states_bytes = states * sizeof(float), lengths_bytes = (size_t)N * sizeof(int32_t);
+  if (overlap("x", x, x_bytes, "out", out, out_bytes) ||
+      overlap("h0", h0, states_bytes, "out", out, out_bytes) ||
+      overlap("lengths", lengths, lengths_bytes, "out", out, out_bytes) ||
+      overlap("x", x, x_bytes, "h_n", h_n, states_bytes) ||
+      overlap("h0", h0, states_bytes, "h_n", h_n, states_bytes) ||
+      overlap("lengths", lengths, lengths_bytes, "h_n", h_n, states_bytes) ||
+      overlap("out", out, out_bytes, "h_n", h_n, states_bytes))
     return GRU_INVALID_ARGUMENT;
 
   const struct halide_device_interface_t *device = device_of(d0);

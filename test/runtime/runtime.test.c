@@ -584,6 +584,19 @@ static void test_stack(int D, int H, int N, int bias, int layers, int direction,
   int zero = 1;
   for (size_t k = 0; k < (size_t)N * L * OUT; ++k) zero &= out[k] == 0.0f;
   CHECK(zero);
+  /* lengths inside out or h_n: run_ex reads them again after the states are written (the zeros
+   * past each row's length, h_n), where they were garbage and a memset ran wild. */
+  int32_t *lengths_in_out = (int32_t *)(out + (size_t)N * L * OUT - N);
+  for (int n = 0; n < N; ++n) lengths_in_out[n] = n == 0 ? 1 : L;
+  CHECK(gru_rt_run_ex(m, x, L, lengths_in_out, NULL, out, NULL) == GRU_INVALID_ARGUMENT);
+  CHECK(contains(gru_rt_last_error(), "run: lengths [") &&
+        contains(gru_rt_last_error(), "overlaps out"));
+  for (int n = 0; n < N; ++n) CHECK(lengths_in_out[n] == (n == 0 ? 1 : L));
+  int32_t *lengths_in_hn = (int32_t *)hn;
+  for (int n = 0; n < N; ++n) lengths_in_hn[n] = L;
+  CHECK(gru_rt_run_ex(m, x, L, lengths_in_hn, NULL, out, hn) == GRU_INVALID_ARGUMENT);
+  CHECK(contains(gru_rt_last_error(), "run: lengths [") &&
+        contains(gru_rt_last_error(), "overlaps h_n"));
   gru_rt_destroy(m);
   for (int k = 0; k < owned_count; ++k) free(owned[k]);
   free(x), free(h0), free(out), free(ref), free(hn), free(ref_hn), free(act), free(next);
