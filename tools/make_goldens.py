@@ -6,8 +6,12 @@ Run from the repository root with the project's virtualenv:
 The cases cover odd sizes (D=7, H=13), D wider than 3H, N in {1, 2, 3, 4}, L in {1, 5, 9, 64},
 bias on and off, initial state given and absent; and one saturating case (`extreme_d1_h4`):
 nn.GRU(1, 4) fed inputs across the whole float range (1e10, 7.44e8 and 1.49e9 where an int32
-range reduction of exp overflows, the largest floats, +-Inf), where every gate saturates. Fixed seeds: rerunning rewrites the same bytes
-unless MLX's numbers change, which is exactly what a diff should then show.
+range reduction of exp overflows, the largest floats, +-Inf), where every gate saturates; and one
+non-finite case (`nonfinite_d2_h4`): infinite and huge initial states and a reset gate driven to
+exactly 0 against a bhn of 3e38, where MLX's answer holds NaN (0 * inf) and exact limits (its
+outputs are NaN, +-Inf and numbers; the checks match NaN with NaN). Fixed seeds: rerunning
+rewrites the same bytes unless MLX's numbers change, which is exactly what a diff should then
+show.
 """
 import argparse
 import os
@@ -58,6 +62,27 @@ def extreme_problem():
     return p
 
 
+def nonfinite_problem():
+    """nn.GRU(2, 4), N=3, L=6. Row 0 starts from h0[0] = +Inf, row 1 from -Inf and 3e38: every
+    gate of the first step sees an infinite hp, so a reset of exactly 0 gives 0 * inf = NaN in n
+    (a sigmoid that stops at a tiny positive number gives a number). Row 2 sees x = -1e30 at t=2
+    through a weight that drives only state 1's reset gate, to exactly 0 against bhn[1] = 3e38:
+    n = tanh(xp_n) there, where a tiny positive reset adds about 1.8."""
+    rng = np.random.default_rng(3000)
+    H = 4
+    p = random_problem(rng, 2, H, 3, 6, True, True)
+    assert np.all(p.Wh != 0) and np.all(p.Wx != 0)
+    p.h0[0, 0] = np.inf
+    p.h0[1, 1] = -np.inf
+    p.h0[1, 2] = 3e38
+    p.bhn[1] = 3e38
+    p.Wx[1, 0] = 0.9            # r of state 1
+    p.Wx[H + 1, 0] = 0.0        # z of state 1: x = -1e30 does not reach it
+    p.Wx[2 * H + 1, 0] = 0.0    # n of state 1
+    p.x[2, 2, 0] = -1e30
+    return p
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join("test", "goldens"))
@@ -74,6 +99,12 @@ def main():
     path = os.path.join(args.out, "extreme_d1_h4_n2_bias_l38_h0.gold")
     out = mlx_gru(p)
     assert np.all(np.isfinite(out))
+    write_golden(path, p, out)
+    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+    p = nonfinite_problem()
+    path = os.path.join(args.out, "nonfinite_d2_h4_n3_bias_l6_h0.gold")
+    out = mlx_gru(p)
+    assert np.isnan(out).any() and np.isfinite(out).any()
     write_golden(path, p, out)
     print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 

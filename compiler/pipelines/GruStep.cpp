@@ -69,9 +69,13 @@ ExpParts exp_parts(Halide::Expr v, float sign = 1.0f) {
 // NaN stays NaN, as in MLX (IEEE propagation through the gates): the clamps would turn it into
 // a number.
 Halide::Expr vector_sigmoid(Halide::Expr v) {
-  // Beyond the clamp e^-v is below 2^-125 or above 2^126: 1 or under 1e-38 either way.
+  // Above the clamp e^-v is below 2^-125: 1. Below it the sigmoid is under 6.1e-39, and 0 as
+  // in MLX (whose e^-v is inf from -88.73 on): sigmoid(-inf) is then 0, so that r * (hp_n + bhn)
+  // with an infinite hp_n is NaN as in MLX, and a reset of 0 times a bhn of 3e38 is 0. The
+  // clamped value (6.05e-39) gave inf and 1.8 there.
   const ExpParts e = exp_parts(Halide::clamp(v, -88.0f, 87.0f), -1.0f);
-  return Halide::select(Halide::is_nan(v), v, 1.0f / (1.0f + (e.s + e.s * e.q)));
+  return Halide::select(Halide::is_nan(v), v, v < -88.0f, 0.0f,
+                        1.0f / (1.0f + (e.s + e.s * e.q)));
 }
 Halide::Expr vector_tanh(Halide::Expr v) {
   // tanh(9) rounds to 1 in float32; +-Inf lands there too.
