@@ -228,11 +228,22 @@ std::optional<std::string> check_library_name(const std::string &name) {
     if (!is_alpha(c) && !is_digit(c) && c != '_')
       return "'" + name + "' is not a C identifier (letters, digits and '_' only)";
   if (is_c_keyword(name)) return "'" + name + "' is a C keyword";
-  if (name.rfind("halide", 0) == 0) return "'" + name + "' would clash with Halide's runtime symbols";
-  // The runtime every library compiles in names its own functions gru_rt_* (static, in the same
-  // translation unit as the library's ABI functions): gru_rt_create would be defined twice.
-  if (name == "gru_rt" || name.rfind("gru_rt_", 0) == 0)
-    return "'" + name + "' would clash with the runtime's own functions (gru_rt_*)";
+  // Compared without case where a file is named after the library: NAME.h is the header an app
+  // includes (from a directory on its include path, before the system's), and a macOS or
+  // Windows file system does not tell Math.h from math.h.
+  std::string lower = name;
+  for (char &c : lower) c = char(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  if (lower.rfind("halide", 0) == 0)
+    return "'" + name + "' would clash with Halide's runtime symbols or headers (Halide*.h)";
+  // gru and gru_* belong to gru-gen: the shared ABI types and codes every library's header
+  // declares (gru_status, gru_options, GRU_OK), the runtime every library compiles into the same
+  // translation unit as its ABI functions (gru_rt_*, gru_team_*, gru_pack_*, static) and its
+  // files (gru_runtime.c, which <NAME>_runtime.c includes, gru_status.h, gru_team.h, ...): a
+  // library named gru included itself, one named gru_rt defined gru_rt_create twice.
+  if (lower == "gru" || lower.rfind("gru_", 0) == 0)
+    return "'" + name + "' would clash with gru-gen's runtime and shared types (gru, gru_*)";
+  if (lower == "jsmn")
+    return "'" + name + "' would clash with the runtime's JSON parser (jsmn.h)";
   // NAME__ prefixes the library's internal symbols; no other name may produce that prefix.
   if (name.find("__") != std::string::npos)
     return "'" + name + "' contains '__', which separates a library's name from its internal symbols";
@@ -242,6 +253,22 @@ std::optional<std::string> check_library_name(const std::string &name) {
   if (const ReservedName *r = find_reserved(name))
     return "'" + name + "' would define " + r->symbol + ", which the C library defines (" +
            r->libraries + ")";
+  // The C standard's and POSIX's headers: an app's #include <math.h> would get the library's.
+  static const char *const kSystemHeaders[] = {
+      "aio",       "assert",   "complex",  "cpio",     "ctype",     "dirent",    "dlfcn",
+      "errno",     "fcntl",    "fenv",     "float",    "fmtmsg",    "fnmatch",   "ftw",
+      "glob",      "grp",      "iconv",    "inttypes", "iso646",    "langinfo",  "libgen",
+      "limits",    "locale",   "math",     "monetary", "mqueue",    "ndbm",      "netdb",
+      "nl_types",  "poll",     "pthread",  "pwd",      "regex",     "sched",     "search",
+      "semaphore", "setjmp",   "signal",   "spawn",    "stdalign",  "stdarg",    "stdatomic",
+      "stdbit",    "stdbool",  "stdckdint", "stddef",  "stdint",    "stdio",     "stdlib",
+      "stdnoreturn", "string", "strings",  "stropts",  "syslog",    "tar",       "termios",
+      "tgmath",    "threads",  "time",     "trace",    "uchar",     "ulimit",    "unistd",
+      "utime",     "utmpx",    "wchar",    "wctype",   "wordexp"};
+  for (const char *header : kSystemHeaders)
+    if (lower == header)
+      return "'" + name + "' would name its header " + name + ".h, which would hide the system's <" +
+             header + ".h> from an app that includes both";
   return std::nullopt;
 }
 

@@ -217,8 +217,10 @@ std::optional<int64_t> parse_size(std::string_view text);
 
 // Why `name` cannot prefix a library's C symbols, or nullopt when it can: it must be
 // [A-Za-z][A-Za-z0-9_]* of at most kMaxNameLength characters, not a C keyword, not in Halide's
-// namespace, without "__" and not ending in '_' (NAME__ is the library's internal namespace),
-// and none of its symbols (NAME_create, ...) may be one a C library defines (ReservedNames.inc).
+// namespace or gru-gen's own (gru, gru_*, jsmn), without "__" and not ending in '_' (NAME__ is
+// the library's internal namespace), not the name of a C standard or POSIX header (NAME.h would
+// hide it; without case), and none of its symbols (NAME_create, ...) may be one a C library
+// defines (ReservedNames.inc).
 std::optional<std::string> check_library_name(const std::string &name);
 
 }  // namespace grugen
