@@ -339,6 +339,13 @@ static gst_result gst_tokenize_header(const char *json, uint64_t n, const gst_al
     return gst_fail(msg, cap, "header is not valid JSON", NULL, 0, NULL, 0, 0);
   if (gst_value_end(t, *count, 0, 0) != *count)
     return gst_fail(msg, cap, "header holds more than one JSON value", NULL, 0, NULL, 0, 0);
+  /* jsmn lets a string hold raw control characters, which JSON forbids (RFC 8259: escaped only);
+   * a tensor name holding a line break reached the one-line error message whole. */
+  for (int i = 0; i < *count; ++i)
+    for (int k = t[i].start; t[i].type == JSMN_STRING && k < t[i].end; ++k)
+      if ((unsigned char)json[k] < 0x20)
+        return gst_fail(msg, cap, "header is not valid JSON: a control character inside a string",
+                        NULL, 0, NULL, 0, 0);
   return GST_OK;
 }
 

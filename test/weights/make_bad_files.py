@@ -42,6 +42,8 @@ def main():
     files["not_json"] = pack(b"{\"Wx\": {\"dtype\": \"F32\",", body)
     files["not_object"] = pack(b"[1, 2, 3]", b"")
     files["two_values"] = pack(text + b" {}", body)
+    # A raw line break inside a key: JSON allows control characters in strings only escaped.
+    files["control_char"] = pack(text.replace(b'"Wx"', b'"W\nx"', 1), body)
 
     bad = dict(h)
     bad["Wx"] = dict(h["Wx"], dtype="I32")
