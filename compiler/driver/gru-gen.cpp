@@ -6,6 +6,7 @@
 //
 // Every user error ends here as one line `gru-gen: error: ...` and exit status 1, with nothing
 // left in the output directory (StagedOutput).
+#include <cmath>
 #include <unistd.h>
 
 #include <algorithm>
@@ -229,6 +230,31 @@ std::optional<GruWeights> weights_from_flags() {
     return std::nullopt;
   }
   return read_gru_weights(weights_file, weights_prefix);
+}
+
+// Weights baked into a library whose create would refuse them are refused now: int8 and w8a8
+// scale each gate row by its largest magnitude, which a NaN or an infinity has none of (the
+// runtime's create says the same at run time, where nothing could be done about it).
+void check_embeddable(const GruSpec &spec, const GruWeights &weights) {
+  if (!spec.has_weight_scales()) return;
+  const int64_t H = spec.hidden_size, G = 3 * H;
+  size_t at = 0;
+  for (int64_t layer = 0; layer < spec.layers; ++layer)
+    for (int64_t dir = 0; dir < spec.directions(); ++dir) {
+      const size_t wx = size_t(G * spec.layer_input_size(layer)), wh = size_t(G * H);
+      const char *bad = nullptr;
+      for (size_t i = at; i < at + wx + wh && i < weights.values.size() && !bad; ++i)
+        if (!std::isfinite(weights.values[i])) bad = i < at + wx ? "Wx" : "Wh";
+      if (bad)
+        throw GruGenError("--embed-weights: '" + std::string(weights_file) + "' " +
+                          (spec.layers * spec.directions() > 1
+                               ? "layer " + std::to_string(layer) + (dir ? " (reverse)" : "") + "'s "
+                               : std::string()) +
+                          bad + " holds a NaN or an infinity, which --weights-precision " +
+                          precision_name(spec.weights_precision) +
+                          " cannot store (its rows are scaled by their largest magnitude)");
+      at += wx + wh + (spec.has_bias ? size_t(G + H) : 0);
+    }
 }
 
 // The spec's front end: a spec file, or the flags that state one (not both). A weights file
@@ -532,6 +558,7 @@ int main(int argc, char **argv) {
     SpecFrontend frontend = frontend_from_input(weights);
     const GruSpec spec = frontend.compile();  // the only spec code generation sees
     check_weights_match(spec, weights);
+    if (embed_weights) check_embeddable(spec, *weights);
     const std::vector<TargetPolicy> policies = policies_from_flags();
     for (const TargetPolicy &policy : policies)
       if (!policy.no_c_compiler.empty()) throw GruGenError(policy.no_c_compiler);

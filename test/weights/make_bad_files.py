@@ -93,6 +93,15 @@ def main():
     wider["Wx"] = ("F32", [39, 8], t["Wx"][2] + b"\0" * (39 * 4))
     files["other_shape_gru"] = file_of(*layout(wider))
 
+    # Valid files, with a NaN in Wx and an infinity in Wh: float32 stores them (MLX computes with
+    # them), int8 and w8a8 cannot (their rows are scaled by their largest magnitude).
+    nan_wx = dict(t)
+    nan_wx["Wx"] = ("F32", t["Wx"][1], struct.pack("<f", float("nan")) + t["Wx"][2][4:])
+    files["nan_wx"] = file_of(*layout(nan_wx))
+    inf_wh = dict(t)
+    inf_wh["Wh"] = ("F32", t["Wh"][1], t["Wh"][2][:8] + struct.pack("<f", float("-inf")) + t["Wh"][2][12:])
+    files["inf_wh"] = file_of(*layout(inf_wh))
+
     for name, data in files.items():
         with open(os.path.join(out, name + ".safetensors"), "wb") as f:
             f.write(data)
