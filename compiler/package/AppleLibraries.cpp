@@ -1,5 +1,6 @@
 #include "package/AppleLibraries.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <set>
@@ -164,10 +165,17 @@ void write_xcframework(const GruSpec &spec, const std::vector<TargetPolicy> &pol
   const std::string &n = spec.name;
   const fs::path framework = dir / (n + ".xcframework");
   const std::string header = read_text(dir / (n + ".h"));
+  // One slice per platform (xcframework_refusal), written macOS first, then iOS, whatever the
+  // order of --target: the same targets in another order give the same bytes.
+  std::vector<std::pair<const ApplePlatform *, const TargetPolicy *>> slices;
+  for (const TargetPolicy &policy : policies)
+    if (const ApplePlatform *platform = platform_of(policy)) slices.push_back({platform, &policy});
+  std::stable_sort(slices.begin(), slices.end(), [](const auto &a, const auto &b) {
+    return std::string(a.first->platform) != "ios" && std::string(b.first->platform) == "ios";
+  });
   std::string libraries, platforms;
-  for (const TargetPolicy &policy : policies) {
-    const ApplePlatform *platform = platform_of(policy);
-    if (!platform) continue;
+  for (const auto &[platform, policy_of_slice] : slices) {
+    const TargetPolicy &policy = *policy_of_slice;
     const fs::path slice = framework / platform->identifier;
     fs::create_directories(slice / "Headers" / n);
     fs::copy_file(dir / policy.name / ("lib" + n + ".a"), slice / ("lib" + n + ".a"),
