@@ -162,7 +162,9 @@ llvm::json::Object record_spec(const GruSpec &spec) {
                             {"batch", spec.batch},
                             {"reset_after", spec.reset_after},
                             {"weights_precision", precision_name(spec.weights_precision)},
-                            {"has_bias", spec.has_bias}};
+                            {"has_bias", spec.has_bias},
+                            {"layers", spec.layers},
+                            {"direction", direction_name(spec.direction)}};
 }
 
 // --tune on a GPU target this machine's device runs (opencl): every candidate of the projection
@@ -428,22 +430,33 @@ SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
   const auto D = s->getInteger("input_size"), H = s->getInteger("hidden_size"),
              N = s->getInteger("batch");
   const auto bias = s->getBoolean("has_bias");
-  // Records written before these were stated were of float32 reset-after specs.
+  // Records written before these were stated were of float32 reset-after specs of one forward
+  // layer.
   const bool reset_after = s->getBoolean("reset_after").value_or(true);
   const std::string precision = s->getString("weights_precision").value_or("f32").str();
-  auto text = [](int64_t d, int64_t h, int64_t n, bool after, const std::string &p) {
+  const int64_t layers = s->getInteger("layers").value_or(1);
+  const std::string direction_text = s->getString("direction").value_or("forward").str();
+  std::optional<GruDirection> direction;
+  for (GruDirection d : {GruDirection::Forward, GruDirection::Reverse, GruDirection::Bidirectional})
+    if (direction_text == direction_name(d)) direction = d;
+  if (!direction) bad_record(file, "its direction '" + direction_text + "' is none gru-gen knows");
+  auto text = [](int64_t d, int64_t h, int64_t n, bool has_bias, bool after, const std::string &p,
+                 int64_t l, GruDirection dir) {
     return "D=" + std::to_string(d) + " H=" + std::to_string(h) + " N=" + std::to_string(n) +
-           (p == "f32" ? "" : " " + p + " weights") + (after ? "" : " reset before");
+           (has_bias ? "" : " no bias") + (p == "f32" ? "" : " " + p + " weights") +
+           (after ? "" : " reset before") +
+           (l == 1 && dir == GruDirection::Forward ? "" : ", " + describe_stack(l, dir));
   };
   const std::string wanted = precision_name(spec.weights_precision);
   if (D != spec.input_size || H != spec.hidden_size || N != spec.batch ||
-      bias != spec.has_bias || reset_after != spec.reset_after || precision != wanted)
+      bias != spec.has_bias || reset_after != spec.reset_after || precision != wanted ||
+      layers != spec.layers || *direction != spec.direction)
     bad_record(file, "it was tuned for another spec (" +
-                         text(D.value_or(0), H.value_or(0), N.value_or(0), reset_after,
-                              precision) +
+                         text(D.value_or(0), H.value_or(0), N.value_or(0), bias.value_or(true),
+                              reset_after, precision, layers, *direction) +
                          "), not " +
-                         text(spec.input_size, spec.hidden_size, spec.batch, spec.reset_after,
-                              wanted));
+                         text(spec.input_size, spec.hidden_size, spec.batch, spec.has_bias,
+                              spec.reset_after, wanted, spec.layers, spec.direction));
   const std::string target = record_target(file);
   if (target != policy.halide_target.to_string())
     bad_record(file, "it was tuned for target " + target + ", not " +

@@ -65,9 +65,7 @@ TemplateValues header_values(const GruSpec &spec, const GruWeights *weights) {
       {"DIRECTIONS", std::to_string(spec.directions())},
       {"OUTPUT_SIZE", std::to_string(spec.output_size())},
       {"STATES", std::to_string(spec.layers * spec.directions())},
-      {"DIRECTION_WORD", spec.direction == GruDirection::Bidirectional ? "bidirectional"
-                         : spec.direction == GruDirection::Reverse    ? "reverse"
-                                                                      : "forward"},
+      {"DIRECTION_WORD", direction_name(spec.direction)},
       {"STEP_BYTES", std::to_string(spec.run_scratch_bytes_per_step())},
       {"SUBMODEL_FETCHES", std::to_string(spec.layers * spec.directions())},
       {"MODEL_BYTES", std::to_string(spec.model_bytes())},

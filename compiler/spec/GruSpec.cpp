@@ -89,6 +89,17 @@ constexpr PrecisionName kPrecisionNames[] = {{WeightsPrecision::F32, "f32"},
                                              {WeightsPrecision::W8A8, "w8a8"}};
 }  // namespace
 
+const char *direction_name(GruDirection direction) {
+  return direction == GruDirection::Bidirectional ? "bidirectional"
+         : direction == GruDirection::Reverse     ? "reverse"
+                                                  : "forward";
+}
+
+std::string describe_stack(int64_t layers, GruDirection direction) {
+  return std::to_string(layers) + " " + direction_name(direction) + " layer" +
+         (layers == 1 ? "" : "s");
+}
+
 const char *precision_name(WeightsPrecision precision) {
   for (const PrecisionName &p : kPrecisionNames)
     if (p.precision == precision) return p.name;

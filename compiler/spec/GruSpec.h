@@ -61,6 +61,11 @@ inline int64_t weight_row_floats_of(WeightsPrecision precision, int64_t rows) {
   }
 }
 
+// "forward", "reverse" or "bidirectional": as the header and messages write it.
+const char *direction_name(GruDirection direction);
+// "3 bidirectional layers", "1 forward layer": a model's stack, for messages.
+std::string describe_stack(int64_t layers, GruDirection direction);
+
 // Its name as the flag, the IR and the header write it: "f32", "f16", "bf16", "int8", "w8a8".
 const char *precision_name(WeightsPrecision precision);
 // The precision a name states, or nullopt (the error names precision_names()).

@@ -41,11 +41,4 @@ GruWeights read_gru_weights(const std::string &path, const std::string &prefix) 
   return w;
 }
 
-std::string describe_stack(int64_t layers, GruDirection direction) {
-  const char *name = direction == GruDirection::Bidirectional ? "bidirectional"
-                     : direction == GruDirection::Reverse     ? "reverse"
-                                                              : "forward";
-  return std::to_string(layers) + " " + name + " layer" + (layers == 1 ? "" : "s");
-}
-
 }  // namespace grugen

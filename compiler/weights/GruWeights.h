@@ -32,7 +32,5 @@ struct GruWeights {
 // reader the generated runtimes use. Throws GruGenError naming the file and the defect.
 GruWeights read_gru_weights(const std::string &path, const std::string &prefix);
 
-// "3 bidirectional layers", "1 forward layer": the model's stack, for messages.
-std::string describe_stack(int64_t layers, GruDirection direction);
 
 }  // namespace grugen
