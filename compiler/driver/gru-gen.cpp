@@ -509,6 +509,17 @@ bool parse_command_line(int argc, char **argv, std::string &error) {
   text += stream_errors;
   if (ok) {
     std::fputs(text.c_str(), stderr);  // nothing is expected here; never hide it
+    // LLVM lets a scalar option occur again, the last value silently winning (--name a --name b
+    // made b): one value per flag (lists, --target and --emit, add up).
+    for (const auto &entry : cl::getRegisteredOptions()) {
+      const cl::Option *o = entry.getValue();
+      if (o->getNumOccurrences() > 1 && o->getNumOccurrencesFlag() == cl::Optional &&
+          llvm::is_contained(o->Categories, &category)) {
+        error = (o->ArgStr.size() == 1 ? "-" : "--") + o->ArgStr.str() + " is given " + std::to_string(o->getNumOccurrences()) +
+                " times: give it once";
+        return false;
+      }
+    }
     return true;
   }
   llvm::StringRef first = llvm::StringRef(text).ltrim().split('\n').first;
