@@ -271,19 +271,35 @@ def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, b
                     spec=None, weights=None, embed_weights=False, gru_gen="gru-gen", target="host",
                     reset_before=False, layers=1, bidirectional=False):
     """Runs `gru-gen --shared` (the CLI, `gru_gen` an executable or path) into out_dir and loads
-    out_dir/<target>/lib<name>.so. Either a spec file (spec=) or the sizes; weights= a
-    safetensors file (gives D, H, bias and the reset variant); reset_before=True: the reset gate
-    before the recurrent product (ONNX linear_before_reset=0). Raises GruError-free RuntimeError with gru-gen's
-    error line when it fails."""
+    out_dir/<target>/lib<name>.so. Either a spec file (spec=, which states the whole spec, its
+    library's name too: name= must be that name, and no size, bias or variant may be given with
+    it: ValueError) or the sizes; weights= a safetensors file (gives D, H, bias and the reset
+    variant; sizes or bias=False given too must agree with it, as the CLI checks);
+    reset_before=True: the reset gate before the recurrent product (ONNX
+    linear_before_reset=0). Raises RuntimeError with gru-gen's error line when it fails."""
     argv = [gru_gen, "--shared", "-q", "--target", target, "-o", os.fspath(out_dir)]
     if spec is not None:
+        # The spec file states the whole spec, its library's name too: anything else given here
+        # would be ignored, so it is refused, as the CLI refuses the flags.
+        given = [k for k, v, default in (("input_size", input_size, None),
+                                         ("hidden_size", hidden_size, None), ("batch", batch, 1),
+                                         ("bias", bias, True), ("reset_before", reset_before, False),
+                                         ("layers", layers, 1),
+                                         ("bidirectional", bidirectional, False)) if v != default]
+        if given:
+            raise ValueError("compile_library: a spec file states the whole spec; %s cannot be "
+                             "given with it" % ", ".join(given))
         argv.append(os.fspath(spec))
     else:
         argv += ["--name", name, "--batch", str(batch)]
-        if weights is None:
-            argv += ["--input-size", str(input_size), "--hidden-size", str(hidden_size)]
-            if not bias:
-                argv.append("--no-bias")
+        # With weights= the sizes, bias and variant come from the file: what is given here too is
+        # passed on, and the CLI refuses it where it contradicts the file.
+        if input_size is not None:
+            argv += ["--input-size", str(input_size)]
+        if hidden_size is not None:
+            argv += ["--hidden-size", str(hidden_size)]
+        if not bias:
+            argv.append("--no-bias")
         if reset_before:
             argv.append("--reset-before")
         if layers != 1:
@@ -295,4 +311,10 @@ def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, b
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         raise RuntimeError(r.stderr.strip() or "gru-gen exited with status %d" % r.returncode)
-    return Library(os.path.join(os.fspath(out_dir), target, "lib%s.so" % name))
+    path = os.path.join(os.fspath(out_dir), target, "lib%s.so" % name)
+    if spec is not None and not os.path.exists(path):
+        raise ValueError("compile_library: %s names its library otherwise than name=%r (%s holds "
+                         "%s)" % (os.fspath(spec), name, os.fspath(out_dir),
+                                  ", ".join(sorted(f for f in os.listdir(out_dir)
+                                                   if f.endswith(".h"))) or "no header"))
+    return Library(path)

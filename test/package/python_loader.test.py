@@ -2,6 +2,7 @@
 (python_loader.test)."""
 import argparse
 import os
+import subprocess
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -139,4 +140,34 @@ try:
     failed += 1
 except ValueError as e:
     print("closed: ValueError:", e)
+
+# compile_library's arguments: what the CLI would refuse is refused, not dropped (bias=False with
+# a weights file with bias was ignored; a spec file's library under another name= was built and
+# then not found).
+weights_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "weights",
+                            "mlx_d7_h13_bias.safetensors")
+try:
+    gru_gen.compile_library(os.path.join(args.work, "wb"), name="wb", weights=weights_file,
+                            bias=False, gru_gen=args.gru_gen)
+    failed += 1
+except RuntimeError as e:
+    print("RuntimeError:", e)
+spec_dir = os.path.join(args.work, "sm")
+subprocess.run([args.gru_gen, "-q", "--input-size", "2", "--hidden-size", "3", "--name", "sm",
+                "--emit", "mlir", "-o", spec_dir], check=True)
+try:
+    gru_gen.compile_library(os.path.join(args.work, "sp"), name="sp",
+                            spec=os.path.join(spec_dir, "sm.mlir"), batch=4, gru_gen=args.gru_gen)
+    failed += 1
+except ValueError as e:
+    print("ValueError:", e)
+try:
+    gru_gen.compile_library(os.path.join(args.work, "sp"), name="zz",
+                            spec=os.path.join(spec_dir, "sm.mlir"), gru_gen=args.gru_gen)
+    failed += 1
+except ValueError as e:
+    print("ValueError:", e)
+sm = gru_gen.compile_library(os.path.join(args.work, "sp"), name="sm",
+                             spec=os.path.join(spec_dir, "sm.mlir"), gru_gen=args.gru_gen)
+assert (sm.input_size, sm.hidden_size) == (2, 3)
 print("all passed" if failed == 0 else "%d failed" % failed)
