@@ -329,7 +329,7 @@ SchedulePlan plan_for(const GruSpec &spec, const TargetPolicy &policy, const fs:
     // Measuring JIT-compiles pipelines, which advances Halide's process-wide names (and so the
     // bytes of what this process compiles next): it runs in a child of its own, and this
     // process takes the plan from the record it wrote, exactly as --tuning-record would.
-    const fs::path record = target_dir / (spec.name + ".tuning.json");
+    const fs::path record = target_dir / target_file(spec.name, TargetFile::TuningRecord);
     const std::vector<ForkedJob> job = {[&](const auto &) {
       std::string text;
       tune_plan(spec, policy, tune_budget(), text, progress);
@@ -385,7 +385,7 @@ void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetP
   if (embedded)
     members.push_back(assemble_embedded_weights(spec, *embedded, policy, plans, work.path()));
   members.push_back(compile_halide_runtime(policy, work.path()));
-  write_archive(target_dir / ("lib" + spec.name + ".a"), members, policy.archive);
+  write_archive(target_dir / target_file(spec.name, TargetFile::Archive), members, policy.archive);
   if (shared) write_shared_library(spec, embedded, policy, members, work.path(), target_dir);
   write_link_metadata(spec, embedded, policy, target_dir);
 }

@@ -96,7 +96,7 @@ void write_dylib(const GruSpec &spec, const GruWeights *embedded, const TargetPo
   const fs::path dir = work / "dylib";
   fs::create_directories(dir);
   write_file(dir / (spec.name + ".exp"), list);
-  const std::string library = "lib" + spec.name + ".dylib";
+  const std::string library = target_file(spec.name, TargetFile::Dylib);
   std::vector<std::string> argv = policy.c_compiler;
   for (const std::string &arg :
        {std::string("-dynamiclib"), std::string("-install_name"), dylib_install_name(spec),
@@ -115,7 +115,7 @@ void write_dylib(const GruSpec &spec, const GruWeights *embedded, const TargetPo
   std::error_code ec;
   fs::rename(dir / library, target_dir / library, ec);
   if (ec) throw GruGenError("cannot write '" + (target_dir / library).string() + "': " + ec.message());
-  const std::string versioned = "lib" + spec.name + "." + std::to_string(kSonameVersion) + ".dylib";
+  const std::string versioned = target_file(spec.name, TargetFile::VersionedDylib);
   fs::create_symlink(library, target_dir / versioned, ec);
   if (ec)
     throw GruGenError("cannot write '" + (target_dir / versioned).string() + "': " + ec.message());
@@ -170,7 +170,8 @@ void write_xcframework(const GruSpec &spec, const std::vector<TargetPolicy> &pol
     if (!platform) continue;
     const fs::path slice = framework / platform->identifier;
     fs::create_directories(slice / "Headers" / n);
-    fs::copy_file(dir / policy.name / ("lib" + n + ".a"), slice / ("lib" + n + ".a"),
+    fs::copy_file(dir / policy.name / target_file(n, TargetFile::Archive),
+                  slice / target_file(n, TargetFile::Archive),
                   fs::copy_options::overwrite_existing);
     write_file(slice / "Headers" / n / (n + ".h"), header);
     // The module map in a directory named after the module (Headers/<name>/), where clang looks
