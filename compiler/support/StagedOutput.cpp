@@ -28,11 +28,30 @@ fs::path make_temp_dir(const fs::path &parent, const std::string &what) {
   return pattern;
 }
 
+// `dir` absolute, without "." or ".." or a trailing separator.
+fs::path normal(const fs::path &dir) {
+  fs::path p = fs::absolute(dir).lexically_normal();
+  return p.has_filename() ? p : p.parent_path();
+}
+
+// Whether `path` names something, a symbolic link to nothing included (fs::exists follows
+// links: a dangling one "does not exist", yet a directory cannot be made in its place).
+bool present(const fs::path &path) {
+  std::error_code ec;
+  return fs::symlink_status(path, ec).type() != fs::file_type::not_found;
+}
+
+// Whether `path` is a symbolic link to nothing.
+bool dangling(const fs::path &path) {
+  std::error_code ec;
+  return fs::is_symlink(fs::symlink_status(path, ec)) && !fs::exists(fs::status(path, ec));
+}
+
 // The output directory itself when it exists, else its nearest existing ancestor: staging
 // there keeps the final moves on one file system (so they are renames, not copies).
 fs::path existing_ancestor(const fs::path &dir) {
-  fs::path p = fs::absolute(dir).lexically_normal();
-  while (!p.empty() && !fs::exists(p)) p = p.parent_path();
+  fs::path p = normal(dir);
+  while (!p.empty() && !present(p)) p = p.parent_path();
   return p;
 }
 
@@ -40,11 +59,19 @@ fs::path existing_ancestor(const fs::path &dir) {
 
 StagedOutput::StagedOutput(fs::path dir) : dir_(std::move(dir)) {
   std::error_code ec;
-  if (fs::exists(dir_, ec) && !fs::is_directory(dir_, ec))
-    throw GruGenError("output directory '" + dir_.string() + "' exists and is not a directory");
+  const std::string what = "output directory '" + dir_.string() + "'";
   const fs::path anchor = existing_ancestor(dir_);
+  if (dangling(anchor)) {
+    const std::string to = fs::read_symlink(anchor, ec).string();
+    throw GruGenError(what + (anchor == normal(dir_)
+                                  ? " is a dangling symbolic link (to '" + to + "')"
+                                  : " has a dangling symbolic link in its path: '" +
+                                        anchor.string() + "' (to '" + to + "')"));
+  }
+  if (present(dir_) && !fs::is_directory(dir_, ec))
+    throw GruGenError(what + " exists and is not a directory");
   if (!fs::is_directory(anchor, ec))
-    throw GruGenError("output directory '" + dir_.string() + "' has a non-directory in its path");
+    throw GruGenError(what + " has a non-directory in its path");
   {
     DeferInterrupts defer;  // made and remembered at once, for the interrupt handler
     staging_ = make_temp_dir(anchor, "output directory '" + dir_.string() + "'");
@@ -89,13 +116,13 @@ class DirectoryLock {
 
 void StagedOutput::commit(const std::function<void(const fs::path &)> &before_moving) {
   std::error_code ec;
-  const fs::path target = fs::absolute(dir_).lexically_normal();
+  const fs::path target = normal(dir_);
   DeferInterrupts defer;  // a commit never stops halfway
   // What this commit makes: missing parents of the output directory (innermost first) and the
   // output directory itself. A commit that fails removes them again (parents only if empty),
   // so a failure leaves no trace.
   std::vector<fs::path> parents;
-  for (fs::path p = target.parent_path(); p.has_relative_path() && !fs::exists(p, ec);
+  for (fs::path p = target.parent_path(); p.has_relative_path() && !present(p);
        p = p.parent_path())
     parents.push_back(p);
   bool made_target = false;
@@ -112,7 +139,7 @@ void StagedOutput::commit(const std::function<void(const fs::path &)> &before_mo
   } undo{parents, target, made_target, committed_};
   fs::create_directories(target.parent_path(), ec);
   DirectoryLock lock(target.parent_path());  // one commit into this directory at a time
-  made_target = !fs::exists(target, ec);
+  made_target = !present(target);
   if (made_target) {
     // A new directory appears whole, in one rename.
     fs::rename(staging_, target, ec);

@@ -11,7 +11,8 @@ namespace grugen {
 
 class StagedOutput {
  public:
-  // Creates the staging directory; throws GruGenError when `dir` cannot be written.
+  // Creates the staging directory; throws GruGenError when `dir` cannot be written (also when
+  // it, or a directory on its path, is a symbolic link to nothing).
   explicit StagedOutput(std::filesystem::path dir);
   ~StagedOutput();
   StagedOutput(const StagedOutput &) = delete;
