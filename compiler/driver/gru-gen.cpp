@@ -418,14 +418,15 @@ void generate(const GruSpec &spec, const GruWeights *embedded,
   // header and no module removes it.
   const std::string header = spec.name + ".h", module = spec.name + ".mlir";
   out.commit([&](const fs::path &dir) {
-    remove_stale_libraries(spec.name, spec_stamp(spec, embedded), dir);
+    std::vector<fs::path> stale = stale_library_files(spec.name, spec_stamp(spec, embedded), dir);
+    for (const fs::path &path :
+         stale_xcframework(spec, xcframework, read_text(out.staging() / header), dir))
+      stale.push_back(path);
     std::error_code ec;
-    remove_stale_xcframework(spec, xcframework, read_text(out.staging() / header), dir);
     if (!write_mlir_of && fs::exists(dir / module, ec) &&
-        read_text(dir / header) != read_text(out.staging() / header)) {
-      fs::remove(dir / module, ec);
-      if (ec) throw GruGenError("cannot remove '" + (dir / module).string() + "': " + ec.message());
-    }
+        read_text(dir / header) != read_text(out.staging() / header))
+      stale.push_back(dir / module);
+    return stale;
   });
   progress("wrote " + output_dir.getValue());
 }

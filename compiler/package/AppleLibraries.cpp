@@ -140,23 +140,23 @@ std::string xcframework_refusal(const std::vector<TargetPolicy> &policies) {
   return "";
 }
 
-void remove_stale_xcframework(const GruSpec &spec, bool writing, const std::string &header,
-                              const fs::path &dir) {
+std::vector<fs::path> stale_xcframework(const GruSpec &spec, bool writing,
+                                        const std::string &header, const fs::path &dir) {
   const fs::path framework = dir / (spec.name + ".xcframework");
   std::error_code ec;
-  if (!fs::is_directory(framework, ec)) return;
+  if (!fs::is_directory(framework, ec)) return {};
   bool stale = writing;
   for (const fs::directory_entry &slice : fs::directory_iterator(framework, ec)) {
     const fs::path copy = slice.path() / "Headers" / spec.name / (spec.name + ".h");
     if (fs::exists(copy, ec) && read_text(copy) != header) stale = true;
   }
-  if (!stale) return;
-  fs::remove_all(framework, ec);
-  if (ec) throw GruGenError("cannot remove '" + framework.string() + "': " + ec.message());
+  if (!stale) return {};
+  std::vector<fs::path> paths = {framework};
   const fs::path package = dir / "Package.swift";
   if (!writing && fs::exists(package, ec) &&
       read_text(package).find("path: \"" + spec.name + ".xcframework\"") != std::string::npos)
-    fs::remove(package, ec);
+    paths.push_back(package);
+  return paths;
 }
 
 void write_xcframework(const GruSpec &spec, const std::vector<TargetPolicy> &policies,

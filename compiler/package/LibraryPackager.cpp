@@ -389,10 +389,11 @@ std::vector<fs::path> library_files(const std::string &name, const fs::path &tar
   return files;
 }
 
-void remove_stale_libraries(const std::string &name, const std::string &stamp,
-                            const fs::path &dir) {
+std::vector<fs::path> stale_library_files(const std::string &name, const std::string &stamp,
+                                          const fs::path &dir) {
+  std::vector<fs::path> stale;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return;
+  if (!fs::is_directory(dir, ec)) return stale;
   for (const fs::directory_entry &entry : fs::directory_iterator(dir, ec)) {
     // Staging directories (.gru-gen-*) hold no library files at their top.
     if (!entry.is_directory(ec) || entry.path().filename().string().rfind(".gru-gen-", 0) == 0)
@@ -401,12 +402,9 @@ void remove_stale_libraries(const std::string &name, const std::string &stamp,
     if (files.empty()) continue;
     if (read_text(entry.path() / target_file(name, TargetFile::SpecStamp)) == stamp)
       continue;  // the same spec, from an earlier run: it stays
-    for (const fs::path &file : files) {
-      fs::remove(file, ec);
-      if (ec) throw GruGenError("cannot remove '" + file.string() + "': " + ec.message());
-    }
-    fs::remove(entry.path(), ec);  // only when nothing else is left there
+    stale.insert(stale.end(), files.begin(), files.end());
   }
+  return stale;
 }
 
 void write_header(const GruSpec &spec, const GruWeights *weights, const fs::path &dir) {

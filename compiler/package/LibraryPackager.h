@@ -106,11 +106,12 @@ std::string spec_stamp(const GruSpec &spec, const GruWeights *embedded);
 std::vector<std::filesystem::path> library_files(const std::string &name,
                                                  const std::filesystem::path &target_dir);
 
-// Removes, from every target directory under the output directory `dir`, the files of a
-// library `name` whose stamp differs from `stamp` (or is missing: an older gru-gen's), and the
-// directory when nothing else is left in it. Called while committing a new <name>.h, so that
-// no library of another spec is left beside it. Throws GruGenError.
-void remove_stale_libraries(const std::string &name, const std::string &stamp,
-                            const std::filesystem::path &dir);
+// The files, in every target directory under the output directory `dir`, of a library `name`
+// whose stamp differs from `stamp` (or is missing: an older gru-gen's): what committing a new
+// <name>.h removes (StagedOutput::commit, which restores them should the commit fail), so that
+// no library of another spec is left beside it. Removes nothing.
+std::vector<std::filesystem::path> stale_library_files(const std::string &name,
+                                                       const std::string &stamp,
+                                                       const std::filesystem::path &dir);
 
 }  // namespace grugen
