@@ -17,6 +17,7 @@
 
 #include "codegen/ScheduleReport.h"
 #include "pipelines/GruGenerator.h"
+#include "spec/LibraryFiles.h"
 #include "support/Error.h"
 #include "support/Files.h"
 #include "support/Progress.h"
@@ -361,7 +362,7 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
     try {
       // A CPU kernel is lowered with the checks first (check_schedule reads them), then
       // compiled without them where that is safe; a GPU kernel is compiled with them, once.
-      const fs::path stmt = dir / (function + ".stmt");
+      const fs::path stmt = dir / (function + kStatementExtension);
       const bool cpu = policy.device == DeviceApi::None;
       if (cpu) {
         lower_checked(spec, policy, dir, kernel, schedule);
@@ -384,10 +385,10 @@ PipelineFiles compile_one(const GruSpec &spec, const TargetPolicy &policy, const
                           " because " + failures);
 
   files.object = dir / (function + ".o");
-  if (emit.stmt) files.extras.push_back(dir / (function + ".stmt"));
-  if (emit.assembly) files.extras.push_back(dir / (function + ".s"));
+  if (emit.stmt) files.extras.push_back(dir / (function + kStatementExtension));
+  if (emit.assembly) files.extras.push_back(dir / (function + kAssemblyExtension));
   if (emit.schedule) {
-    const fs::path schedule_file = dir / (function + ".schedule.h");
+    const fs::path schedule_file = dir / (function + kScheduleExtension);
     // Halide writes the schedule an autoscheduler chose; for an own schedule, its loop nest
     // follows (append_loop_nests) once every kernel is compiled.
     // The reset-before step's own schedules are in a file of their own (OwnSchedules.h).
@@ -427,11 +428,9 @@ std::vector<PipelineFiles> compile_pipelines(const GruSpec &spec, const TargetPo
     for (size_t i = 0; i < kernels.size(); ++i)
       reported.push_back({kernels[i].suffix, kernels[i].kind, used[i].describe(),
                           used[i].own() == OwnSchedule::Cpu,
-                          dir / (kernel_file(spec, kernels[i]) + ".s"),
+                          dir / (kernel_file(spec, kernels[i]) + kAssemblyExtension),
                           used[i].own() == OwnSchedule::Gpu});
-    const fs::path report =
-        dir / (spec.name + (policy.variant.empty() ? "" : "_" + policy.variant) +
-               ".schedule-report.txt");
+    const fs::path report = dir / schedule_report_file(spec.name, policy.variant);
     write_file(report, schedule_report(spec, policy, plan, reported, dir));
     files.back().extras.push_back(report);
   }
@@ -589,7 +588,7 @@ fs::path kernel_assembly(const GruSpec &spec, const TargetPolicy &policy, const 
       generator_args(spec, policy, dir, kernel, PipelineSchedule{OwnSchedule::Cpu});
   args.output_types = {Halide::OutputFileType::assembly};
   Halide::Internal::execute_generator(args);
-  return dir / (kernel_file(spec, kernel) + ".s");
+  return dir / (kernel_file(spec, kernel) + kAssemblyExtension);
 }
 
 }  // namespace grugen

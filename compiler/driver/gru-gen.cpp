@@ -355,7 +355,7 @@ SchedulePlan plan_for(const GruSpec &spec, const TargetPolicy &policy, const fs:
     // Measuring JIT-compiles pipelines, which advances Halide's process-wide names (and so the
     // bytes of what this process compiles next): it runs in a child of its own, and this
     // process takes the plan from the record it wrote, exactly as --tuning-record would.
-    const fs::path record = target_dir / (spec.name + ".tuning.json");
+    const fs::path record = target_dir / target_file(spec.name, TargetFile::TuningRecord);
     const std::vector<ForkedJob> job = {[&](const auto &) {
       std::string text;
       tune_plan(spec, policy, tune_budget(), text, progress);
@@ -411,7 +411,7 @@ void build_target(const GruSpec &spec, const GruWeights *embedded, const TargetP
   if (embedded)
     members.push_back(assemble_embedded_weights(spec, *embedded, policy, plans, work.path()));
   members.push_back(compile_halide_runtime(policy, work.path()));
-  write_archive(target_dir / ("lib" + spec.name + ".a"), members, policy.archive);
+  write_archive(target_dir / target_file(spec.name, TargetFile::Archive), members, policy.archive);
   if (shared) write_shared_library(spec, embedded, policy, members, work.path(), target_dir);
   write_link_metadata(spec, embedded, policy, target_dir);
 }
@@ -444,14 +444,15 @@ void generate(const GruSpec &spec, const GruWeights *embedded,
   // header and no module removes it.
   const std::string header = spec.name + ".h", module = spec.name + ".mlir";
   out.commit([&](const fs::path &dir) {
-    remove_stale_libraries(spec.name, spec_stamp(spec, embedded), dir);
+    std::vector<fs::path> stale = stale_library_files(spec.name, spec_stamp(spec, embedded), dir);
+    for (const fs::path &path :
+         stale_xcframework(spec, xcframework, read_text(out.staging() / header), dir))
+      stale.push_back(path);
     std::error_code ec;
-    remove_stale_xcframework(spec, xcframework, read_text(out.staging() / header), dir);
     if (!write_mlir_of && fs::exists(dir / module, ec) &&
-        read_text(dir / header) != read_text(out.staging() / header)) {
-      fs::remove(dir / module, ec);
-      if (ec) throw GruGenError("cannot remove '" + (dir / module).string() + "': " + ec.message());
-    }
+        read_text(dir / header) != read_text(out.staging() / header))
+      stale.push_back(dir / module);
+    return stale;
   });
   progress("wrote " + output_dir.getValue());
 }

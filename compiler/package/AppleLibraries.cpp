@@ -97,7 +97,7 @@ void write_dylib(const GruSpec &spec, const GruWeights *embedded, const TargetPo
   const fs::path dir = work / "dylib";
   fs::create_directories(dir);
   write_file(dir / (spec.name + ".exp"), list);
-  const std::string library = "lib" + spec.name + ".dylib";
+  const std::string library = target_file(spec.name, TargetFile::Dylib);
   std::vector<std::string> argv = policy.c_compiler;
   for (const std::string &arg :
        {std::string("-dynamiclib"), std::string("-install_name"), dylib_install_name(spec),
@@ -116,7 +116,7 @@ void write_dylib(const GruSpec &spec, const GruWeights *embedded, const TargetPo
   std::error_code ec;
   fs::rename(dir / library, target_dir / library, ec);
   if (ec) throw GruGenError("cannot write '" + (target_dir / library).string() + "': " + ec.message());
-  const std::string versioned = "lib" + spec.name + "." + std::to_string(kSonameVersion) + ".dylib";
+  const std::string versioned = target_file(spec.name, TargetFile::VersionedDylib);
   fs::create_symlink(library, target_dir / versioned, ec);
   if (ec)
     throw GruGenError("cannot write '" + (target_dir / versioned).string() + "': " + ec.message());
@@ -141,23 +141,23 @@ std::string xcframework_refusal(const std::vector<TargetPolicy> &policies) {
   return "";
 }
 
-void remove_stale_xcframework(const GruSpec &spec, bool writing, const std::string &header,
-                              const fs::path &dir) {
+std::vector<fs::path> stale_xcframework(const GruSpec &spec, bool writing,
+                                        const std::string &header, const fs::path &dir) {
   const fs::path framework = dir / (spec.name + ".xcframework");
   std::error_code ec;
-  if (!fs::is_directory(framework, ec)) return;
+  if (!fs::is_directory(framework, ec)) return {};
   bool stale = writing;
   for (const fs::directory_entry &slice : fs::directory_iterator(framework, ec)) {
     const fs::path copy = slice.path() / "Headers" / spec.name / (spec.name + ".h");
     if (fs::exists(copy, ec) && read_text(copy) != header) stale = true;
   }
-  if (!stale) return;
-  fs::remove_all(framework, ec);
-  if (ec) throw GruGenError("cannot remove '" + framework.string() + "': " + ec.message());
+  if (!stale) return {};
+  std::vector<fs::path> paths = {framework};
   const fs::path package = dir / "Package.swift";
   if (!writing && fs::exists(package, ec) &&
       read_text(package).find("path: \"" + spec.name + ".xcframework\"") != std::string::npos)
-    fs::remove(package, ec);
+    paths.push_back(package);
+  return paths;
 }
 
 void write_xcframework(const GruSpec &spec, const std::vector<TargetPolicy> &policies,
@@ -178,7 +178,8 @@ void write_xcframework(const GruSpec &spec, const std::vector<TargetPolicy> &pol
     const TargetPolicy &policy = *policy_of_slice;
     const fs::path slice = framework / platform->identifier;
     fs::create_directories(slice / "Headers" / n);
-    fs::copy_file(dir / policy.name / ("lib" + n + ".a"), slice / ("lib" + n + ".a"),
+    fs::copy_file(dir / policy.name / target_file(n, TargetFile::Archive),
+                  slice / target_file(n, TargetFile::Archive),
                   fs::copy_options::overwrite_existing);
     write_file(slice / "Headers" / n / (n + ".h"), header);
     // The module map in a directory named after the module (Headers/<name>/), where clang looks

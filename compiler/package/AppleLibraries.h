@@ -38,10 +38,12 @@ std::string xcframework_refusal(const std::vector<TargetPolicy> &policies);
 void write_xcframework(const GruSpec &spec, const std::vector<TargetPolicy> &policies,
                        const std::filesystem::path &dir);
 
-// Before a run's files move into <dir>: removes <dir>/<name>.xcframework when this run writes
-// one (it replaces the old one whole, slices of other targets included), or when its header is
-// not `header` (another spec's), then with the Package.swift that declares it.
-void remove_stale_xcframework(const GruSpec &spec, bool writing, const std::string &header,
-                              const std::filesystem::path &dir);
+// What a run's commit into <dir> removes (StagedOutput::commit): <dir>/<name>.xcframework when
+// this run writes one (it replaces the old one whole, slices of other targets included), or when
+// its header is not `header` (another spec's), then with the Package.swift that declares it.
+// Removes nothing.
+std::vector<std::filesystem::path> stale_xcframework(const GruSpec &spec, bool writing,
+                                                     const std::string &header,
+                                                     const std::filesystem::path &dir);
 
 }  // namespace grugen

@@ -1,8 +1,10 @@
 #include "package/LibraryPackager.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <regex>
 
 #include "llvm/ADT/StringRef.h"
@@ -364,39 +366,43 @@ std::string spec_stamp(const GruSpec &spec, const GruWeights *embedded) {
 }
 
 std::vector<fs::path> library_files(const std::string &name, const fs::path &target_dir) {
-  std::vector<fs::path> files = {target_dir / ("lib" + name + ".a"), target_dir / ("lib" + name + ".so"),
-                                 target_dir / ("lib" + name + ".so." + std::to_string(kSonameVersion)),
-                                 target_dir / ("lib" + name + ".dylib"),
-                                 target_dir / ("lib" + name + "." + std::to_string(kSonameVersion) + ".dylib"),
-                                 target_dir / (name + ".pc"),
-                                 target_dir / (name + "-config.cmake"),
-                                 target_dir / (name + ".spec")};
-  for (const char *kernel : {"projection", "step_projection", "step", "projection_deep",
-                              "step_projection_deep"})
-    for (const char *extension : {".stmt", ".s", ".schedule.h", ".cl", ".metal"})
-      files.push_back(target_dir / (name + "_kernel_" + kernel + extension));
+  // The directory's target says which kernel variants (and device source) its files name; a
+  // directory no target is named after has the files of a target with one set of kernels.
+  std::vector<std::string> variants = {""};
+  std::string device_extension;
+  std::string why;
+  if (const std::optional<TargetPolicy> policy =
+          lookup_target(target_dir.filename().string(), why)) {
+    for (const TargetPolicy &variant : kernel_variants(*policy))
+      if (!variant.variant.empty()) variants.push_back(variant.variant);
+    device_extension = policy->device_source_extension;
+  }
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const fs::directory_entry &entry : fs::directory_iterator(target_dir, ec))
+    if (!entry.is_directory(ec) &&
+        library_file_in(name, variants, device_extension, entry.path().filename().string()))
+      files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
   return files;
 }
 
-void remove_stale_libraries(const std::string &name, const std::string &stamp,
-                            const fs::path &dir) {
+std::vector<fs::path> stale_library_files(const std::string &name, const std::string &stamp,
+                                          const fs::path &dir) {
+  std::vector<fs::path> stale;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return;
+  if (!fs::is_directory(dir, ec)) return stale;
   for (const fs::directory_entry &entry : fs::directory_iterator(dir, ec)) {
     // Staging directories (.gru-gen-*) hold no library files at their top.
     if (!entry.is_directory(ec) || entry.path().filename().string().rfind(".gru-gen-", 0) == 0)
       continue;
     const std::vector<fs::path> files = library_files(name, entry.path());
-    bool present = false;
-    for (const fs::path &file : files) present = present || fs::exists(file, ec);
-    if (!present) continue;
-    if (read_text(entry.path() / (name + ".spec")) == stamp) continue;  // the same spec, from an earlier run: it stays
-    for (const fs::path &file : files) {
-      fs::remove(file, ec);
-      if (ec) throw GruGenError("cannot remove '" + file.string() + "': " + ec.message());
-    }
-    fs::remove(entry.path(), ec);  // only when nothing else is left there
+    if (files.empty()) continue;
+    if (read_text(entry.path() / target_file(name, TargetFile::SpecStamp)) == stamp)
+      continue;  // the same spec, from an earlier run: it stays
+    stale.insert(stale.end(), files.begin(), files.end());
   }
+  return stale;
 }
 
 void write_header(const GruSpec &spec, const GruWeights *weights, const fs::path &dir) {
@@ -477,7 +483,7 @@ std::string shared_library_refusal(const TargetPolicy &policy) {
 }
 
 std::string shared_library_soname(const GruSpec &spec) {
-  return "lib" + spec.name + ".so." + std::to_string(kSonameVersion);
+  return target_file(spec.name, TargetFile::Soname);
 }
 
 void write_shared_library(const GruSpec &spec, const GruWeights *embedded,
@@ -494,7 +500,7 @@ void write_shared_library(const GruSpec &spec, const GruWeights *embedded,
   for (const std::string &f : abi_functions(spec, embedded)) text += "    " + f + ";\n";
   text += "    " + spec_symbol(spec, embedded) + ";\n  local:\n    *;\n};\n";
   write_file(work / script, text);
-  const std::string library = "lib" + spec.name + ".so";
+  const std::string library = target_file(spec.name, TargetFile::SharedObject);
   progress(policy.name + ": linking " + library + " with " +
            fs::path(policy.c_compiler[0]).filename().string());
   // The runtime's extra flags (sanitizers) link too. No -z defs: a sanitized runtime leaves the
@@ -604,12 +610,12 @@ void write_archive(const fs::path &archive, const std::vector<fs::path> &members
 
 void write_link_metadata(const GruSpec &spec, const GruWeights *embedded,
                          const TargetPolicy &policy, const fs::path &dir) {
-  write_file(dir / (spec.name + ".spec"), spec_stamp(spec, embedded));
-  const std::string library = "lib" + spec.name + ".a";
+  write_file(dir / target_file(spec.name, TargetFile::SpecStamp), spec_stamp(spec, embedded));
+  const std::string library = target_file(spec.name, TargetFile::Archive);
   std::string flags;
   for (const std::string &flag : policy.link_libraries) flags += " " + flag;
   // pkg-config: paths relative to the .pc file, so the output directory can move.
-  write_file(dir / (spec.name + ".pc"),
+  write_file(dir / target_file(spec.name, TargetFile::PkgConfig),
              "# " + spec.name + " for target " + policy.name + ", generated by gru-gen.\n"
              "libdir=${pcfiledir}\n"
              "includedir=${pcfiledir}/..\n\n"
@@ -624,7 +630,7 @@ void write_link_metadata(const GruSpec &spec, const GruWeights *embedded,
   std::string cmake_flags;
   for (const std::string &flag : policy.link_libraries)
     cmake_flags += (cmake_flags.empty() ? "" : ";") + flag;
-  write_file(dir / (spec.name + "-config.cmake"),
+  write_file(dir / target_file(spec.name, TargetFile::CMakeConfig),
              "# " + spec.name + " for target " + policy.name + ", generated by gru-gen.\n"
              "if(NOT TARGET gru::" + spec.name + ")\n"
              "  add_library(gru::" + spec.name + " STATIC IMPORTED)\n"

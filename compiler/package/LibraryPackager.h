@@ -9,6 +9,7 @@
 #include "schedules/SchedulePlan.h"
 #include "schedules/SchedulePolicy.h"
 #include "spec/GruSpec.h"
+#include "spec/LibraryFiles.h"
 #include "weights/GruWeights.h"
 
 namespace grugen {
@@ -58,9 +59,7 @@ void write_archive(const std::filesystem::path &archive,
 // The ABI version: <name>_abi_version() returns it (runtime/gru_runtime.c) and a shared
 // library's SONAME carries it.
 constexpr int kAbiVersion = 2;
-// The SONAME's version: ABI versions only add functions (an app built against ABI 1 runs with a
-// library of ABI 2), so shared libraries keep the first one.
-constexpr int kSonameVersion = 1;
+// The SONAME's version: kSonameVersion (spec/LibraryFiles.h).
 
 // The ABI's functions of a library: <name>_abi_version, ..., <name>_destroy (<name>_create_default
 // only with embedded weights).
@@ -100,16 +99,19 @@ std::string spec_symbol(const GruSpec &spec, const GruWeights *embedded);
 // embedded weights. Two libraries of one name with equal stamps serve the same header.
 std::string spec_stamp(const GruSpec &spec, const GruWeights *embedded);
 
-// The files of library `name` in one target directory: archive, link metadata, stamp and the
-// --emit outputs.
+// The files of library `name` present in one target directory (named after its target): every
+// file a gru-gen run writes there for it (spec/LibraryFiles.h names them: archive, shared
+// library, link metadata, stamp, tuning record, schedule reports and the --emit outputs of each
+// kernel variant of that target), and nothing of another library.
 std::vector<std::filesystem::path> library_files(const std::string &name,
                                                  const std::filesystem::path &target_dir);
 
-// Removes, from every target directory under the output directory `dir`, the files of a
-// library `name` whose stamp differs from `stamp` (or is missing: an older gru-gen's), and the
-// directory when nothing else is left in it. Called while committing a new <name>.h, so that
-// no library of another spec is left beside it. Throws GruGenError.
-void remove_stale_libraries(const std::string &name, const std::string &stamp,
-                            const std::filesystem::path &dir);
+// The files, in every target directory under the output directory `dir`, of a library `name`
+// whose stamp differs from `stamp` (or is missing: an older gru-gen's): what committing a new
+// <name>.h removes (StagedOutput::commit, which restores them should the commit fail), so that
+// no library of another spec is left beside it. Removes nothing.
+std::vector<std::filesystem::path> stale_library_files(const std::string &name,
+                                                       const std::string &stamp,
+                                                       const std::filesystem::path &dir);
 
 }  // namespace grugen

@@ -123,25 +123,52 @@ const std::map<std::string, WeightsPrecision> &precisions_by_name() {
   return kByName;
 }
 
+namespace {
+
+// The kernels every library of some spec has, by suffix: the first three always, the deep
+// projections with has_deep_kernels, the team's step projections with teams (the deep one with
+// both). The team steps and the step in slices follow (team_step_suffix, step_slices_suffix).
+constexpr const char *kFixedKernelSuffixes[] = {"projection",           "step_projection",
+                                               "step",                 "projection_deep",
+                                               "step_projection_deep", "step_projection_team",
+                                               "step_projection_deep_team"};
+constexpr const char *kTeamStepPrefix = "step_team", *kStepSlicesPrefix = "step_slices";
+
+// The number after `prefix` in `text`, when `text` is `prefix` and a positive decimal number.
+bool is_numbered(const std::string &text, const std::string &prefix) {
+  if (text.compare(0, prefix.size(), prefix) != 0 || text.size() == prefix.size()) return false;
+  const std::string digits = text.substr(prefix.size());
+  return digits.find_first_not_of("0123456789") == std::string::npos && digits[0] != '0';
+}
+
+}  // namespace
+
 std::vector<std::string> GruSpec::kernel_suffixes(const std::vector<int64_t> &team_sizes,
                                                   int64_t step_slices) const {
-  std::vector<std::string> suffixes = {"projection", "step_projection", "step"};
+  const auto *fixed = kFixedKernelSuffixes;
+  std::vector<std::string> suffixes = {fixed[0], fixed[1], fixed[2]};
   if (has_deep_kernels()) {
-    suffixes.push_back("projection_deep");
-    suffixes.push_back("step_projection_deep");
+    suffixes.push_back(fixed[3]);
+    suffixes.push_back(fixed[4]);
   }
   if (!team_sizes.empty()) {
-    suffixes.push_back("step_projection_team");
-    if (has_deep_kernels()) suffixes.push_back("step_projection_deep_team");
+    suffixes.push_back(fixed[5]);
+    if (has_deep_kernels()) suffixes.push_back(fixed[6]);
   }
   for (int64_t threads : team_sizes) suffixes.push_back(team_step_suffix(threads));
   if (step_slices > 1) suffixes.push_back(step_slices_suffix(step_slices));
   return suffixes;
 }
 
-std::string team_step_suffix(int64_t members) { return "step_team" + std::to_string(members); }
+std::string team_step_suffix(int64_t members) { return kTeamStepPrefix + std::to_string(members); }
 
-std::string step_slices_suffix(int64_t slices) { return "step_slices" + std::to_string(slices); }
+std::string step_slices_suffix(int64_t slices) { return kStepSlicesPrefix + std::to_string(slices); }
+
+bool is_kernel_suffix(const std::string &suffix) {
+  for (const char *fixed : kFixedKernelSuffixes)
+    if (suffix == fixed) return true;
+  return is_numbered(suffix, kTeamStepPrefix) || is_numbered(suffix, kStepSlicesPrefix);
+}
 
 std::string kernel_symbol(const std::string &library, const std::string &variant,
                           const std::string &suffix) {

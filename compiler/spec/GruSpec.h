@@ -184,6 +184,8 @@ std::string kernel_file(const std::string &library, const std::string &variant,
 // "step_team<members>", and the step in slices, "step_slices<slices>".
 std::string team_step_suffix(int64_t members);
 std::string step_slices_suffix(int64_t slices);
+// Whether `suffix` is one that kernel_suffixes gives for some spec and plan.
+bool is_kernel_suffix(const std::string &suffix);
 
 // Documented limits, checked before any code is generated so that an absurd spec is refused
 // up front rather than by running out of memory halfway through compilation.
