@@ -13,7 +13,13 @@ std::string target_file(const std::string &library, TargetFile file) {
     case TargetFile::Dylib: return "lib" + library + ".dylib";
     case TargetFile::VersionedDylib: return "lib" + library + "." + version + ".dylib";
     case TargetFile::PkgConfig: return library + ".pc";
-    case TargetFile::CMakeConfig: return library + "-config.cmake";
+    case TargetFile::CMakeConfig: {
+      // find_package(NAME) looks for NAMEConfig.cmake or <NAME in lower case>-config.cmake:
+      // MyGru-config.cmake was found by neither.
+      std::string lower = library;
+      for (char &c : lower) c = char(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+      return lower + "-config.cmake";
+    }
     case TargetFile::SpecStamp: return library + ".spec";
     case TargetFile::TuningRecord: return library + ".tuning.json";
   }
@@ -28,6 +34,8 @@ bool library_file_in(const std::string &library, const std::vector<std::string> 
                      const std::string &device_extension, const std::string &file) {
   for (TargetFile kind : kTargetFiles)
     if (file == target_file(library, kind)) return true;
+  // The config file's name before it was lower-cased (an output directory of an older gru-gen).
+  if (file == library + "-config.cmake") return true;
   std::vector<std::string> extensions = {kStatementExtension, kAssemblyExtension,
                                          kScheduleExtension};
   if (!device_extension.empty()) extensions.push_back(device_extension);

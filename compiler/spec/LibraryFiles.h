@@ -21,7 +21,7 @@ enum class TargetFile {
   Dylib,            // lib<name>.dylib (--shared, arm64-macos)
   VersionedDylib,   // lib<name>.<kSonameVersion>.dylib, the symlink to it
   PkgConfig,        // <name>.pc
-  CMakeConfig,      // <name>-config.cmake
+  CMakeConfig,      // <name in lower case>-config.cmake (find_package(<name>) finds it)
   SpecStamp,        // <name>.spec
   TuningRecord,     // <name>.tuning.json (--tune)
 };
