@@ -37,9 +37,14 @@ fs::path normal(const fs::path &dir) {
 
 // Whether `path` names something, a symbolic link to nothing included (fs::exists follows
 // links: a dangling one "does not exist", yet a directory cannot be made in its place).
+// Any other failure to look (a name too long, a directory it may not search) is an error of its
+// own: "exists and is not a directory" said of a name too long to exist was wrong.
 bool present(const fs::path &path) {
   std::error_code ec;
-  return fs::symlink_status(path, ec).type() != fs::file_type::not_found;
+  const fs::file_type type = fs::symlink_status(path, ec).type();
+  if (type == fs::file_type::not_found) return false;
+  if (ec) throw GruGenError("cannot look up '" + path.string() + "': " + ec.message());
+  return true;
 }
 
 // Whether `path` is a symbolic link to nothing.
