@@ -237,24 +237,21 @@ std::optional<GruWeights> weights_from_flags() {
 // runtime's create says the same at run time, where nothing could be done about it).
 void check_embeddable(const GruSpec &spec, const GruWeights &weights) {
   if (!spec.has_weight_scales()) return;
-  const int64_t H = spec.hidden_size, G = 3 * H;
-  size_t at = 0;
-  for (int64_t layer = 0; layer < spec.layers; ++layer)
-    for (int64_t dir = 0; dir < spec.directions(); ++dir) {
-      const size_t wx = size_t(G * spec.layer_input_size(layer)), wh = size_t(G * H);
-      const char *bad = nullptr;
-      for (size_t i = at; i < at + wx + wh && i < weights.values.size() && !bad; ++i)
-        if (!std::isfinite(weights.values[i])) bad = i < at + wx ? "Wx" : "Wh";
-      if (bad)
-        throw GruGenError("--embed-weights: '" + std::string(weights_file) + "' " +
-                          (spec.layers * spec.directions() > 1
-                               ? "layer " + std::to_string(layer) + (dir ? " (reverse)" : "") + "'s "
-                               : std::string()) +
-                          bad + " holds a NaN or an infinity, which --weights-precision " +
-                          precision_name(spec.weights_precision) +
-                          " cannot store (its rows are scaled by their largest magnitude)");
-      at += wx + wh + (spec.has_bias ? size_t(G + H) : 0);
-    }
+  const size_t wh = size_t(3 * spec.hidden_size * spec.hidden_size);
+  for (const GruSpec::InstanceWeights &w : spec.weight_instances()) {
+    const char *bad = nullptr;
+    for (size_t i = w.wx; i < w.wh + wh && i < weights.values.size() && !bad; ++i)
+      if (!std::isfinite(weights.values[i])) bad = i < w.wh ? "Wx" : "Wh";
+    if (bad)
+      throw GruGenError("--embed-weights: '" + std::string(weights_file) + "' " +
+                        (spec.layers * spec.directions() == 1
+                             ? std::string()
+                             : "layer " + std::to_string(w.layer) +
+                                   (w.direction ? " (reverse)" : "") + "'s ") +
+                        bad + " holds a NaN or an infinity, which --weights-precision " +
+                        precision_name(spec.weights_precision) +
+                        " cannot store (its rows are scaled by their largest magnitude)");
+  }
 }
 
 // The spec's front end: a spec file, or the flags that state one (not both). A weights file

@@ -552,20 +552,15 @@ fs::path assemble_embedded_weights(const GruSpec &spec, const GruWeights &weight
     // Each layer instance: Wx [3H][D_l] and Wh [3H][H] packed as the runtime packs them at
     // create (runtime/gru_pack.h), b and bhn as they are; the sizes do not change.
     const int64_t H = spec.hidden_size, G = 3 * H;
-    size_t at = 0;
-    for (int64_t layer = 0; layer < spec.layers; ++layer)
-      for (int64_t d = 0; d < spec.directions(); ++d) {
-        const int64_t D = spec.layer_input_size(layer);
-        const WeightPanels &panels = plans.front().panels;
-        grugen_pack_weights(values.data() + at, weights.values.data() + at, 1, int32_t(G),
-                            int32_t(D), int32_t(panels.wx), int32_t(panels.xp));
-        at += size_t(G * D);
-        grugen_pack_weights(values.data() + at, weights.values.data() + at, 3, int32_t(H),
-                            int32_t(H), int32_t(panels.wh), 0);
-        at += size_t(G * H) + (spec.has_bias ? size_t(G + H) : 0);
-      }
-    if (at != values.size())
+    if (int64_t(values.size()) != spec.weight_elements())
       throw GruGenError("internal: the embedded weights are not the spec's layer instances");
+    const WeightPanels &panels = plans.front().panels;
+    for (const GruSpec::InstanceWeights &w : spec.weight_instances()) {
+      grugen_pack_weights(values.data() + w.wx, weights.values.data() + w.wx, 1, int32_t(G),
+                          int32_t(w.input_size), int32_t(panels.wx), int32_t(panels.xp));
+      grugen_pack_weights(values.data() + w.wh, weights.values.data() + w.wh, 3, int32_t(H),
+                          int32_t(H), int32_t(panels.wh), 0);
+    }
   }
   write_file(dir / blob, std::string_view(reinterpret_cast<const char *>(values.data()),
                                           values.size() * sizeof(float)));

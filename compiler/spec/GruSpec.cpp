@@ -15,6 +15,19 @@ int64_t GruSpec::weight_elements() const {
   return elements;
 }
 
+std::vector<GruSpec::InstanceWeights> GruSpec::weight_instances() const {
+  const int64_t gates = 3 * hidden_size;
+  std::vector<InstanceWeights> instances;
+  size_t at = 0;
+  for (int64_t layer = 0; layer < layers; ++layer)
+    for (int64_t d = 0; d < directions(); ++d) {
+      const int64_t D = layer_input_size(layer);
+      instances.push_back({layer, d, D, at, at + size_t(gates * D)});
+      at += size_t(gates * D + gates * hidden_size + (has_bias ? gates + hidden_size : 0));
+    }
+  return instances;
+}
+
 GruSpec::ModelLayout GruSpec::model_layout(int64_t layer, bool weights_in_place) const {
   const int64_t input_size = layer_input_size(layer);
   // The model struct, then each array 64-byte aligned for the kernels' vector loads: the weights
@@ -88,6 +101,11 @@ constexpr PrecisionName kPrecisionNames[] = {{WeightsPrecision::F32, "f32"},
                                              {WeightsPrecision::Int8, "int8"},
                                              {WeightsPrecision::W8A8, "w8a8"}};
 }  // namespace
+
+std::string ascii_lower(std::string s) {
+  for (char &c : s) c = char(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return s;
+}
 
 const char *direction_name(GruDirection direction) {
   return direction == GruDirection::Bidirectional ? "bidirectional"
@@ -269,8 +287,7 @@ std::optional<std::string> check_library_name(const std::string &name) {
   // Compared without case where a file is named after the library: NAME.h is the header an app
   // includes (from a directory on its include path, before the system's), and a macOS or
   // Windows file system does not tell Math.h from math.h.
-  std::string lower = name;
-  for (char &c : lower) c = char(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  const std::string lower = ascii_lower(name);
   if (lower.rfind("halide", 0) == 0)
     return "'" + name + "' would clash with Halide's runtime symbols or headers (Halide*.h)";
   // gru and gru_* belong to gru-gen: the shared ABI types and codes every library's header

@@ -61,6 +61,9 @@ inline int64_t weight_row_floats_of(WeightsPrecision precision, int64_t rows) {
   }
 }
 
+// `s` with A-Z as a-z (a library's name where a file system or CMake ignores case).
+std::string ascii_lower(std::string s);
+
 // "forward", "reverse" or "bidirectional": as the header and messages write it.
 const char *direction_name(GruDirection direction);
 // "3 bidirectional layers", "1 forward layer": a model's stack, for messages.
@@ -145,6 +148,13 @@ struct GruSpec {
   // Elements of the weights the model copies: per layer and direction Wx [3H][D_l],
   // Wh [3H][H], b [3H], bhn [H].
   int64_t weight_elements() const;
+  // Where each layer instance's Wx and Wh start in those elements (GruWeights::values, the
+  // order create_layers takes them: layer by layer, forward before backward), and its D_l.
+  struct InstanceWeights {
+    int64_t layer, direction, input_size;
+    size_t wx, wh;  // offsets of Wx [3H][D_l] and Wh [3H][H]; b and bhn follow with bias
+  };
+  std::vector<InstanceWeights> weight_instances() const;
   // Where a created model keeps the arrays of one instance of layer `layer` (a "sub-model":
   // every layer has directions() of them): its part of the one host block that create obtains
   // from halide_malloc (the generated layer descriptor carries them to runtime/gru_runtime.c,

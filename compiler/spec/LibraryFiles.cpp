@@ -13,13 +13,9 @@ std::string target_file(const std::string &library, TargetFile file) {
     case TargetFile::Dylib: return "lib" + library + ".dylib";
     case TargetFile::VersionedDylib: return "lib" + library + "." + version + ".dylib";
     case TargetFile::PkgConfig: return library + ".pc";
-    case TargetFile::CMakeConfig: {
-      // find_package(NAME) looks for NAMEConfig.cmake or <NAME in lower case>-config.cmake:
-      // MyGru-config.cmake was found by neither.
-      std::string lower = library;
-      for (char &c : lower) c = char(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-      return lower + "-config.cmake";
-    }
+    // find_package(NAME) looks for NAMEConfig.cmake or <NAME in lower case>-config.cmake:
+    // MyGru-config.cmake was found by neither.
+    case TargetFile::CMakeConfig: return ascii_lower(library) + "-config.cmake";
     case TargetFile::SpecStamp: return library + ".spec";
     case TargetFile::TuningRecord: return library + ".tuning.json";
   }
