@@ -303,7 +303,7 @@ std::string runtime_source(const GruSpec &spec, const GruWeights *embedded,
          "    .bytes = " + num(spec.model_bytes()) + ",\n"
          "    .embedded_weights = " + (embedded ? n + "__embedded_weights" : std::string("NULL")) +
          ",\n"
-         "    .embedded_packed = " + (embedded && embeds_packed_weights(spec, policy) ? "1" : "0") + ",\n"
+         "    .embedded_packed = " + (embedded && embeds_packed_weights(spec, policy, plans) ? "1" : "0") + ",\n"
          "    .bytes_in_place = " + num(spec.model_bytes(true)) + ",\n" +
          (plan.team_sizes.empty()
               ? std::string()
@@ -538,9 +538,17 @@ fs::path compile_runtime(const GruSpec &spec, const GruWeights *weights, const T
   return compile_c(policy, dir, source, "runtime");
 }
 
-bool embeds_packed_weights(const GruSpec &spec, const TargetPolicy &policy) {
-  return policy.packed_weights && policy.variant_targets.empty() &&
-         spec.weights_precision == WeightsPrecision::F32;
+bool embeds_packed_weights(const GruSpec &spec, const TargetPolicy &policy,
+                           const std::vector<SchedulePlan> &plans) {
+  if (!policy.packed_weights || spec.weights_precision != WeightsPrecision::F32 || plans.empty())
+    return false;
+  // One packed copy serves every kernel variant only if they all read the same panels (the
+  // variant create picks is the CPU's, so each must find its layout in the embedded bytes).
+  const WeightPanels &first = plans.front().panels;
+  for (const SchedulePlan &plan : plans)
+    if (plan.panels.wx != first.wx || plan.panels.wh != first.wh || plan.panels.xp != first.xp)
+      return false;
+  return true;
 }
 
 fs::path assemble_embedded_weights(const GruSpec &spec, const GruWeights &weights,
@@ -548,7 +556,7 @@ fs::path assemble_embedded_weights(const GruSpec &spec, const GruWeights &weight
                                    const fs::path &dir) {
   const std::string blob = spec.name + "_weights.bin", source = spec.name + "_weights.S";
   std::vector<float> values = weights.values;
-  if (embeds_packed_weights(spec, policy)) {
+  if (embeds_packed_weights(spec, policy, plans)) {
     // Each layer instance: Wx [3H][D_l] and Wh [3H][H] packed as the runtime packs them at
     // create (runtime/gru_pack.h), b and bhn as they are; the sizes do not change.
     const int64_t H = spec.hidden_size, G = 3 * H;

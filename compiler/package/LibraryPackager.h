@@ -30,11 +30,14 @@ std::filesystem::path compile_runtime(const GruSpec &spec, const GruWeights *emb
                                       const std::filesystem::path &dir);
 
 // Whether a library for `policy` embeds its weights already packed for its kernels, which
-// create_default then uses in place (no copy of Wx and Wh): CPU targets with one set of kernels.
-// GPU targets copy them to the device anyway; a portable target's kernel variants each read
-// their own panels; reduced-precision weights are embedded as float32 and converted by
-// create_default, as create converts them.
-bool embeds_packed_weights(const GruSpec &spec, const TargetPolicy &policy);
+// create_default then uses in place (no copy of Wx and Wh): CPU targets whose kernels all read
+// one layout, i.e. whose kernel variants' plans (`plans`, one per variant, as for
+// compile_runtime) have the same panels: a target with one set of kernels, arm64-linux (its
+// ARMv8 and ARMv8.2 kernels plan the same panels), x86-64-linux only where its levels' panels
+// happen to agree. GPU targets copy them to the device anyway; reduced-precision weights are
+// embedded as float32 and converted by create_default, as create converts them.
+bool embeds_packed_weights(const GruSpec &spec, const TargetPolicy &policy,
+                           const std::vector<SchedulePlan> &plans);
 
 // Assembles `weights` into an object for `policy`'s target, defining <name>__embedded_weights
 // (read-only data, 64-byte aligned) for <name>_create_default: in MLX's layout, or with

@@ -3,6 +3,7 @@
  * halide_set_custom_can_use_target_features) hides AVX-512, then AVX2 and FMA too, then SSE4.1;
  * each time create picks the best variant left (<name>__variant says which) and run and step x L
  * match MLX's goldens; with nothing left, create returns GRU_UNSUPPORTED_CPU naming the feature.
+ * -DEMBEDDED: create_default (a library with the golden's weights embedded) in place of create.
  *   portable GOLD...
  * Build: cc -DLIB=<name> -DLIB_UPPER=<NAME> -I<gru-gen output> -I<Halide's include> portable.c
  *        x86-64-linux/lib<name>.a */
@@ -45,7 +46,13 @@ int main(int argc, char **argv) {
       golden g;
       if (!golden_load(argv[i], &g)) return 2;
       GRU_CALL(LIB, model) *m = NULL;
+#ifdef EMBEDDED
+      /* The library's embedded weights (the golden's), read in place where every variant's
+       * panels agree (LibraryPackager.h, embeds_packed_weights). */
+      const gru_status s = GRU_CALL(LIB, create_default)(&m);
+#else
       const gru_status s = GRU_CALL(LIB, create)(g.Wx, g.Wh, g.b, g.bhn, &m);
+#endif
       if (s != GRU_OK) {
         printf("%s: create: %s: %s\n", names[level], GRU_CALL(LIB, status_string)(s),
                GRU_CALL(LIB, last_error)());
