@@ -8,6 +8,9 @@
  * seq_len) gives what the masked run gave it (within 1e-6); without lengths, run gives the same
  * output, and for a forward model step x L (every layer in one call, h [LAYERS][N][H]) does too. Misuse (a length of 0 or past seq_len,
  * a wrong count of layer weights, step on a bidirectional model) is a status and writes nothing.
+ * With $MODEL_CHECK_STATES naming a file, the states the library returned are written there as raw
+ * float32 for checks that need the library's own states (w8a8, test/e2e/w8a8_model.py): run_ex's
+ * out and h_n, then for a forward model without lengths every layer's state after each step.
  * With -DCHECK_MEMORY (and -DGPU=1 for a GPU target) the header's memory figures are held to
  * what the library obtains from halide_malloc: create holds MODEL_BYTES, run_ex obtains
  * RUN_SCRATCH_BYTES(L) (RUN_SCRATCH_BYTES_GPU) and frees it, on CPU targets in one allocation.
@@ -149,6 +152,12 @@ int main(int argc, char **argv) {
     printf("run_ex failed: %s: %s\n", FN(status_string)(s), FN(last_error)());
     return 1;
   }
+  FILE *states = getenv("MODEL_CHECK_STATES") ? fopen(getenv("MODEL_CHECK_STATES"), "wb") : NULL;
+  if (states && (fwrite(out, sizeof(float), out_n, states) != out_n ||
+                 fwrite(h_n, sizeof(float), state_n, states) != state_n)) {
+    printf("%s: cannot write the states FAIL\n", base);
+    return 1;
+  }
   const float e_out = max_abs_diff(out, g.out, out_n), e_h = max_abs_diff(h_n, g.h_n, state_n);
   int ok = e_out <= TOLERANCE && e_h <= TOLERANCE;
 #ifdef CHECK_MEMORY
@@ -237,6 +246,7 @@ int main(int argc, char **argv) {
       for (size_t n = 0; n < N; ++n)
         memcpy(x_t + n * g.D, g.x + (n * L + t) * g.D, (size_t)g.D * sizeof(float));
       s = FN(step)(m, x_t, h);
+      if (states && fwrite(h, sizeof(float), state_n, states) != state_n) s = GRU_INTERNAL_ERROR;
       for (size_t n = 0; n < N; ++n) {
         const float e = max_abs_diff(h + ((size_t)(count - 1) * N + n) * H,
                                      g.out + (n * L + t) * H, H);
@@ -259,6 +269,7 @@ int main(int argc, char **argv) {
     free(h);
     free(x_t);
   }
+  if (states && fclose(states) != 0) ok = 0;
   printf("%s: " STR(LIB) " layers=%d directions=%d D=%d H=%d N=%d L=%d lengths=%d h0=%d "
          "max|out|=%.2e max|h_n|=%.2e%s %s\n", base, g.layers, g.dirs, g.D, g.H, g.N, g.L,
          g.has_lengths, g.has_h0, (double)e_out, (double)e_h, extra, ok ? "PASS" : "FAIL");
