@@ -14,6 +14,8 @@
  * With -DCHECK_MEMORY (and -DGPU=1 for a GPU target) the header's memory figures are held to
  * what the library obtains from halide_malloc: create holds MODEL_BYTES, run_ex obtains
  * RUN_SCRATCH_BYTES(L) (RUN_SCRATCH_BYTES_GPU) and frees it, on CPU targets in one allocation.
+ * Built with -DPORTABLE for a library of x86-64-linux (-I<Halide's include>), $GRU_TEST_LEVEL
+ * forces its avx2 or sse41 kernels (portable_level.h), and the variant created is printed.
  * Build: cc -DLIB=<name> -DLIB_UPPER=<NAME> -I<gru-gen output> model_check.c lib<name>.a */
 #include <math.h>
 #include <stdint.h>
@@ -33,6 +35,9 @@
 
 #ifdef CHECK_MEMORY
 #include "gru_count_malloc.h"
+#endif
+#ifdef PORTABLE
+#include "portable_level.h"
 #endif
 
 typedef struct {
@@ -111,6 +116,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   const int32_t count = g.layers * g.dirs;
+#ifdef PORTABLE
+  hide_level(getenv("GRU_TEST_LEVEL"));
+#endif
   model_t *m = NULL;
   gru_status s;
 #ifdef CHECK_MEMORY
@@ -139,6 +147,9 @@ int main(int argc, char **argv) {
     printf("create failed: %s: %s\n", FN(status_string)(s), FN(last_error)());
     return 1;
   }
+#ifdef PORTABLE
+  printf("variant: %s\n", INTERNAL(LIB, variant)(m));
+#endif
 
   const size_t N = (size_t)g.N, L = (size_t)g.L, H = (size_t)g.H;
   const size_t out_n = N * L * (size_t)g.dirs * H, state_n = (size_t)count * N * H;
