@@ -22,7 +22,10 @@ wrong shapes or dtypes raise ValueError before the library is called."""
 import ctypes
 import os
 import re
+import shutil
 import subprocess
+import tempfile
+import threading
 
 import numpy as np
 
@@ -48,6 +51,29 @@ def _header_defines(header, upper):
                          open(header, encoding="utf-8").read(), re.M):
         defines[m.group(1)] = int(m.group(2))
     return defines
+
+
+# dlopen returns the library it already loaded under a path, whatever file the path names now: a
+# library regenerated in place (compile_library into the same directory again) would run the old
+# code under the new header's shapes. Each path's file as first loaded, (device, inode, size,
+# mtime); another file under a loaded path is loaded from a private copy instead.
+_loaded = {}
+_loaded_lock = threading.Lock()
+
+
+def _load(path):
+    st = os.stat(path)
+    identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    with _loaded_lock:
+        if _loaded.setdefault(path, identity) == identity:
+            return ctypes.CDLL(path)
+    copy_dir = tempfile.mkdtemp(prefix="gru_gen-")
+    copy = os.path.join(copy_dir, os.path.basename(path))
+    try:
+        shutil.copyfile(path, copy)
+        return ctypes.CDLL(copy)
+    finally:
+        shutil.rmtree(copy_dir, ignore_errors=True)
 
 
 class _LayerWeights(ctypes.Structure):
@@ -88,7 +114,14 @@ class Library:
         except KeyError as e:
             raise ValueError("'%s' is not the header of gru-gen library %s: no %s_%s"
                              % (header, name, name.upper(), e.args[0])) from None
-        self._dll = ctypes.CDLL(path)
+        # The header names its spec's symbol, which only a library of that spec defines (what
+        # fails a C app's link against a library of another spec).
+        spec = re.search(r"^extern const char (%s__spec_\w+);" % re.escape(name),
+                         open(header, encoding="utf-8").read(), re.M)
+        self._dll = _load(path)
+        if spec and not hasattr(self._dll, spec.group(1)):
+            raise ValueError("%s is not the library of '%s': it was generated for another spec "
+                             "(it does not define %s)" % (path, header, spec.group(1)))
         f = lambda suffix: getattr(self._dll, "%s_%s" % (name, suffix))
         fp = ctypes.POINTER(ctypes.c_float)
         model_pp = ctypes.POINTER(ctypes.c_void_p)
@@ -186,6 +219,8 @@ class Library:
     def create_from_safetensors(self, path, prefix=""):
         """A Model from an MLX safetensors file (mlx.nn.GRU's save_weights; for models, layer l
         under "<prefix><l>." and its backward instance under "<prefix><l>.reverse.")."""
+        if not isinstance(prefix, str):
+            raise TypeError("prefix must be a str, not %s" % type(prefix).__name__)
         handle = ctypes.c_void_p()
         self._check(self._create_st(os.fsencode(path), prefix.encode(), ctypes.byref(handle)),
                     "create_from_safetensors")
@@ -201,11 +236,14 @@ class Library:
 
 
 class Model:
-    """One created model: run, step; close() (or a with block) destroys it."""
+    """One created model: run, step; close() (or a with block) destroys it. Calls on one model
+    from several threads take turns (the C ABI's calls on one model must not overlap), and close()
+    waits for a call in progress."""
 
     def __init__(self, library, handle):
         self.library = library
         self._handle = handle
+        self._lock = threading.Lock()
 
     def _live(self):
         if not self._handle:
@@ -233,29 +271,42 @@ class Model:
         h0 = lib._array(h0, self._state_shape(), "h0")
         lens = None
         if lengths is not None:
-            lens = np.ascontiguousarray(lengths, dtype=np.int32)
+            # Checked before the conversion to int32, which would truncate 2.7 to 2 and wrap
+            # 2**32 + 3 to 3.
+            lens = np.asarray(lengths)
             if lens.shape != (lib.batch,):
                 raise ValueError("lengths has shape %s; %s expects (%d,)" % (lens.shape, lib.name, lib.batch))
+            if lens.dtype.kind not in "iu":
+                raise ValueError("lengths must be integers; got %s" % lens.dtype)
+            if lens.min() < 1 or lens.max() > L:
+                raise ValueError("lengths must be in [1, %d] (x's timesteps); got %s" % (L, lens.tolist()))
+            lens = np.ascontiguousarray(lens, dtype=np.int32)
         out = np.empty((lib.batch, L, lib.output_size), dtype=np.float32)
         h_n = np.empty(self._state_shape(), dtype=np.float32) if return_state else None
         lens_ptr = None if lens is None else lens.ctypes.data_as(ctypes.POINTER(ctypes.c_int32))
-        lib._check(lib._run_ex(self._live(), lib._ptr(x), L, lens_ptr, lib._ptr(h0),
-                               lib._ptr(out), lib._ptr(h_n)), "run_ex")
+        with self._lock:
+            lib._check(lib._run_ex(self._live(), lib._ptr(x), L, lens_ptr, lib._ptr(h0),
+                                   lib._ptr(out), lib._ptr(h_n)), "run_ex")
         return (out, h_n) if return_state else out
 
     def step(self, x_t, h):
         """One timestep: x_t [N][D], h [N][H] ([LAYERS][N][H] for a stack) -> the next state (a
         new array; h is not changed)."""
         lib = self.library
+        if h is None:
+            raise ValueError("h must be the state, a %s float32 NumPy array (zeros to start)"
+                             % (self._state_shape(),))
         x_t = lib._array(x_t, (lib.batch, lib.input_size), "x_t")
         h = lib._array(h, self._state_shape(), "h").copy()
-        lib._check(lib._step(self._live(), lib._ptr(x_t), lib._ptr(h)), "step")
+        with self._lock:
+            lib._check(lib._step(self._live(), lib._ptr(x_t), lib._ptr(h)), "step")
         return h
 
     def close(self):
-        if self._handle:
-            self.library._destroy(self._handle)
-            self._handle = None
+        with self._lock:
+            if self._handle:
+                self.library._destroy(self._handle)
+                self._handle = None
 
     def __enter__(self):
         return self
