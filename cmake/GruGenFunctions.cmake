@@ -16,6 +16,7 @@
 # include directory of <name>.h and the target's link flags, so `target_link_libraries(app
 # PRIVATE <name>)` is all an app needs. gru-gen re-runs when the spec, the weights file or
 # gru-gen itself change. Every target in TARGETS is generated under OUTPUT_DIR/<target>.
+# The sizes and the batch given are passed on as given; gru-gen checks them (against WEIGHTS too).
 include_guard(GLOBAL)
 
 function(gru_add_library name)
@@ -25,7 +26,9 @@ function(gru_add_library name)
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "gru_add_library(${name}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
   endif()
-  if(NOT ARG_WEIGHTS AND (NOT ARG_INPUT_SIZE OR NOT ARG_HIDDEN_SIZE))
+  # DEFINED, not the value: INPUT_SIZE 0 or BATCH 0 reach gru-gen, which refuses them in one
+  # line, and a size given with WEIGHTS is checked against the file, never dropped.
+  if(NOT ARG_WEIGHTS AND (NOT DEFINED ARG_INPUT_SIZE OR NOT DEFINED ARG_HIDDEN_SIZE))
     message(FATAL_ERROR "gru_add_library(${name}): needs INPUT_SIZE and HIDDEN_SIZE, or WEIGHTS")
   endif()
   if((ARG_EMBED OR ARG_WEIGHTS_PREFIX) AND NOT ARG_WEIGHTS)
@@ -34,7 +37,8 @@ function(gru_add_library name)
   if(NOT ARG_TARGETS)
     set(ARG_TARGETS host)
   endif()
-  if(NOT ARG_BATCH)
+  list(REMOVE_DUPLICATES ARG_TARGETS)
+  if(NOT DEFINED ARG_BATCH)
     set(ARG_BATCH 1)
   endif()
   # A relative OUTPUT_DIR is relative to the current binary directory, as CMake's own outputs
@@ -47,8 +51,11 @@ function(gru_add_library name)
   list(JOIN ARG_TARGETS "," target_list)
   set(args --name ${name} --batch ${ARG_BATCH} --target ${target_list})
   set(inputs "$<TARGET_FILE:GruGen::gru-gen>")
-  if(ARG_INPUT_SIZE)
-    list(APPEND args --input-size ${ARG_INPUT_SIZE} --hidden-size ${ARG_HIDDEN_SIZE})
+  if(DEFINED ARG_INPUT_SIZE)
+    list(APPEND args --input-size ${ARG_INPUT_SIZE})
+  endif()
+  if(DEFINED ARG_HIDDEN_SIZE)
+    list(APPEND args --hidden-size ${ARG_HIDDEN_SIZE})
   endif()
   if(ARG_NO_BIAS)
     list(APPEND args --no-bias)
