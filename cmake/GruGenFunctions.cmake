@@ -6,16 +6,20 @@
 #                   [BATCH N]                                # default 1
 #                   [WEIGHTS_PRECISION f32|f16|bf16|int8|w8a8] # --weights-precision, default f32
 #                   [TARGETS host|arm64-linux|arm64-macos|metal|opencl|arm64-ios|metal-ios|
-#                            arm64-android|<Halide target> ...]
+#                            arm64-android|<Halide target> ...]  # default host; see below
 #                   [WEIGHTS file.safetensors [WEIGHTS_PREFIX p] [EMBED]]
 #                   [TUNING_RECORD file.json]  # a record `gru-gen --tune` wrote, for its target
 #                   [THREADS_MAX T]  # team kernels for thread teams of 2..T (--threads-max; 0: cores)
 #                   [OUTPUT_DIR dir])      # default gru-gen/<name>; relative to the binary dir
 #
-# Creates <name>, an imported static library (the first of TARGETS, default host) carrying the
+# Creates <name>, an imported static library (the first of TARGETS) carrying the
 # include directory of <name>.h and the target's link flags, so `target_link_libraries(app
 # PRIVATE <name>)` is all an app needs. gru-gen re-runs when the spec, the weights file or
 # gru-gen itself change. Every target in TARGETS is generated under OUTPUT_DIR/<target>.
+# TARGETS defaults to host, this machine's CPU; when cross-compiling (CMAKE_CROSSCOMPILING), to
+# the portable target of CMAKE_SYSTEM_NAME and CMAKE_SYSTEM_PROCESSOR (Linux aarch64:
+# arm64-linux, Linux x86_64: x86-64-linux, Darwin arm64: arm64-macos, iOS: arm64-ios, Android
+# aarch64: arm64-android), and a first target host for another system or processor is refused.
 # The sizes and the batch given are passed on as given; gru-gen checks them (against WEIGHTS too).
 include_guard(GLOBAL)
 
@@ -34,10 +38,42 @@ function(gru_add_library name)
   if((ARG_EMBED OR ARG_WEIGHTS_PREFIX) AND NOT ARG_WEIGHTS)
     message(FATAL_ERROR "gru_add_library(${name}): EMBED and WEIGHTS_PREFIX need WEIGHTS")
   endif()
+  # host is the machine gru-gen runs on: in a cross build, not the one the app runs on.
+  string(REGEX REPLACE "^(aarch64|arm64|ARM64|arm64-v8a)$" "arm64" system_cpu "${CMAKE_SYSTEM_PROCESSOR}")
+  string(REGEX REPLACE "^(x86_64|AMD64|amd64|x64)$" "x86_64" system_cpu "${system_cpu}")
+  string(REGEX REPLACE "^(aarch64|arm64|ARM64)$" "arm64" host_cpu "${CMAKE_HOST_SYSTEM_PROCESSOR}")
+  string(REGEX REPLACE "^(x86_64|AMD64|amd64|x64)$" "x86_64" host_cpu "${host_cpu}")
+  set(cross_for "")
+  if(CMAKE_CROSSCOMPILING AND NOT (CMAKE_SYSTEM_NAME STREQUAL CMAKE_HOST_SYSTEM_NAME
+                                   AND system_cpu STREQUAL host_cpu))
+    set(cross_for "${CMAKE_SYSTEM_NAME} ${CMAKE_SYSTEM_PROCESSOR}")
+  endif()
   if(NOT ARG_TARGETS)
-    set(ARG_TARGETS host)
+    if(NOT cross_for)
+      set(ARG_TARGETS host)
+    elseif(CMAKE_SYSTEM_NAME STREQUAL "Linux" AND system_cpu STREQUAL "arm64")
+      set(ARG_TARGETS arm64-linux)
+    elseif(CMAKE_SYSTEM_NAME STREQUAL "Linux" AND system_cpu STREQUAL "x86_64")
+      set(ARG_TARGETS x86-64-linux)
+    elseif(CMAKE_SYSTEM_NAME STREQUAL "Darwin" AND system_cpu STREQUAL "arm64")
+      set(ARG_TARGETS arm64-macos)
+    elseif(CMAKE_SYSTEM_NAME STREQUAL "iOS")
+      set(ARG_TARGETS arm64-ios)
+    elseif(CMAKE_SYSTEM_NAME STREQUAL "Android" AND system_cpu STREQUAL "arm64")
+      set(ARG_TARGETS arm64-android)
+    else()
+      message(FATAL_ERROR "gru_add_library(${name}): cross-compiling for ${cross_for}, which "
+                          "has no default gru-gen target: name one in TARGETS")
+    endif()
   endif()
   list(REMOVE_DUPLICATES ARG_TARGETS)
+  list(GET ARG_TARGETS 0 linked)
+  if(cross_for AND linked STREQUAL "host")
+    message(FATAL_ERROR "gru_add_library(${name}): TARGETS host is this build machine's CPU "
+                        "(${CMAKE_HOST_SYSTEM_NAME} ${CMAKE_HOST_SYSTEM_PROCESSOR}), but the "
+                        "project is cross-compiled for ${cross_for}: name that target first "
+                        "(e.g. arm64-linux, x86-64-linux, arm64-macos, arm64-ios)")
+  endif()
   if(NOT DEFINED ARG_BATCH)
     set(ARG_BATCH 1)
   endif()
@@ -94,7 +130,6 @@ function(gru_add_library name)
   # whichever generator tracks (or does not track) command lines.
   file(MAKE_DIRECTORY "${out}")
   file(CONFIGURE OUTPUT "${out}.spec" CONTENT "${args}\n")
-  list(GET ARG_TARGETS 0 linked)
   set(outputs "${out}/${name}.h")
   foreach(t IN LISTS ARG_TARGETS)
     list(APPEND outputs "${out}/${t}/lib${name}.a")
