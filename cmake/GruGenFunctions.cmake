@@ -127,9 +127,11 @@ function(gru_add_library name)
   endif()
 
   # The spec as a file that changes only when the spec does: the build re-runs gru-gen then,
-  # whichever generator tracks (or does not track) command lines.
+  # whichever generator tracks (or does not track) command lines. One per library (names are
+  # unique in a project), so that libraries sharing an OUTPUT_DIR do not rewrite each other's.
   file(MAKE_DIRECTORY "${out}")
-  file(CONFIGURE OUTPUT "${out}.spec" CONTENT "${args}\n")
+  set(spec_stamp "${CMAKE_CURRENT_BINARY_DIR}/CMakeFiles/${name}_gru_gen.spec")
+  file(CONFIGURE OUTPUT "${spec_stamp}" CONTENT "${args}\n")
   set(outputs "${out}/${name}.h")
   foreach(t IN LISTS ARG_TARGETS)
     list(APPEND outputs "${out}/${t}/lib${name}.a")
@@ -137,7 +139,7 @@ function(gru_add_library name)
   add_custom_command(
     OUTPUT ${outputs}
     COMMAND GruGen::gru-gen -q ${args} -o "${out}"
-    DEPENDS ${inputs} "${out}.spec"
+    DEPENDS ${inputs} "${spec_stamp}"
     COMMENT "gru-gen: ${name} for ${target_list}"
     VERBATIM)
   add_custom_target(${name}_gru_gen DEPENDS ${outputs})
