@@ -61,17 +61,51 @@ _loaded = {}
 _loaded_lock = threading.Lock()
 
 
+_ELF_MACHINES = {3: "x86", 40: "arm", 62: "x86_64", 183: "aarch64"}
+
+
+def _machine_mismatch(path):
+    """Why dlopen refused an ELF file of another processor (its words, 'cannot open shared
+    object file: No such file or directory', say the file is not there), or None."""
+    import platform
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return None
+    if len(head) < 20 or head[:4] != b"\x7fELF":
+        return None
+    machine = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
+    here = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(),
+                                                         platform.machine().lower())
+    there = _ELF_MACHINES.get(machine, "ELF machine %d" % machine)
+    if there == here:
+        return None
+    return ("%s is a library for %s, and this Python runs on %s: a library of another target "
+            "loads only where that target runs" % (path, there, here))
+
+
+def _cdll(path, shown):
+    try:
+        return ctypes.CDLL(path)
+    except OSError:
+        why = _machine_mismatch(path)
+        if why:
+            raise OSError(why.replace(path, shown, 1)) from None
+        raise
+
+
 def _load(path):
     st = os.stat(path)
     identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     with _loaded_lock:
         if _loaded.setdefault(path, identity) == identity:
-            return ctypes.CDLL(path)
+            return _cdll(path, path)
     copy_dir = tempfile.mkdtemp(prefix="gru_gen-")
     copy = os.path.join(copy_dir, os.path.basename(path))
     try:
         shutil.copyfile(path, copy)
-        return ctypes.CDLL(copy)
+        return _cdll(copy, path)
     finally:
         shutil.rmtree(copy_dir, ignore_errors=True)
 

@@ -2,6 +2,7 @@
 - a library compiled again into the same directory, other sizes, in the same process: dlopen gave
   back the first library under the new header's shapes (H 8 -> 16: off by 0.73, or worse);
 - a header given with a library of another spec was believed;
+- a library of another target (arm64-linux on x86-64) was "No such file or directory";
 - lengths 2.7 ran as 2, 2**32 + 3 as 3, True as 1 (converted to int32 unchecked);
 - step(x_t, None) and a prefix None were AttributeErrors;
 - close() in one thread during a run in another destroyed the model under it (a segfault), and
@@ -70,6 +71,16 @@ gru_gen.compile_library(other, name="r", input_size=D, hidden_size=16, batch=N,
 refuses("header of another spec",
         lambda: gru_gen.Library(os.path.join(other, "host", "libr.so"),
                                 header=os.path.join(out, "r.h")))
+
+# A library of another processor: dlopen's own words were "cannot open shared object file: No
+# such file or directory", of a file that is there.
+try:
+    gru_gen.compile_library(os.path.join(args.work, "arm"), name="arm", input_size=3,
+                            hidden_size=4, target="arm64-linux", gru_gen=args.gru_gen)
+    failed += 1
+    print("arm64-linux library: loaded FAIL")
+except OSError as e:
+    print("arm64-linux library: %s: %s" % (type(e).__name__, e))
 
 D, H, N, L = 3, 4, 2, 5
 lib = gru_gen.compile_library(os.path.join(args.work, "m"), name="m", input_size=D,
