@@ -2,6 +2,8 @@
 
     import gru_gen
     lib = gru_gen.compile_library(out_dir, name="kws", input_size=40, hidden_size=64)
+    # or: compile_library(out_dir, name="kws", weights="kws.safetensors", weights_prefix="gru.",
+    #                     embed_weights=True), then lib.create_default()
     # or: lib = gru_gen.Library("out/host/libkws.so")
     with lib.create(Wx, Wh, b, bhn) as gru:        # MLX layout: Wx [3H][D], Wh [3H][H], b [3H], bhn [H]
         out = gru.run(x)                            # x [N][L][D] -> out [N][L][H], like mlx.nn.GRU
@@ -354,14 +356,18 @@ class Model:
 
 def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, bias=True,
                     spec=None, weights=None, embed_weights=False, gru_gen="gru-gen", target="host",
-                    reset_before=False, layers=1, bidirectional=False):
+                    reset_before=False, layers=1, bidirectional=False, weights_prefix=None):
     """Runs `gru-gen --shared` (the CLI, `gru_gen` an executable or path) into out_dir and loads
     out_dir/<target>/lib<name>.so. Either a spec file (spec=, which states the whole spec, its
     library's name too: name= must be that name, and no size, bias or variant may be given with
     it: ValueError) or the sizes; weights= a safetensors file (gives D, H, bias and the reset
-    variant; sizes or bias=False given too must agree with it, as the CLI checks);
+    variant; sizes or bias=False given too must agree with it, as the CLI checks), its tensors
+    under weights_prefix (--weights-prefix, e.g. "gru." for a layer saved inside a model);
+    embed_weights=True bakes them into the library (create_default; needs weights=);
     reset_before=True: the reset gate before the recurrent product (ONNX
     linear_before_reset=0). Raises RuntimeError with gru-gen's error line when it fails."""
+    if weights is None and (embed_weights or weights_prefix is not None):
+        raise ValueError("compile_library: embed_weights and weights_prefix need weights=")
     argv = [gru_gen, "--shared", "-q", "--target", target, "-o", os.fspath(out_dir)]
     if spec is not None:
         # The spec file states the whole spec, its library's name too: anything else given here
@@ -393,6 +399,8 @@ def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, b
             argv.append("--bidirectional")
     if weights is not None:
         argv += ["--weights", os.fspath(weights)] + (["--embed-weights"] if embed_weights else [])
+        if weights_prefix is not None:
+            argv += ["--weights-prefix", weights_prefix]
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         raise RuntimeError(r.stderr.strip() or "gru-gen exited with status %d" % r.returncode)

@@ -5,6 +5,7 @@
 - a library of another target (arm64-linux on x86-64) was "No such file or directory";
 - lengths 2.7 ran as 2, 2**32 + 3 as 3, True as 1 (converted to int32 unchecked);
 - step(x_t, None) and a prefix None were AttributeErrors;
+- compile_library(embed_weights=True) without weights= was ignored, and had no weights_prefix;
 - close() in one thread during a run in another destroyed the model under it (a segfault), and
   calls on one model from several threads overlapped, which the C ABI forbids."""
 import argparse
@@ -99,6 +100,30 @@ with lib.create(*p) as model:
     refuses("step(x_t, None)", lambda: model.step(np.ascontiguousarray(x[:, 0]), None))
 refuses("create_from_safetensors(path, None)",
         lambda: lib.create_from_safetensors(os.path.join(args.work, "w.safetensors"), None))
+
+# embed_weights without weights was ignored (a library without weights); weights_prefix was
+# missing, so the README's model (a GRU saved inside a model, under "gru.") could not be compiled.
+refuses("embed_weights without weights",
+        lambda: gru_gen.compile_library(os.path.join(args.work, "e"), name="e", input_size=3,
+                                        hidden_size=4, embed_weights=True, gru_gen=args.gru_gen))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(5, 6)
+        self.head = nn.Linear(6, 2)
+
+
+net = Net()
+mx.eval(net.parameters())
+saved = os.path.join(args.work, "net.safetensors")
+net.save_weights(saved)
+lib = gru_gen.compile_library(os.path.join(args.work, "net"), name="net", weights=saved,
+                              weights_prefix="gru.", embed_weights=True, gru_gen=args.gru_gen)
+x = rng.standard_normal((1, 7, 5)).astype(np.float32)
+with lib.create_default() as model:
+    compare("weights_prefix gru., embedded", model.run(x), net.gru(mx.array(x)))
 
 # One model, several threads; then close() while another thread runs a long sequence.
 D, H, N, L = 64, 256, 2, 8000
