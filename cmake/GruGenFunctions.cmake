@@ -3,6 +3,7 @@
 #   gru_add_library(<name>
 #                   [INPUT_SIZE D HIDDEN_SIZE H] [NO_BIAS]   # or taken from WEIGHTS
 #                   [RESET_BEFORE]   # the reset gate before the recurrent product (--reset-before)
+#                   [LAYERS K] [BIDIRECTIONAL]   # a model: --layers K, --bidirectional
 #                   [BATCH N]                                # default 1
 #                   [WEIGHTS_PRECISION f32|f16|bf16|int8|w8a8] # --weights-precision, default f32
 #                   [TARGETS host|arm64-linux|arm64-macos|metal|opencl|arm64-ios|metal-ios|
@@ -24,8 +25,8 @@
 include_guard(GLOBAL)
 
 function(gru_add_library name)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "NO_BIAS;EMBED;RESET_BEFORE"
-                        "INPUT_SIZE;HIDDEN_SIZE;BATCH;WEIGHTS;WEIGHTS_PREFIX;OUTPUT_DIR;TUNING_RECORD;THREADS_MAX;WEIGHTS_PRECISION"
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "NO_BIAS;EMBED;RESET_BEFORE;BIDIRECTIONAL"
+                        "INPUT_SIZE;HIDDEN_SIZE;BATCH;WEIGHTS;WEIGHTS_PREFIX;OUTPUT_DIR;TUNING_RECORD;THREADS_MAX;WEIGHTS_PRECISION;LAYERS"
                         "TARGETS")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "gru_add_library(${name}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
@@ -98,6 +99,12 @@ function(gru_add_library name)
   endif()
   if(ARG_RESET_BEFORE)
     list(APPEND args --reset-before)
+  endif()
+  if(DEFINED ARG_LAYERS)
+    list(APPEND args --layers ${ARG_LAYERS})
+  endif()
+  if(ARG_BIDIRECTIONAL)
+    list(APPEND args --bidirectional)
   endif()
   # gru-gen checks the value (one error line naming the precisions it takes).
   if(ARG_WEIGHTS_PRECISION)
