@@ -23,6 +23,7 @@ Every failing call raises GruError, carrying the status name and the library's l
 wrong shapes or dtypes raise ValueError before the library is called."""
 import ctypes
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -55,21 +56,12 @@ def _header_defines(header, upper):
     return defines
 
 
-# dlopen returns the library it already loaded under a path, whatever file the path names now: a
-# library regenerated in place (compile_library into the same directory again) would run the old
-# code under the new header's shapes. Each path's file as first loaded, (device, inode, size,
-# mtime); another file under a loaded path is loaded from a private copy instead.
-_loaded = {}
-_loaded_lock = threading.Lock()
-
-
 _ELF_MACHINES = {3: "x86", 40: "arm", 62: "x86_64", 183: "aarch64"}
 
 
 def _machine_mismatch(path):
     """Why dlopen refused an ELF file of another processor (its words, 'cannot open shared
     object file: No such file or directory', say the file is not there), or None."""
-    import platform
     try:
         with open(path, "rb") as f:
             head = f.read(20)
@@ -95,6 +87,14 @@ def _cdll(path, shown):
         if why:
             raise OSError(why.replace(path, shown, 1)) from None
         raise
+
+
+# dlopen returns the library it already loaded under a path, whatever file the path names now: a
+# library regenerated in place (compile_library into the same directory again) would run the old
+# code under the new header's shapes. Each path's file as first loaded, (device, inode, size,
+# mtime); another file under a loaded path is loaded from a private copy instead.
+_loaded = {}
+_loaded_lock = threading.Lock()
 
 
 def _load(path):
