@@ -2,6 +2,8 @@
 
     import gru_gen
     lib = gru_gen.compile_library(out_dir, name="kws", input_size=40, hidden_size=64)
+    # or: compile_library(out_dir, name="kws", weights="kws.safetensors", weights_prefix="gru.",
+    #                     embed_weights=True), then lib.create_default()
     # or: lib = gru_gen.Library("out/host/libkws.so")
     with lib.create(Wx, Wh, b, bhn) as gru:        # MLX layout: Wx [3H][D], Wh [3H][H], b [3H], bhn [H]
         out = gru.run(x)                            # x [N][L][D] -> out [N][L][H], like mlx.nn.GRU
@@ -21,8 +23,12 @@ Every failing call raises GruError, carrying the status name and the library's l
 wrong shapes or dtypes raise ValueError before the library is called."""
 import ctypes
 import os
+import platform
 import re
+import shutil
 import subprocess
+import tempfile
+import threading
 
 import numpy as np
 
@@ -48,6 +54,62 @@ def _header_defines(header, upper):
                          open(header, encoding="utf-8").read(), re.M):
         defines[m.group(1)] = int(m.group(2))
     return defines
+
+
+_ELF_MACHINES = {3: "x86", 40: "arm", 62: "x86_64", 183: "aarch64"}
+
+
+def _machine_mismatch(path):
+    """Why dlopen refused an ELF file of another processor (its words, 'cannot open shared
+    object file: No such file or directory', say the file is not there), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return None
+    if len(head) < 20 or head[:4] != b"\x7fELF":
+        return None
+    machine = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
+    here = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(),
+                                                         platform.machine().lower())
+    there = _ELF_MACHINES.get(machine, "ELF machine %d" % machine)
+    if there == here:
+        return None
+    return ("%s is a library for %s, and this Python runs on %s: a library of another target "
+            "loads only where that target runs" % (path, there, here))
+
+
+def _cdll(path, shown):
+    try:
+        return ctypes.CDLL(path)
+    except OSError:
+        why = _machine_mismatch(path)
+        if why:
+            raise OSError(why.replace(path, shown, 1)) from None
+        raise
+
+
+# dlopen returns the library it already loaded under a path, whatever file the path names now: a
+# library regenerated in place (compile_library into the same directory again) would run the old
+# code under the new header's shapes. Each path's file as first loaded, (device, inode, size,
+# mtime); another file under a loaded path is loaded from a private copy instead.
+_loaded = {}
+_loaded_lock = threading.Lock()
+
+
+def _load(path):
+    st = os.stat(path)
+    identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    with _loaded_lock:
+        if _loaded.setdefault(path, identity) == identity:
+            return _cdll(path, path)
+    copy_dir = tempfile.mkdtemp(prefix="gru_gen-")
+    copy = os.path.join(copy_dir, os.path.basename(path))
+    try:
+        shutil.copyfile(path, copy)
+        return _cdll(copy, path)
+    finally:
+        shutil.rmtree(copy_dir, ignore_errors=True)
 
 
 class _LayerWeights(ctypes.Structure):
@@ -88,7 +150,14 @@ class Library:
         except KeyError as e:
             raise ValueError("'%s' is not the header of gru-gen library %s: no %s_%s"
                              % (header, name, name.upper(), e.args[0])) from None
-        self._dll = ctypes.CDLL(path)
+        # The header names its spec's symbol, which only a library of that spec defines (what
+        # fails a C app's link against a library of another spec).
+        spec = re.search(r"^extern const char (%s__spec_\w+);" % re.escape(name),
+                         open(header, encoding="utf-8").read(), re.M)
+        self._dll = _load(path)
+        if spec and not hasattr(self._dll, spec.group(1)):
+            raise ValueError("%s is not the library of '%s': it was generated for another spec "
+                             "(it does not define %s)" % (path, header, spec.group(1)))
         f = lambda suffix: getattr(self._dll, "%s_%s" % (name, suffix))
         fp = ctypes.POINTER(ctypes.c_float)
         model_pp = ctypes.POINTER(ctypes.c_void_p)
@@ -186,6 +255,8 @@ class Library:
     def create_from_safetensors(self, path, prefix=""):
         """A Model from an MLX safetensors file (mlx.nn.GRU's save_weights; for models, layer l
         under "<prefix><l>." and its backward instance under "<prefix><l>.reverse.")."""
+        if not isinstance(prefix, str):
+            raise TypeError("prefix must be a str, not %s" % type(prefix).__name__)
         handle = ctypes.c_void_p()
         self._check(self._create_st(os.fsencode(path), prefix.encode(), ctypes.byref(handle)),
                     "create_from_safetensors")
@@ -201,11 +272,14 @@ class Library:
 
 
 class Model:
-    """One created model: run, step; close() (or a with block) destroys it."""
+    """One created model: run, step; close() (or a with block) destroys it. Calls on one model
+    from several threads take turns (the C ABI's calls on one model must not overlap), and close()
+    waits for a call in progress."""
 
     def __init__(self, library, handle):
         self.library = library
         self._handle = handle
+        self._lock = threading.Lock()
 
     def _live(self):
         if not self._handle:
@@ -233,29 +307,42 @@ class Model:
         h0 = lib._array(h0, self._state_shape(), "h0")
         lens = None
         if lengths is not None:
-            lens = np.ascontiguousarray(lengths, dtype=np.int32)
+            # Checked before the conversion to int32, which would truncate 2.7 to 2 and wrap
+            # 2**32 + 3 to 3.
+            lens = np.asarray(lengths)
             if lens.shape != (lib.batch,):
                 raise ValueError("lengths has shape %s; %s expects (%d,)" % (lens.shape, lib.name, lib.batch))
+            if lens.dtype.kind not in "iu":
+                raise ValueError("lengths must be integers; got %s" % lens.dtype)
+            if lens.min() < 1 or lens.max() > L:
+                raise ValueError("lengths must be in [1, %d] (x's timesteps); got %s" % (L, lens.tolist()))
+            lens = np.ascontiguousarray(lens, dtype=np.int32)
         out = np.empty((lib.batch, L, lib.output_size), dtype=np.float32)
         h_n = np.empty(self._state_shape(), dtype=np.float32) if return_state else None
         lens_ptr = None if lens is None else lens.ctypes.data_as(ctypes.POINTER(ctypes.c_int32))
-        lib._check(lib._run_ex(self._live(), lib._ptr(x), L, lens_ptr, lib._ptr(h0),
-                               lib._ptr(out), lib._ptr(h_n)), "run_ex")
+        with self._lock:
+            lib._check(lib._run_ex(self._live(), lib._ptr(x), L, lens_ptr, lib._ptr(h0),
+                                   lib._ptr(out), lib._ptr(h_n)), "run_ex")
         return (out, h_n) if return_state else out
 
     def step(self, x_t, h):
         """One timestep: x_t [N][D], h [N][H] ([LAYERS][N][H] for a stack) -> the next state (a
         new array; h is not changed)."""
         lib = self.library
+        if h is None:
+            raise ValueError("h must be the state, a %s float32 NumPy array (zeros to start)"
+                             % (self._state_shape(),))
         x_t = lib._array(x_t, (lib.batch, lib.input_size), "x_t")
         h = lib._array(h, self._state_shape(), "h").copy()
-        lib._check(lib._step(self._live(), lib._ptr(x_t), lib._ptr(h)), "step")
+        with self._lock:
+            lib._check(lib._step(self._live(), lib._ptr(x_t), lib._ptr(h)), "step")
         return h
 
     def close(self):
-        if self._handle:
-            self.library._destroy(self._handle)
-            self._handle = None
+        with self._lock:
+            if self._handle:
+                self.library._destroy(self._handle)
+                self._handle = None
 
     def __enter__(self):
         return self
@@ -269,14 +356,18 @@ class Model:
 
 def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, bias=True,
                     spec=None, weights=None, embed_weights=False, gru_gen="gru-gen", target="host",
-                    reset_before=False, layers=1, bidirectional=False):
+                    reset_before=False, layers=1, bidirectional=False, weights_prefix=None):
     """Runs `gru-gen --shared` (the CLI, `gru_gen` an executable or path) into out_dir and loads
     out_dir/<target>/lib<name>.so. Either a spec file (spec=, which states the whole spec, its
     library's name too: name= must be that name, and no size, bias or variant may be given with
     it: ValueError) or the sizes; weights= a safetensors file (gives D, H, bias and the reset
-    variant; sizes or bias=False given too must agree with it, as the CLI checks);
+    variant; sizes or bias=False given too must agree with it, as the CLI checks), its tensors
+    under weights_prefix (--weights-prefix, e.g. "gru." for a layer saved inside a model);
+    embed_weights=True bakes them into the library (create_default; needs weights=);
     reset_before=True: the reset gate before the recurrent product (ONNX
     linear_before_reset=0). Raises RuntimeError with gru-gen's error line when it fails."""
+    if weights is None and (embed_weights or weights_prefix is not None):
+        raise ValueError("compile_library: embed_weights and weights_prefix need weights=")
     argv = [gru_gen, "--shared", "-q", "--target", target, "-o", os.fspath(out_dir)]
     if spec is not None:
         # The spec file states the whole spec, its library's name too: anything else given here
@@ -308,6 +399,8 @@ def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, b
             argv.append("--bidirectional")
     if weights is not None:
         argv += ["--weights", os.fspath(weights)] + (["--embed-weights"] if embed_weights else [])
+        if weights_prefix is not None:
+            argv += ["--weights-prefix", weights_prefix]
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         raise RuntimeError(r.stderr.strip() or "gru-gen exited with status %d" % r.returncode)
