@@ -54,6 +54,45 @@ class ModelProblem:
         return self.cells[0].b is not None
 
 
+def add_problem_arguments(ap):
+    """A random model problem's sizes and inputs as command-line options (random_problem)."""
+    ap.add_argument("--input-size", type=int, required=True)
+    ap.add_argument("--hidden-size", type=int, required=True)
+    ap.add_argument("--batch", type=int, required=True)
+    ap.add_argument("--seq-len", type=int, required=True)
+    ap.add_argument("--layers", type=int, default=1)
+    ap.add_argument("--no-bias", action="store_true")
+    ap.add_argument("--lengths", default="", help="one per batch row, e.g. 5,2,1")
+    ap.add_argument("--h0", action="store_true")
+    ap.add_argument("--seed", type=int, default=1)
+
+
+def random_problem(a, directions):
+    """(x, h0, lengths, cells) of add_problem_arguments' options `a`: x [N][L][D] in [-2, 2],
+    h0 [layers*directions][N][H] in [-1, 1] (--h0, else None), the lengths (--lengths, else None)
+    and each layer instance's float32 cell (layer-major, forward first; MLX's initialisation
+    range), drawn from --seed in that order: the same options give the same model to every
+    script that uses this."""
+    D, H, N, L, K = a.input_size, a.hidden_size, a.batch, a.seq_len, a.layers
+    rng = np.random.default_rng(a.seed)
+    lengths = np.array([int(v) for v in a.lengths.split(",")], np.int32) if a.lengths else None
+    if lengths is not None and len(lengths) != N:
+        raise SystemExit("--lengths needs N values")
+    x = rng.uniform(-2, 2, (N, L, D)).astype(np.float32)
+    h0 = rng.uniform(-1, 1, (K * directions, N, H)).astype(np.float32) if a.h0 else None
+    scale = 1 / np.sqrt(H)
+    draw = lambda *shape: rng.uniform(-scale, scale, shape).astype(np.float32)
+    cells = []
+    for l in range(K):
+        Dl = D if l == 0 else directions * H
+        for _ in range(directions):
+            cell = Cell(draw(3 * H, Dl), draw(3 * H, H))
+            if not a.no_bias:
+                cell.b, cell.bhn = draw(3 * H), draw(H)
+            cells.append(cell)
+    return x, h0, lengths, cells
+
+
 def reference(p: ModelProblem):
     """The model's (out [N][L][directions*H], h_n [layers*directions][N][H]) in float64: each
     row n runs steps 0..len[n]-1 (the backward direction from len[n]-1 down), outputs past

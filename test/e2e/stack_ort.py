@@ -20,7 +20,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 import safetensors_io  # noqa: E402
-from gru_model_golden import Cell, ModelProblem, write_model_golden  # noqa: E402
+from gru_model_golden import (ModelProblem, add_problem_arguments,  # noqa: E402
+                              random_problem, write_model_golden)  # noqa: E402
 
 
 def onnx_gates(a, H):
@@ -33,17 +34,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out_dir")
     ap.add_argument("name")
-    ap.add_argument("--input-size", type=int, required=True)
-    ap.add_argument("--hidden-size", type=int, required=True)
-    ap.add_argument("--batch", type=int, required=True)
-    ap.add_argument("--seq-len", type=int, required=True)
-    ap.add_argument("--layers", type=int, default=1)
+    add_problem_arguments(ap)
     ap.add_argument("--direction", default="forward",
                     choices=["forward", "reverse", "bidirectional"])
-    ap.add_argument("--no-bias", action="store_true")
-    ap.add_argument("--lengths", default="")
-    ap.add_argument("--h0", action="store_true")
-    ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--prefix", default="", help="the keys' prefix, e.g. 'layers.'")
     a = ap.parse_args()
 
@@ -54,14 +47,9 @@ def main():
     D, H, N, L, K = a.input_size, a.hidden_size, a.batch, a.seq_len, a.layers
     dirs = 2 if a.direction == "bidirectional" else 1
     bias = not a.no_bias
-    rng = np.random.default_rng(a.seed)
-    lengths = np.array([int(v) for v in a.lengths.split(",")], np.int32) if a.lengths else None
-    if lengths is not None and len(lengths) != N:
-        sys.exit("stack_ort.py: --lengths needs N values")
-    x = rng.uniform(-2, 2, (N, L, D)).astype(np.float32)
-    h0 = rng.uniform(-1, 1, (K * dirs, N, H)).astype(np.float32) if a.h0 else None
+    x, h0, lengths, cells = random_problem(a, dirs)
 
-    tensors, cells, nodes, inits = {}, [], [], []
+    tensors, nodes, inits = {}, [], []
     inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, [L, N, D])]
     if lengths is not None:
         inits.append(numpy_helper.from_array(lengths, "seq_lens"))
@@ -69,26 +57,19 @@ def main():
         inputs.append(helper.make_tensor_value_info("h0", TensorProto.FLOAT, [K * dirs, N, H]))
     layer_in = "X"
     for l in range(K):
-        Dl = D if l == 0 else dirs * H
-        scale = 1 / np.sqrt(H)
         W, R, B = [], [], []
         for d in range(dirs):
+            c = cells[l * dirs + d]
             backward = a.direction == "reverse" or d == 1
             key = f"{a.prefix}{l}." + ("reverse." if backward else "")
-            Wx = rng.uniform(-scale, scale, (3 * H, Dl)).astype(np.float32)
-            Wh = rng.uniform(-scale, scale, (3 * H, H)).astype(np.float32)
-            tensors[key + "Wx"], tensors[key + "Wh"] = Wx, Wh
-            cells.append(Cell(Wx, Wh))
-            W.append(onnx_gates(Wx, H))
-            R.append(onnx_gates(Wh, H))
+            tensors[key + "Wx"], tensors[key + "Wh"] = c.Wx, c.Wh
+            W.append(onnx_gates(c.Wx, H))
+            R.append(onnx_gates(c.Wh, H))
             if bias:
-                b = rng.uniform(-scale, scale, 3 * H).astype(np.float32)
-                bhn = rng.uniform(-scale, scale, H).astype(np.float32)
-                tensors[key + "b"], tensors[key + "bhn"] = b, bhn
-                cells[-1].b, cells[-1].bhn = b, bhn
+                tensors[key + "b"], tensors[key + "bhn"] = c.b, c.bhn
                 # b = Wb + Rb for r and z, Wbh for n; Rbh = bhn (linear_before_reset=1).
-                Rb = np.concatenate([np.zeros(2 * H, np.float32), bhn])
-                B.append(np.concatenate([onnx_gates(b, H), Rb]))
+                Rb = np.concatenate([np.zeros(2 * H, np.float32), c.bhn])
+                B.append(np.concatenate([onnx_gates(c.b, H), Rb]))
         names = [f"W{l}", f"R{l}"] + ([f"B{l}"] if bias else [""])
         inits += [numpy_helper.from_array(np.stack(W), names[0]),
                   numpy_helper.from_array(np.stack(R), names[1])]

@@ -22,7 +22,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 import safetensors_io  # noqa: E402
-from gru_model_golden import Cell, ModelProblem, reference, write_model_golden  # noqa: E402
+from gru_model_golden import (Cell, ModelProblem, add_problem_arguments,  # noqa: E402
+                              random_problem, reference, write_model_golden)  # noqa: E402
 from gru_precision import stored  # noqa: E402
 
 
@@ -30,44 +31,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out_dir")
     ap.add_argument("name")
-    ap.add_argument("--input-size", type=int, required=True)
-    ap.add_argument("--hidden-size", type=int, required=True)
-    ap.add_argument("--batch", type=int, required=True)
-    ap.add_argument("--seq-len", type=int, required=True)
-    ap.add_argument("--layers", type=int, default=1)
+    add_problem_arguments(ap)
     ap.add_argument("--bidirectional", action="store_true")
-    ap.add_argument("--no-bias", action="store_true")
     ap.add_argument("--reset-before", action="store_true")
     ap.add_argument("--precision", required=True, choices=["f32", "f16", "bf16", "int8"])
-    ap.add_argument("--lengths", default="")
-    ap.add_argument("--h0", action="store_true")
-    ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
 
     D, H, N, L, K = a.input_size, a.hidden_size, a.batch, a.seq_len, a.layers
     dirs = 2 if a.bidirectional else 1
-    rng = np.random.default_rng(a.seed)
-    lengths = np.array([int(v) for v in a.lengths.split(",")], np.int32) if a.lengths else None
-    if lengths is not None and len(lengths) != N:
-        sys.exit("stored_model.py: --lengths needs N values")
-    x = rng.uniform(-2, 2, (N, L, D)).astype(np.float32)
-    h0 = rng.uniform(-1, 1, (K * dirs, N, H)).astype(np.float32) if a.h0 else None
-    tensors, cells, stored_cells = {}, [], []
-    for l in range(K):
-        Dl = D if l == 0 else dirs * H
-        scale = 1 / np.sqrt(H)
-        for d in range(dirs):
-            key = f"{l}." + ("reverse." if d == 1 else "")
-            Wx = rng.uniform(-scale, scale, (3 * H, Dl)).astype(np.float32)
-            Wh = rng.uniform(-scale, scale, (3 * H, H)).astype(np.float32)
-            b = bhn = None
-            if not a.no_bias:
-                b = rng.uniform(-scale, scale, 3 * H).astype(np.float32)
-                bhn = rng.uniform(-scale, scale, H).astype(np.float32)
-                tensors[key + "b"], tensors[key + "bhn"] = b, bhn
-            tensors[key + "Wx"], tensors[key + "Wh"] = Wx, Wh
-            cells.append(Cell(Wx, Wh, b, bhn))
-            stored_cells.append(Cell(stored(Wx, a.precision), stored(Wh, a.precision), b, bhn))
+    x, h0, lengths, cells = random_problem(a, dirs)
+    tensors, stored_cells = {}, []
+    for i, c in enumerate(cells):
+        key = f"{i // dirs}." + ("reverse." if i % dirs == 1 else "")
+        tensors[key + "Wx"], tensors[key + "Wh"] = c.Wx, c.Wh
+        if c.b is not None:
+            tensors[key + "b"], tensors[key + "bhn"] = c.b, c.bhn
+        stored_cells.append(Cell(stored(c.Wx, a.precision), stored(c.Wh, a.precision), c.b, c.bhn))
 
     def problem(cs):
         return ModelProblem(cells=cs, layers=K, directions=dirs, reverse=False,
