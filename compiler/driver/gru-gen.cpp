@@ -422,13 +422,16 @@ void generate(const GruSpec &spec, const GruWeights *embedded,
   if (write_mlir_of) write_mlir_of->write_module(out.staging() / (spec.name + ".mlir"));
 
   // Each target compiles in a process of its own (support/ForkedJobs.h says why), as many at
-  // once as there are cores; notes and the first error are reported in --target order.
+  // once as there are cores; notes and the first error are reported in --target order. With
+  // --tune, one at a time: a target measured while another compiles, predicts or measures on
+  // the same cores is timed on what those leave free, and the two ranked each other's noise.
   std::vector<ForkedJob> jobs;
   for (const TargetPolicy &policy : policies)
     jobs.push_back([&, target_dir = out.staging() / policy.name](const auto &note) {
       build_target(spec, embedded, policy, emit, target_dir, note);
     });
-  const auto results = run_forked_jobs(jobs, std::max(1u, std::thread::hardware_concurrency()));
+  const auto results =
+      run_forked_jobs(jobs, tune ? 1u : std::max(1u, std::thread::hardware_concurrency()));
   for (const ForkedJobResult &result : results)
     for (const std::string &note : result.notes)
       std::fprintf(stderr, "gru-gen: note: %s\n", note.c_str());
