@@ -109,7 +109,12 @@ void complete(const MachineModel &m, const GruSpec &spec, int k_per_element, Sch
 
 }  // namespace
 
+bool step_blocks_reduction(const GruSpec &spec) {
+  return spec.reset_after && spec.weights_precision != WeightsPrecision::W8A8;
+}
+
 int step_k_block(const MachineModel &m, const GruSpec &spec, const CpuTile &tile) {
+  if (!step_blocks_reduction(spec)) return 0;
   const int64_t H = spec.hidden_size;
   // Bytes of one k of the tile's panel: 3 gates x T weights of the spec's precision.
   const int64_t panel_row_bytes =

@@ -174,8 +174,14 @@ SchedulePlan plan_with_gpu_blocks(const MachineModel &model, const GruSpec &spec
 // The step's k block for `tile` (BLIS's kc): where several batch tiles reuse the tile's panel of
 // Wh and the panel is larger than half of L1, the largest divisor of H whose block of the panel
 // (k_block x 3 gates x T weights of the spec's precision) fits there; else 0, the whole
-// reduction at once.
+// reduction at once; 0 too for a spec whose step schedule takes the whole reduction at once
+// (step_blocks_reduction).
 int step_k_block(const MachineModel &model, const GruSpec &spec, const CpuTile &tile);
+
+// Whether the spec's CPU step schedule can block its reduction (CpuSchedules.cpp): not the
+// reset-before step (ResetBeforeSchedules.cpp) nor w8a8's integer dot products, which take it
+// whole whatever the tile's k block says.
+bool step_blocks_reduction(const GruSpec &spec);
 
 // The plan with these tiles for the projection and the step (a tuning record's or a measured
 // choice): their estimates, the step projection's tile (the projection's panel, the most rows of

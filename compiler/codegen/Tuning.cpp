@@ -6,6 +6,7 @@
 #include <ctime>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "codegen/HalideCodegen.h"
@@ -67,10 +68,59 @@ std::string tile_text(const CpuTile &t) {
   throw GruGenError("--tuning-record '" + file.string() + "': " + why);
 }
 
-llvm::json::Object read_record(const fs::path &file) {
+// A record --tune writes is a few kilobytes, nested four levels deep. Anything far larger is not
+// one and is refused as it is read (/dev/zero would never end), and so is JSON nested deeper
+// than this, before LLVM's parser, which recurses once per level and overflows the stack on
+// some ten thousand.
+constexpr size_t kRecordBytesMax = size_t(1) << 20;
+constexpr int kRecordDepthMax = 64;
+
+// The deepest nesting of arrays and objects in `text` (brackets inside strings not counted).
+int json_depth(const std::string &text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// The record's text, read once per process: the driver reads a record before it builds and again
+// in each target's process, and those must see the same record even if the file is a pipe
+// (--tuning-record <(...)), which can be read only once, or is replaced meanwhile.
+const std::string &record_text(const fs::path &file) {
+  static std::map<std::string, std::string> texts;
+  if (const auto it = texts.find(file.string()); it != texts.end()) return it->second;
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) bad_record(file, "it is a directory, not a file");
   std::ifstream in(file, std::ios::binary);
   if (!in) bad_record(file, "cannot read it");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text;
+  char chunk[65536];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, size_t(in.gcount()));
+    if (text.size() > kRecordBytesMax)
+      bad_record(file, "it is larger than 1 MiB, which no tuning record is");
+  }
+  if (in.bad()) bad_record(file, "cannot read it");
+  return texts.emplace(file.string(), std::move(text)).first->second;
+}
+
+llvm::json::Object read_record(const fs::path &file) {
+  const std::string &text = record_text(file);
+  if (json_depth(text) > kRecordDepthMax)
+    bad_record(file, "not a gru-gen tuning record (nested more than " +
+                         std::to_string(kRecordDepthMax) + " levels deep)");
   llvm::Expected<llvm::json::Value> value = llvm::json::parse(text);
   if (!value) {
     const std::string why = llvm::toString(value.takeError());
@@ -80,6 +130,43 @@ llvm::json::Object read_record(const fs::path &file) {
   if (!object || object->getInteger("gru_gen_tuning_record") != 1)
     bad_record(file, "not a gru-gen tuning record (version 1)");
   return std::move(*object);
+}
+
+// A record's fields, each of its one type: absent gives nullopt (an older record's default, or a
+// missing choice); another type, or an integer beyond what the field holds, is refused, not read
+// as absent or cut to fit ("layers": "2" is not one layer, nor "vectors": 4294967297 one vector).
+std::optional<int64_t> int_field(const fs::path &file, const llvm::json::Object &o,
+                                 const std::string &whose, llvm::StringRef key,
+                                 int64_t most = INT64_MAX) {
+  const llvm::json::Value *v = o.get(key);
+  if (!v) return std::nullopt;
+  const std::optional<int64_t> i = v->getAsInteger();
+  if (!i) bad_record(file, whose + " " + key.str() + " is not an integer");
+  if (*i < -most || *i > most)
+    bad_record(file, whose + " " + key.str() + " (" + std::to_string(*i) + ") is out of range");
+  return i;
+}
+
+std::optional<int> small_int_field(const fs::path &file, const llvm::json::Object &o,
+                                   const std::string &whose, llvm::StringRef key) {
+  const auto i = int_field(file, o, whose, key, 1 << 20);
+  return i ? std::optional<int>(int(*i)) : std::nullopt;
+}
+
+std::optional<bool> bool_field(const fs::path &file, const llvm::json::Object &o,
+                               const std::string &whose, llvm::StringRef key) {
+  const llvm::json::Value *v = o.get(key);
+  if (!v) return std::nullopt;
+  if (!v->getAsBoolean()) bad_record(file, whose + " " + key.str() + " is not true or false");
+  return v->getAsBoolean();
+}
+
+std::optional<std::string> string_field(const fs::path &file, const llvm::json::Object &o,
+                                        const std::string &whose, llvm::StringRef key) {
+  const llvm::json::Value *v = o.get(key);
+  if (!v) return std::nullopt;
+  if (!v->getAsString()) bad_record(file, whose + " " + key.str() + " is not a string");
+  return v->getAsString()->str();
 }
 
 }  // namespace
@@ -187,20 +274,24 @@ SchedulePlan tune_gpu_plan(const GruSpec &spec, const TargetPolicy &policy, doub
   llvm::json::Array measured;
   KernelPlan best_step = model.step, best_projection = model.projection;
   double step_s = 1e30, projection_s = 1e30;
-  auto measure = [&](const char *kernel, const KernelPlan &candidate, bool is_step) {
+  // A candidate's time on the device (throws GruGenError when it cannot be used).
+  auto time_candidate = [&](const KernelPlan &candidate, bool is_step) {
     const std::vector<PipelineSchedule> &listed =
         is_step ? policy.schedules.step : policy.schedules.projection;
-    const std::string what = gpu_choice_text(candidate);
     const SchedulePlan plan =
         is_step ? plan_with_gpu_blocks(m, spec, model.projection, candidate, "measured")
                 : plan_with_gpu_blocks(m, spec, candidate, model.step, "measured");
     // The candidate's first schedule is what it measures (its own fallback is a candidate too).
     const PipelineSchedule schedule =
         gpu_schedules(policy, listed, candidate.gpu_schedule).front();
+    return time_kernel(spec, policy, plan, is_step ? KernelKind::Step : KernelKind::Projection,
+                       schedule, per);
+  };
+  auto measure = [&](const char *kernel, const KernelPlan &candidate, bool is_step) {
+    const std::string what = gpu_choice_text(candidate);
     double s = 0;
     try {
-      s = time_kernel(spec, policy, plan, is_step ? KernelKind::Step : KernelKind::Projection,
-                      schedule, per);
+      s = time_candidate(candidate, is_step);
     } catch (const GruGenError &e) {
       progress(policy.name + ": tune " + kernel + " " + what + ": cannot be used (" + e.what() +
                ")");
@@ -234,6 +325,39 @@ SchedulePlan tune_gpu_plan(const GruSpec &spec, const TargetPolicy &policy, doub
   if (step_s == 1e30 || projection_s == 1e30)
     throw GruGenError("--tune: no candidate of the " + std::string(step_s == 1e30 ? "step" : "projection") +
                       " ran on this machine's " + policy.name + " device");
+  // A winner other than the default library's choice (each kernel's first candidate) is timed
+  // again against it, in turn, three times each (beyond the budget), and kept only if still
+  // faster, as on CPUs: one lucky measurement on a device the rest of the machine shares must not
+  // replace the default by a slower schedule. A default that cannot be used loses.
+  auto confirm = [&](const char *kernel, const KernelPlan &fallback, KernelPlan &best,
+                     bool is_step) {
+    if (best.gpu_schedule == fallback.gpu_schedule && best.block == fallback.block) return;
+    double default_s = 1e30, winner_s = 1e30;
+    for (int round = 0; round < 3; ++round) {
+      try {
+        default_s = std::min(default_s, time_candidate(fallback, is_step));
+      } catch (const GruGenError &) {
+        return;
+      }
+      winner_s = std::min(winner_s, time_candidate(best, is_step));
+    }
+    const bool keep = winner_s < default_s;
+    char line[200];
+    std::snprintf(line, sizeof line, ": %.2f us against the default's %s: %.2f us (three times each), %s",
+                  winner_s * 1e6, gpu_choice_text(fallback).c_str(), default_s * 1e6,
+                  keep ? "kept" : "the default's kept");
+    progress(policy.name + ": confirm " + kernel + " " + gpu_choice_text(best) + line);
+    measured.push_back(llvm::json::Object{{"kernel", kernel},
+                                          {"confirm", true},
+                                          {"schedule", best.gpu_schedule},
+                                          {"threads", best.block.threads},
+                                          {"rows", best.block.rows},
+                                          {"seconds", winner_s},
+                                          {"default_seconds", default_s}});
+    if (!keep) best = fallback;
+  };
+  confirm("step", steps.front(), best_step, true);
+  confirm("projection", projections.front(), best_projection, false);
   auto choice = [&](const KernelPlan &k) {
     return llvm::json::Object{
         {"schedule", k.gpu_schedule}, {"threads", k.block.threads}, {"rows", k.block.rows}};
@@ -427,15 +551,20 @@ SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
   const llvm::json::Object rec = read_record(file);
   const llvm::json::Object *s = rec.getObject("spec");
   if (!s) bad_record(file, "it has no spec");
-  const auto D = s->getInteger("input_size"), H = s->getInteger("hidden_size"),
-             N = s->getInteger("batch");
-  const auto bias = s->getBoolean("has_bias");
+  const std::string whose = "its spec's";
+  const auto D = int_field(file, *s, whose, "input_size"),
+             H = int_field(file, *s, whose, "hidden_size"), N = int_field(file, *s, whose, "batch");
+  const auto bias = bool_field(file, *s, whose, "has_bias");
+  if (!D || !H || !N || !bias)
+    bad_record(file, "its spec has no " + std::string(!D ? "input_size" : !H ? "hidden_size"
+                                                      : !N ? "batch" : "has_bias"));
   // Records written before these were stated were of float32 reset-after specs of one forward
   // layer.
-  const bool reset_after = s->getBoolean("reset_after").value_or(true);
-  const std::string precision = s->getString("weights_precision").value_or("f32").str();
-  const int64_t layers = s->getInteger("layers").value_or(1);
-  const std::string direction_text = s->getString("direction").value_or("forward").str();
+  const bool reset_after = bool_field(file, *s, whose, "reset_after").value_or(true);
+  const std::string precision =
+      string_field(file, *s, whose, "weights_precision").value_or("f32");
+  const int64_t layers = int_field(file, *s, whose, "layers").value_or(1);
+  const std::string direction_text = string_field(file, *s, whose, "direction").value_or("forward");
   std::optional<GruDirection> direction;
   for (GruDirection d : {GruDirection::Forward, GruDirection::Reverse, GruDirection::Bidirectional})
     if (direction_text == direction_name(d)) direction = d;
@@ -452,8 +581,7 @@ SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
       bias != spec.has_bias || reset_after != spec.reset_after || precision != wanted ||
       layers != spec.layers || *direction != spec.direction)
     bad_record(file, "it was tuned for another spec (" +
-                         text(D.value_or(0), H.value_or(0), N.value_or(0), bias.value_or(true),
-                              reset_after, precision, layers, *direction) +
+                         text(*D, *H, *N, *bias, reset_after, precision, layers, *direction) +
                          "), not " +
                          text(spec.input_size, spec.hidden_size, spec.batch, spec.has_bias,
                               spec.reset_after, wanted, spec.layers, spec.direction));
@@ -474,14 +602,15 @@ SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
     auto gpu = [&](const char *kernel, const KernelPlan &model_choice, int64_t rows,
                    const std::vector<PipelineSchedule> &listed) {
       const llvm::json::Object *t = choice ? choice->getObject(kernel) : nullptr;
-      const auto schedule = t ? t->getString("schedule") : std::nullopt;
-      const auto threads = t ? t->getInteger("threads") : std::nullopt;
-      const auto r = t ? t->getInteger("rows") : std::nullopt;
+      const std::string whose = std::string("its ") + kernel + " choice's";
+      const auto schedule = t ? string_field(file, *t, whose, "schedule") : std::nullopt;
+      const auto threads = t ? small_int_field(file, *t, whose, "threads") : std::nullopt;
+      const auto r = t ? small_int_field(file, *t, whose, "rows") : std::nullopt;
       if (!schedule || !threads || !r)
         bad_record(file, std::string("it has no GPU choice for the ") + kernel);
       KernelPlan k = model_choice;
       k.block = {int(*threads), int(*r)};
-      k.gpu_schedule = schedule->str();
+      k.gpu_schedule = *schedule;
       if (k.gpu_schedule.empty() || gpu_schedules(policy, listed, k.gpu_schedule).empty())
         bad_record(file, std::string("its ") + kernel + " schedule '" + k.gpu_schedule +
                              "' is neither 'own' nor an autoscheduler of this target");
@@ -497,15 +626,26 @@ SchedulePlan plan_from_record(const GruSpec &spec, const TargetPolicy &policy,
         gpu("step", model.step, spec.batch, policy.schedules.step), origin);
   }
   auto tile = [&](const char *kernel, const std::vector<KernelPlan> &candidates) {
+    const bool is_step = std::string(kernel) == "step";
     const llvm::json::Object *t = choice ? choice->getObject(kernel) : nullptr;
-    const auto v = t ? t->getInteger("vectors") : std::nullopt;
-    const auto r = t ? t->getInteger("rows") : std::nullopt;
+    const std::string whose = std::string("its ") + kernel + " choice's";
+    const auto v = t ? small_int_field(file, *t, whose, "vectors") : std::nullopt;
+    const auto r = t ? small_int_field(file, *t, whose, "rows") : std::nullopt;
     if (!v || !r) bad_record(file, std::string("it has no choice for the ") + kernel);
-    const auto kb = t->getInteger("k_block").value_or(0);
-    const CpuTile chosen{int(*v), int(*r), int(kb)};
+    int kb = small_int_field(file, *t, whose, "k_block").value_or(0);
+    // Only the step's reduction is blocked (--tune writes no k block for the projection, whose
+    // schedule has none: one there was reported as blocks the library did not have).
+    if (kb != 0 && !is_step)
+      bad_record(file, std::string("its ") + kernel + " has a k block (" + std::to_string(kb) +
+                           "); only the step's reduction is blocked");
     if (kb < 0 || kb >= spec.hidden_size || (kb > 0 && spec.hidden_size % kb != 0))
       bad_record(file, std::string("its ") + kernel + " k block (" + std::to_string(kb) +
                            ") does not divide H=" + std::to_string(spec.hidden_size));
+    // A step that takes its reduction whole whatever the k block (reset before, w8a8) is the
+    // same library with or without one: --tune wrote one for such specs, and those records
+    // replay to the same bytes, no longer reported as blocked.
+    if (!step_blocks_reduction(spec)) kb = 0;
+    const CpuTile chosen{*v, *r, kb};
     for (const KernelPlan &k : candidates)
       if (k.tile == chosen) return chosen;
     bad_record(file, std::string("its ") + kernel + " tile (" + tile_text(chosen) +

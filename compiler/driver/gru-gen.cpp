@@ -422,13 +422,16 @@ void generate(const GruSpec &spec, const GruWeights *embedded,
   if (write_mlir_of) write_mlir_of->write_module(out.staging() / (spec.name + ".mlir"));
 
   // Each target compiles in a process of its own (support/ForkedJobs.h says why), as many at
-  // once as there are cores; notes and the first error are reported in --target order.
+  // once as there are cores; notes and the first error are reported in --target order. With
+  // --tune, one at a time: a target measured while another compiles, predicts or measures on
+  // the same cores is timed on what those leave free, and the two ranked each other's noise.
   std::vector<ForkedJob> jobs;
   for (const TargetPolicy &policy : policies)
     jobs.push_back([&, target_dir = out.staging() / policy.name](const auto &note) {
       build_target(spec, embedded, policy, emit, target_dir, note);
     });
-  const auto results = run_forked_jobs(jobs, std::max(1u, std::thread::hardware_concurrency()));
+  const auto results =
+      run_forked_jobs(jobs, tune ? 1u : std::max(1u, std::thread::hardware_concurrency()));
   for (const ForkedJobResult &result : results)
     for (const std::string &note : result.notes)
       std::fprintf(stderr, "gru-gen: note: %s\n", note.c_str());
@@ -442,10 +445,19 @@ void generate(const GruSpec &spec, const GruWeights *embedded,
   const std::string header = spec.name + ".h", module = spec.name + ".mlir";
   out.commit([&](const fs::path &dir) {
     std::vector<fs::path> stale = stale_library_files(spec.name, spec_stamp(spec, embedded), dir);
+    // A target directory this run builds holds this build of the library only: a file an
+    // earlier build of it wrote and this one does not describes another library (a tuning
+    // record, and a schedule report naming it as the plan, beside a library built without
+    // --tune; an --emit output not asked for again) and goes.
+    std::error_code ec;
+    for (const TargetPolicy &policy : policies)
+      for (const fs::path &old : library_files(spec.name, dir / policy.name))
+        if (!fs::exists(out.staging() / policy.name / old.filename(), ec) &&
+            !llvm::is_contained(stale, old))
+          stale.push_back(old);
     for (const fs::path &path :
          stale_xcframework(spec, xcframework, read_text(out.staging() / header), dir))
       stale.push_back(path);
-    std::error_code ec;
     if (!write_mlir_of && fs::exists(dir / module, ec) &&
         read_text(dir / header) != read_text(out.staging() / header))
       stale.push_back(dir / module);
