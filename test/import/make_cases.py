@@ -392,6 +392,54 @@ def keras_cases(out):
                  "config": {"name": "bidirectional", "merge_mode": "sum",
                             "layer": gru_config("forward_gru")}}], bidi)
 
+    # keras.layers.RNN(GRUCell(...)): the weights are a gru_cell's like a GRU's, the settings in
+    # the cell's config (activations, reset_after) and the RNN's (go_backwards).
+    def rnn_config(name, go_backwards=False, **cell):
+        c = gru_config("gru_cell", **cell)["config"]
+        for k in ("go_backwards", "return_sequences"):
+            c.pop(k)
+        return {"class_name": "RNN", "config": {
+            "name": name, "go_backwards": go_backwards, "return_sequences": True,
+            "cell": {"class_name": "GRUCell", "config": c}}}
+
+    keras_file(os.path.join(out, "rnn_relu.keras"), [rnn_config("rnn", activation="relu")],
+               lambda f: gru(f, "rnn", "rnn", 5, 4))
+    keras_file(os.path.join(out, "rnn_hard_sigmoid.keras"),
+               [rnn_config("rnn", recurrent_activation="hard_sigmoid")],
+               lambda f: gru(f, "rnn", "rnn", 5, 4))
+    keras_file(os.path.join(out, "rnn_backwards.keras"), [rnn_config("rnn", go_backwards=True)],
+               lambda f: gru(f, "rnn", "rnn", 5, 4))
+    keras_file(os.path.join(out, "rnn_no_bias_before.keras"),
+               [rnn_config("rnn", use_bias=False, reset_after=False)],
+               lambda f: gru(f, "rnn", "rnn", 5, 4, bias=None))
+    lstm_rnn = rnn_config("rnn")
+    lstm_rnn["config"]["cell"]["class_name"] = "LSTMCell"
+    keras_file(os.path.join(out, "rnn_other_cell.keras"), [lstm_rnn],
+               lambda f: gru(f, "rnn", "rnn", 5, 4))
+    custom = gru_config("gru")
+    custom.update(module="my_layers", class_name="MyGRU")
+    keras_file(os.path.join(out, "custom_class.keras"), [custom],
+               lambda f: gru(f, "gru", "gru", 5, 4))
+    keras_file(os.path.join(out, "bidi_rnn_relu.keras"),
+               [{"class_name": "Bidirectional",
+                 "config": {"name": "bidirectional", "merge_mode": "concat",
+                            "layer": rnn_config("forward_rnn", activation="relu")}}], bidi)
+    # Bidirectional(GRU(go_backwards=True), backward_layer=GRU()): Keras runs that forward
+    # layer backward and flips the other one's outputs.
+    keras_file(os.path.join(out, "bidi_forward_backwards.keras"),
+               [{"class_name": "Bidirectional",
+                 "config": {"name": "bidirectional", "merge_mode": "concat",
+                            "layer": gru_config("forward_gru", go_backwards=True),
+                            "backward_layer": gru_config("backward_gru")}}], bidi)
+
+    # A Bidirectional layer whose backward_layer has the other variant (its bias [3H]).
+    def bidi_mixed(f):
+        g = f.create_group("layers/bidirectional")
+        g.create_group("vars").attrs["name"] = "bidirectional"
+        gru(f, None, "forward_gru", 5, 4, group=g.create_group("forward_layer"))
+        gru(f, None, "backward_gru", 5, 4, "before", group=g.create_group("backward_layer"))
+    h5(os.path.join(out, "bidi_mixed_reset.weights.h5"), bidi_mixed)
+
 
 # ---- PyTorch state dicts gru-import refuses ---------------------------------------------------
 
