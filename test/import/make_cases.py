@@ -345,12 +345,12 @@ def keras_cases(out):
        lambda f: f.create_group("layers/dense/vars").attrs.__setitem__("name", "dense"))
 
     # A .keras model: config.json beside model.weights.h5.
-    def keras_file(path, layers_config, build):
+    def keras_file(path, layers_config, build, kind="Sequential"):
         buf = io.BytesIO()
         with h5py.File(buf, "w") as f:
             build(f)
-        config = {"class_name": "Sequential", "config": {"name": "sequential",
-                                                         "layers": layers_config}}
+        config = {"class_name": kind, "config": {"name": kind.lower(),
+                                                 "layers": layers_config}}
         with zipfile.ZipFile(path, "w") as z:
             z.writestr("metadata.json", "{}")
             z.writestr("config.json", json.dumps(config))
@@ -431,6 +431,25 @@ def keras_cases(out):
                  "config": {"name": "bidirectional", "merge_mode": "concat",
                             "layer": gru_config("forward_gru", go_backwards=True),
                             "backward_layer": gru_config("backward_gru")}}], bidi)
+
+    # Functional models: which layer reads which is in each layer's inbound_nodes, not in the
+    # order of the config's list. Two GRU layers on the same input, side by side, are no stack;
+    # g1 -> g2 is one.
+    def called_on(layer, source):
+        history = {"class_name": "__keras_tensor__",
+                   "config": {"shape": [None, 6, 4], "keras_history": [source, 0, 0]}}
+        return dict(layer, name=layer["config"]["name"],
+                    inbound_nodes=[{"args": [history], "kwargs": {}}])
+
+    inp = {"class_name": "InputLayer", "name": "input", "config": {"name": "input"},
+           "inbound_nodes": []}
+    two = lambda f: (gru(f, "gru", "g1", 4, 4), gru(f, "gru_1", "g2", 4, 4))
+    keras_file(os.path.join(out, "side_by_side.keras"),
+               [inp, called_on(gru_config("g1"), "input"), called_on(gru_config("g2"), "input")],
+               two, kind="Functional")
+    keras_file(os.path.join(out, "functional_stack.keras"),
+               [inp, called_on(gru_config("g1"), "input"), called_on(gru_config("g2"), "g1")],
+               two, kind="Functional")
 
     # A Bidirectional layer whose backward_layer has the other variant (its bias [3H]).
     def bidi_mixed(f):
