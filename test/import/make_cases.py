@@ -5,6 +5,7 @@
     make_cases.py onnx-models DIR  ONNX models of several layers or directions (chained GRU
                               nodes, reverse, bidirectional, per-row lengths) and model
                               goldens (GRUGOLD2) of ONNX Runtime's outputs for them
+    make_cases.py onnx-state DIR  one GRU node with its initial_h fixed, zero or an input
     make_cases.py keras DIR   Keras 3 files (h5py, Keras's layout) gru-import refuses
     make_cases.py torch DIR   state dicts (safetensors, no torch needed): models of several
                               layers or directions, ones gru-import refuses, and F16/BF16 state
@@ -460,6 +461,45 @@ def keras_cases(out):
     h5(os.path.join(out, "bidi_mixed_reset.weights.h5"), bidi_mixed)
 
 
+def onnx_state_cases(out):
+    """One GRU node whose initial_h comes from different places: fixed in the model and not
+    zero (an initializer; an Expand of a learned [1][1][H] state to the batch, as PyTorch exports
+    nn.GRU(x, h0_param.expand(...))), zero (an initializer; ConstantOfShape, as PyTorch exports
+    a missing h0), or a graph input."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(11)
+    D, H, N, L = 3, 4, 2, 5
+    f32 = lambda a, name: numpy_helper.from_array(np.asarray(a, np.float32), name)
+    i64 = lambda a, name: numpy_helper.from_array(np.asarray(a, np.int64), name)
+    weights = [f32(rng.uniform(-0.5, 0.5, (1, 3 * H, D)), "W"),
+               f32(rng.uniform(-0.5, 0.5, (1, 3 * H, H)), "R"),
+               f32(rng.uniform(-0.5, 0.5, (1, 6 * H)), "B")]
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, ["L", "N", D])
+    y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["L", 1, "N", H])
+    # [1, N, H] from X's shape.
+    shape_nodes = [helper.make_node("Shape", ["X"], ["x_shape"]),
+                   helper.make_node("Gather", ["x_shape", "one"], ["n"], axis=0),
+                   helper.make_node("Concat", ["one", "n", "h"], ["h0_shape"], axis=0)]
+    shape_inits = [i64([1], "one"), i64([H], "h")]
+
+    def model(stem, nodes, inits, inputs=()):
+        gru = helper.make_node("GRU", ["X", "W", "R", "B", "", "h0"], ["Y"], name="gru",
+                               hidden_size=H, linear_before_reset=1)
+        graph = helper.make_graph(nodes + [gru], "g", [x, *inputs], [y], weights + inits)
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+        m.ir_version = 8
+        save(m, os.path.join(out, stem + ".onnx"))
+
+    model("h0_fixed", [], [f32(rng.uniform(-1, 1, (1, N, H)), "h0")])
+    model("h0_learned", shape_nodes + [helper.make_node("Expand", ["h0_param", "h0_shape"], ["h0"])],
+          shape_inits + [f32(rng.uniform(-1, 1, (1, 1, H)), "h0_param")])
+    model("h0_zeros", [], [f32(np.zeros((1, N, H)), "h0")])
+    model("h0_zeros_of_shape", shape_nodes + [helper.make_node(
+        "ConstantOfShape", ["h0_shape"], ["h0"], value=f32([0.0], "zero"))], shape_inits)
+    model("h0_input", [], [], [helper.make_tensor_value_info("h0", TensorProto.FLOAT, [1, N, H])])
+
+
 # ---- PyTorch state dicts gru-import refuses ---------------------------------------------------
 
 
@@ -539,5 +579,5 @@ def half_cases(out, layer):
 if __name__ == "__main__":
     kind, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
-    {"onnx": onnx_cases, "onnx-models": onnx_model_cases, "torch": torch_cases,
-     "keras": keras_cases}[kind](out)
+    {"onnx": onnx_cases, "onnx-models": onnx_model_cases, "onnx-state": onnx_state_cases,
+     "torch": torch_cases, "keras": keras_cases}[kind](out)
