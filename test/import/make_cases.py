@@ -195,7 +195,9 @@ def onnx_stack(rng, D, H, N, L, layers, direction, lbr, bias, h0, lengths, plumb
     """A model of `layers` GRU nodes, each `direction`, chained: node k+1's X is node k's Y
     through `plumbing` ("torch": Transpose(0,2,1,3) then Reshape(0,0,-1), as PyTorch exports
     a multi-layer GRU; "squeeze": Squeeze(axes=[1]), unidirectional only; "scrambled": a Reshape
-    to [L][N][dirs*H] without the Transpose, which mixes rows up). Returns the model, the
+    to [L][N][dirs*H] without the Transpose, which mixes rows up; "two_steps": Squeeze then a
+    Reshape to [2][-1][H], unidirectional only, which is a stack's plumbing for L = 2 only and
+    otherwise folds steps into rows). Returns the model, the
     problem in MLX layout (tools/gru_model_golden.py) and the ONNX Runtime feeds."""
     from onnx import TensorProto, helper, numpy_helper
     sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
@@ -247,6 +249,11 @@ def onnx_stack(rng, D, H, N, L, layers, direction, lbr, bias, h0, lengths, plumb
             elif plumbing == "squeeze":
                 inits.append(numpy_helper.from_array(np.array([1], np.int64), f"axes{k}"))
                 nodes.append(helper.make_node("Squeeze", [f"Y{k}", f"axes{k}"], [f"X{k + 1}"]))
+            elif plumbing == "two_steps":
+                inits.append(numpy_helper.from_array(np.array([1], np.int64), f"axes{k}"))
+                inits.append(numpy_helper.from_array(np.array([2, -1, H], np.int64), f"shape{k}"))
+                nodes.append(helper.make_node("Squeeze", [f"Y{k}", f"axes{k}"], [f"S{k}"]))
+                nodes.append(helper.make_node("Reshape", [f"S{k}", f"shape{k}"], [f"X{k + 1}"]))
             else:
                 inits.append(numpy_helper.from_array(np.array([L, N, dirs * H], np.int64),
                                                      f"shape{k}"))
@@ -302,6 +309,11 @@ def onnx_model_cases(out):
         model, _, _ = onnx_stack(rng, D=4, H=3, N=2, L=3, layers=2, lbr=1, bias=True, h0=False,
                                  lengths=None, **kw)
         save(model, os.path.join(out, stem + ".onnx"))
+    # Refused: a Reshape to a fixed [2][-1][H], which a stack's plumbing only when L = 2: ONNX
+    # Runtime runs this model (L = 4, N = 3) as a second GRU of 2 steps over 6 rows.
+    model, _, _ = onnx_stack(rng, D=4, H=3, N=3, L=4, layers=2, lbr=1, bias=True, h0=False,
+                             lengths=None, direction="forward", plumbing="two_steps")
+    save(model, os.path.join(out, "stack_two_steps.onnx"))
 
 
 # ---- Keras files gru-import refuses (h5py only, in Keras 3's layout) -------------------------
