@@ -553,6 +553,21 @@ def torch_cases(out):
         save_file(tensors, os.path.join(out, stem + ".safetensors"))
     with open(os.path.join(out, "garbage.pt"), "wb") as f:
         f.write(b"neither safetensors nor a torch.save file\n")
+    # Weights of other dtypes: integers (refused, not taken as values), FP8 (which numpy does
+    # not hold: refused, not a crash), F64 (rounded); a model's integer and FP8 tensors outside
+    # --prefix (BatchNorm's num_batches_tracked) do not matter.
+    save_file({**layer, "weight_hh_l0": np.round(layer["weight_hh_l0"] * 8).astype(np.int32)},
+              os.path.join(out, "int_weights.safetensors"))
+    save_file({k: v.astype(np.float64) for k, v in layer.items()},
+              os.path.join(out, "f64.safetensors"))
+    fp8 = ("F8_E4M3", [3 * H, D], bytes(3 * H * D))
+    floats = safetensors_io.arrays({k: v for k, v in layer.items() if k != "weight_ih_l0"})
+    safetensors_io.write(os.path.join(out, "fp8_weights.safetensors"),
+                         {**floats, "weight_ih_l0": fp8})
+    safetensors_io.write(os.path.join(out, "int_buffers.safetensors"),
+                         {**safetensors_io.arrays({"gru." + k: v for k, v in layer.items()}),
+                          "bn.num_batches_tracked": ("I64", [], np.int64(3).tobytes()),
+                          "bn.scale": ("F8_E4M3", [4], bytes(4))})
     half_cases(out, layer)
 
 
