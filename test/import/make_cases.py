@@ -172,6 +172,13 @@ def onnx_cases(out):
     with open(os.path.join(out, "garbage.onnx"), "wb") as f:
         f.write(b"\xff\xfe not a protobuf \x00" * 8)
     assert onnx.load(os.path.join(out, "lbr2.onnx")).graph.node[0].op_type == "GRU"
+    # Attributes of another type than ONNX defines (the checker refuses them, so written
+    # unchecked): activations one STRING, clip a STRING, layout a STRING.
+    for stem, name, value in (("activations_string", "activations", "Sigmoid"),
+                              ("clip_string", "clip", "3"), ("layout_string", "layout", "1")):
+        model = gru_model([c], **lbr)
+        model.graph.node[-1].attribute.append(helper.make_attribute(name, value))
+        onnx.save(model, os.path.join(out, stem + ".onnx"))
 
     # linear_before_reset=0, the reset gate before the recurrent product (drawn after the cases
     # above, which keep their weights): bias and initial_h, N=3; the attribute left to its
