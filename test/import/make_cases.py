@@ -179,6 +179,21 @@ def onnx_cases(out):
         model = gru_model([c], **lbr)
         model.graph.node[-1].attribute.append(helper.make_attribute(name, value))
         onnx.save(model, os.path.join(out, stem + ".onnx"))
+    # Weights in bfloat16 (GRU-22 allows it; numpy reads it through ml_dtypes, which onnx
+    # needs), beside the same values in float32: both convert to the same bytes.
+    from onnx import numpy_helper
+    bf = OnnxCase.__new__(OnnxCase)
+    bf.__dict__.update(c.__dict__)
+    for k in ("W", "R", "B"):
+        setattr(bf, k, (getattr(c, k).view(np.uint32) & 0xFFFF0000).view(np.float32))
+    model = gru_model([bf], **lbr)
+    save(model, os.path.join(out, "bf16_weights_f32.onnx"))
+    for init in model.graph.initializer:
+        a = numpy_helper.to_array(init)
+        init.CopyFrom(helper.make_tensor(init.name, TensorProto.BFLOAT16, a.shape,
+                                         (a.view(np.uint32) >> 16).astype(np.uint16).tobytes(),
+                                         raw=True))
+    onnx.save(model, os.path.join(out, "bf16_weights.onnx"))
 
     # linear_before_reset=0, the reset gate before the recurrent product (drawn after the cases
     # above, which keep their weights): bias and initial_h, N=3; the attribute left to its
