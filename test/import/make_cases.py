@@ -486,6 +486,21 @@ def keras_cases(out):
                [inp, called_on(gru_config("g1"), "input"), called_on(gru_config("g2"), "g1")],
                two, kind="Functional")
 
+    # Malformed: a config.json that is a list (a traceback before), a kernel of integers
+    # (converted as values before).
+    with zipfile.ZipFile(os.path.join(out, "config_list.keras"), "w") as z:
+        buf = io.BytesIO()
+        with h5py.File(buf, "w") as f:
+            gru(f, "gru", "gru", 5, 4)
+        z.writestr("config.json", "[1, 2]")
+        z.writestr("model.weights.h5", buf.getvalue())
+
+    def int_kernel(f):
+        gru(f, "gru", "gru", 5, 4)
+        del f["layers/gru/cell/vars/0"]
+        f["layers/gru/cell/vars/0"] = np.ones((5, 12), np.int32)
+    h5(os.path.join(out, "int_kernel.weights.h5"), int_kernel)
+
     # A Bidirectional layer whose backward_layer has the other variant (its bias [3H]).
     def bidi_mixed(f):
         g = f.create_group("layers/bidirectional")
