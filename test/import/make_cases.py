@@ -486,6 +486,17 @@ def keras_cases(out):
                [inp, called_on(gru_config("g1"), "input"), called_on(gru_config("g2"), "g1")],
                two, kind="Functional")
 
+    # Dropout between GRU layers is the identity at inference: still one stack (Sequential, and
+    # Functional g1 -> dropout -> g2); a Dense is not.
+    keras_file(os.path.join(out, "dropout_between.keras"),
+               [gru_config("gru"), {"class_name": "Dropout", "config": {"name": "dropout"}},
+                {"class_name": "GaussianNoise", "config": {"name": "noise"}}, gru_config("gru_1")],
+               lambda f: (gru(f, "gru", "gru", 5, 4), gru(f, "gru_1", "gru_1", 4, 4)))
+    drop = called_on({"class_name": "Dropout", "config": {"name": "dropout"}}, "g1")
+    keras_file(os.path.join(out, "functional_dropout.keras"),
+               [inp, called_on(gru_config("g1"), "input"), drop,
+                called_on(gru_config("g2"), "dropout")], two, kind="Functional")
+
     # Malformed: a config.json that is a list (a traceback before), a kernel of integers
     # (converted as values before).
     with zipfile.ZipFile(os.path.join(out, "config_list.keras"), "w") as z:
