@@ -558,6 +558,11 @@ def onnx_state_cases(out):
     model("h0_zeros_of_shape", shape_nodes + [helper.make_node(
         "ConstantOfShape", ["h0_shape"], ["h0"], value=f32([0.0], "zero"))], shape_inits)
     model("h0_input", [], [], [helper.make_tensor_value_info("h0", TensorProto.FLOAT, [1, N, H])])
+    # A scalar Constant node (value_float) expanded: zero converts, anything else is fixed.
+    for stem, value in (("h0_scalar_zero", 0.0), ("h0_scalar_fixed", 0.5)):
+        model(stem, shape_nodes + [helper.make_node("Constant", [], ["c"], value_float=value),
+                                   helper.make_node("Expand", ["c", "h0_shape"], ["h0"])],
+              shape_inits)
 
 
 # ---- PyTorch state dicts gru-import refuses ---------------------------------------------------
