@@ -5,6 +5,7 @@
     make_cases.py onnx-models DIR  ONNX models of several layers or directions (chained GRU
                               nodes, reverse, bidirectional, per-row lengths) and model
                               goldens (GRUGOLD2) of ONNX Runtime's outputs for them
+    make_cases.py onnx-state DIR  one GRU node with its initial_h fixed, zero or an input
     make_cases.py keras DIR   Keras 3 files (h5py, Keras's layout) gru-import refuses
     make_cases.py torch DIR   state dicts (safetensors, no torch needed): models of several
                               layers or directions, ones gru-import refuses, and F16/BF16 state
@@ -171,6 +172,28 @@ def onnx_cases(out):
     with open(os.path.join(out, "garbage.onnx"), "wb") as f:
         f.write(b"\xff\xfe not a protobuf \x00" * 8)
     assert onnx.load(os.path.join(out, "lbr2.onnx")).graph.node[0].op_type == "GRU"
+    # Attributes of another type than ONNX defines (the checker refuses them, so written
+    # unchecked): activations one STRING, clip a STRING, layout a STRING.
+    for stem, name, value in (("activations_string", "activations", "Sigmoid"),
+                              ("clip_string", "clip", "3"), ("layout_string", "layout", "1")):
+        model = gru_model([c], **lbr)
+        model.graph.node[-1].attribute.append(helper.make_attribute(name, value))
+        onnx.save(model, os.path.join(out, stem + ".onnx"))
+    # Weights in bfloat16 (GRU-22 allows it; numpy reads it through ml_dtypes, which onnx
+    # needs), beside the same values in float32: both convert to the same bytes.
+    from onnx import numpy_helper
+    bf = OnnxCase.__new__(OnnxCase)
+    bf.__dict__.update(c.__dict__)
+    for k in ("W", "R", "B"):
+        setattr(bf, k, (getattr(c, k).view(np.uint32) & 0xFFFF0000).view(np.float32))
+    model = gru_model([bf], **lbr)
+    save(model, os.path.join(out, "bf16_weights_f32.onnx"))
+    for init in model.graph.initializer:
+        a = numpy_helper.to_array(init)
+        init.CopyFrom(helper.make_tensor(init.name, TensorProto.BFLOAT16, a.shape,
+                                         (a.view(np.uint32) >> 16).astype(np.uint16).tobytes(),
+                                         raw=True))
+    onnx.save(model, os.path.join(out, "bf16_weights.onnx"))
 
     # linear_before_reset=0, the reset gate before the recurrent product (drawn after the cases
     # above, which keep their weights): bias and initial_h, N=3; the attribute left to its
@@ -194,7 +217,9 @@ def onnx_stack(rng, D, H, N, L, layers, direction, lbr, bias, h0, lengths, plumb
     """A model of `layers` GRU nodes, each `direction`, chained: node k+1's X is node k's Y
     through `plumbing` ("torch": Transpose(0,2,1,3) then Reshape(0,0,-1), as PyTorch exports
     a multi-layer GRU; "squeeze": Squeeze(axes=[1]), unidirectional only; "scrambled": a Reshape
-    to [L][N][dirs*H] without the Transpose, which mixes rows up). Returns the model, the
+    to [L][N][dirs*H] without the Transpose, which mixes rows up; "two_steps": Squeeze then a
+    Reshape to [2][-1][H], unidirectional only, which is a stack's plumbing for L = 2 only and
+    otherwise folds steps into rows). Returns the model, the
     problem in MLX layout (tools/gru_model_golden.py) and the ONNX Runtime feeds."""
     from onnx import TensorProto, helper, numpy_helper
     sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
@@ -246,6 +271,11 @@ def onnx_stack(rng, D, H, N, L, layers, direction, lbr, bias, h0, lengths, plumb
             elif plumbing == "squeeze":
                 inits.append(numpy_helper.from_array(np.array([1], np.int64), f"axes{k}"))
                 nodes.append(helper.make_node("Squeeze", [f"Y{k}", f"axes{k}"], [f"X{k + 1}"]))
+            elif plumbing == "two_steps":
+                inits.append(numpy_helper.from_array(np.array([1], np.int64), f"axes{k}"))
+                inits.append(numpy_helper.from_array(np.array([2, -1, H], np.int64), f"shape{k}"))
+                nodes.append(helper.make_node("Squeeze", [f"Y{k}", f"axes{k}"], [f"S{k}"]))
+                nodes.append(helper.make_node("Reshape", [f"S{k}", f"shape{k}"], [f"X{k + 1}"]))
             else:
                 inits.append(numpy_helper.from_array(np.array([L, N, dirs * H], np.int64),
                                                      f"shape{k}"))
@@ -301,6 +331,11 @@ def onnx_model_cases(out):
         model, _, _ = onnx_stack(rng, D=4, H=3, N=2, L=3, layers=2, lbr=1, bias=True, h0=False,
                                  lengths=None, **kw)
         save(model, os.path.join(out, stem + ".onnx"))
+    # Refused: a Reshape to a fixed [2][-1][H], which a stack's plumbing only when L = 2: ONNX
+    # Runtime runs this model (L = 4, N = 3) as a second GRU of 2 steps over 6 rows.
+    model, _, _ = onnx_stack(rng, D=4, H=3, N=3, L=4, layers=2, lbr=1, bias=True, h0=False,
+                             lengths=None, direction="forward", plumbing="two_steps")
+    save(model, os.path.join(out, "stack_two_steps.onnx"))
 
 
 # ---- Keras files gru-import refuses (h5py only, in Keras 3's layout) -------------------------
@@ -345,12 +380,12 @@ def keras_cases(out):
        lambda f: f.create_group("layers/dense/vars").attrs.__setitem__("name", "dense"))
 
     # A .keras model: config.json beside model.weights.h5.
-    def keras_file(path, layers_config, build):
+    def keras_file(path, layers_config, build, kind="Sequential"):
         buf = io.BytesIO()
         with h5py.File(buf, "w") as f:
             build(f)
-        config = {"class_name": "Sequential", "config": {"name": "sequential",
-                                                         "layers": layers_config}}
+        config = {"class_name": kind, "config": {"name": kind.lower(),
+                                                 "layers": layers_config}}
         with zipfile.ZipFile(path, "w") as z:
             z.writestr("metadata.json", "{}")
             z.writestr("config.json", json.dumps(config))
@@ -391,6 +426,143 @@ def keras_cases(out):
                [{"class_name": "Bidirectional",
                  "config": {"name": "bidirectional", "merge_mode": "sum",
                             "layer": gru_config("forward_gru")}}], bidi)
+
+    # keras.layers.RNN(GRUCell(...)): the weights are a gru_cell's like a GRU's, the settings in
+    # the cell's config (activations, reset_after) and the RNN's (go_backwards).
+    def rnn_config(name, go_backwards=False, **cell):
+        c = gru_config("gru_cell", **cell)["config"]
+        for k in ("go_backwards", "return_sequences"):
+            c.pop(k)
+        return {"class_name": "RNN", "config": {
+            "name": name, "go_backwards": go_backwards, "return_sequences": True,
+            "cell": {"class_name": "GRUCell", "config": c}}}
+
+    keras_file(os.path.join(out, "rnn_relu.keras"), [rnn_config("rnn", activation="relu")],
+               lambda f: gru(f, "rnn", "rnn", 5, 4))
+    keras_file(os.path.join(out, "rnn_hard_sigmoid.keras"),
+               [rnn_config("rnn", recurrent_activation="hard_sigmoid")],
+               lambda f: gru(f, "rnn", "rnn", 5, 4))
+    keras_file(os.path.join(out, "rnn_backwards.keras"), [rnn_config("rnn", go_backwards=True)],
+               lambda f: gru(f, "rnn", "rnn", 5, 4))
+    keras_file(os.path.join(out, "rnn_no_bias_before.keras"),
+               [rnn_config("rnn", use_bias=False, reset_after=False)],
+               lambda f: gru(f, "rnn", "rnn", 5, 4, bias=None))
+    lstm_rnn = rnn_config("rnn")
+    lstm_rnn["config"]["cell"]["class_name"] = "LSTMCell"
+    keras_file(os.path.join(out, "rnn_other_cell.keras"), [lstm_rnn],
+               lambda f: gru(f, "rnn", "rnn", 5, 4))
+    custom = gru_config("gru")
+    custom.update(module="my_layers", class_name="MyGRU")
+    keras_file(os.path.join(out, "custom_class.keras"), [custom],
+               lambda f: gru(f, "gru", "gru", 5, 4))
+    keras_file(os.path.join(out, "bidi_rnn_relu.keras"),
+               [{"class_name": "Bidirectional",
+                 "config": {"name": "bidirectional", "merge_mode": "concat",
+                            "layer": rnn_config("forward_rnn", activation="relu")}}], bidi)
+    # Bidirectional(GRU(go_backwards=True), backward_layer=GRU()): Keras runs that forward
+    # layer backward and flips the other one's outputs.
+    keras_file(os.path.join(out, "bidi_forward_backwards.keras"),
+               [{"class_name": "Bidirectional",
+                 "config": {"name": "bidirectional", "merge_mode": "concat",
+                            "layer": gru_config("forward_gru", go_backwards=True),
+                            "backward_layer": gru_config("backward_gru")}}], bidi)
+
+    # Functional models: which layer reads which is in each layer's inbound_nodes, not in the
+    # order of the config's list. Two GRU layers on the same input, side by side, are no stack;
+    # g1 -> g2 is one.
+    def called_on(layer, source):
+        history = {"class_name": "__keras_tensor__",
+                   "config": {"shape": [None, 6, 4], "keras_history": [source, 0, 0]}}
+        return dict(layer, name=layer["config"]["name"],
+                    inbound_nodes=[{"args": [history], "kwargs": {}}])
+
+    inp = {"class_name": "InputLayer", "name": "input", "config": {"name": "input"},
+           "inbound_nodes": []}
+    two = lambda f: (gru(f, "gru", "g1", 4, 4), gru(f, "gru_1", "g2", 4, 4))
+    keras_file(os.path.join(out, "side_by_side.keras"),
+               [inp, called_on(gru_config("g1"), "input"), called_on(gru_config("g2"), "input")],
+               two, kind="Functional")
+    keras_file(os.path.join(out, "functional_stack.keras"),
+               [inp, called_on(gru_config("g1"), "input"), called_on(gru_config("g2"), "g1")],
+               two, kind="Functional")
+
+    # Dropout between GRU layers is the identity at inference: still one stack (Sequential, and
+    # Functional g1 -> dropout -> g2); a Dense is not.
+    keras_file(os.path.join(out, "dropout_between.keras"),
+               [gru_config("gru"), {"class_name": "Dropout", "config": {"name": "dropout"}},
+                {"class_name": "GaussianNoise", "config": {"name": "noise"}}, gru_config("gru_1")],
+               lambda f: (gru(f, "gru", "gru", 5, 4), gru(f, "gru_1", "gru_1", 4, 4)))
+    drop = called_on({"class_name": "Dropout", "config": {"name": "dropout"}}, "g1")
+    keras_file(os.path.join(out, "functional_dropout.keras"),
+               [inp, called_on(gru_config("g1"), "input"), drop,
+                called_on(gru_config("g2"), "dropout")], two, kind="Functional")
+
+    # Malformed: a config.json that is a list (a traceback before), a kernel of integers
+    # (converted as values before).
+    with zipfile.ZipFile(os.path.join(out, "config_list.keras"), "w") as z:
+        buf = io.BytesIO()
+        with h5py.File(buf, "w") as f:
+            gru(f, "gru", "gru", 5, 4)
+        z.writestr("config.json", "[1, 2]")
+        z.writestr("model.weights.h5", buf.getvalue())
+
+    def int_kernel(f):
+        gru(f, "gru", "gru", 5, 4)
+        del f["layers/gru/cell/vars/0"]
+        f["layers/gru/cell/vars/0"] = np.ones((5, 12), np.int32)
+    h5(os.path.join(out, "int_kernel.weights.h5"), int_kernel)
+
+    # A Bidirectional layer whose backward_layer has the other variant (its bias [3H]).
+    def bidi_mixed(f):
+        g = f.create_group("layers/bidirectional")
+        g.create_group("vars").attrs["name"] = "bidirectional"
+        gru(f, None, "forward_gru", 5, 4, group=g.create_group("forward_layer"))
+        gru(f, None, "backward_gru", 5, 4, "before", group=g.create_group("backward_layer"))
+    h5(os.path.join(out, "bidi_mixed_reset.weights.h5"), bidi_mixed)
+
+
+def onnx_state_cases(out):
+    """One GRU node whose initial_h comes from different places: fixed in the model and not
+    zero (an initializer; an Expand of a learned [1][1][H] state to the batch, as PyTorch exports
+    nn.GRU(x, h0_param.expand(...))), zero (an initializer; ConstantOfShape, as PyTorch exports
+    a missing h0), or a graph input."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(11)
+    D, H, N, L = 3, 4, 2, 5
+    f32 = lambda a, name: numpy_helper.from_array(np.asarray(a, np.float32), name)
+    i64 = lambda a, name: numpy_helper.from_array(np.asarray(a, np.int64), name)
+    weights = [f32(rng.uniform(-0.5, 0.5, (1, 3 * H, D)), "W"),
+               f32(rng.uniform(-0.5, 0.5, (1, 3 * H, H)), "R"),
+               f32(rng.uniform(-0.5, 0.5, (1, 6 * H)), "B")]
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, ["L", "N", D])
+    y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["L", 1, "N", H])
+    # [1, N, H] from X's shape.
+    shape_nodes = [helper.make_node("Shape", ["X"], ["x_shape"]),
+                   helper.make_node("Gather", ["x_shape", "one"], ["n"], axis=0),
+                   helper.make_node("Concat", ["one", "n", "h"], ["h0_shape"], axis=0)]
+    shape_inits = [i64([1], "one"), i64([H], "h")]
+
+    def model(stem, nodes, inits, inputs=()):
+        gru = helper.make_node("GRU", ["X", "W", "R", "B", "", "h0"], ["Y"], name="gru",
+                               hidden_size=H, linear_before_reset=1)
+        graph = helper.make_graph(nodes + [gru], "g", [x, *inputs], [y], weights + inits)
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+        m.ir_version = 8
+        save(m, os.path.join(out, stem + ".onnx"))
+
+    model("h0_fixed", [], [f32(rng.uniform(-1, 1, (1, N, H)), "h0")])
+    model("h0_learned", shape_nodes + [helper.make_node("Expand", ["h0_param", "h0_shape"], ["h0"])],
+          shape_inits + [f32(rng.uniform(-1, 1, (1, 1, H)), "h0_param")])
+    model("h0_zeros", [], [f32(np.zeros((1, N, H)), "h0")])
+    model("h0_zeros_of_shape", shape_nodes + [helper.make_node(
+        "ConstantOfShape", ["h0_shape"], ["h0"], value=f32([0.0], "zero"))], shape_inits)
+    model("h0_input", [], [], [helper.make_tensor_value_info("h0", TensorProto.FLOAT, [1, N, H])])
+    # A scalar Constant node (value_float) expanded: zero converts, anything else is fixed.
+    for stem, value in (("h0_scalar_zero", 0.0), ("h0_scalar_fixed", 0.5)):
+        model(stem, shape_nodes + [helper.make_node("Constant", [], ["c"], value_float=value),
+                                   helper.make_node("Expand", ["c", "h0_shape"], ["h0"])],
+              shape_inits)
 
 
 # ---- PyTorch state dicts gru-import refuses ---------------------------------------------------
@@ -434,6 +606,21 @@ def torch_cases(out):
         save_file(tensors, os.path.join(out, stem + ".safetensors"))
     with open(os.path.join(out, "garbage.pt"), "wb") as f:
         f.write(b"neither safetensors nor a torch.save file\n")
+    # Weights of other dtypes: integers (refused, not taken as values), FP8 (which numpy does
+    # not hold: refused, not a crash), F64 (rounded); a model's integer and FP8 tensors outside
+    # --prefix (BatchNorm's num_batches_tracked) do not matter.
+    save_file({**layer, "weight_hh_l0": np.round(layer["weight_hh_l0"] * 8).astype(np.int32)},
+              os.path.join(out, "int_weights.safetensors"))
+    save_file({k: v.astype(np.float64) for k, v in layer.items()},
+              os.path.join(out, "f64.safetensors"))
+    fp8 = ("F8_E4M3", [3 * H, D], bytes(3 * H * D))
+    floats = safetensors_io.arrays({k: v for k, v in layer.items() if k != "weight_ih_l0"})
+    safetensors_io.write(os.path.join(out, "fp8_weights.safetensors"),
+                         {**floats, "weight_ih_l0": fp8})
+    safetensors_io.write(os.path.join(out, "int_buffers.safetensors"),
+                         {**safetensors_io.arrays({"gru." + k: v for k, v in layer.items()}),
+                          "bn.num_batches_tracked": ("I64", [], np.int64(3).tobytes()),
+                          "bn.scale": ("F8_E4M3", [4], bytes(4))})
     half_cases(out, layer)
 
 
@@ -472,5 +659,5 @@ def half_cases(out, layer):
 if __name__ == "__main__":
     kind, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
-    {"onnx": onnx_cases, "onnx-models": onnx_model_cases, "torch": torch_cases,
-     "keras": keras_cases}[kind](out)
+    {"onnx": onnx_cases, "onnx-models": onnx_model_cases, "onnx-state": onnx_state_cases,
+     "torch": torch_cases, "keras": keras_cases}[kind](out)
