@@ -62,6 +62,7 @@ struct GpuBlock {
 struct WeightPanels {
   int64_t wx = 0, wh = 0, xp = 0;
   bool packed() const { return wx > 0; }
+  bool operator==(const WeightPanels &o) const { return wx == o.wx && wh == o.wh && xp == o.xp; }
 };
 
 // What the model expects of one kernel's tile, for --emit schedule-report.

@@ -544,11 +544,9 @@ bool embeds_packed_weights(const GruSpec &spec, const TargetPolicy &policy,
     return false;
   // One packed copy serves every kernel variant only if they all read the same panels (the
   // variant create picks is the CPU's, so each must find its layout in the embedded bytes).
-  const WeightPanels &first = plans.front().panels;
-  for (const SchedulePlan &plan : plans)
-    if (plan.panels.wx != first.wx || plan.panels.wh != first.wh || plan.panels.xp != first.xp)
-      return false;
-  return true;
+  return std::all_of(plans.begin(), plans.end(), [&](const SchedulePlan &plan) {
+    return plan.panels == plans.front().panels;
+  });
 }
 
 fs::path assemble_embedded_weights(const GruSpec &spec, const GruWeights &weights,
