@@ -444,20 +444,14 @@ void generate(const GruSpec &spec, const GruWeights *embedded,
   // header and no module removes it.
   const std::string header = spec.name + ".h", module = spec.name + ".mlir";
   out.commit([&](const fs::path &dir) {
-    std::vector<fs::path> stale = stale_library_files(spec.name, spec_stamp(spec, embedded), dir);
-    // A target directory this run builds holds this build of the library only: a file an
-    // earlier build of it wrote and this one does not describes another library (a tuning
-    // record, and a schedule report naming it as the plan, beside a library built without
-    // --tune; an --emit output not asked for again) and goes.
-    std::error_code ec;
-    for (const TargetPolicy &policy : policies)
-      for (const fs::path &old : library_files(spec.name, dir / policy.name))
-        if (!fs::exists(out.staging() / policy.name / old.filename(), ec) &&
-            !llvm::is_contained(stale, old))
-          stale.push_back(old);
+    std::vector<std::string> built;
+    for (const TargetPolicy &policy : policies) built.push_back(policy.name);
+    std::vector<fs::path> stale =
+        stale_library_files(spec.name, spec_stamp(spec, embedded), dir, out.staging(), built);
     for (const fs::path &path :
          stale_xcframework(spec, xcframework, read_text(out.staging() / header), dir))
       stale.push_back(path);
+    std::error_code ec;
     if (!write_mlir_of && fs::exists(dir / module, ec) &&
         read_text(dir / header) != read_text(out.staging() / header))
       stale.push_back(dir / module);

@@ -388,7 +388,8 @@ std::vector<fs::path> library_files(const std::string &name, const fs::path &tar
 }
 
 std::vector<fs::path> stale_library_files(const std::string &name, const std::string &stamp,
-                                          const fs::path &dir) {
+                                          const fs::path &dir, const fs::path &staging,
+                                          const std::vector<std::string> &built) {
   std::vector<fs::path> stale;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return stale;
@@ -402,6 +403,11 @@ std::vector<fs::path> stale_library_files(const std::string &name, const std::st
       continue;  // the same spec, from an earlier run: it stays
     stale.insert(stale.end(), files.begin(), files.end());
   }
+  for (const std::string &target : built)
+    for (const fs::path &old : library_files(name, dir / target))
+      if (!fs::exists(staging / target / old.filename(), ec) &&
+          std::find(stale.begin(), stale.end(), old) == stale.end())
+        stale.push_back(old);
   return stale;
 }
 

@@ -109,12 +109,18 @@ std::string spec_stamp(const GruSpec &spec, const GruWeights *embedded);
 std::vector<std::filesystem::path> library_files(const std::string &name,
                                                  const std::filesystem::path &target_dir);
 
-// The files, in every target directory under the output directory `dir`, of a library `name`
-// whose stamp differs from `stamp` (or is missing: an older gru-gen's): what committing a new
-// <name>.h removes (StagedOutput::commit, which restores them should the commit fail), so that
-// no library of another spec is left beside it. Removes nothing.
+// What committing a new <name>.h into the output directory `dir` removes (StagedOutput::commit,
+// which restores them should the commit fail), each file once: in every target directory, the
+// files of a library `name` whose stamp differs from `stamp` (or is missing: an older gru-gen's),
+// so that no library of another spec is left beside it; and in each directory of `built` (the
+// targets this run builds, staged under `staging`), the library's files the new build does not
+// write, which describe an earlier build of it (a tuning record, and a schedule report naming it
+// as the plan, beside a library built without --tune; an --emit output not asked for again).
+// Removes nothing.
 std::vector<std::filesystem::path> stale_library_files(const std::string &name,
                                                        const std::string &stamp,
-                                                       const std::filesystem::path &dir);
+                                                       const std::filesystem::path &dir,
+                                                       const std::filesystem::path &staging,
+                                                       const std::vector<std::string> &built);
 
 }  // namespace grugen
