@@ -8,10 +8,10 @@ import os
 import subprocess
 
 import mlx.core as mx
-import mlx.nn as nn
 import numpy as np
 
 import gru_gen
+from loader_checks import check, compare, layer, refuses, summary
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--gru-gen", required=True)
@@ -19,40 +19,6 @@ ap.add_argument("--work", required=True)
 args = ap.parse_args()
 
 rng = np.random.default_rng(23)
-failed = 0
-
-
-def compare(what, got, want, bound=1e-5):
-    global failed
-    want = np.asarray(want)
-    err = float(np.max(np.abs(got - want))) if got.shape == want.shape else float("inf")
-    ok = err <= bound
-    failed += not ok
-    print("%s: max |lib - mlx| = %.3g%s %s" % (what, err, "" if bound == 1e-5 else
-                                               " <= %g" % bound, "PASS" if ok else "FAIL"))
-
-
-def check(what, ok):
-    global failed
-    failed += not ok
-    print("%s: %s" % (what, ok))
-
-
-def refuses(what, call):
-    global failed
-    try:
-        call()
-    except (ValueError, TypeError, RuntimeError) as e:
-        print("%s: %s: %s" % (what, type(e).__name__, e))
-    else:
-        failed += 1
-        print("%s: accepted FAIL" % what)
-
-
-def layer(D, H):
-    gru = nn.GRU(D, H)
-    mx.eval(gru.parameters())
-    return gru, [np.array(gru.parameters()[k], dtype=np.float32) for k in ("Wx", "Wh", "b", "bhn")]
 
 
 def compile_library(sub, **kwargs):
@@ -137,4 +103,4 @@ refuses("tuning_record=3", lambda: compile_library("e", name="e", input_size=D, 
                                                    tuning_record=3))
 check("nothing written for a refused call", not os.path.exists(os.path.join(args.work, "e")))
 
-print("all passed" if not failed else "%d FAILED" % failed)
+summary()
