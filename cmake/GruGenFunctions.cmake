@@ -22,15 +22,32 @@
 # arm64-linux, Linux x86_64: x86-64-linux, Darwin arm64: arm64-macos, iOS: arm64-ios, Android
 # aarch64: arm64-android), and a first target host for another system or processor is refused.
 # The sizes and the batch given are passed on as given; gru-gen checks them (against WEIGHTS too).
+# A value (a path: WEIGHTS, TUNING_RECORD, OUTPUT_DIR, resolved) holding ';', CMake's list
+# separator, is refused at configure time.
 include_guard(GLOBAL)
 
+# A value holding ';' is a list to CMake: passed on, it became two arguments of gru-gen (WEIGHTS
+# "a;b.safetensors": --weights a, and b.safetensors as a spec file), and OUTPUT_DIR two
+# directories. It is refused before anything is written.
+function(_gru_refuse_semicolon name keyword value)
+  if(value MATCHES ";")
+    message(FATAL_ERROR "gru_add_library(${name}): ${keyword} '${value}' contains ';', CMake's "
+                        "list separator, which cannot reach gru-gen in one argument: use a "
+                        "value without ';'")
+  endif()
+endfunction()
+
 function(gru_add_library name)
+  set(one_value_keywords INPUT_SIZE HIDDEN_SIZE BATCH WEIGHTS WEIGHTS_PREFIX OUTPUT_DIR
+                         TUNING_RECORD THREADS_MAX WEIGHTS_PRECISION LAYERS)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "NO_BIAS;EMBED;RESET_BEFORE;BIDIRECTIONAL"
-                        "INPUT_SIZE;HIDDEN_SIZE;BATCH;WEIGHTS;WEIGHTS_PREFIX;OUTPUT_DIR;TUNING_RECORD;THREADS_MAX;WEIGHTS_PRECISION;LAYERS"
-                        "TARGETS")
+                        "${one_value_keywords}" "TARGETS")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "gru_add_library(${name}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
   endif()
+  foreach(keyword IN LISTS one_value_keywords)
+    _gru_refuse_semicolon(${name} ${keyword} "${ARG_${keyword}}")
+  endforeach()
   # DEFINED, not the value: INPUT_SIZE 0 or BATCH 0 reach gru-gen, which refuses them in one
   # line, and a size given with WEIGHTS is checked against the file, never dropped.
   if(NOT ARG_WEIGHTS AND (NOT DEFINED ARG_INPUT_SIZE OR NOT DEFINED ARG_HIDDEN_SIZE))
@@ -84,6 +101,8 @@ function(gru_add_library name)
     set(ARG_OUTPUT_DIR "gru-gen/${name}")
   endif()
   get_filename_component(out "${ARG_OUTPUT_DIR}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_BINARY_DIR}")
+  # Relative paths take the binary or source directory's ';' too.
+  _gru_refuse_semicolon(${name} OUTPUT_DIR "${out}")
 
   list(JOIN ARG_TARGETS "," target_list)
   set(args --name ${name} --batch ${ARG_BATCH} --target ${target_list})
@@ -112,6 +131,7 @@ function(gru_add_library name)
   endif()
   if(ARG_WEIGHTS)
     get_filename_component(weights "${ARG_WEIGHTS}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    _gru_refuse_semicolon(${name} WEIGHTS "${weights}")
     list(APPEND args --weights ${weights})
     list(APPEND inputs "${weights}")
     if(ARG_WEIGHTS_PREFIX)
@@ -125,6 +145,7 @@ function(gru_add_library name)
   if(ARG_TUNING_RECORD)
     get_filename_component(record "${ARG_TUNING_RECORD}" ABSOLUTE
                            BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    _gru_refuse_semicolon(${name} TUNING_RECORD "${record}")
     list(APPEND args --tuning-record ${record})
     list(APPEND inputs "${record}")
   endif()

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "codegen/HalideCodegen.h"
@@ -95,6 +96,55 @@ int json_depth(const std::string &text) {
   return deepest;
 }
 
+// JSON lets an object name a key twice, and LLVM's parser keeps the last one: a record with two
+// "step" choices, or two "vectors" in one, was built from whichever came last, silently. The
+// first key that an object of `text` (valid JSON) repeats, with the keys around it as
+// "choice.step" (array elements as "[i]"), each as written (escapes kept: one line); else "".
+std::string repeated_key(const std::string &text) {
+  struct Level {
+    bool object;
+    std::string path;
+    std::set<std::string> keys;  // decoded, as the parser compares them
+    std::string key;             // the last key, as written
+    bool want_key = true;
+    size_t index = 0;
+  };
+  std::vector<Level> levels;
+  auto inner_path = [&]() -> std::string {
+    if (levels.empty()) return "";
+    const Level &l = levels.back();
+    if (!l.object) return l.path + "[" + std::to_string(l.index) + "]";
+    return l.path.empty() ? l.key : l.path + "." + l.key;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      const size_t start = i;
+      for (++i; text[i] != '"'; ++i)
+        if (text[i] == '\\') ++i;
+      if (levels.empty() || !levels.back().object || !levels.back().want_key) continue;
+      Level &l = levels.back();
+      const std::string token = text.substr(start, i + 1 - start);
+      llvm::Expected<llvm::json::Value> key = llvm::json::parse(token);
+      const std::string decoded = key && key->getAsString() ? key->getAsString()->str() : token;
+      if (!key) llvm::consumeError(key.takeError());
+      l.key = token.substr(1, token.size() - 2);
+      l.want_key = false;
+      if (!l.keys.insert(decoded).second) return inner_path();
+    } else if (c == ',' && !levels.empty()) {
+      Level &l = levels.back();
+      if (l.object) l.want_key = true;
+      else ++l.index;
+    } else if (c == '{' || c == '[') {
+      Level l{c == '{', inner_path()};
+      levels.push_back(std::move(l));
+    } else if (c == '}' || c == ']') {
+      levels.pop_back();
+    }
+  }
+  return "";
+}
+
 // The record's text, read once per process: the driver reads a record before it builds and again
 // in each target's process, and those must see the same record even if the file is a pipe
 // (--tuning-record <(...)), which can be read only once, or is replaced meanwhile.
@@ -126,6 +176,8 @@ llvm::json::Object read_record(const fs::path &file) {
     const std::string why = llvm::toString(value.takeError());
     bad_record(file, "not JSON (" + why + ")");
   }
+  if (const std::string key = repeated_key(text); !key.empty())
+    bad_record(file, "it has \"" + key + "\" twice (a record states each field once)");
   llvm::json::Object *object = value->getAsObject();
   if (!object || object->getInteger("gru_gen_tuning_record") != 1)
     bad_record(file, "not a gru-gen tuning record (version 1)");

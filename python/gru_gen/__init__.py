@@ -12,6 +12,9 @@
     # forward before backward; states [LAYERS*DIRECTIONS][N][H]; per-row lengths.
     with lib.create_layers([(Wx0, Wh0, b0, bhn0), (Wx0r, Wh0r, b0r, bhn0r), ...]) as gru:
         out, h_n = gru.run(x, lengths=[5, 3, 1], return_state=True)   # out [N][L][OUTPUT_SIZE]
+    # compile_library(..., weights_precision="f16", threads_max=4, tuning_record="r.json"):
+    # --weights-precision, --threads-max (then lib.create(..., threads=4): a team of 4, ABI 3)
+    # and --tuning-record.
 
 The C ABI has no getters for the shape: D, H, N, bias, layers, directions and the longest
 sequence are read from the
@@ -112,6 +115,11 @@ def _load(path):
         shutil.rmtree(copy_dir, ignore_errors=True)
 
 
+class _Options(ctypes.Structure):
+    """gru_options (ABI 3): versioned by its size."""
+    _fields_ = [("size", ctypes.c_uint32), ("threads", ctypes.c_int32)]
+
+
 class _LayerWeights(ctypes.Structure):
     """gru_layer_weights: one layer instance's weights for <name>_create_layers."""
     _fields_ = [(n, ctypes.POINTER(ctypes.c_float)) for n in ("Wx", "Wh", "b", "bhn")]
@@ -150,10 +158,15 @@ class Library:
         except KeyError as e:
             raise ValueError("'%s' is not the header of gru-gen library %s: no %s_%s"
                              % (header, name, name.upper(), e.args[0])) from None
+        text = open(header, encoding="utf-8").read()
+        # How Wx and Wh are stored ("f32", "f16", "bf16", "int8", "w8a8"; headers before the
+        # macro: f32).
+        precision = re.search(r'^#define %s_WEIGHTS_PRECISION "(\w+)"' % re.escape(name.upper()),
+                              text, re.M)
+        self.weights_precision = precision.group(1) if precision else "f32"
         # The header names its spec's symbol, which only a library of that spec defines (what
         # fails a C app's link against a library of another spec).
-        spec = re.search(r"^extern const char (%s__spec_\w+);" % re.escape(name),
-                         open(header, encoding="utf-8").read(), re.M)
+        spec = re.search(r"^extern const char (%s__spec_\w+);" % re.escape(name), text, re.M)
         self._dll = _load(path)
         if spec and not hasattr(self._dll, spec.group(1)):
             raise ValueError("%s is not the library of '%s': it was generated for another spec "
@@ -169,9 +182,9 @@ class Library:
         self._status_string.restype, self._status_string.argtypes = ctypes.c_char_p, [ctypes.c_int]
         self._create = f("create")
         self._create.restype, self._create.argtypes = ctypes.c_int, [fp, fp, fp, fp, model_pp]
-        self._create_st = f("create_from_safetensors")
-        self._create_st.restype = ctypes.c_int
-        self._create_st.argtypes = [ctypes.c_char_p, ctypes.c_char_p, model_pp]
+        self._create_from_safetensors = f("create_from_safetensors")
+        self._create_from_safetensors.restype = ctypes.c_int
+        self._create_from_safetensors.argtypes = [ctypes.c_char_p, ctypes.c_char_p, model_pp]
         self._create_layers = f("create_layers")
         self._create_layers.restype = ctypes.c_int
         self._create_layers.argtypes = [ctypes.POINTER(_LayerWeights), ctypes.c_int32, model_pp]
@@ -189,6 +202,23 @@ class Library:
         version = self._abi_version()
         if version < ABI_VERSION:
             raise ValueError("%s has ABI version %d; this module speaks %d and later" % (path, version, ABI_VERSION))
+        self.abi_version = version
+        if version >= 3:
+            opts = ctypes.POINTER(_Options)
+            with_options = {"create": [fp, fp, fp, fp, opts, model_pp],
+                            "create_layers": [ctypes.POINTER(_LayerWeights), ctypes.c_int32, opts,
+                                              model_pp],
+                            "create_from_safetensors": [ctypes.c_char_p, ctypes.c_char_p, opts,
+                                                        model_pp]}
+            if self.has_embedded_weights:
+                with_options["create_default"] = [opts, model_pp]
+            self._with_options = {}
+            for call, argtypes in with_options.items():
+                fn = f(call + "_with_options")
+                fn.restype, fn.argtypes = ctypes.c_int, argtypes
+                self._with_options[call] = fn
+            self._threads = f("threads")
+            self._threads.restype, self._threads.argtypes = ctypes.c_int32, [ctypes.c_void_p]
 
     def _check(self, status, call):
         if status != 0:
@@ -208,8 +238,30 @@ class Library:
     def _ptr(a):
         return None if a is None else a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
 
-    def create(self, Wx, Wh, b=None, bhn=None):
-        """A Model from weights in MLX layout (copied by the library)."""
+    def _new_model(self, call, args, threads):
+        """<name>_<call>(*args, &handle), or <name>_<call>_with_options(*args, &options, &handle)
+        when threads is given (ABI 3: a team of that many threads, 0 the library's choice)."""
+        handle = ctypes.c_void_p()
+        if threads is None:
+            self._check(getattr(self, "_" + call)(*args, ctypes.byref(handle)), call)
+            return Model(self, handle)
+        if isinstance(threads, bool) or not isinstance(threads, int):
+            raise TypeError("threads must be an int, not %s" % type(threads).__name__)
+        if self.abi_version < 3:
+            raise ValueError("%s has ABI version %d; threads= needs 3 (gru-gen --threads-max)"
+                             % (self.name, self.abi_version))
+        if not -2**31 <= threads < 2**31:
+            raise ValueError("threads must be a number of threads; got %d" % threads)
+        options = _Options(ctypes.sizeof(_Options), threads)
+        self._check(self._with_options[call](*args, ctypes.byref(options), ctypes.byref(handle)),
+                    call + "_with_options")
+        return Model(self, handle)
+
+    def create(self, Wx, Wh, b=None, bhn=None, threads=None):
+        """A Model from weights in MLX layout (copied by the library). threads (every create):
+        None, one thread; T, a persistent team of T threads, one of the sizes the library was
+        compiled for (threads_max=), or 0, the library's choice for this machine (ABI 3;
+        another value is a GruError naming the sizes there are)."""
         D, H = self.input_size, self.hidden_size
         Wx = self._array(Wx, (3 * H, D), "Wx")
         Wh = self._array(Wh, (3 * H, H), "Wh")
@@ -218,17 +270,15 @@ class Library:
                              % (self.name, "bias" if self.has_bias else "no bias"))
         b = self._array(b, (3 * H,), "b")
         bhn = self._array(bhn, (H,), "bhn")
-        handle = ctypes.c_void_p()
-        self._check(self._create(self._ptr(Wx), self._ptr(Wh), self._ptr(b), self._ptr(bhn),
-                                 ctypes.byref(handle)), "create")
-        return Model(self, handle)
+        return self._new_model("create", (self._ptr(Wx), self._ptr(Wh), self._ptr(b),
+                                          self._ptr(bhn)), threads)
 
     @property
     def instances(self):
         """Layer instances: LAYERS * DIRECTIONS (the leading extent of h0 and h_n)."""
         return self.layers * self.directions
 
-    def create_layers(self, layers):
+    def create_layers(self, layers, threads=None):
         """A Model from each layer instance's (Wx, Wh, b, bhn), layer-major, forward before
         backward; Wx of layer l > 0 is [3H][OUTPUT_SIZE]."""
         H = self.hidden_size
@@ -248,27 +298,21 @@ class Library:
                       self._array(b, (3 * H,), "b[%d]" % i), self._array(bhn, (H,), "bhn[%d]" % i))
             kept.append(arrays)
             table[i] = _LayerWeights(*(self._ptr(a) for a in arrays))
-        handle = ctypes.c_void_p()
-        self._check(self._create_layers(table, len(layers), ctypes.byref(handle)), "create_layers")
-        return Model(self, handle)
+        return self._new_model("create_layers", (table, len(layers)), threads)
 
-    def create_from_safetensors(self, path, prefix=""):
+    def create_from_safetensors(self, path, prefix="", threads=None):
         """A Model from an MLX safetensors file (mlx.nn.GRU's save_weights; for models, layer l
         under "<prefix><l>." and its backward instance under "<prefix><l>.reverse.")."""
         if not isinstance(prefix, str):
             raise TypeError("prefix must be a str, not %s" % type(prefix).__name__)
-        handle = ctypes.c_void_p()
-        self._check(self._create_st(os.fsencode(path), prefix.encode(), ctypes.byref(handle)),
-                    "create_from_safetensors")
-        return Model(self, handle)
+        return self._new_model("create_from_safetensors", (os.fsencode(path), prefix.encode()),
+                               threads)
 
-    def create_default(self):
+    def create_default(self, threads=None):
         """A Model from the weights embedded in the library (gru-gen --embed-weights)."""
         if not self.has_embedded_weights:
             raise ValueError("%s has no embedded weights" % self.name)
-        handle = ctypes.c_void_p()
-        self._check(self._create_default(ctypes.byref(handle)), "create_default")
-        return Model(self, handle)
+        return self._new_model("create_default", (), threads)
 
 
 class Model:
@@ -285,6 +329,13 @@ class Model:
         if not self._handle:
             raise ValueError("the model is closed")
         return self._handle
+
+    @property
+    def threads(self):
+        """The threads the model runs on: its team's size, else 1."""
+        with self._lock:
+            lib = self.library
+            return lib._threads(self._live()) if lib.abi_version >= 3 else 1
 
     def _state_shape(self):
         lib = self.library
@@ -356,7 +407,8 @@ class Model:
 
 def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, bias=True,
                     spec=None, weights=None, embed_weights=False, gru_gen="gru-gen", target="host",
-                    reset_before=False, layers=1, bidirectional=False, weights_prefix=None):
+                    reset_before=False, layers=1, bidirectional=False, weights_prefix=None,
+                    weights_precision=None, threads_max=None, tuning_record=None):
     """Runs `gru-gen --shared` (the CLI, `gru_gen` an executable or path) into out_dir and loads
     out_dir/<target>/lib<name>.so. Either a spec file (spec=, which states the whole spec, its
     library's name too: name= must be that name, and no size, bias or variant may be given with
@@ -365,9 +417,26 @@ def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, b
     under weights_prefix (--weights-prefix, e.g. "gru." for a layer saved inside a model);
     embed_weights=True bakes them into the library (create_default; needs weights=);
     reset_before=True: the reset gate before the recurrent product (ONNX
-    linear_before_reset=0). Raises RuntimeError with gru-gen's error line when it fails."""
+    linear_before_reset=0); weights_precision= how the library stores Wx and Wh ("f32", "f16",
+    "bf16", "int8" or "w8a8": --weights-precision; part of the spec, so not with spec=);
+    threads_max=T team step kernels for thread teams of 2..T (--threads-max; 0: the target's
+    cores), which create(..., threads=) uses; tuning_record= a record `gru-gen --tune` wrote
+    (--tuning-record: the library it tuned, byte for byte). Raises RuntimeError with gru-gen's
+    error line when it fails."""
     if weights is None and (embed_weights or weights_prefix is not None):
         raise ValueError("compile_library: embed_weights and weights_prefix need weights=")
+    # Checked here where gru-gen would see only their text: 2.5 threads would be "not a number of
+    # threads", a precision True "invalid --weights-precision 'True'".
+    if threads_max is not None and (isinstance(threads_max, bool)
+                                    or not isinstance(threads_max, int)):
+        raise TypeError("compile_library: threads_max must be an int, not %s"
+                        % type(threads_max).__name__)
+    if weights_precision is not None and not isinstance(weights_precision, str):
+        raise TypeError("compile_library: weights_precision must be a str, not %s"
+                        % type(weights_precision).__name__)
+    if tuning_record is not None and not isinstance(tuning_record, (str, bytes, os.PathLike)):
+        raise TypeError("compile_library: tuning_record must be a path, not %s"
+                        % type(tuning_record).__name__)
     argv = [gru_gen, "--shared", "-q", "--target", target, "-o", os.fspath(out_dir)]
     if spec is not None:
         # The spec file states the whole spec, its library's name too: anything else given here
@@ -376,7 +445,9 @@ def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, b
                                          ("hidden_size", hidden_size, None), ("batch", batch, 1),
                                          ("bias", bias, True), ("reset_before", reset_before, False),
                                          ("layers", layers, 1),
-                                         ("bidirectional", bidirectional, False)) if v != default]
+                                         ("bidirectional", bidirectional, False),
+                                         ("weights_precision", weights_precision, None))
+                 if v != default]
         if given:
             raise ValueError("compile_library: a spec file states the whole spec; %s cannot be "
                              "given with it" % ", ".join(given))
@@ -397,10 +468,17 @@ def compile_library(out_dir, name, input_size=None, hidden_size=None, batch=1, b
             argv += ["--layers", str(layers)]
         if bidirectional:
             argv.append("--bidirectional")
+        if weights_precision is not None:
+            argv += ["--weights-precision", weights_precision]
     if weights is not None:
         argv += ["--weights", os.fspath(weights)] + (["--embed-weights"] if embed_weights else [])
         if weights_prefix is not None:
             argv += ["--weights-prefix", weights_prefix]
+    # Not the spec: gru-gen takes them with a spec file too.
+    if threads_max is not None:
+        argv += ["--threads-max", str(threads_max)]
+    if tuning_record is not None:
+        argv += ["--tuning-record", os.fsdecode(tuning_record)]
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         raise RuntimeError(r.stderr.strip() or "gru-gen exited with status %d" % r.returncode)

@@ -18,6 +18,7 @@ import mlx.nn as nn
 import numpy as np
 
 import gru_gen
+from loader_checks import compare, layer, refuses, summary
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--gru-gen", required=True)
@@ -25,34 +26,6 @@ ap.add_argument("--work", required=True)
 args = ap.parse_args()
 
 rng = np.random.default_rng(5)
-failed = 0
-
-
-def compare(what, got, want):
-    global failed
-    want = np.asarray(want)
-    err = float(np.max(np.abs(got - want))) if got.shape == want.shape else float("inf")
-    ok = err <= 1e-5
-    failed += not ok
-    print("%s: max |lib - mlx| = %.3g %s" % (what, err, "PASS" if ok else "FAIL"))
-
-
-def refuses(what, call):
-    global failed
-    try:
-        call()
-    except (ValueError, TypeError, gru_gen.GruError) as e:
-        print("%s: %s: %s" % (what, type(e).__name__, e))
-    else:
-        failed += 1
-        print("%s: accepted FAIL" % what)
-
-
-def layer(D, H):
-    gru = nn.GRU(D, H)
-    mx.eval(gru.parameters())
-    return gru, [np.array(gru.parameters()[k], dtype=np.float32) for k in ("Wx", "Wh", "b", "bhn")]
-
 
 # The same name and directory, compiled three times in one process.
 D, N, L = 4, 1, 6
@@ -75,13 +48,10 @@ refuses("header of another spec",
 
 # A library of another processor: dlopen's own words were "cannot open shared object file: No
 # such file or directory", of a file that is there.
-try:
-    gru_gen.compile_library(os.path.join(args.work, "arm"), name="arm", input_size=3,
-                            hidden_size=4, target="arm64-linux", gru_gen=args.gru_gen)
-    failed += 1
-    print("arm64-linux library: loaded FAIL")
-except OSError as e:
-    print("arm64-linux library: %s: %s" % (type(e).__name__, e))
+refuses("arm64-linux library",
+        lambda: gru_gen.compile_library(os.path.join(args.work, "arm"), name="arm", input_size=3,
+                                        hidden_size=4, target="arm64-linux", gru_gen=args.gru_gen),
+        errors=OSError)
 
 D, H, N, L = 3, 4, 2, 5
 lib = gru_gen.compile_library(os.path.join(args.work, "m"), name="m", input_size=D,
@@ -149,4 +119,4 @@ runner.join()
 compare("close during a run", results[0] if results else np.zeros(0), want)
 refuses("after close", lambda: model.run(x))
 
-print("all passed" if not failed else "%d FAILED" % failed)
+summary()
