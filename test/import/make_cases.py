@@ -497,6 +497,42 @@ def keras_cases(out):
                [inp, called_on(gru_config("g1"), "input"), drop,
                 called_on(gru_config("g2"), "dropout")], two, kind="Functional")
 
+    # A mask before a GRU layer (Masking, Embedding(mask_zero=True)): Keras skips the masked
+    # timesteps, carrying the state through them. Sequential, the mask maker anywhere before;
+    # Functional, upstream through inbound_nodes (Keras 3 records the mask it passes in kwargs,
+    # here computed from the input as Keras writes it: NotEqual, Any), or a mask the call names.
+    masking = {"module": "keras.layers", "class_name": "Masking",
+               "config": {"name": "masking", "mask_value": 0.0}}
+    keras_file(os.path.join(out, "masking.keras"), [masking, gru_config("gru")],
+               lambda f: gru(f, "gru", "gru", 5, 4))
+    embedding = lambda mask_zero: {"module": "keras.layers", "class_name": "Embedding",
+                                   "config": {"name": "embedding", "input_dim": 10,
+                                              "output_dim": 5, "mask_zero": mask_zero}}
+    keras_file(os.path.join(out, "embedding_mask_zero.keras"),
+               [embedding(True), {"class_name": "Dropout", "config": {"name": "dropout"}},
+                gru_config("gru")], lambda f: gru(f, "gru", "gru", 5, 4))
+    keras_file(os.path.join(out, "embedding_no_mask.keras"), [embedding(False), gru_config("gru")],
+               lambda f: gru(f, "gru", "gru", 5, 4))
+
+    def with_mask(layer, source):
+        layer["inbound_nodes"][0]["kwargs"]["mask"] = {
+            "class_name": "__keras_tensor__",
+            "config": {"shape": [None, 6], "dtype": "bool", "keras_history": [source, 0, 0]}}
+        return layer
+    ops = [called_on({"module": "keras.src.ops.numpy", "class_name": "NotEqual",
+                      "config": {"name": "not_equal"}}, "input"),
+           called_on({"module": "keras.src.ops.numpy", "class_name": "Any",
+                      "config": {"name": "any", "axis": -1}}, "not_equal")]
+    keras_file(os.path.join(out, "functional_masking.keras"),
+               [inp, called_on(dict(masking, config={"name": "mask", "mask_value": 0.0}), "input"),
+                *ops, with_mask(called_on(gru_config("g1"), "mask"), "any"),
+                with_mask(called_on(gru_config("g2"), "g1"), "any")], two, kind="Functional")
+    mask_input = {"class_name": "InputLayer", "name": "m", "config": {"name": "m"},
+                  "inbound_nodes": []}
+    keras_file(os.path.join(out, "functional_mask_input.keras"),
+               [inp, mask_input, with_mask(called_on(gru_config("g1"), "input"), "m")],
+               lambda f: gru(f, "gru", "g1", 4, 4), kind="Functional")
+
     # Malformed: a config.json that is a list (a traceback before), a kernel of integers
     # (converted as values before).
     with zipfile.ZipFile(os.path.join(out, "config_list.keras"), "w") as z:
