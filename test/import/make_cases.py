@@ -57,9 +57,11 @@ class OnnxCase:
                           x=self.x, h0=self.h0)
 
 
-def gru_model(cases, const_nodes=False, seq_lens=False, graph_input_weights=False, **attrs):
+def gru_model(cases, const_nodes=False, seq_lens=False, graph_input_weights=False,
+              initializer_inputs=False, **attrs):
     """A model with one GRU node per case, all on the same X [L][N][D] (layout 0), outputs Y<i>.
-    Weights are initializers, or Constant nodes, or (to be refused) graph inputs."""
+    Weights are initializers, or Constant nodes, or (to be refused) graph inputs; with
+    initializer_inputs, initializers also listed as graph inputs (defaults, by ONNX)."""
     from onnx import TensorProto, helper, numpy_helper
 
     c0 = cases[0]
@@ -83,6 +85,8 @@ def gru_model(cases, const_nodes=False, seq_lens=False, graph_input_weights=Fals
                                               value=numpy_helper.from_array(a, name)))
             else:
                 inits.append(numpy_helper.from_array(a, name))
+                if initializer_inputs:
+                    inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, a.shape))
         gin = ["X"] + names + ["seq_lens" if seq_lens else ""]
         if c.h0 is not None:
             gin.append(f"h0_{i}")
@@ -150,6 +154,9 @@ def onnx_cases(out):
     # Explicit default activations and direction are fine.
     save(gru_model([bias], activations=["Sigmoid", "Tanh"], direction="forward", **lbr),
          os.path.join(out, "explicit_defaults.onnx"))
+    # Its weights initializers that are also graph inputs: converted, with a warning.
+    save(gru_model([bias], initializer_inputs=True, **lbr),
+         os.path.join(out, "initializer_inputs.onnx"))
 
     # Refused.
     c = OnnxCase(rng, 7, 13, 2, 5, True, False)
