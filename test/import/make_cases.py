@@ -10,6 +10,9 @@
     make_cases.py torch DIR   state dicts (safetensors, no torch needed): models of several
                               layers or directions, ones gru-import refuses, and F16/BF16 state
                               dicts beside the same values in F32
+    make_cases.py torch-dynamo DIR  nn.GRU models exported by torch.onnx.export(dynamo=True)
+                              (needs torch and onnxscript) and model goldens (GRUGOLD2) of
+                              PyTorch's outputs for them
 
 A golden (GRUGOLD1, tools/gru_golden.py) holds the problem in MLX layout and the reference
 framework's output [N][L][H]; test/e2e/weights_check.c runs a library whose weights gru-import
@@ -57,9 +60,11 @@ class OnnxCase:
                           x=self.x, h0=self.h0)
 
 
-def gru_model(cases, const_nodes=False, seq_lens=False, graph_input_weights=False, **attrs):
+def gru_model(cases, const_nodes=False, seq_lens=False, graph_input_weights=False,
+              initializer_inputs=False, **attrs):
     """A model with one GRU node per case, all on the same X [L][N][D] (layout 0), outputs Y<i>.
-    Weights are initializers, or Constant nodes, or (to be refused) graph inputs."""
+    Weights are initializers, or Constant nodes, or (to be refused) graph inputs; with
+    initializer_inputs, initializers also listed as graph inputs (defaults, by ONNX)."""
     from onnx import TensorProto, helper, numpy_helper
 
     c0 = cases[0]
@@ -83,6 +88,8 @@ def gru_model(cases, const_nodes=False, seq_lens=False, graph_input_weights=Fals
                                               value=numpy_helper.from_array(a, name)))
             else:
                 inits.append(numpy_helper.from_array(a, name))
+                if initializer_inputs:
+                    inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, a.shape))
         gin = ["X"] + names + ["seq_lens" if seq_lens else ""]
         if c.h0 is not None:
             gin.append(f"h0_{i}")
@@ -150,6 +157,9 @@ def onnx_cases(out):
     # Explicit default activations and direction are fine.
     save(gru_model([bias], activations=["Sigmoid", "Tanh"], direction="forward", **lbr),
          os.path.join(out, "explicit_defaults.onnx"))
+    # Its weights initializers that are also graph inputs: converted, with a warning.
+    save(gru_model([bias], initializer_inputs=True, **lbr),
+         os.path.join(out, "initializer_inputs.onnx"))
 
     # Refused.
     c = OnnxCase(rng, 7, 13, 2, 5, True, False)
@@ -497,6 +507,42 @@ def keras_cases(out):
                [inp, called_on(gru_config("g1"), "input"), drop,
                 called_on(gru_config("g2"), "dropout")], two, kind="Functional")
 
+    # A mask before a GRU layer (Masking, Embedding(mask_zero=True)): Keras skips the masked
+    # timesteps, carrying the state through them. Sequential, the mask maker anywhere before;
+    # Functional, upstream through inbound_nodes (Keras 3 records the mask it passes in kwargs,
+    # here computed from the input as Keras writes it: NotEqual, Any), or a mask the call names.
+    masking = {"module": "keras.layers", "class_name": "Masking",
+               "config": {"name": "masking", "mask_value": 0.0}}
+    keras_file(os.path.join(out, "masking.keras"), [masking, gru_config("gru")],
+               lambda f: gru(f, "gru", "gru", 5, 4))
+    embedding = lambda mask_zero: {"module": "keras.layers", "class_name": "Embedding",
+                                   "config": {"name": "embedding", "input_dim": 10,
+                                              "output_dim": 5, "mask_zero": mask_zero}}
+    keras_file(os.path.join(out, "embedding_mask_zero.keras"),
+               [embedding(True), {"class_name": "Dropout", "config": {"name": "dropout"}},
+                gru_config("gru")], lambda f: gru(f, "gru", "gru", 5, 4))
+    keras_file(os.path.join(out, "embedding_no_mask.keras"), [embedding(False), gru_config("gru")],
+               lambda f: gru(f, "gru", "gru", 5, 4))
+
+    def with_mask(layer, source):
+        layer["inbound_nodes"][0]["kwargs"]["mask"] = {
+            "class_name": "__keras_tensor__",
+            "config": {"shape": [None, 6], "dtype": "bool", "keras_history": [source, 0, 0]}}
+        return layer
+    ops = [called_on({"module": "keras.src.ops.numpy", "class_name": "NotEqual",
+                      "config": {"name": "not_equal"}}, "input"),
+           called_on({"module": "keras.src.ops.numpy", "class_name": "Any",
+                      "config": {"name": "any", "axis": -1}}, "not_equal")]
+    keras_file(os.path.join(out, "functional_masking.keras"),
+               [inp, called_on(dict(masking, config={"name": "mask", "mask_value": 0.0}), "input"),
+                *ops, with_mask(called_on(gru_config("g1"), "mask"), "any"),
+                with_mask(called_on(gru_config("g2"), "g1"), "any")], two, kind="Functional")
+    mask_input = {"class_name": "InputLayer", "name": "m", "config": {"name": "m"},
+                  "inbound_nodes": []}
+    keras_file(os.path.join(out, "functional_mask_input.keras"),
+               [inp, mask_input, with_mask(called_on(gru_config("g1"), "input"), "m")],
+               lambda f: gru(f, "gru", "g1", 4, 4), kind="Functional")
+
     # Malformed: a config.json that is a list (a traceback before), a kernel of integers
     # (converted as values before).
     with zipfile.ZipFile(os.path.join(out, "config_list.keras"), "w") as z:
@@ -624,6 +670,64 @@ def torch_cases(out):
     half_cases(out, layer)
 
 
+def torch_dynamo_cases(out):
+    """<stem>.onnx: nn.GRU exported by torch.onnx.export's dynamo exporter (torch's default
+    since 2.9), for one input shape, or with dynamic_shapes; <stem>.gold (GRUGOLD2): the cells
+    from the state dict in MLX layout (tools/make_torch_goldens.py, not gru-import), x, h0 and
+    PyTorch's output and h_n, at the export's sizes or (dynamic) at others."""
+    import contextlib
+    import io
+    import warnings
+
+    import torch
+    from gru_model_golden import Cell, ModelProblem, write_model_golden
+    from make_torch_goldens import mlx_layout
+
+    torch.manual_seed(11)
+    rng = np.random.default_rng(11)
+    D, H = 5, 6
+    # stem, nn.GRU keywords, export with an h0 input, dynamic (L, N) and the golden's (L, N)
+    cases = [("one_layer", {}, False, None),
+             ("no_bias_batch_first_h0", dict(bias=False, batch_first=True), True, None),
+             ("two_layers", dict(num_layers=2), False, None),
+             ("bidi_batch_first", dict(bidirectional=True, batch_first=True), False, None),
+             ("two_layers_bidi_h0", dict(num_layers=2, bidirectional=True), True, None),
+             ("two_layers_bidi_dynamic", dict(num_layers=2, bidirectional=True, batch_first=True),
+              True, (7, 4))]
+    for stem, kw, with_h0, dynamic in cases:
+        gru = torch.nn.GRU(D, H, **kw).eval()
+        layers, dirs = gru.num_layers, 2 if gru.bidirectional else 1
+        batch_first = kw.get("batch_first", False)
+
+        def inputs(L, N):
+            x = rng.normal(0.0, 2.0, (N, L, D)).astype(np.float32)
+            h0 = rng.uniform(-1, 1, (layers * dirs, N, H)).astype(np.float32) if with_h0 else None
+            xt = torch.from_numpy(x if batch_first else x.transpose(1, 0, 2).copy())
+            return x, h0, (xt,) + (() if h0 is None else (torch.from_numpy(h0),))
+
+        _, _, args = inputs(3, 2)
+        options = {}
+        if dynamic:
+            time, batch = torch.export.Dim("time"), torch.export.Dim("batch")
+            x_dims = {0: batch, 1: time} if batch_first else {0: time, 1: batch}
+            options["dynamic_shapes"] = (x_dims,) + (({1: batch},) if with_h0 else ())
+        # The exporter prints its progress on stdout, and torch.export warns of its internals.
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(gru, args, os.path.join(out, stem + ".onnx"), dynamo=True,
+                              **options)
+        x, h0, args = inputs(*(dynamic or (3, 2)))
+        with torch.no_grad():
+            y, h_n = gru(*args)
+        y = y.numpy() if batch_first else y.numpy().transpose(1, 0, 2)
+        sd = gru.state_dict()
+        cells = [Cell(*mlx_layout(sd, "", H, f"_l{l}{'_reverse' if d else ''}"))
+                 for l in range(layers) for d in range(dirs)]
+        problem = ModelProblem(cells=cells, layers=layers, directions=dirs, reverse=False,
+                               reset_after=True, x=x, h0=h0)
+        write_model_golden(os.path.join(out, stem + ".gold"), problem, y, h_n.numpy())
+
+
 def write_half_safetensors(path, tensors, dtype):
     """A safetensors file of float32 arrays stored as F16 or BF16, as PyTorch's
     safetensors.torch.save_file writes a half-precision state dict (no torch, and numpy has no
@@ -660,4 +764,4 @@ if __name__ == "__main__":
     kind, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
     {"onnx": onnx_cases, "onnx-models": onnx_model_cases, "onnx-state": onnx_state_cases,
-     "torch": torch_cases, "keras": keras_cases}[kind](out)
+     "torch": torch_cases, "keras": keras_cases, "torch-dynamo": torch_dynamo_cases}[kind](out)
