@@ -6,8 +6,8 @@
 #                   [LAYERS K] [BIDIRECTIONAL]   # a model: --layers K, --bidirectional
 #                   [BATCH N]                                # default 1
 #                   [WEIGHTS_PRECISION f32|f16|bf16|int8|w8a8] # --weights-precision, default f32
-#                   [TARGETS host|arm64-linux|arm64-macos|metal|opencl|arm64-ios|metal-ios|
-#                            arm64-android|<Halide target> ...]  # default host; see below
+#                   [TARGETS host|arm64-linux|arm64-macos|metal|opencl|x86-64-linux|arm64-ios|
+#                            metal-ios|arm64-android|<Halide target> ...]  # default host; see below
 #                   [WEIGHTS file.safetensors [WEIGHTS_PREFIX p] [EMBED]]
 #                   [TUNING_RECORD file.json]  # a record `gru-gen --tune` wrote, for its target
 #                   [THREADS_MAX T]  # team kernels for thread teams of 2..T (--threads-max; 0: cores)
@@ -15,8 +15,8 @@
 #
 # Creates <name>, an imported static library (the first of TARGETS) carrying the
 # include directory of <name>.h and the target's link flags, so `target_link_libraries(app
-# PRIVATE <name>)` is all an app needs. gru-gen re-runs when the spec, the weights file or
-# gru-gen itself change. Every target in TARGETS is generated under OUTPUT_DIR/<target>.
+# PRIVATE <name>)` is all an app needs. gru-gen re-runs when the spec, the weights file, the
+# tuning record or gru-gen itself change. Every target in TARGETS is generated under OUTPUT_DIR/<target>.
 # TARGETS defaults to host, this machine's CPU; when cross-compiling (CMAKE_CROSSCOMPILING), to
 # the portable target of CMAKE_SYSTEM_NAME and CMAKE_SYSTEM_PROCESSOR (Linux aarch64:
 # arm64-linux, Linux x86_64: x86-64-linux, Darwin arm64: arm64-macos, iOS: arm64-ios, Android

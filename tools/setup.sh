@@ -3,11 +3,13 @@
 #   - Debian packages: compilers, CMake, LLVM/MLIR 19 (FileCheck comes with llvm-19-tools),
 #     the ARM64 cross compiler and qemu-user (arm64-linux libraries run under emulation in the
 #     tests), PoCL and the OpenCL loader (the GPU schedules run on the CPU in the tests),
-#     clang-19 with libFuzzer and the sanitizer runtimes (test/fuzz);
+#     pkg-config, jsmn (the safetensors reader's JSON tokenizer), clang-19 with libFuzzer and
+#     the sanitizer runtimes (test/fuzz);
 #   - a project-local virtualenv (.venv) with Halide 21 (the wheel is also the C++ SDK),
 #     CMake >= 3.28 (HalideConfig.cmake requires it; Debian 12 has 3.25), lit, numpy and
 #     mlx[cpu] (goldens and conformance only), and zig (ziglang: the C compiler, with macOS
-#     headers, for the runtime of macOS targets; Debian has no macOS SDK).
+#     headers, for the runtime of macOS targets; Debian has no macOS SDK), and onnx, onnxruntime,
+#     safetensors and h5py (tools/gru-import and its tests).
 # A second run does nothing but check. Prints one line per step.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
