@@ -359,7 +359,7 @@ std::optional<GruSpecError> validate(const GruSpec &spec) {
     return GruSpecError{GruSpecField::Weights,
                         std::string(spec.is_single_forward_layer() ? "3H*(D+H)"
                                                                    : "the layers' 3H*(D_l+H)") +
-                            " weight elements = " + std::to_string(spec.weight_elements()) +
+                            (spec.has_bias ? "+4H" : "") + " weight elements = " + std::to_string(spec.weight_elements()) +
                             " exceed the limit of " +
                             std::to_string(GruSpecLimits::kMaxWeightElements)};
   if (spec.quantized_activations() && !spec.reset_after)
