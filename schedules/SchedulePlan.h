@@ -138,8 +138,7 @@ WeightShape weight_shape(int gates, int64_t per_gate, int64_t K, int64_t panel);
 // Whether `tile`'s width divides `extent` (then its weights are a panel of their own).
 bool panel_divides(const MachineModel &model, int64_t extent, const CpuTile &tile);
 
-// The kernels of a library, in the order codegen compiles them; `plan` names each one's part.
-enum class KernelKind { Projection, StepProjection, Step };
+// A kernel's part of `plan` (GruSpec::kernels says which kernels a library has).
 const KernelPlan &kernel_plan(const SchedulePlan &plan, KernelKind kind);
 KernelPlan &kernel_plan(SchedulePlan &plan, KernelKind kind);
 

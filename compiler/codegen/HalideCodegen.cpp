@@ -77,7 +77,7 @@ void load_autoscheduler(const std::string &name) {
 // order until one compiles).
 struct Kernel {
   const char *generator;
-  std::string suffix;  // <name>_kernel_<suffix>, one of GruSpec::kernel_suffixes()
+  std::string suffix;  // <name>_kernel_<suffix>, one of GruSpec::kernels()
   KernelKind kind;
   int64_t input_size;  // the features of the rows a projection reads: D, or a deep layer's
   int64_t rows;        // projection rows per call (ignored by the step)
@@ -123,65 +123,28 @@ Halide::GeneratorParamsMap generator_params(const GruSpec &spec, const TargetPol
   return params;
 }
 
-// The library's kernels, in the order they are compiled (GruSpec::kernel_suffixes; the first
-// three are indexed by KernelKind).
+// The library's kernels (GruSpec::kernels, in its order; the first three are indexed by
+// KernelKind), each with its generator, rows, schedules and part of the plan. Layers above 0
+// read the previous layer's output: their tiles and panels depend on 3H and the rows only, so
+// the plan's serve them.
 std::vector<Kernel> kernels_of(const GruSpec &spec, const TargetPolicy &policy,
                                const SchedulePlan &plan) {
-  const int64_t D = spec.input_size;
-  std::vector<Kernel> kernels = {
-      // run: all N*L rows of a sequence, a block at a time
-      {kProjectionGenerator, "projection", KernelKind::Projection, D, spec.projection_block_rows(),
-       policy.schedules.projection, plan.projection, plan.panels.wx},
-      // step: the N rows of one timestep
-      {kProjectionGenerator, "step_projection", KernelKind::StepProjection, D, spec.batch,
-       policy.schedules.projection, plan.step_projection, plan.panels.wx},
-      {kStepGenerator, "step", KernelKind::Step, spec.hidden_size, 0, policy.schedules.step,
-       plan.step, plan.panels.wh},
-  };
-  // Layers above 0 read the previous layer's output (their tiles and panels depend on 3H and
-  // the rows only, so the plan's serve them).
-  if (spec.has_deep_kernels()) {
-    const int64_t deep = spec.output_size();
-    kernels.push_back({kProjectionGenerator, "projection_deep", KernelKind::Projection, deep,
-                       spec.projection_block_rows(), policy.schedules.projection, plan.projection,
-                       plan.panels.wx});
-    kernels.push_back({kProjectionGenerator, "step_projection_deep", KernelKind::StepProjection,
-                       deep, spec.batch, policy.schedules.projection, plan.step_projection,
-                       plan.panels.wx});
+  std::vector<Kernel> kernels;
+  for (const LibraryKernel &k : spec.kernels(plan.team_sizes, plan.step_slices)) {
+    const bool step = k.kind == KernelKind::Step;
+    // A projection's rows per call: a block of a run's N*L rows, or one timestep's N.
+    const int64_t rows = k.kind == KernelKind::Projection ? spec.projection_block_rows()
+                         : step                           ? 0
+                                                          : spec.batch;
+    kernels.push_back({step ? kStepGenerator : kProjectionGenerator, k.suffix, k.kind,
+                       step ? spec.hidden_size : k.deep ? spec.output_size() : spec.input_size,
+                       rows, step ? policy.schedules.step : policy.schedules.projection,
+                       kernel_plan(plan, k.kind), step ? plan.panels.wh : plan.panels.wx});
+    Kernel &kernel = kernels.back();
+    kernel.team = k.team;
+    kernel.variant = policy.variant;
+    kernel.xp_panel = plan.panels.xp;
   }
-  // With teams: their step projections (one thread), then a team step per team size, last: the
-  // kernels above keep the bytes they have without them.
-  if (!plan.team_sizes.empty()) {
-    kernels.push_back({kProjectionGenerator, "step_projection_team", KernelKind::StepProjection,
-                       D, spec.batch, policy.schedules.projection, plan.step_projection,
-                       plan.panels.wx});
-    kernels.back().team = 1;
-    if (spec.has_deep_kernels()) {
-      kernels.push_back({kProjectionGenerator, "step_projection_deep_team",
-                         KernelKind::StepProjection, spec.output_size(), spec.batch,
-                         policy.schedules.projection, plan.step_projection, plan.panels.wx});
-      kernels.back().team = 1;
-    }
-  }
-  for (int64_t threads : plan.team_sizes) {
-    kernels.push_back({kStepGenerator, team_step_suffix(threads), KernelKind::Step,
-                       spec.hidden_size, 0, policy.schedules.step, plan.step, plan.panels.wh});
-    kernels.back().team = threads;
-  }
-  // The step in slices (SchedulePlan::step_slices): the team step of that many members.
-  if (plan.step_slices > 1) {
-    kernels.push_back({kStepGenerator, step_slices_suffix(plan.step_slices), KernelKind::Step,
-                       spec.hidden_size, 0, policy.schedules.step, plan.step, plan.panels.wh});
-    kernels.back().team = plan.step_slices;
-  }
-  std::vector<std::string> names;
-  for (Kernel &k : kernels) {
-    k.variant = policy.variant;
-    k.xp_panel = plan.panels.xp;
-    names.push_back(k.suffix);
-  }
-  if (names != spec.kernel_suffixes(plan.team_sizes, plan.step_slices))
-    throw GruGenError("internal: the kernels compiled differ from GruSpec::kernel_suffixes");
   return kernels;
 }
 

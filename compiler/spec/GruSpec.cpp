@@ -161,20 +161,31 @@ bool is_numbered(const std::string &text, const std::string &prefix) {
 
 }  // namespace
 
-std::vector<std::string> GruSpec::kernel_suffixes(const std::vector<int64_t> &team_sizes,
-                                                  int64_t step_slices) const {
+std::vector<LibraryKernel> GruSpec::kernels(const std::vector<int64_t> &team_sizes,
+                                            int64_t step_slices) const {
   const auto *fixed = kFixedKernelSuffixes;
-  std::vector<std::string> suffixes = {fixed[0], fixed[1], fixed[2]};
+  std::vector<LibraryKernel> kernels = {{fixed[0], KernelKind::Projection},
+                                        {fixed[1], KernelKind::StepProjection},
+                                        {fixed[2], KernelKind::Step}};
   if (has_deep_kernels()) {
-    suffixes.push_back(fixed[3]);
-    suffixes.push_back(fixed[4]);
+    kernels.push_back({fixed[3], KernelKind::Projection, true});
+    kernels.push_back({fixed[4], KernelKind::StepProjection, true});
   }
   if (!team_sizes.empty()) {
-    suffixes.push_back(fixed[5]);
-    if (has_deep_kernels()) suffixes.push_back(fixed[6]);
+    kernels.push_back({fixed[5], KernelKind::StepProjection, false, 1});
+    if (has_deep_kernels()) kernels.push_back({fixed[6], KernelKind::StepProjection, true, 1});
   }
-  for (int64_t threads : team_sizes) suffixes.push_back(team_step_suffix(threads));
-  if (step_slices > 1) suffixes.push_back(step_slices_suffix(step_slices));
+  for (int64_t threads : team_sizes)
+    kernels.push_back({team_step_suffix(threads), KernelKind::Step, false, threads});
+  if (step_slices > 1)
+    kernels.push_back({step_slices_suffix(step_slices), KernelKind::Step, false, step_slices});
+  return kernels;
+}
+
+std::vector<std::string> GruSpec::kernel_suffixes(const std::vector<int64_t> &team_sizes,
+                                                  int64_t step_slices) const {
+  std::vector<std::string> suffixes;
+  for (const LibraryKernel &k : kernels(team_sizes, step_slices)) suffixes.push_back(k.suffix);
   return suffixes;
 }
 

@@ -23,6 +23,20 @@ inline constexpr int64_t kProjectionBlockRows = 32;
 // this many floats (256 bytes: OpenCL sub-buffers must be aligned that way).
 inline constexpr int64_t kDeviceRowAlignFloats = 64;
 
+// What a library's kernel computes: the projection of a run's blocks of rows, the projection
+// of one timestep's N rows (the streaming step's), or the recurrent step.
+enum class KernelKind { Projection, StepProjection, Step };
+
+// One kernel of a library (GruSpec::kernels): <name>_kernel_<suffix>.
+struct LibraryKernel {
+  std::string suffix;
+  KernelKind kind;
+  bool deep = false;  // a layer above 0's projection: it reads output_size() features, not D
+  // A team's kernels: a step of one of `team` members (a team size, or the step's slices),
+  // 1 for the team's step projections (run by one member); 0 for the others.
+  int64_t team = 0;
+};
+
 // Bytes at the start of a model's block that hold the runtime's model struct (runtime/ checks
 // at compile time that its struct fits).
 inline constexpr int64_t kModelStructBytes = 1024;
@@ -133,12 +147,16 @@ struct GruSpec {
   // Layers above 0 get projection kernels of their own ("projection_deep",
   // "step_projection_deep") when their input size differs from D; the step kernel serves all.
   bool has_deep_kernels() const { return layers > 1 && output_size() != input_size; }
-  // The library's kernels by suffix (<name>_kernel_<suffix>), in the order code generation
-  // compiles them: "projection", "step_projection", "step", then the deep projections, then a
-  // team step per team size ("step_team2", ...: the schedule plan's team_sizes, last, so that
-  // the kernels before them keep their bytes), after the team's step projections
-  // ("step_projection_team", "step_projection_deep_team": the same on one thread), then the
-  // step in slices when the plan has them ("step_slices<Q>", SchedulePlan::step_slices).
+  // The library's kernels (the one list: code generation compiles them, the packager names
+  // them), in the order code generation compiles them: "projection", "step_projection",
+  // "step", then the deep projections, then the team's step projections
+  // ("step_projection_team", "step_projection_deep_team": the same on one thread), then a team
+  // step per team size ("step_team2", ...: the schedule plan's team_sizes, last, so that the
+  // kernels before them keep their bytes), then the step in slices when the plan has them
+  // ("step_slices<Q>", SchedulePlan::step_slices).
+  std::vector<LibraryKernel> kernels(const std::vector<int64_t> &team_sizes = {},
+                                     int64_t step_slices = 0) const;
+  // Their suffixes, in that order.
   std::vector<std::string> kernel_suffixes(const std::vector<int64_t> &team_sizes = {},
                                            int64_t step_slices = 0) const;
   bool is_single_forward_layer() const {
