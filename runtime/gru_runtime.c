@@ -71,6 +71,10 @@ struct GRU_RT_MODEL {
   /* Sub-model 0 only: which way step's next call walks the slices (the descriptor's
    * step_slices), flipped by every call. */
   int step_backwards;
+  /* Sub-model 0 only: nonzero while a run, run_ex or step is in progress (claim_model): calls on
+   * one model must not overlap, and one that would is refused instead of sharing the scratch
+   * and the team. */
+  int busy;
 };
 
 /* ---- Failures ----------------------------------------------------------------------------
@@ -952,10 +956,33 @@ static size_t reversal_floats(const gru_model_descriptor *md, size_t rows) {
   return rows * ((size_t)widest + md->first->hidden_size);
 }
 
+/* Calls on one model must not overlap (the header's promise): run and step share the model's
+ * scratch (x_tail, xp_step, h_step) and its team, whose barrier counts one caller; two at once
+ * computed wrong states or crashed. The second call is refused, with nothing written: 1 when `m`
+ * was free and is now this call's (release_model gives it back). */
+static int claim_model(gru_rt_model *m, const char *who) {
+  if (!__atomic_exchange_n(&m->busy, 1, __ATOMIC_ACQUIRE)) return 1;
+  snprintf(last_error, sizeof last_error,
+           "%s: the model is in use by another call (calls on one model must not overlap)", who);
+  return 0;
+}
+static void release_model(gru_rt_model *m) { __atomic_store_n(&m->busy, 0, __ATOMIC_RELEASE); }
+
+static gru_status run_claimed(gru_rt_model *m, const float *x, int32_t seq_len,
+                              const int32_t *lengths, const float *h0, float *out, float *h_n);
+
 GRU_RT_API gru_status gru_rt_run_ex(gru_rt_model *m, const float *x, int32_t seq_len,
                                     const int32_t *lengths, const float *h0, float *out,
                                     float *h_n) {
   if (!m || !x || !out) return fail(GRU_INVALID_ARGUMENT, "run: m, x and out must not be NULL");
+  if (!claim_model(m, "run")) return GRU_INVALID_ARGUMENT;
+  const gru_status s = run_claimed(m, x, seq_len, lengths, h0, out, h_n);
+  release_model(m);
+  return s;
+}
+
+static gru_status run_claimed(gru_rt_model *m, const float *x, int32_t seq_len,
+                              const int32_t *lengths, const float *h0, float *out, float *h_n) {
   const gru_model_descriptor *md = m->md;
   const gru_layer_descriptor *d0 = md->first;
   const int32_t D = d0->input_size, H = d0->hidden_size, N = d0->batch, G = 3 * H;
@@ -1104,8 +1131,17 @@ GRU_RT_API gru_status gru_rt_run(gru_rt_model *m, const float *x, int32_t seq_le
 /* Every layer of a forward model, one timestep. x_t may overlap h: layer 0's projection reads
  * all of x_t into its xp_step, and each step kernel reads its state into h_step, before that
  * state is written (the copy); layer l > 0 reads layer l-1's new state. */
+static gru_status step_claimed(gru_rt_model *m, const float *x_t, float *h);
+
 GRU_RT_API gru_status gru_rt_step(gru_rt_model *m, const float *x_t, float *h) {
   if (!m || !x_t || !h) return fail(GRU_INVALID_ARGUMENT, "step: m, x_t and h must not be NULL");
+  if (!claim_model(m, "step")) return GRU_INVALID_ARGUMENT;
+  const gru_status s = step_claimed(m, x_t, h);
+  release_model(m);
+  return s;
+}
+
+static gru_status step_claimed(gru_rt_model *m, const float *x_t, float *h) {
   const gru_model_descriptor *md = m->md;
   if (md->direction != GRU_RT_FORWARD)
     return fail(GRU_INVALID_ARGUMENT,
