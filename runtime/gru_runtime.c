@@ -71,6 +71,10 @@ struct GRU_RT_MODEL {
   /* Sub-model 0 only: which way step's next call walks the slices (the descriptor's
    * step_slices), flipped by every call. */
   int step_backwards;
+  /* Whether the stored Wh holds an infinity or a NaN (after its conversion to the weights'
+   * precision: f16 overflows from 65520): run without h0 then takes the first step without it
+   * (first_step_without_state). */
+  int wh_nonfinite;
   /* Sub-model 0 only: nonzero while a run, run_ex or step is in progress (claim_model): calls on
    * one model must not overlap, and one that would is refused instead of sharing the scratch
    * and the team. */
@@ -450,6 +454,7 @@ typedef struct {
   /* recur */
   tensor *xp_seq, *h_first, *states;
   int time_dim, walk_backwards;
+  int32_t from; /* the first step of the walk it takes (1: the caller took step 0) */
   /* step; walk_backwards: which way members walk their slices this timestep */
   float *h;
   /* The first phase (barrier) a member failed in, INT32_MAX: none; each member's status and
@@ -591,7 +596,7 @@ static void recur_member(gru_team *t, int32_t member, void *arg) {
   const int32_t L = j->states->dim[j->time_dim].extent;
   const int32_t slices = slices_per_member(j->model->md, t->threads);
   int32_t phase = 0;
-  for (int32_t i = 0; i < L; ++i) {
+  for (int32_t i = j->from; i < L; ++i) {
     const int32_t at = j->walk_backwards ? L - 1 - i : i, before = j->walk_backwards ? at + 1 : at - 1;
     tensor xp, h_prev, h_next;
     slice(j->xp_seq, 1, at, &xp); /* host views: never fails */
@@ -698,6 +703,28 @@ static int32_t threads_of_options(const gru_model_descriptor *md, const gru_opti
   return team_size(md, threads, who);
 }
 
+/* Whether a layer instance's stored Wh (3H rows of H, k padded to k_group, in the weights'
+ * precision) holds an infinity or a NaN: float32's, or f16's or bf16's (their bits); int8 and
+ * w8a8 weights are finite (create refuses others). */
+static int stored_nonfinite(const gru_layer_descriptor *d, const uint8_t *wh) {
+  const int32_t H = d->hidden_size, kg = d->k_group, Hp = (H + kg - 1) / kg * kg;
+  const size_t count = (size_t)3 * H * Hp;
+  for (size_t k = 0; k < count; ++k) {
+    if (d->weights_precision == GRU_PRECISION_F32) {
+      uint32_t bits;
+      __builtin_memcpy(&bits, wh + 4 * k, sizeof bits);
+      if ((bits & 0x7f800000u) == 0x7f800000u) return 1;
+    } else if (d->weights_precision == GRU_PRECISION_F16 ||
+               d->weights_precision == GRU_PRECISION_BF16) {
+      uint16_t bits;
+      __builtin_memcpy(&bits, wh + 2 * k, sizeof bits);
+      const uint16_t ones = d->weights_precision == GRU_PRECISION_F16 ? 0x7c00u : 0x7f80u;
+      if ((bits & ones) == ones) return 1;
+    }
+  }
+  return 0;
+}
+
 /* create and create_layers: `who` names the function in messages; `indexed`: name w[i]; the
  * options' team (NULL: none). */
 static gru_status create_model(const gru_model_descriptor *md, const gru_layer_weights *w,
@@ -787,6 +814,10 @@ static gru_status create_model(const gru_model_descriptor *md, const gru_layer_w
       s = run_job(m, pack_member, &job, 0);
     }
   }
+  for (int32_t i = 0; i < count && s == GRU_OK; ++i) {
+    gru_rt_model *sub = sub_model(md, block, i);
+    sub->wh_nonfinite = stored_nonfinite(sub->d, sub->Wh.buf.host);
+  }
   if (s != GRU_OK) {
     gru_rt_destroy((gru_rt_model *)block);
     return s;
@@ -868,13 +899,14 @@ static gru_status project_sequence(gru_rt_model *m, const float *x, int32_t rows
 
 /* The recurrence over xp_seq [N][L][3H] into `states`, whose dimension `time_dim` is the
  * timestep: the state before timestep t is the one written at the step before (t-1, or t+1 when
- * walking `backwards` from L-1), read in place; h_first before the first step. */
+ * walking `backwards` from L-1), read in place; h_first before the first step. From step `from`
+ * of the walk (1: the caller wrote step 0's states). */
 static gru_status recur(gru_rt_model *m, tensor *xp_seq, tensor *h_first, tensor *states,
-                        int time_dim, int walk_backwards) {
+                        int time_dim, int walk_backwards, int32_t from) {
   gru_status s = GRU_OK;
   const int32_t L = states->dim[time_dim].extent;
   const int32_t slices = slices_per_member(m->md, 1);
-  for (int32_t i = 0; i < L && s == GRU_OK; ++i) {
+  for (int32_t i = from; i < L && s == GRU_OK; ++i) {
     const int32_t t = walk_backwards ? L - 1 - i : i, before = walk_backwards ? t + 1 : t - 1;
     tensor xp, h_prev, h_next;
     __builtin_memset(&h_prev, 0, sizeof h_prev);
@@ -889,6 +921,29 @@ static gru_status recur(gru_rt_model *m, tensor *xp_seq, tensor *h_first, tensor
     release(&h_next);
   }
   return s;
+}
+
+/* mlx.nn.GRU without an initial state (hidden=None) takes its first step without a recurrent
+ * product: r, z = sigmoid(xp_r, xp_z), n = tanh(xp_n + r * bhn), h = (1 - z) * n. The kernels
+ * compute it from a zero state, which is the same but where Wh holds an infinity or a NaN
+ * (0 * inf is NaN: NaN states where MLX's are finite). A layer instance whose stored Wh does
+ * (wh_nonfinite) takes that step here, on CPU targets: timestep t0 of each row of the host xp
+ * [N][L][pitch] (the projection's column order) into target [N][L][target_row]. */
+static void first_step_without_state(const gru_rt_model *sub, const float *xp, int32_t L,
+                                     int32_t t0, float *target, int32_t target_row) {
+  const gru_layer_descriptor *d = sub->d;
+  const int32_t H = d->hidden_size, N = d->batch, X = d->xp_panel, pitch = padded(d, 3 * H);
+  const float *bhn = d->has_bias ? (const float *)sub->bhn.buf.host : NULL;
+  for (int32_t n = 0; n < N; ++n) {
+    const float *row = xp + ((size_t)n * L + t0) * pitch;
+    float *h = target + ((size_t)n * L + t0) * target_row;
+    for (int32_t i = 0; i < H; ++i) {
+      const float r = 1.0f / (1.0f + __builtin_expf(-row[gru_xp_column(0, i, H, X)]));
+      const float z = 1.0f / (1.0f + __builtin_expf(-row[gru_xp_column(1, i, H, X)]));
+      const float xn = row[gru_xp_column(2, i, H, X)];
+      h[i] = (1.0f - z) * __builtin_tanhf(bhn ? xn + r * bhn[i] : xn);
+    }
+  }
 }
 
 /* On GPU targets the states were written on the device as [L][N][padded H], a slice a time:
@@ -1082,11 +1137,16 @@ static gru_status run_claimed(gru_rt_model *m, const float *x, int32_t seq_len,
       if (device) { /* [L][N][padded H] in device memory, fetched at the end of the direction */
         view(&st, 0, NULL, H, N, seq_len, padded(d0, H));
         s = from_halide(halide_device_malloc(kernel_context, &st.buf, device));
-        if (s == GRU_OK) s = recur(sub, &xp_seq[dir], &h_first, &st, 2, walk_backwards);
+        if (s == GRU_OK) s = recur(sub, &xp_seq[dir], &h_first, &st, 2, walk_backwards, 0);
         if (s == GRU_OK) s = fetch_states(sub->d, &st, target, target_row);
         release(&st);
       } else { /* straight into the destination, [N][L][row] */
         view(&st, 0, target, H, seq_len, N, target_row);
+        /* Without h0, MLX's first step where a zero state would make NaN of Wh's infinities. */
+        const int32_t from = !h0 && sub->wh_nonfinite && !sub->d->reset_before;
+        if (from)
+          first_step_without_state(sub, (const float *)xp_seq[dir].buf.host, seq_len,
+                                   walk_backwards ? seq_len - 1 : 0, target, target_row);
         if (m->team) {
           team_job job;
           job.sub = sub;
@@ -1095,9 +1155,10 @@ static gru_status run_claimed(gru_rt_model *m, const float *x, int32_t seq_len,
           job.states = &st;
           job.time_dim = 1;
           job.walk_backwards = walk_backwards;
+          job.from = from;
           s = run_job(m, recur_member, &job, 0);
         } else {
-          s = recur(sub, &xp_seq[dir], &h_first, &st, 1, walk_backwards);
+          s = recur(sub, &xp_seq[dir], &h_first, &st, 1, walk_backwards, from);
         }
       }
       if (h0) release(&h_first);
