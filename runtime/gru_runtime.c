@@ -75,6 +75,7 @@ struct GRU_RT_MODEL {
    * precision: f16 overflows from 65520): run without h0 then takes the first step without it
    * (first_step_without_state). */
   int wh_nonfinite;
+  uint64_t wh_zero; /* GPU targets, where wh_nonfinite: zeros shaped as Wh, its device handle */
   /* Sub-model 0 only: nonzero while a run, run_ex or step is in progress (claim_model): calls on
    * one model must not overlap, and one that would is refused instead of sharing the scratch
    * and the team. */
@@ -331,6 +332,16 @@ static gru_rt_model *sub_model(const gru_model_descriptor *md, void *block, int3
   return (gru_rt_model *)((uint8_t *)block + at);
 }
 
+/* A view of the device's zeros shaped as Wh (wh_zero), as the kernels take Wh. */
+static tensor zero_wh_view(const gru_rt_model *sub) {
+  tensor t = sub->Wh;
+  t.buf.dim = t.dim;
+  t.buf.host = NULL;
+  t.buf.flags = 0;
+  t.buf.device = sub->wh_zero;
+  return t;
+}
+
 GRU_RT_API void gru_rt_destroy(gru_rt_model *m) {
   if (!m) return;
   if (m->team) { /* the workers are joined before anything they use goes */
@@ -345,6 +356,10 @@ GRU_RT_API void gru_rt_destroy(gru_rt_model *m) {
     tensor *held[] = {&sub->Wx, &sub->Wh, &sub->scales, &sub->b, &sub->bhn, &sub->zeros,
                       &sub->xp_step, &sub->h_step};
     for (size_t k = 0; k < sizeof held / sizeof held[0]; ++k) release(held[k]);
+    if (sub->wh_zero) {
+      tensor zero_wh = zero_wh_view(sub);
+      release(&zero_wh);
+    }
   }
   halide_free(NULL, m); /* the block */
 }
@@ -725,6 +740,30 @@ static int stored_nonfinite(const gru_layer_descriptor *d, const uint8_t *wh) {
   return 0;
 }
 
+/* GPU targets: zeros shaped as the stored Wh, put on the device (the host copy freed), for
+ * run's first step without h0 where Wh is not finite (first_step_without_state). */
+static gru_status upload_zero_wh(gru_rt_model *sub, const char *who) {
+  const gru_layer_descriptor *d = sub->d;
+  const int32_t H = d->hidden_size, kg = d->k_group, Hp = (H + kg - 1) / kg * kg;
+  const size_t bytes = (size_t)3 * H * Hp * (size_t)gru_precision_bytes(d->weights_precision);
+  void *zeros = halide_malloc(NULL, bytes);
+  if (!zeros) {
+    snprintf(last_error, sizeof last_error, "%s: out of memory", who);
+    return GRU_OUT_OF_MEMORY;
+  }
+  __builtin_memset(zeros, 0, bytes);
+  tensor t = sub->Wh;
+  t.buf.dim = t.dim;
+  t.buf.host = (uint8_t *)zeros;
+  t.buf.device = 0;
+  t.buf.device_interface = NULL;
+  t.buf.flags = halide_buffer_flag_host_dirty;
+  const gru_status s = upload(device_of(d), &t);
+  sub->wh_zero = t.buf.device; /* the same device interface as Wh's */
+  halide_free(NULL, zeros);
+  return s;
+}
+
 /* create and create_layers: `who` names the function in messages; `indexed`: name w[i]; the
  * options' team (NULL: none). */
 static gru_status create_model(const gru_model_descriptor *md, const gru_layer_weights *w,
@@ -817,6 +856,7 @@ static gru_status create_model(const gru_model_descriptor *md, const gru_layer_w
   for (int32_t i = 0; i < count && s == GRU_OK; ++i) {
     gru_rt_model *sub = sub_model(md, block, i);
     sub->wh_nonfinite = stored_nonfinite(sub->d, sub->Wh.buf.host);
+    if (sub->wh_nonfinite && device_of(sub->d)) s = upload_zero_wh(sub, who);
   }
   if (s != GRU_OK) {
     gru_rt_destroy((gru_rt_model *)block);
@@ -928,7 +968,8 @@ static gru_status recur(gru_rt_model *m, tensor *xp_seq, tensor *h_first, tensor
  * compute it from a zero state, which is the same but where Wh holds an infinity or a NaN
  * (0 * inf is NaN: NaN states where MLX's are finite). A layer instance whose stored Wh does
  * (wh_nonfinite) takes that step here, on CPU targets: timestep t0 of each row of the host xp
- * [N][L][pitch] (the projection's column order) into target [N][L][target_row]. */
+ * [N][L][pitch] (the projection's column order) into target [N][L][target_row]. GPU targets
+ * take it with their step kernel over zeros in place of Wh (first_step_zero_wh). */
 static void first_step_without_state(const gru_rt_model *sub, const float *xp, int32_t L,
                                      int32_t t0, float *target, int32_t target_row) {
   const gru_layer_descriptor *d = sub->d;
@@ -944,6 +985,26 @@ static void first_step_without_state(const gru_rt_model *sub, const float *xp, i
       h[i] = (1.0f - z) * __builtin_tanhf(bhn ? xn + r * bhn[i] : xn);
     }
   }
+}
+
+/* GPU targets: first_step_without_state's step, timestep t0 of xp_seq into the device states
+ * [L][N][padded H], by the step kernel over a zero Wh (0 * 0: no recurrent product). */
+static gru_status first_step_zero_wh(gru_rt_model *sub, tensor *xp_seq, tensor *h_first,
+                                     tensor *states, int32_t t0) {
+  tensor xp, h_next;
+  gru_status s = slice(xp_seq, 1, t0, &xp);
+  if (s == GRU_OK) s = slice(states, 2, t0, &h_next);
+  if (s == GRU_OK) {
+    const tensor wh = sub->Wh;
+    sub->Wh = zero_wh_view(sub);
+    sub->Wh.buf.dim = sub->Wh.dim;
+    s = advance(sub, &xp, h_first, &h_next);
+    sub->Wh = wh;
+    sub->Wh.buf.dim = sub->Wh.dim;
+  }
+  release(&xp);
+  release(&h_next);
+  return s;
 }
 
 /* On GPU targets the states were written on the device as [L][N][padded H], a slice a time:
@@ -1134,19 +1195,21 @@ static gru_status run_claimed(gru_rt_model *m, const float *x, int32_t seq_len,
       }
       float *target = reversed_copy ? rev_states : dst + (size_t)dir * H;
       const int32_t target_row = reversed_copy ? H : row;
+      /* Without h0, MLX's first step where a zero state would make NaN of Wh's infinities. */
+      const int32_t from = !h0 && sub->wh_nonfinite && !sub->d->reset_before;
+      const int32_t t0 = walk_backwards ? seq_len - 1 : 0;
       if (device) { /* [L][N][padded H] in device memory, fetched at the end of the direction */
         view(&st, 0, NULL, H, N, seq_len, padded(d0, H));
         s = from_halide(halide_device_malloc(kernel_context, &st.buf, device));
-        if (s == GRU_OK) s = recur(sub, &xp_seq[dir], &h_first, &st, 2, walk_backwards, 0);
+        if (s == GRU_OK && from) s = first_step_zero_wh(sub, &xp_seq[dir], &h_first, &st, t0);
+        if (s == GRU_OK) s = recur(sub, &xp_seq[dir], &h_first, &st, 2, walk_backwards, from);
         if (s == GRU_OK) s = fetch_states(sub->d, &st, target, target_row);
         release(&st);
       } else { /* straight into the destination, [N][L][row] */
         view(&st, 0, target, H, seq_len, N, target_row);
-        /* Without h0, MLX's first step where a zero state would make NaN of Wh's infinities. */
-        const int32_t from = !h0 && sub->wh_nonfinite && !sub->d->reset_before;
         if (from)
-          first_step_without_state(sub, (const float *)xp_seq[dir].buf.host, seq_len,
-                                   walk_backwards ? seq_len - 1 : 0, target, target_row);
+          first_step_without_state(sub, (const float *)xp_seq[dir].buf.host, seq_len, t0, target,
+                                   target_row);
         if (m->team) {
           team_job job;
           job.sub = sub;
