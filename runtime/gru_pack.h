@@ -108,8 +108,10 @@ static __attribute__((unused)) uint16_t gru_f32_to_bf16(float f) {
   return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
 }
 
-/* int8: scale[j] = max_k |W[j][k]| / 127 (1 for a row of zeros) for each of `rows` rows of K.
- * Returns 0, or -1 when a weight is NaN or infinite (no scale represents it). */
+/* int8: scale[j] = max_k |W[j][k]| / 127 (1 where that is 0: a row of zeros, or one whose
+ * magnitudes are all below 127 times the smallest subnormal, where the division underflows and a
+ * scale of 0 would quantize w / 0) for each of `rows` rows of K. Returns 0, or -1 when a weight
+ * is NaN or infinite (no scale represents it). */
 static __attribute__((unused)) int gru_row_scales(float *scale, const float *W, int32_t rows,
                                                   int32_t K) {
   for (int32_t j = 0; j < rows; ++j) {
@@ -120,7 +122,8 @@ static __attribute__((unused)) int gru_row_scales(float *scale, const float *W, 
       const float a = __builtin_fabsf(w);
       if (a > top) top = a;
     }
-    scale[j] = top > 0.0f ? top / 127.0f : 1.0f;
+    const float s = top / 127.0f;
+    scale[j] = s > 0.0f ? s : 1.0f;
   }
   return 0;
 }

@@ -71,6 +71,15 @@ struct GRU_RT_MODEL {
   /* Sub-model 0 only: which way step's next call walks the slices (the descriptor's
    * step_slices), flipped by every call. */
   int step_backwards;
+  /* Whether the stored Wh holds an infinity or a NaN (after its conversion to the weights'
+   * precision: f16 overflows from 65520): run without h0 then takes the first step without it
+   * (first_step_without_state). */
+  int wh_nonfinite;
+  uint64_t wh_zero; /* GPU targets, where wh_nonfinite: zeros shaped as Wh, its device handle */
+  /* Sub-model 0 only: nonzero while a run, run_ex or step is in progress (claim_model): calls on
+   * one model must not overlap, and one that would is refused instead of sharing the scratch
+   * and the team. */
+  int busy;
 };
 
 /* ---- Failures ----------------------------------------------------------------------------
@@ -323,6 +332,16 @@ static gru_rt_model *sub_model(const gru_model_descriptor *md, void *block, int3
   return (gru_rt_model *)((uint8_t *)block + at);
 }
 
+/* A view of the device's zeros shaped as Wh (wh_zero), as the kernels take Wh. */
+static tensor zero_wh_view(const gru_rt_model *sub) {
+  tensor t = sub->Wh;
+  t.buf.dim = t.dim;
+  t.buf.host = NULL;
+  t.buf.flags = 0;
+  t.buf.device = sub->wh_zero;
+  return t;
+}
+
 GRU_RT_API void gru_rt_destroy(gru_rt_model *m) {
   if (!m) return;
   if (m->team) { /* the workers are joined before anything they use goes */
@@ -337,6 +356,10 @@ GRU_RT_API void gru_rt_destroy(gru_rt_model *m) {
     tensor *held[] = {&sub->Wx, &sub->Wh, &sub->scales, &sub->b, &sub->bhn, &sub->zeros,
                       &sub->xp_step, &sub->h_step};
     for (size_t k = 0; k < sizeof held / sizeof held[0]; ++k) release(held[k]);
+    if (sub->wh_zero) {
+      tensor zero_wh = zero_wh_view(sub);
+      release(&zero_wh);
+    }
   }
   halide_free(NULL, m); /* the block */
 }
@@ -446,6 +469,7 @@ typedef struct {
   /* recur */
   tensor *xp_seq, *h_first, *states;
   int time_dim, walk_backwards;
+  int32_t from; /* the first step of the walk it takes (1: the caller took step 0) */
   /* step; walk_backwards: which way members walk their slices this timestep */
   float *h;
   /* The first phase (barrier) a member failed in, INT32_MAX: none; each member's status and
@@ -587,7 +611,7 @@ static void recur_member(gru_team *t, int32_t member, void *arg) {
   const int32_t L = j->states->dim[j->time_dim].extent;
   const int32_t slices = slices_per_member(j->model->md, t->threads);
   int32_t phase = 0;
-  for (int32_t i = 0; i < L; ++i) {
+  for (int32_t i = j->from; i < L; ++i) {
     const int32_t at = j->walk_backwards ? L - 1 - i : i, before = j->walk_backwards ? at + 1 : at - 1;
     tensor xp, h_prev, h_next;
     slice(j->xp_seq, 1, at, &xp); /* host views: never fails */
@@ -694,6 +718,52 @@ static int32_t threads_of_options(const gru_model_descriptor *md, const gru_opti
   return team_size(md, threads, who);
 }
 
+/* Whether a layer instance's stored Wh (3H rows of H, k padded to k_group, in the weights'
+ * precision) holds an infinity or a NaN: float32's, or f16's or bf16's (their bits); int8 and
+ * w8a8 weights are finite (create refuses others). */
+static int stored_nonfinite(const gru_layer_descriptor *d, const uint8_t *wh) {
+  const int32_t H = d->hidden_size, kg = d->k_group, Hp = (H + kg - 1) / kg * kg;
+  const size_t count = (size_t)3 * H * Hp;
+  for (size_t k = 0; k < count; ++k) {
+    if (d->weights_precision == GRU_PRECISION_F32) {
+      uint32_t bits;
+      __builtin_memcpy(&bits, wh + 4 * k, sizeof bits);
+      if ((bits & 0x7f800000u) == 0x7f800000u) return 1;
+    } else if (d->weights_precision == GRU_PRECISION_F16 ||
+               d->weights_precision == GRU_PRECISION_BF16) {
+      uint16_t bits;
+      __builtin_memcpy(&bits, wh + 2 * k, sizeof bits);
+      const uint16_t ones = d->weights_precision == GRU_PRECISION_F16 ? 0x7c00u : 0x7f80u;
+      if ((bits & ones) == ones) return 1;
+    }
+  }
+  return 0;
+}
+
+/* GPU targets: zeros shaped as the stored Wh, put on the device (the host copy freed), for
+ * run's first step without h0 where Wh is not finite (first_step_without_state). */
+static gru_status upload_zero_wh(gru_rt_model *sub, const char *who) {
+  const gru_layer_descriptor *d = sub->d;
+  const int32_t H = d->hidden_size, kg = d->k_group, Hp = (H + kg - 1) / kg * kg;
+  const size_t bytes = (size_t)3 * H * Hp * (size_t)gru_precision_bytes(d->weights_precision);
+  void *zeros = halide_malloc(NULL, bytes);
+  if (!zeros) {
+    snprintf(last_error, sizeof last_error, "%s: out of memory", who);
+    return GRU_OUT_OF_MEMORY;
+  }
+  __builtin_memset(zeros, 0, bytes);
+  tensor t = sub->Wh;
+  t.buf.dim = t.dim;
+  t.buf.host = (uint8_t *)zeros;
+  t.buf.device = 0;
+  t.buf.device_interface = NULL;
+  t.buf.flags = halide_buffer_flag_host_dirty;
+  const gru_status s = upload(device_of(d), &t);
+  sub->wh_zero = t.buf.device; /* the same device interface as Wh's */
+  halide_free(NULL, zeros);
+  return s;
+}
+
 /* create and create_layers: `who` names the function in messages; `indexed`: name w[i]; the
  * options' team (NULL: none). */
 static gru_status create_model(const gru_model_descriptor *md, const gru_layer_weights *w,
@@ -783,6 +853,11 @@ static gru_status create_model(const gru_model_descriptor *md, const gru_layer_w
       s = run_job(m, pack_member, &job, 0);
     }
   }
+  for (int32_t i = 0; i < count && s == GRU_OK; ++i) {
+    gru_rt_model *sub = sub_model(md, block, i);
+    sub->wh_nonfinite = stored_nonfinite(sub->d, sub->Wh.buf.host);
+    if (sub->wh_nonfinite && device_of(sub->d)) s = upload_zero_wh(sub, who);
+  }
   if (s != GRU_OK) {
     gru_rt_destroy((gru_rt_model *)block);
     return s;
@@ -864,13 +939,14 @@ static gru_status project_sequence(gru_rt_model *m, const float *x, int32_t rows
 
 /* The recurrence over xp_seq [N][L][3H] into `states`, whose dimension `time_dim` is the
  * timestep: the state before timestep t is the one written at the step before (t-1, or t+1 when
- * walking `backwards` from L-1), read in place; h_first before the first step. */
+ * walking `backwards` from L-1), read in place; h_first before the first step. From step `from`
+ * of the walk (1: the caller wrote step 0's states). */
 static gru_status recur(gru_rt_model *m, tensor *xp_seq, tensor *h_first, tensor *states,
-                        int time_dim, int walk_backwards) {
+                        int time_dim, int walk_backwards, int32_t from) {
   gru_status s = GRU_OK;
   const int32_t L = states->dim[time_dim].extent;
   const int32_t slices = slices_per_member(m->md, 1);
-  for (int32_t i = 0; i < L && s == GRU_OK; ++i) {
+  for (int32_t i = from; i < L && s == GRU_OK; ++i) {
     const int32_t t = walk_backwards ? L - 1 - i : i, before = walk_backwards ? t + 1 : t - 1;
     tensor xp, h_prev, h_next;
     __builtin_memset(&h_prev, 0, sizeof h_prev);
@@ -884,6 +960,50 @@ static gru_status recur(gru_rt_model *m, tensor *xp_seq, tensor *h_first, tensor
     release(&h_prev);
     release(&h_next);
   }
+  return s;
+}
+
+/* mlx.nn.GRU without an initial state (hidden=None) takes its first step without a recurrent
+ * product: r, z = sigmoid(xp_r, xp_z), n = tanh(xp_n + r * bhn), h = (1 - z) * n. The kernels
+ * compute it from a zero state, which is the same but where Wh holds an infinity or a NaN
+ * (0 * inf is NaN: NaN states where MLX's are finite). A layer instance whose stored Wh does
+ * (wh_nonfinite) takes that step here, on CPU targets: timestep t0 of each row of the host xp
+ * [N][L][pitch] (the projection's column order) into target [N][L][target_row]. GPU targets
+ * take it with their step kernel over zeros in place of Wh (first_step_zero_wh). */
+static void first_step_without_state(const gru_rt_model *sub, const float *xp, int32_t L,
+                                     int32_t t0, float *target, int32_t target_row) {
+  const gru_layer_descriptor *d = sub->d;
+  const int32_t H = d->hidden_size, N = d->batch, X = d->xp_panel, pitch = padded(d, 3 * H);
+  const float *bhn = d->has_bias ? (const float *)sub->bhn.buf.host : NULL;
+  for (int32_t n = 0; n < N; ++n) {
+    const float *row = xp + ((size_t)n * L + t0) * pitch;
+    float *h = target + ((size_t)n * L + t0) * target_row;
+    for (int32_t i = 0; i < H; ++i) {
+      const float r = 1.0f / (1.0f + __builtin_expf(-row[gru_xp_column(0, i, H, X)]));
+      const float z = 1.0f / (1.0f + __builtin_expf(-row[gru_xp_column(1, i, H, X)]));
+      const float xn = row[gru_xp_column(2, i, H, X)];
+      h[i] = (1.0f - z) * __builtin_tanhf(bhn ? xn + r * bhn[i] : xn);
+    }
+  }
+}
+
+/* GPU targets: first_step_without_state's step, timestep t0 of xp_seq into the device states
+ * [L][N][padded H], by the step kernel over a zero Wh (0 * 0: no recurrent product). */
+static gru_status first_step_zero_wh(gru_rt_model *sub, tensor *xp_seq, tensor *h_first,
+                                     tensor *states, int32_t t0) {
+  tensor xp, h_next;
+  gru_status s = slice(xp_seq, 1, t0, &xp);
+  if (s == GRU_OK) s = slice(states, 2, t0, &h_next);
+  if (s == GRU_OK) {
+    const tensor wh = sub->Wh;
+    sub->Wh = zero_wh_view(sub);
+    sub->Wh.buf.dim = sub->Wh.dim;
+    s = advance(sub, &xp, h_first, &h_next);
+    sub->Wh = wh;
+    sub->Wh.buf.dim = sub->Wh.dim;
+  }
+  release(&xp);
+  release(&h_next);
   return s;
 }
 
@@ -952,10 +1072,33 @@ static size_t reversal_floats(const gru_model_descriptor *md, size_t rows) {
   return rows * ((size_t)widest + md->first->hidden_size);
 }
 
+/* Calls on one model must not overlap (the header's promise): run and step share the model's
+ * scratch (x_tail, xp_step, h_step) and its team, whose barrier counts one caller; two at once
+ * computed wrong states or crashed. The second call is refused, with nothing written: 1 when `m`
+ * was free and is now this call's (release_model gives it back). */
+static int claim_model(gru_rt_model *m, const char *who) {
+  if (!__atomic_exchange_n(&m->busy, 1, __ATOMIC_ACQUIRE)) return 1;
+  snprintf(last_error, sizeof last_error,
+           "%s: the model is in use by another call (calls on one model must not overlap)", who);
+  return 0;
+}
+static void release_model(gru_rt_model *m) { __atomic_store_n(&m->busy, 0, __ATOMIC_RELEASE); }
+
+static gru_status run_claimed(gru_rt_model *m, const float *x, int32_t seq_len,
+                              const int32_t *lengths, const float *h0, float *out, float *h_n);
+
 GRU_RT_API gru_status gru_rt_run_ex(gru_rt_model *m, const float *x, int32_t seq_len,
                                     const int32_t *lengths, const float *h0, float *out,
                                     float *h_n) {
   if (!m || !x || !out) return fail(GRU_INVALID_ARGUMENT, "run: m, x and out must not be NULL");
+  if (!claim_model(m, "run")) return GRU_INVALID_ARGUMENT;
+  const gru_status s = run_claimed(m, x, seq_len, lengths, h0, out, h_n);
+  release_model(m);
+  return s;
+}
+
+static gru_status run_claimed(gru_rt_model *m, const float *x, int32_t seq_len,
+                              const int32_t *lengths, const float *h0, float *out, float *h_n) {
   const gru_model_descriptor *md = m->md;
   const gru_layer_descriptor *d0 = md->first;
   const int32_t D = d0->input_size, H = d0->hidden_size, N = d0->batch, G = 3 * H;
@@ -1052,14 +1195,21 @@ GRU_RT_API gru_status gru_rt_run_ex(gru_rt_model *m, const float *x, int32_t seq
       }
       float *target = reversed_copy ? rev_states : dst + (size_t)dir * H;
       const int32_t target_row = reversed_copy ? H : row;
+      /* Without h0, MLX's first step where a zero state would make NaN of Wh's infinities. */
+      const int32_t from = !h0 && sub->wh_nonfinite && !sub->d->reset_before;
+      const int32_t t0 = walk_backwards ? seq_len - 1 : 0;
       if (device) { /* [L][N][padded H] in device memory, fetched at the end of the direction */
         view(&st, 0, NULL, H, N, seq_len, padded(d0, H));
         s = from_halide(halide_device_malloc(kernel_context, &st.buf, device));
-        if (s == GRU_OK) s = recur(sub, &xp_seq[dir], &h_first, &st, 2, walk_backwards);
+        if (s == GRU_OK && from) s = first_step_zero_wh(sub, &xp_seq[dir], &h_first, &st, t0);
+        if (s == GRU_OK) s = recur(sub, &xp_seq[dir], &h_first, &st, 2, walk_backwards, from);
         if (s == GRU_OK) s = fetch_states(sub->d, &st, target, target_row);
         release(&st);
       } else { /* straight into the destination, [N][L][row] */
         view(&st, 0, target, H, seq_len, N, target_row);
+        if (from)
+          first_step_without_state(sub, (const float *)xp_seq[dir].buf.host, seq_len, t0, target,
+                                   target_row);
         if (m->team) {
           team_job job;
           job.sub = sub;
@@ -1068,9 +1218,10 @@ GRU_RT_API gru_status gru_rt_run_ex(gru_rt_model *m, const float *x, int32_t seq
           job.states = &st;
           job.time_dim = 1;
           job.walk_backwards = walk_backwards;
+          job.from = from;
           s = run_job(m, recur_member, &job, 0);
         } else {
-          s = recur(sub, &xp_seq[dir], &h_first, &st, 1, walk_backwards);
+          s = recur(sub, &xp_seq[dir], &h_first, &st, 1, walk_backwards, from);
         }
       }
       if (h0) release(&h_first);
@@ -1104,8 +1255,17 @@ GRU_RT_API gru_status gru_rt_run(gru_rt_model *m, const float *x, int32_t seq_le
 /* Every layer of a forward model, one timestep. x_t may overlap h: layer 0's projection reads
  * all of x_t into its xp_step, and each step kernel reads its state into h_step, before that
  * state is written (the copy); layer l > 0 reads layer l-1's new state. */
+static gru_status step_claimed(gru_rt_model *m, const float *x_t, float *h);
+
 GRU_RT_API gru_status gru_rt_step(gru_rt_model *m, const float *x_t, float *h) {
   if (!m || !x_t || !h) return fail(GRU_INVALID_ARGUMENT, "step: m, x_t and h must not be NULL");
+  if (!claim_model(m, "step")) return GRU_INVALID_ARGUMENT;
+  const gru_status s = step_claimed(m, x_t, h);
+  release_model(m);
+  return s;
+}
+
+static gru_status step_claimed(gru_rt_model *m, const float *x_t, float *h) {
   const gru_model_descriptor *md = m->md;
   if (md->direction != GRU_RT_FORWARD)
     return fail(GRU_INVALID_ARGUMENT,

@@ -5,7 +5,7 @@ The rules, as the generated header states them (NAME_WEIGHTS_PRECISION):
   f16   IEEE binary16, round to nearest even (NumPy's float32 -> float16 cast);
   bf16  bfloat16, the top half of a float32, round to nearest even;
   int8  per gate row j of Wx [3H][D] and of Wh [3H][H]:
-        scale[j] = max_k |W[j][k]| / 127 in float32 (1 for a row of zeros),
+        scale[j] = max_k |W[j][k]| / 127 in float32 (1 where that is 0),
         q[j][k] = round_half_even(W[j][k] / scale[j]) clamped to [-127, 127],
         and the row's dot product is scale[j] * sum_k q[j][k] * v[k].
   w8a8  the weights as int8, and each product's input vector v (a row of x, or of the state h

@@ -48,7 +48,7 @@ enum class GruDirection { Forward, Reverse, Bidirectional };
 // How Wx and Wh are stored in a created model and read by the kernels (the IR's
 // gru.precision, --weights-precision): float32; IEEE binary16 or bfloat16, each converted from
 // the caller's float32 by round to nearest even; or int8 with a float32 scale per output row
-// (per gate row j of Wx and of Wh): scale[j] = max_k |W[j][k]| / 127 (1 for a row of zeros),
+// (per gate row j of Wx and of Wh): scale[j] = max_k |W[j][k]| / 127 (1 where that is 0),
 // q[j][k] = round_half_even(W[j][k] / scale[j]) clamped to [-127, 127]. The kernels convert
 // in registers and accumulate in float32; int8 multiplies row j's sum by scale[j]. Biases, the
 // input and the states stay float32.
