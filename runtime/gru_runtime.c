@@ -353,13 +353,14 @@ GRU_RT_API void gru_rt_destroy(gru_rt_model *m) {
   for (int32_t i = 0; md && i < sub_models(md); ++i) {
     gru_rt_model *sub = sub_model(md, m, i);
     if (!sub->d) continue; /* not initialized: create failed before it */
-    tensor *held[] = {&sub->Wx, &sub->Wh, &sub->scales, &sub->b, &sub->bhn, &sub->zeros,
-                      &sub->xp_step, &sub->h_step};
-    for (size_t k = 0; k < sizeof held / sizeof held[0]; ++k) release(held[k]);
+    /* The zeros first: their view takes Wh's device interface, which Wh's release clears. */
     if (sub->wh_zero) {
       tensor zero_wh = zero_wh_view(sub);
       release(&zero_wh);
     }
+    tensor *held[] = {&sub->Wx, &sub->Wh, &sub->scales, &sub->b, &sub->bhn, &sub->zeros,
+                      &sub->xp_step, &sub->h_step};
+    for (size_t k = 0; k < sizeof held / sizeof held[0]; ++k) release(held[k]);
   }
   halide_free(NULL, m); /* the block */
 }
