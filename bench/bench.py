@@ -1,7 +1,9 @@
 """gru-gen against its peers, side by side, and against the machine's limits (bench/run.sh).
 
-For every x86 feature level (--targets; by default the host target and, where the CPU has
-AVX-512, also the AVX2 target AVX2_TARGET, so that one machine measures both), every point (fp32,
+For every x86 feature level (--targets; by default the host target and every lower level of
+gru-gen's x86-64-linux target the CPU executes: the AVX2 target AVX2_TARGET where the CPU has
+AVX-512, the SSE4.1 target SSE41_TARGET where it has AVX, so that one machine measures them
+all), every point (fp32,
 L=128, D=H, H in --hidden, N in --batch) and thread count (--threads):
   1. gru-gen generates the level's library for the spec (timed), bench/harness.c is linked against
      it, and its output is checked against mlx.nn.GRU itself (<= 1e-5, gru-gen's contract);
@@ -12,11 +14,13 @@ L=128, D=H, H in --hidden, N in --batch) and thread count (--threads):
      faster is gru-gen's figure (the report says which: "pool" or "team");
   3. bench/onednn_peer.cpp (oneDNN's lbr_gru, limited to the level's ISA with ONEDNN_MAX_CPU_ISA)
      and bench/peers.py (mlx.nn.GRU, ONNX Runtime, PyTorch, IREE) are checked against gru-gen's
-     output (<= 1e-4) and timed if they match, with the same thread count. At the AVX2 level of a
-     CPU with AVX-512, peers.py runs in an AVX2-only view of the CPU (bench/cpuid_avx2.c, preloaded:
-     CPUID faulting answers without the AVX-512 bits, so each framework takes its AVX2 kernels;
-     glibc's tunables, ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA too), and
-     every peer is probed for AVX-512 register use (peers.py) -- one seen there stops the run;
+     output (<= 1e-4) and timed if they match, with the same thread count. At a level below the
+     CPU's own, peers.py runs in a view of the CPU at that level (bench/cpuid_view.c, preloaded:
+     CPUID faulting answers without the higher levels' bits, so each framework takes that level's
+     kernels; glibc's tunables, ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA
+     too), and every peer is probed for AVX-512 register use (peers.py) -- one seen there stops
+     the run (the kernel keeps no such record for AVX: at the SSE4.1 level, code compiled for AVX
+     without asking CPUID is not caught);
   4. bench/peak.c, compiled for the level's ISA, measures one core's peak FMA throughput, read
      bandwidth per buffer size, the cheapest conversion of a stored float16, bfloat16 or int8
      weight (with its FMA) and w8a8's integer product per weight: the roofline of each point;
@@ -58,14 +62,18 @@ import time
 
 import numpy as np
 
+from peers import IREE_TARGET_CPU  # bench/peers.py, beside this script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 GRU_GEN = os.path.join(ROOT, "build", "bin", "gru-gen")
 PEER_NAMES = ["mlx", "onnxruntime", "torch", "iree", "onednn"]
 OURS_TOLERANCE = 1e-5
 PEER_TOLERANCE = 1e-4
-# Halide's name for x86-64 with AVX2 and FMA but no AVX-512 (README: raw Halide target strings).
+# Halide's names for x86-64 with AVX2 and FMA but no AVX-512, and with SSE4.1 but no AVX: the
+# levels below AVX-512 of gru-gen's x86-64-linux target (README: raw Halide target strings).
 AVX2_TARGET = "x86-64-linux-avx-avx2-f16c-fma-sse41"
+SSE41_TARGET = "x86-64-linux-sse41"
 ARM_TARGETS = ["arm64-linux", "arm64-macos"]
 
 
@@ -123,16 +131,23 @@ def level_for(target, flags):
     """A feature level: the gru-gen target, its name in the reports, the ISA it is measured at
     (peak.c's compiler flags, oneDNN's ONEDNN_MAX_CPU_ISA). The host target is the CPU's own
     level; a raw Halide x86 target string is the level of its features. peer_view: the CPU view
-    bench/peers.py's peers run in (None: the CPU as it is; "avx2": bench/cpuid_avx2.c's, for the
-    AVX2 level of a CPU with AVX-512)."""
+    bench/peers.py's peers run in (None: the CPU as it is; "avx2" or "sse41": bench/cpuid_view.c's
+    view of the CPU at that level, for a level below the CPU's own)."""
     if target == "host":
         isa = "avx512" if "avx512f" in flags else "avx2"
         return {"name": "host", "target": "host", "isa": isa, "onednn_max_isa": None,
                 "peak_cflags": ["-march=native"], "peer_view": None}
     feats = set(target.split("-")[3:]) if target.startswith("x86-64-linux") else None
+    if feats is not None and "sse41" in feats and not feats & {"avx", "avx2", "fma", "f16c"} \
+            and not any(f.startswith("avx512") for f in feats):
+        # SSE4.1 without AVX: multiplies and adds (no FMA), 4 lanes, 16 registers.
+        return {"name": "sse41", "target": target, "isa": "sse41", "onednn_max_isa": "SSE41",
+                "peak_cflags": ["-msse4.1", "-mno-avx"],
+                "peer_view": "sse41" if "avx" in flags else None}
     if feats is None or not {"avx2", "fma"} <= feats:
         raise SystemExit(f"bench: error: --targets: {target}: not an x86-64-linux Halide target "
-                         "with avx2 and fma (the levels peak.c can measure)")
+                         "with avx2 and fma, or with sse41 and no avx (the levels peak.c can "
+                         "measure)")
     if any(f.startswith("avx512") for f in feats):
         if "avx512f" not in flags:
             raise SystemExit(f"bench: error: --targets: {target}: this CPU has no AVX-512")
@@ -146,44 +161,59 @@ def level_for(target, flags):
             "peer_view": "avx2" if "avx512f" in flags else None}
 
 
-# glibc picks its string functions from CPUID before any preload runs: its tunables mask them.
-GLIBC_NO_AVX512 = ("glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,"
-                   "-AVX512_VBMI2,-AVX512_FP16")
+# Each view of bench/cpuid_view.c (GRU_CPUID_VIEW): glibc's tunables (glibc picks its string
+# functions from CPUID before any preload runs), the frameworks' own ISA switches (for what they
+# decide before any CPUID), numpy's name of the lowest feature it hides (gone in the view, as
+# peers.py checks too) and how the reports name it.
+_NO_AVX512 = "-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX512_VBMI2,-AVX512_FP16"
+PEER_VIEWS = {
+    "avx2": {"GLIBC_TUNABLES": "glibc.cpu.hwcaps=" + _NO_AVX512,
+             "ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+             "ONEDNN_MAX_CPU_ISA": "AVX2", "hides": "AVX512F", "title": "AVX2-only",
+             "without": "AVX-512"},
+    "sse41": {"GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX,-AVX2,-FMA,-F16C,-AVX_Fast_Unaligned_Load,"
+              + _NO_AVX512,
+              "ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+              "ONEDNN_MAX_CPU_ISA": "SSE41", "hides": "AVX", "title": "SSE4.1-only",
+              "without": "AVX, AVX2, FMA, F16C and AVX-512"},
+}
 
 
 def build_peer_views(work, levels):
-    """bench/cpuid_avx2.c built and tried once if a level needs the AVX2 view. Sets each such
-    level's "peer_env" (the environment its peers run in) or, where the view cannot be made
-    (no CPUID faulting), leaves the level's peers on the CPU as it is and says why."""
+    """bench/cpuid_view.c built once if a level needs a view of the CPU, and each view tried.
+    Sets each such level's "peer_env" (the environment its peers run in) or, where the view
+    cannot be made (no CPUID faulting), leaves the level's peers on the CPU as it is and says
+    why."""
     needed = [lv for lv in levels if lv["peer_view"]]
     for lv in levels:
         lv["peer_env"] = None
     if not needed:
         return
-    so = os.path.join(work, "cpuid_avx2.so")
-    sh(["cc", "-O2", "-Wall", "-shared", "-fPIC", os.path.join(BENCH, "cpuid_avx2.c"), "-o", so,
+    so = os.path.join(work, "cpuid_view.so")
+    sh(["cc", "-O2", "-Wall", "-shared", "-fPIC", os.path.join(BENCH, "cpuid_view.c"), "-o", so,
         "-ldl"])
-    env = dict(os.environ, LD_PRELOAD=so, GLIBC_TUNABLES=GLIBC_NO_AVX512,
-               # the frameworks' own ISA switches, for what they decide before any CPUID
-               ATEN_CPU_CAPABILITY="avx2", MKL_ENABLE_INSTRUCTIONS="AVX2",
-               ONEDNN_MAX_CPU_ISA="AVX2")
-    r = subprocess.run([sys.executable, "-c", "from numpy._core._multiarray_umath import "
-                        "__cpu_features__ as f; print(int(f['AVX512F']))"], env=env,
-                       capture_output=True, text=True)
     for lv in needed:
+        view = PEER_VIEWS[lv["peer_view"]]
+        env = dict(os.environ, LD_PRELOAD=so, GRU_CPUID_VIEW=lv["peer_view"],
+                   **{k: view[k] for k in ("GLIBC_TUNABLES", "ATEN_CPU_CAPABILITY",
+                                           "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA")})
+        r = subprocess.run([sys.executable, "-c", "from numpy._core._multiarray_umath import "
+                            f"__cpu_features__ as f; print(int(f['{view['hides']}']))"], env=env,
+                           capture_output=True, text=True)
         if r.returncode == 0 and r.stdout.strip() == "0":
             lv["peer_env"] = env
-            log(f"bench: {lv['name']}: the peers run in an AVX2-only view of this CPU "
-                "(bench/cpuid_avx2.c: CPUID faulting, AVX-512 feature bits cleared)")
+            log(f"bench: {lv['name']}: the peers run in an {view['title']} view of this CPU "
+                f"(bench/cpuid_view.c: CPUID faulting, {view['without']} feature bits cleared)")
         else:
-            lv["peer_view"] = None
-            log(f"bench: {lv['name']}: no AVX2-only view of this CPU "
-                f"({(r.stderr.strip().splitlines() or ['AVX-512F still reported'])[-1]}); "
+            log(f"bench: {lv['name']}: no {view['title']} view of this CPU "
+                f"({(r.stderr.strip().splitlines() or [view['hides'] + ' still reported'])[-1]}); "
                 "its peers run at the CPU's own ISA")
+            lv["peer_view"] = None
 
 
 def levels_from(arg, flags):
-    targets = (["host"] + ([AVX2_TARGET] if "avx512f" in flags else [])) if arg is None \
+    targets = (["host"] + ([AVX2_TARGET] if "avx512f" in flags else [])
+               + ([SSE41_TARGET] if "avx" in flags else [])) if arg is None \
         else [t for t in arg.split(",") if t]
     levels = [level_for(t, flags) for t in targets]
     names = [lv["name"] for lv in levels]
@@ -205,6 +235,11 @@ def peak(work, level, threads):
     sh(["cc", "-O3", *level["peak_cflags"], os.path.join(BENCH, "peak.c"), "-o", exe,
         "-lpthread"])
     return json.loads(sh([exe, str(threads)]))
+
+
+def peak_kind(pk):
+    """What peak.c's peak counts at its ISA: FMAs, or at SSE4.1 (no FMA) multiplies and adds."""
+    return f"{pk['isa']} {'multiply+add' if pk['isa'] == 'sse41' else 'FMA'}"
 
 
 def bandwidth_for(peak_info, nbytes, alternating=False):
@@ -500,7 +535,7 @@ def main():
     for lv in levels:
         lv["peak"] = peak(work, lv, max(threads))
         pk = lv["peak"]
-        log(f"bench: {lv['name']}: peak {pk['isa']} FMA {pk['fma_gflops_1_thread']:.1f} GFLOP/s on "
+        log(f"bench: {lv['name']}: peak {peak_kind(pk)} {pk['fma_gflops_1_thread']:.1f} GFLOP/s on "
             f"one core, {pk['fma_gflops_all_threads']:.1f} with {pk['threads']} threads")
     build_peer_views(work, levels)
     onednn_exe, onednn_why = build_onednn_peer(work)
@@ -808,6 +843,12 @@ def measure_precisions(args, work, levels, threads, L):
             raise SystemExit(f"bench: error: --precisions: '{prec}' is none of "
                              f"{', '.join(WEIGHT_BYTES)}")
     team_max = max(threads)
+    # The levels peak.c measured weight conversions at (none at SSE4.1: no float16 conversion).
+    for lv in levels:
+        if "convert_fma_ns_per_weight" not in lv["peak"]:
+            log(f"bench: {lv['name']}: no precision points (peak.c measures no weight "
+                f"conversions at {lv['peak']['isa']})")
+    levels = [lv for lv in levels if "convert_fma_ns_per_weight" in lv["peak"]]
     points, rows = [], []
     for h in [int(v) for v in args.precision_hidden.split(",")]:
         for n in [int(v) for v in args.precision_batch.split(",")]:
@@ -1100,7 +1141,7 @@ def report(args, info, levels, points, model_points, threads, peer_results, all_
     for lv in levels if rows else []:
         pk = lv["peak"]
         core_peak = pk["fma_gflops_1_thread"]
-        out.append(f"level {lv['name']} (gru-gen --target {lv['target']}; peak {pk['isa']} FMA "
+        out.append(f"level {lv['name']} (gru-gen --target {lv['target']}; peak {peak_kind(pk)} "
                    f"{core_peak:.1f} GFLOP/s/core" +
                    (f"; oneDNN with ONEDNN_MAX_CPU_ISA={lv['onednn_max_isa']}"
                     if lv["onednn_max_isa"] else "") + ")")
@@ -1162,7 +1203,7 @@ def report(args, info, levels, points, model_points, threads, peer_results, all_
         out.append("")
     for lv in levels:
         pk = lv["peak"]
-        out.append(f"{lv['name']}: peak {pk['isa']} FMA {pk['fma_gflops_1_thread']:.1f} "
+        out.append(f"{lv['name']}: peak {peak_kind(pk)} {pk['fma_gflops_1_thread']:.1f} "
                    f"GFLOP/s/core ({pk['fma_gflops_all_threads']:.1f} with {pk['threads']} "
                    f"threads); gru-gen --target {lv['target']}: at most "
                    f"{max(p['gen_s'][lv['name']] for p in points + model_points):.1f} s per spec")
@@ -1197,8 +1238,9 @@ def peer_view_line(lv, results):
     seen = sorted({name for r in results for name, m in r["peers"].items()
                    if (m.get("avx512_probe") or {}).get("avx512_seen")})
     probed = any(m.get("avx512_probe") for r in results for m in r["peers"].values())
-    view = ("peers in an AVX2-only view of this CPU (bench/cpuid_avx2.c: CPUID without AVX-512; "
-            "IREE compiled for x86-64-v3)" if lv["peer_view"] == "avx2" else
+    pv = PEER_VIEWS.get(lv["peer_view"])
+    view = (f"peers in an {pv['title']} view of this CPU (bench/cpuid_view.c: CPUID without "
+            f"{pv['without']}; IREE compiled for {IREE_TARGET_CPU[lv['peer_view']]})" if pv else
             "peers at this CPU's own ISA")
     if lv["onednn_max_isa"]:
         view += f"; oneDNN with ONEDNN_MAX_CPU_ISA={lv['onednn_max_isa']}"

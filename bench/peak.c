@@ -1,7 +1,8 @@
 /* The machine's limits for one core, as bench/bench.py compares gru-gen with them:
  *   - peak FMA throughput: independent chains of vector FMAs (AVX-512 where the compiler
- *     targets it, else AVX2), enough chains to cover the FMA latency; one thread, then one
- *     thread per core (argv[1]) at once;
+ *     targets it, else AVX2; at SSE4.1, which has no FMA, a multiply and an add, the two
+ *     instructions gru-gen's kernels take per weight there), enough chains to cover the latency;
+ *     one thread, then one thread per core (argv[1]) at once;
  *   - read bandwidth from a buffer of each size (the cache level it fits in): vector loads
  *     summed into independent accumulators, one thread; and the same with each read walking the
  *     buffer the other way from the one before (forward, backward, ...), which starts on what
@@ -16,6 +17,8 @@
  *   - w8a8's integer product per weight (int8 weights times bytes, summed in int32): VNNI's
  *     vpdpbusd where the ISA has it, else sign-extended to 16 bits and summed in pairs by
  *     vpmaddwd (gru-gen's kernels' two ways), timed and checked the same way.
+ *     Not at SSE4.1, which has no float16 conversion (F16C): there the JSON has no such costs,
+ *     and bench.py measures no precision points.
  * The minimum time of many short trials (short, so that some run undisturbed on a shared machine);
  * prints one JSON object. Compiled with -O3 -march=native.
  */
@@ -57,6 +60,27 @@ typedef __m512i ivec;
 #define HAVE_BYTE_SHUFFLE 1
 #define ISHUFFLE(a, c) _mm512_shuffle_epi8(a, c)
 #endif
+#elif defined(__SSE4_1__) && !defined(__AVX__)
+typedef __m128 vec;
+#define LANES 4
+#define VFMA(a, b, c) _mm_add_ps(_mm_mul_ps(a, b), c)
+#define VSET1(x) _mm_set1_ps(x)
+#define VLOAD(p) _mm_load_ps(p)
+#define VADD(a, b) _mm_add_ps(a, b)
+static float VSUM(__m128 v) {
+  float t[4];
+  _mm_storeu_ps(t, v);
+  return t[0] + t[1] + t[2] + t[3];
+}
+#define ISA "sse41"
+#define NO_CONVERSIONS 1
+/* No FMA: each chain adds the product of a vector loaded from L1 (as a kernel's weight vector is,
+ * fma_loop's `operands`) and a constant, so that the multiply is off the chain (a chain through
+ * the multiply too, as VFMA's would be, is bound by the two latencies, not by the pipes) and,
+ * reloaded after a compiler barrier each iteration, cannot be hoisted out of the loop. */
+#define PEAK_OPERANDS 1
+#define PEAK_STEP(c) a##c = _mm_add_ps(a##c, _mm_mul_ps(_mm_load_ps(operands + LANES * (c)), m));
+#define PEAK_BARRIER() __asm__ volatile("" : : "r"(operands) : "memory")
 #else
 typedef __m256 vec;
 #define LANES 8
@@ -95,9 +119,18 @@ static void *fma_loop(void *arg) {
 #define DECLARE(c) vec a##c = VSET1(1.0f + c * 1e-3f);
   CHAIN_VARS(DECLARE)
   const vec m = VSET1(0.999999f), a = VSET1(1e-7f);
+  (void)a;
+#if defined(PEAK_OPERANDS)
+  _Alignas(16) float operands[12 * LANES];
+  for (int i = 0; i < 12 * LANES; ++i) operands[i] = 1e-7f * (float)(i + 1);
+#endif
+#if !defined(PEAK_STEP)
+#define PEAK_STEP(c) a##c = VFMA(a##c, m, a);
+#define PEAK_BARRIER()
+#endif
   for (long i = 0; i < FMA_ITERS; ++i) {
-#define STEP(c) a##c = VFMA(a##c, m, a);
-    CHAIN_VARS(STEP)
+    PEAK_BARRIER();
+    CHAIN_VARS(PEAK_STEP)
   }
   float s = 0;
 #define SUM(c) s += VSUM(a##c);
@@ -160,6 +193,7 @@ static double read_gbytes_per_s(size_t bytes, int alternate) {
   return bytes / best * 1e-9;
 }
 
+#if !defined(NO_CONVERSIONS)
 /* ---- converted weights ------------------------------------------------------------------- */
 /* 16 KiB of stored weights (L1), small integers in [-8, 7] so that every sum below is exact. */
 enum { CONV_BYTES = 16384, CONV_PASSES = 512, CONV_TRIALS = 100 };
@@ -315,6 +349,7 @@ static double conv_ns(conv_way way, const char *name, char format) {
   }
   return best / ((double)weights * CONV_PASSES) * 1e9;
 }
+#endif
 
 int main(int argc, char **argv) {
   const int cores = argc > 1 ? atoi(argv[1]) : 1;
@@ -329,8 +364,9 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof kib / sizeof kib[0]; ++i)
       printf("%s\"%zu\": %.2f", i ? ", " : "", kib[i] * 1024,
              read_gbytes_per_s(kib[i] * 1024, alternate));
-    printf("},\n");
+    printf("}%s", alternate ? "" : ",\n");
   }
+#if !defined(NO_CONVERSIONS)
   /* bfloat16: the cheapest of its ways. */
   struct {
     const char *name;
@@ -343,11 +379,12 @@ int main(int argc, char **argv) {
   int best = 0;
   for (int i = 1; i < (int)(sizeof bf16 / sizeof bf16[0]); ++i)
     if (bf16[i].ns < bf16[best].ns) best = i;
-  printf("  \"convert_fma_ns_per_weight\": {\"f16\": %.5f, \"bf16\": %.5f, \"int8\": %.5f},\n",
+  printf(",\n  \"convert_fma_ns_per_weight\": {\"f16\": %.5f, \"bf16\": %.5f, \"int8\": %.5f},\n",
          conv_ns(way_f16, "f16", 'h'), bf16[best].ns, conv_ns(way_int8, "int8", 'i'));
   printf("  \"bf16_way\": \"%s\",\n", bf16[best].name);
-  printf("  \"w8a8_product_ns_per_weight\": %.5f,\n  \"w8a8_way\": \"%s\"\n",
+  printf("  \"w8a8_product_ns_per_weight\": %.5f,\n  \"w8a8_way\": \"%s\"",
          conv_ns(way_w8a8, "w8a8", 'i'), DOT_WAY_NAME);
-  printf("}\n");
+#endif
+  printf("\n}\n");
   return 0;
 }

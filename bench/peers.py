@@ -349,10 +349,14 @@ class TorchPeer:
 
 # ---- IREE: the same ONNX GRU, compiled ahead of time for this CPU ------------------------------
 
+# The CPU IREE compiles for in each view of bench/cpuid_view.c (None: this CPU as it is).
+IREE_TARGET_CPU = {None: "host", "avx2": "x86-64-v3", "sse41": "x86-64-v2"}
+
+
 class IreePeer:
     """The ONNX model above with static shapes (one for run, seq=L, one for step, seq=1),
     imported with iree-import-onnx and compiled with iree-compile for llvm-cpu (target CPU host,
-    or x86-64-v3 in the AVX2 view);
+    x86-64-v3 in the AVX2 view, x86-64-v2 in the SSE4.1 one);
     run through iree.runtime on local-sync (one thread) or, with T > 1 threads, on local-task with
     T workers (--task_topology_group_count)."""
     name = "iree"
@@ -372,7 +376,7 @@ class IreePeer:
         if threads > 1:
             rt.flags.parse_flags(f"--task_topology_group_count={threads}")
         self.config = rt.Config("local-sync" if threads == 1 else "local-task")
-        self.target_cpu = {None: "host", "avx2": "x86-64-v3"}[isa_view]
+        self.target_cpu = IREE_TARGET_CPU[isa_view]
 
     def compile(self, w, seq, workdir):
         """The module for sequence length `seq`, compiled once per model and target CPU (the
@@ -425,6 +429,10 @@ class IreePeer:
 
 PEERS = [MlxPeer, OrtPeer, TorchPeer, IreePeer]
 
+# The views of bench/cpuid_view.c, each by the lowest feature it hides (numpy's name), which
+# must be gone from this process's CPUID.
+VIEW_HIDES = {"avx2": "AVX512F", "sse41": "AVX"}
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -433,19 +441,21 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--budget", type=float, default=0.6)
     ap.add_argument("--only", default=None, help="comma list of the peers to run (default: all)")
-    ap.add_argument("--isa-view", choices=["avx2"], default=None,
-                    help="the process runs in bench/cpuid_avx2.c's AVX2-only view of the CPU "
-                    "(bench.py preloads it): checked here, IREE compiled for x86-64-v3, and each "
-                    "peer probed for AVX-512 use")
+    ap.add_argument("--isa-view", choices=sorted(VIEW_HIDES), default=None,
+                    help="the process runs in bench/cpuid_view.c's view of the CPU at that ISA "
+                    "level (bench.py preloads it): checked here, IREE compiled for the level's "
+                    "x86-64-v* CPU, and each peer probed for AVX-512 use")
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
     set_thread_env(args.threads)
     points = json.load(open(args.points))
-    if args.isa_view == "avx2":
+    if args.isa_view:
         from numpy._core._multiarray_umath import __cpu_features__
-        if __cpu_features__.get("AVX512F"):
-            raise SystemExit("peers: error: --isa-view avx2: CPUID still reports AVX-512F in this "
-                             "process (bench/cpuid_avx2.so is not preloaded)")
+        hidden = VIEW_HIDES[args.isa_view]
+        if __cpu_features__.get(hidden):
+            raise SystemExit(f"peers: error: --isa-view {args.isa_view}: CPUID still reports "
+                             f"{hidden} in this process (bench/cpuid_view.so is not preloaded "
+                             f"with GRU_CPUID_VIEW={args.isa_view})")
 
     peers, results = [], {"threads": args.threads, "isa_view": args.isa_view, "peers": {},
                           "points": []}
@@ -495,7 +505,7 @@ def main():
                      " MISMATCH, not timed"), file=sys.stderr, flush=True)
         results["points"].append(entry)
     # Which ISA each peer really ran at, as far as the kernel saw: without the view an AVX-512
-    # peer shows up (the probe's positive control); in the AVX2 view none may.
+    # peer shows up (the probe's positive control); in either view none may.
     for name, run in last_run.items():
         probe = avx512_probe(run)
         results["peers"][name]["avx512_probe"] = probe
@@ -507,7 +517,7 @@ def main():
               file=sys.stderr, flush=True)
         if args.isa_view and probe["avx512_seen"]:
             raise SystemExit(f"peers: error: --isa-view {args.isa_view}: {name} used AVX-512 "
-                             "registers in the AVX2 view")
+                             f"registers in the {args.isa_view} view")
     json.dump(results, open(args.out, "w"), indent=1)
 
 

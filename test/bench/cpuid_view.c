@@ -1,6 +1,7 @@
 /* What a program sees of the CPU, for test/bench/cpuid_view.test:
- *   cpuid   the AVX-512F, AVX2, FMA, AVX512-VNNI, AVX-VNNI, AVX512-BF16 bits and XCR0's
- *           supported ZMM components, as CPUID reports them (leaves 7.0, 7.1, 0xD)
+ *   cpuid   the AVX-512F, AVX2, AVX512-VNNI, AVX-VNNI, AVX512-BF16, FMA, AVX, F16C, VAES,
+ *           VPCLMULQDQ, SSE4.1 and SSE4.2 bits and XCR0's supported ZMM and YMM components, as
+ *           CPUID reports them (leaves 1, 7.0, 7.1, 0xD)
  *   thread  the same from a new thread
  *   chain   installs its own SIGSEGV handler, faults on purpose, recovers in the handler, then
  *           reads CPUID again (a preloaded view must pass real faults on and keep answering)
@@ -22,8 +23,11 @@ static void show(const char *who) {
   printf("%s: avx512f=%u avx2=%u avx512vnni=%u avxvnni=%u avx512bf16=%u zmm_state=%u\n", who,
          (b >> 16) & 1, (b >> 5) & 1, (c >> 11) & 1, (a1 >> 4) & 1, (a1 >> 5) & 1,
          (ad >> 5) & 7);
+  const unsigned vaes = (c >> 9) & 1, vpclmulqdq = (c >> 10) & 1, ymm_state = (ad >> 2) & 1;
   __cpuid(1, a, b, c, d);
-  printf("%s: fma=%u avx=%u f16c=%u\n", who, (c >> 12) & 1, (c >> 28) & 1, (c >> 29) & 1);
+  printf("%s: fma=%u avx=%u f16c=%u vaes=%u vpclmulqdq=%u ymm_state=%u sse41=%u sse42=%u\n", who,
+         (c >> 12) & 1, (c >> 28) & 1, (c >> 29) & 1, vaes, vpclmulqdq, ymm_state, (c >> 19) & 1,
+         (c >> 20) & 1);
 }
 
 static void *thread_main(void *arg) {

@@ -1,23 +1,31 @@
-/* An AVX2-only view of an AVX-512 CPU for the benchmark's peers (bench/bench.py, AVX2 level).
+/* A view of an x86-64 CPU at a lower ISA level, for the benchmark's peers (bench/bench.py: the
+ * AVX2 level of an AVX-512 CPU, the SSE4.1 level of an AVX one).
  *
  * Preloaded (LD_PRELOAD) into a peer's process, it turns on the kernel's CPUID faulting
  * (arch_prctl ARCH_SET_CPUID, Linux >= 4.12 on CPUs and hypervisors with "cpuid_fault"), so that
  * every CPUID instruction of the process traps; the SIGSEGV handler executes the real CPUID and
- * answers with the AVX-512 family, AMX, AVX-VNNI/IFMA and AVX10 feature bits cleared -- what an
- * AVX2-only x86-64 core (the EPYC class of issue 13) reports. Libraries that pick their kernels by
- * CPUID (ONNX Runtime's MLAS, oneDNN, MKL, numpy, MLX) then take their AVX2 paths. glibc's own
- * string functions read CPUID before any preload runs; bench.py masks those with GLIBC_TUNABLES.
+ * answers with the feature bits above the view's level cleared. GRU_CPUID_VIEW names the view:
+ *   avx2   the AVX-512 family, AMX, AVX-VNNI/IFMA and AVX10 cleared: what an AVX2-only x86-64
+ *          core (the EPYC class of issue 13) reports;
+ *   sse41  also AVX, AVX2, FMA, F16C, VAES and VPCLMULQDQ, and the YMM state among XSAVE's
+ *          components: what an SSE4.1/SSE4.2 core (Nehalem..Westmere class) reports, the lowest
+ *          level of gru-gen's x86-64-linux target.
+ * Libraries that pick their kernels by CPUID (ONNX Runtime's MLAS, oneDNN, MKL, numpy) then take
+ * that level's paths. glibc's own string functions read CPUID before any preload runs; bench.py
+ * masks those with GLIBC_TUNABLES. Code compiled for a higher level without asking CPUID still
+ * runs at it: the view hides features, it cannot take them away.
  *
  * The setting is per thread and inherited by threads and forks (reset by execve, where
  * LD_PRELOAD loads this again). A SIGSEGV handler installed later by the process is chained: this
  * one stays first and passes every fault that is not a CPUID on. Nothing else is changed: XGETBV
- * still reports the OS's AVX-512 state, which libraries consult only after CPUID.
+ * still reports the OS's register state, which libraries consult only after CPUID.
  *
- * Proof that it worked is the kernel's own: /proc/self/arch_status "AVX512_elapsed_ms: -1" means
+ * Proof for AVX-512 is the kernel's own: /proc/self/arch_status "AVX512_elapsed_ms: -1" means
  * no AVX-512 register state was seen in use at any context switch of the process. bench.py reads
- * it at the end of every peer run and refuses the AVX2 figures otherwise. With CPUID faulting
- * unavailable the constructor prints one line and exits 1 (a peer silently on AVX-512 would be a
- * wrong answer). Build: cc -O2 -shared -fPIC cpuid_avx2.c -o cpuid_avx2.so -ldl */
+ * it at the end of every peer run in either view and refuses the figures otherwise; the kernel
+ * keeps no such record for AVX. Without CPUID faulting, or without a known GRU_CPUID_VIEW, the
+ * constructor prints one line and exits 1 (a peer silently at a higher level would be a wrong
+ * answer). Build: cc -O2 -shared -fPIC cpuid_view.c -o cpuid_view.so -ldl */
 #define _GNU_SOURCE
 #include <cpuid.h>
 #include <dlfcn.h>
@@ -56,6 +64,14 @@ static const uint32_t kLeaf71Edx = BIT(4) /* AVX-VNNI-INT8 */ | BIT(5) /* AVX-NE
                                    BIT(10) /* AVX-VNNI-INT16 */ | BIT(19) /* AVX10 */;
 /* Leaf 0xD subleaf 0: the XSAVE components the CPU supports (opmask, ZMM, AMX tiles). */
 static const uint32_t kLeafDEax = BIT(5) | BIT(6) | BIT(7) | BIT(17) | BIT(18);
+/* The sse41 view's further bits. Leaf 1: FMA, AVX, F16C; leaf 7.0: AVX2, and VAES and
+ * VPCLMULQDQ (VEX/EVEX encodings only); leaf 0xD: the YMM state. */
+static const uint32_t kLeaf1EcxAvx = BIT(12) /* FMA */ | BIT(28) /* AVX */ | BIT(29) /* F16C */;
+static const uint32_t kLeaf7EbxAvx = BIT(5) /* AVX2 */;
+static const uint32_t kLeaf7EcxAvx = BIT(9) /* VAES */ | BIT(10) /* VPCLMULQDQ */;
+static const uint32_t kLeafDEaxAvx = BIT(2) /* YMM */;
+
+static int sse41_view; /* GRU_CPUID_VIEW=sse41, else avx2 */
 
 static struct sigaction chained; /* the process's own SIGSEGV disposition, if it sets one */
 static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
@@ -66,15 +82,17 @@ static void masked_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
   set_cpuid(1); /* this thread may execute CPUID again, for the real answer */
   __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
   set_cpuid(0);
-  if (leaf == 7 && sub == 0) {
-    r[1] &= ~kLeaf7Ebx;
-    r[2] &= ~kLeaf7Ecx;
+  if (leaf == 1 && sse41_view) {
+    r[2] &= ~kLeaf1EcxAvx;
+  } else if (leaf == 7 && sub == 0) {
+    r[1] &= ~(kLeaf7Ebx | (sse41_view ? kLeaf7EbxAvx : 0));
+    r[2] &= ~(kLeaf7Ecx | (sse41_view ? kLeaf7EcxAvx : 0));
     r[3] &= ~kLeaf7Edx;
   } else if (leaf == 7 && sub == 1) {
     r[0] &= ~kLeaf71Eax;
     r[3] &= ~kLeaf71Edx;
   } else if (leaf == 0xD && sub == 0) {
-    r[0] &= ~kLeafDEax;
+    r[0] &= ~(kLeafDEax | (sse41_view ? kLeafDEaxAvx : 0));
   } else if (leaf == 0x1D || leaf == 0x1E || leaf == 0x24) { /* AMX tile and AVX10 leaves */
     r[0] = r[1] = r[2] = r[3] = 0;
   }
@@ -121,7 +139,14 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
   return 0;
 }
 
-__attribute__((constructor)) static void cpuid_avx2_init(void) {
+__attribute__((constructor)) static void cpuid_view_init(void) {
+  const char *view = getenv("GRU_CPUID_VIEW");
+  if (!view || (strcmp(view, "avx2") != 0 && strcmp(view, "sse41") != 0)) {
+    fprintf(stderr, "cpuid_view: error: GRU_CPUID_VIEW is %s%s%s; set it to avx2 or sse41\n",
+            view ? "'" : "", view ? view : "unset", view ? "'" : "");
+    exit(1);
+  }
+  sse41_view = strcmp(view, "sse41") == 0;
   real_sigaction = (int (*)(int, const struct sigaction *, struct sigaction *))dlsym(
       RTLD_NEXT, "sigaction");
   struct sigaction sa;
@@ -131,8 +156,9 @@ __attribute__((constructor)) static void cpuid_avx2_init(void) {
   sigemptyset(&sa.sa_mask);
   chained.sa_handler = SIG_DFL;
   if (!real_sigaction || real_sigaction(SIGSEGV, &sa, NULL) != 0 || set_cpuid(0) != 0) {
-    fprintf(stderr, "cpuid_avx2: error: this kernel or CPU has no CPUID faulting "
-                    "(arch_prctl ARCH_SET_CPUID); the AVX2 view cannot be made here\n");
+    fprintf(stderr, "cpuid_view: error: this kernel or CPU has no CPUID faulting "
+                    "(arch_prctl ARCH_SET_CPUID); the %s view cannot be made here\n",
+            view);
     exit(1);
   }
 }
