@@ -24,6 +24,10 @@ struct MachineModel {
   // An FMA can take its broadcast operand from memory (x86: vbroadcastss into a register, or an
   // embedded broadcast), so a broadcast costs a load but no lasting register.
   bool memory_broadcast = true;
+  // What a broadcast costs beside its load, in FMA-pipe cycles: 0 where the load broadcasts
+  // (x86 AVX's vbroadcastss, ARM's ld1r); at SSE4.1 a shuffle (movss + shufps) on a port that
+  // also multiplies or adds on current cores (SchedulePlan.cpp's estimate).
+  double broadcast_alu = 0;
   int64_t l1d_bytes = 32 << 10;  // per core
   int64_t l2_bytes = 512 << 10;  // per core (or the share of a cluster's)
   int cores = 4;                 // what the parallel split plans for

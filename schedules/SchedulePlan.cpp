@@ -12,7 +12,8 @@ namespace {
 // the reduction, runs at the FMA peak when (1) its FMAs cover the pipes' latency (acc >=
 // pipes x latency), (2) its loads (weight vectors and broadcasts) issue in no more cycles than
 // its FMAs, and (3) it fits the registers. The efficiency is FMA cycles over the largest of the
-// three per-step cycle counts.
+// three per-step cycle counts. Where a broadcast is an instruction on the FMA pipes' ports too
+// (MachineModel's broadcast_alu: SSE4.1's shuffle), its cycles add to the FMAs'.
 //
 // With bf16 pairs (k_per_element 2, SchedulePolicy.h's WeightStorage) on a machine of 16
 // vector registers (AVX2), a reduction step is two k: each weight vector loaded becomes two
@@ -39,8 +40,9 @@ TileEstimate estimate(const MachineModel &m, int acc, int weight_vectors, int br
   e.convert_cycles = halves > 1 ? 2.0 * weight_vectors / m.fma_pipes : 0;
   e.load_cycles = double(weight_vectors + broadcasts * halves) / m.load_ports;
   e.latency_cycles = double(m.fma_latency) * halves;
-  e.efficiency = e.fma_cycles / std::max({e.fma_cycles + e.convert_cycles, e.load_cycles,
-                                          e.latency_cycles});
+  const double broadcast_cycles = broadcasts * halves * m.broadcast_alu / m.fma_pipes;
+  e.efficiency = e.fma_cycles / std::max({e.fma_cycles + e.convert_cycles + broadcast_cycles,
+                                          e.load_cycles, e.latency_cycles});
   return e;
 }
 
@@ -227,25 +229,27 @@ SchedulePlan plan_from_model(const MachineModel &m, const GruSpec &spec, int64_t
   plan.step.tile.k_block = step_k_block(m, spec, plan.step.tile);
 
   // The projection: its panel dividing 3H first; then, where a broadcast is a load an FMA takes
-  // as it is (x86), the most rows per weight load (the weights stream from L2, the rows of x
+  // as it is (x86 with AVX; at SSE4.1 it is also a shuffle, which the efficiency counts), the
+  // most rows per weight load (the weights stream from L2, the rows of x
   // stay in L1: measured, D=H=512 on AVX-512, 3 vectors x 8 rows took 331 us where 6 x 4 took
   // 361), then the fewest loads per FMA (BLIS's mr x nr); where each row's broadcast is an
   // instruction of its own (ARM: ld1r, or a lane load for a by-element FMA), the fewest loads
   // per FMA first (llvm-mca, apple-a14: 6 x 4 at 9.0 cycles per step, 3 x 8 at 10.0).
   const auto projections = projection_candidates(m, G, block_rows, 0, k_per_element);
+  const bool broadcast_is_load = m.memory_broadcast && m.broadcast_alu == 0;
   auto loads_per_fma = [](const KernelPlan &k) {
     return double(k.tile.vectors + k.tile.rows) / (double(k.tile.vectors) * k.tile.rows);
   };
   plan.projection = choose(projections, [&](const KernelPlan &a, const KernelPlan &b) {
     if (divides(G, a.tile) != divides(G, b.tile)) return divides(G, a.tile);
-    if (m.memory_broadcast && a.tile.rows != b.tile.rows) return a.tile.rows > b.tile.rows;
+    if (broadcast_is_load && a.tile.rows != b.tile.rows) return a.tile.rows > b.tile.rows;
     if (loads_per_fma(a) != loads_per_fma(b)) return loads_per_fma(a) < loads_per_fma(b);
     return a.tile.rows > b.tile.rows;
   });
   plan.projection.why =
       fmt("%.0f%% of the FMA peak by the model; ", 100 * plan.projection.estimate.efficiency) +
-      (m.memory_broadcast ? "the most rows per weight load, then the fewest loads per FMA"
-                          : "the fewest loads per FMA (each row's broadcast is an instruction)");
+      (broadcast_is_load ? "the most rows per weight load, then the fewest loads per FMA"
+                         : "the fewest loads per FMA (each row's broadcast is an instruction)");
 
   complete(m, spec, k_per_element, plan);
   return plan;
