@@ -71,11 +71,14 @@ struct GRU_RT_MODEL {
   /* Sub-model 0 only: which way step's next call walks the slices (the descriptor's
    * step_slices), flipped by every call. */
   int step_backwards;
-  /* Whether the stored Wh holds an infinity or a NaN (after its conversion to the weights'
-   * precision: f16 overflows from 65520): run without h0 then takes the first step without it
-   * (first_step_without_state). */
+  /* A reset-after layer instance whose stored Wh holds an infinity or a NaN (after its
+   * conversion to the weights' precision: f16 overflows from 65520): run without h0 then takes
+   * the first step over zeros in Wh's place (first_step_zero_wh). */
   int wh_nonfinite;
-  uint64_t wh_zero; /* GPU targets, where wh_nonfinite: zeros shaped as Wh, its device handle */
+  /* Where wh_nonfinite: those zeros, shaped as the stored Wh (make_zero_wh): the host array on
+   * CPU targets, the device handle on GPU targets (the other one 0). */
+  uint8_t *wh_zero_host;
+  uint64_t wh_zero_device;
   /* Sub-model 0 only: nonzero while a run, run_ex or step is in progress (claim_model): calls on
    * one model must not overlap, and one that would is refused instead of sharing the scratch
    * and the team. */
@@ -332,14 +335,15 @@ static gru_rt_model *sub_model(const gru_model_descriptor *md, void *block, int3
   return (gru_rt_model *)((uint8_t *)block + at);
 }
 
-/* A view of the device's zeros shaped as Wh (wh_zero), as the kernels take Wh. */
-static tensor zero_wh_view(const gru_rt_model *sub) {
-  tensor t = sub->Wh;
-  t.buf.dim = t.dim;
-  t.buf.host = NULL;
-  t.buf.flags = 0;
-  t.buf.device = sub->wh_zero;
-  return t;
+/* Sets *t to a view of the zeros shaped as Wh (make_zero_wh), as the kernels take Wh: Wh's type,
+ * extents and strides over wh_zero_host (CPU targets) or wh_zero_device (GPU targets). t may be
+ * &sub->Wh. (Filled in place: a returned copy's buf.dim would point into the callee's frame.) */
+static void zero_wh_view(const gru_rt_model *sub, tensor *t) {
+  *t = sub->Wh;
+  t->buf.dim = t->dim;
+  t->buf.host = sub->wh_zero_host;
+  t->buf.flags = 0;
+  t->buf.device = sub->wh_zero_device;
 }
 
 GRU_RT_API void gru_rt_destroy(gru_rt_model *m) {
@@ -354,10 +358,12 @@ GRU_RT_API void gru_rt_destroy(gru_rt_model *m) {
     gru_rt_model *sub = sub_model(md, m, i);
     if (!sub->d) continue; /* not initialized: create failed before it */
     /* The zeros first: their view takes Wh's device interface, which Wh's release clears. */
-    if (sub->wh_zero) {
-      tensor zero_wh = zero_wh_view(sub);
+    if (sub->wh_zero_device) {
+      tensor zero_wh;
+      zero_wh_view(sub, &zero_wh);
       release(&zero_wh);
     }
+    if (sub->wh_zero_host) halide_free(NULL, sub->wh_zero_host);
     tensor *held[] = {&sub->Wx, &sub->Wh, &sub->scales, &sub->b, &sub->bhn, &sub->zeros,
                       &sub->xp_step, &sub->h_step};
     for (size_t k = 0; k < sizeof held / sizeof held[0]; ++k) release(held[k]);
@@ -719,12 +725,17 @@ static int32_t threads_of_options(const gru_model_descriptor *md, const gru_opti
   return team_size(md, threads, who);
 }
 
-/* Whether a layer instance's stored Wh (3H rows of H, k padded to k_group, in the weights'
- * precision) holds an infinity or a NaN: float32's, or f16's or bf16's (their bits); int8 and
- * w8a8 weights are finite (create refuses others). */
-static int stored_nonfinite(const gru_layer_descriptor *d, const uint8_t *wh) {
+/* The weights of a layer instance's stored Wh: 3H rows of H, k padded to k_group (w8a8, bf16
+ * pairs), each in the weights' precision, in its panels. */
+static size_t stored_wh_count(const gru_layer_descriptor *d) {
   const int32_t H = d->hidden_size, kg = d->k_group, Hp = (H + kg - 1) / kg * kg;
-  const size_t count = (size_t)3 * H * Hp;
+  return (size_t)3 * H * Hp;
+}
+
+/* Whether a layer instance's stored Wh holds an infinity or a NaN: float32's, or f16's or
+ * bf16's (their bits); int8 and w8a8 weights are finite (create refuses others). */
+static int stored_nonfinite(const gru_layer_descriptor *d, const uint8_t *wh) {
+  const size_t count = stored_wh_count(d);
   for (size_t k = 0; k < count; ++k) {
     if (d->weights_precision == GRU_PRECISION_F32) {
       uint32_t bits;
@@ -741,26 +752,28 @@ static int stored_nonfinite(const gru_layer_descriptor *d, const uint8_t *wh) {
   return 0;
 }
 
-/* GPU targets: zeros shaped as the stored Wh, put on the device (the host copy freed), for
- * run's first step without h0 where Wh is not finite (first_step_without_state). */
-static gru_status upload_zero_wh(gru_rt_model *sub, const char *who) {
+/* Zeros shaped as the stored Wh (its bytes, type and layout), for run's first step without h0
+ * where Wh is not finite (first_step_zero_wh): held on the host on CPU targets; on GPU targets
+ * put on the device, and the host array freed. Made at create, freed at destroy. */
+static gru_status make_zero_wh(gru_rt_model *sub, const char *who) {
   const gru_layer_descriptor *d = sub->d;
-  const int32_t H = d->hidden_size, kg = d->k_group, Hp = (H + kg - 1) / kg * kg;
-  const size_t bytes = (size_t)3 * H * Hp * (size_t)gru_precision_bytes(d->weights_precision);
-  void *zeros = halide_malloc(NULL, bytes);
+  const size_t bytes = stored_wh_count(d) * (size_t)gru_precision_bytes(d->weights_precision);
+  uint8_t *zeros = (uint8_t *)halide_malloc(NULL, bytes);
   if (!zeros) {
     snprintf(last_error, sizeof last_error, "%s: out of memory", who);
     return GRU_OUT_OF_MEMORY;
   }
   __builtin_memset(zeros, 0, bytes);
-  tensor t = sub->Wh;
-  t.buf.dim = t.dim;
-  t.buf.host = (uint8_t *)zeros;
-  t.buf.device = 0;
+  sub->wh_zero_host = zeros;
+  const struct halide_device_interface_t *device = device_of(d);
+  if (!device) return GRU_OK;
+  tensor t;
+  zero_wh_view(sub, &t);
   t.buf.device_interface = NULL;
   t.buf.flags = halide_buffer_flag_host_dirty;
-  const gru_status s = upload(device_of(d), &t);
-  sub->wh_zero = t.buf.device; /* the same device interface as Wh's */
+  const gru_status s = upload(device, &t);
+  sub->wh_zero_device = t.buf.device; /* the same device interface as Wh's */
+  sub->wh_zero_host = NULL;
   halide_free(NULL, zeros);
   return s;
 }
@@ -856,8 +869,9 @@ static gru_status create_model(const gru_model_descriptor *md, const gru_layer_w
   }
   for (int32_t i = 0; i < count && s == GRU_OK; ++i) {
     gru_rt_model *sub = sub_model(md, block, i);
-    sub->wh_nonfinite = stored_nonfinite(sub->d, sub->Wh.buf.host);
-    if (sub->wh_nonfinite && device_of(sub->d)) s = upload_zero_wh(sub, who);
+    /* A reset-before layer (no MLX counterpart) keeps multiplying the zero state. */
+    sub->wh_nonfinite = !sub->d->reset_before && stored_nonfinite(sub->d, sub->Wh.buf.host);
+    if (sub->wh_nonfinite) s = make_zero_wh(sub, who);
   }
   if (s != GRU_OK) {
     gru_rt_destroy((gru_rt_model *)block);
@@ -940,14 +954,14 @@ static gru_status project_sequence(gru_rt_model *m, const float *x, int32_t rows
 
 /* The recurrence over xp_seq [N][L][3H] into `states`, whose dimension `time_dim` is the
  * timestep: the state before timestep t is the one written at the step before (t-1, or t+1 when
- * walking `backwards` from L-1), read in place; h_first before the first step. From step `from`
- * of the walk (1: the caller wrote step 0's states). */
+ * walking `backwards` from L-1), read in place; h_first before the first step. Steps `from` ..
+ * `to` - 1 of the walk (from 1: step 0's states are written, first_step_zero_wh). */
 static gru_status recur(gru_rt_model *m, tensor *xp_seq, tensor *h_first, tensor *states,
-                        int time_dim, int walk_backwards, int32_t from) {
+                        int time_dim, int walk_backwards, int32_t from, int32_t to) {
   gru_status s = GRU_OK;
   const int32_t L = states->dim[time_dim].extent;
   const int32_t slices = slices_per_member(m->md, 1);
-  for (int32_t i = from; i < L && s == GRU_OK; ++i) {
+  for (int32_t i = from; i < to && s == GRU_OK; ++i) {
     const int32_t t = walk_backwards ? L - 1 - i : i, before = walk_backwards ? t + 1 : t - 1;
     tensor xp, h_prev, h_next;
     __builtin_memset(&h_prev, 0, sizeof h_prev);
@@ -968,43 +982,18 @@ static gru_status recur(gru_rt_model *m, tensor *xp_seq, tensor *h_first, tensor
  * product: r, z = sigmoid(xp_r, xp_z), n = tanh(xp_n + r * bhn), h = (1 - z) * n. The kernels
  * compute it from a zero state, which is the same but where Wh holds an infinity or a NaN
  * (0 * inf is NaN: NaN states where MLX's are finite). A layer instance whose stored Wh does
- * (wh_nonfinite) takes that step here, on CPU targets: timestep t0 of each row of the host xp
- * [N][L][pitch] (the projection's column order) into target [N][L][target_row]. GPU targets
- * take it with their step kernel over zeros in place of Wh (first_step_zero_wh). */
-static void first_step_without_state(const gru_rt_model *sub, const float *xp, int32_t L,
-                                     int32_t t0, float *target, int32_t target_row) {
-  const gru_layer_descriptor *d = sub->d;
-  const int32_t H = d->hidden_size, N = d->batch, X = d->xp_panel, pitch = padded(d, 3 * H);
-  const float *bhn = d->has_bias ? (const float *)sub->bhn.buf.host : NULL;
-  for (int32_t n = 0; n < N; ++n) {
-    const float *row = xp + ((size_t)n * L + t0) * pitch;
-    float *h = target + ((size_t)n * L + t0) * target_row;
-    for (int32_t i = 0; i < H; ++i) {
-      const float r = 1.0f / (1.0f + __builtin_expf(-row[gru_xp_column(0, i, H, X)]));
-      const float z = 1.0f / (1.0f + __builtin_expf(-row[gru_xp_column(1, i, H, X)]));
-      const float xn = row[gru_xp_column(2, i, H, X)];
-      h[i] = (1.0f - z) * __builtin_tanhf(bhn ? xn + r * bhn[i] : xn);
-    }
-  }
-}
-
-/* GPU targets: first_step_without_state's step, timestep t0 of xp_seq into the device states
- * [L][N][padded H], by the step kernel over a zero Wh (0 * 0: no recurrent product). */
+ * (wh_nonfinite) takes that step here: recur's step 0 (timestep 0, or L - 1 walking backwards)
+ * with the step kernel over the zeros shaped as Wh in Wh's place (0 * 0: no recurrent product),
+ * on every target. The caller runs it over all the states, on a model with a team too (whose
+ * team step kernel has the same gates and order of sums: the same bits); recur or the team then
+ * go on from step 1. */
 static gru_status first_step_zero_wh(gru_rt_model *sub, tensor *xp_seq, tensor *h_first,
-                                     tensor *states, int32_t t0) {
-  tensor xp, h_next;
-  gru_status s = slice(xp_seq, 1, t0, &xp);
-  if (s == GRU_OK) s = slice(states, 2, t0, &h_next);
-  if (s == GRU_OK) {
-    const tensor wh = sub->Wh;
-    sub->Wh = zero_wh_view(sub);
-    sub->Wh.buf.dim = sub->Wh.dim;
-    s = advance(sub, &xp, h_first, &h_next);
-    sub->Wh = wh;
-    sub->Wh.buf.dim = sub->Wh.dim;
-  }
-  release(&xp);
-  release(&h_next);
+                                     tensor *states, int time_dim, int walk_backwards) {
+  const tensor wh = sub->Wh;
+  zero_wh_view(sub, &sub->Wh);
+  const gru_status s = recur(sub, xp_seq, h_first, states, time_dim, walk_backwards, 0, 1);
+  sub->Wh = wh;
+  sub->Wh.buf.dim = sub->Wh.dim;
   return s;
 }
 
@@ -1197,33 +1186,34 @@ static gru_status run_claimed(gru_rt_model *m, const float *x, int32_t seq_len,
       float *target = reversed_copy ? rev_states : dst + (size_t)dir * H;
       const int32_t target_row = reversed_copy ? H : row;
       /* Without h0, MLX's first step where a zero state would make NaN of Wh's infinities. */
-      const int32_t from = !h0 && sub->wh_nonfinite && !sub->d->reset_before;
-      const int32_t t0 = walk_backwards ? seq_len - 1 : 0;
-      if (device) { /* [L][N][padded H] in device memory, fetched at the end of the direction */
+      const int32_t from = !h0 && sub->wh_nonfinite;
+      /* The states: on GPU targets [L][N][padded H] in device memory, fetched at the end of the
+       * direction; on CPU targets straight into the destination, [N][L][row]. */
+      const int time_dim = device ? 2 : 1;
+      if (device) {
         view(&st, 0, NULL, H, N, seq_len, padded(d0, H));
         s = from_halide(halide_device_malloc(kernel_context, &st.buf, device));
-        if (s == GRU_OK && from) s = first_step_zero_wh(sub, &xp_seq[dir], &h_first, &st, t0);
-        if (s == GRU_OK) s = recur(sub, &xp_seq[dir], &h_first, &st, 2, walk_backwards, from);
+      } else {
+        view(&st, 0, target, H, seq_len, N, target_row);
+      }
+      if (s == GRU_OK && from)
+        s = first_step_zero_wh(sub, &xp_seq[dir], &h_first, &st, time_dim, walk_backwards);
+      if (s == GRU_OK && m->team) {
+        team_job job;
+        job.sub = sub;
+        job.xp_seq = &xp_seq[dir];
+        job.h_first = &h_first;
+        job.states = &st;
+        job.time_dim = time_dim;
+        job.walk_backwards = walk_backwards;
+        job.from = from;
+        s = run_job(m, recur_member, &job, 0);
+      } else if (s == GRU_OK) {
+        s = recur(sub, &xp_seq[dir], &h_first, &st, time_dim, walk_backwards, from, seq_len);
+      }
+      if (device) {
         if (s == GRU_OK) s = fetch_states(sub->d, &st, target, target_row);
         release(&st);
-      } else { /* straight into the destination, [N][L][row] */
-        view(&st, 0, target, H, seq_len, N, target_row);
-        if (from)
-          first_step_without_state(sub, (const float *)xp_seq[dir].buf.host, seq_len, t0, target,
-                                   target_row);
-        if (m->team) {
-          team_job job;
-          job.sub = sub;
-          job.xp_seq = &xp_seq[dir];
-          job.h_first = &h_first;
-          job.states = &st;
-          job.time_dim = 1;
-          job.walk_backwards = walk_backwards;
-          job.from = from;
-          s = run_job(m, recur_member, &job, 0);
-        } else {
-          s = recur(sub, &xp_seq[dir], &h_first, &st, 1, walk_backwards, from);
-        }
       }
       if (h0) release(&h_first);
       if (s == GRU_OK && reversed_copy)

@@ -112,6 +112,29 @@ int main(int argc, char **argv) {
     same &= memcmp(h + n * SZ_H, out + n * SZ_H, SZ_H * sizeof(float)) == 0;
   CHECK(same, "step after failures equals run over one timestep");
 
+  /* A Wh that is not finite: create also holds zeros shaped as it, and run without h0 takes its
+   * first step with the step kernel over them (finite states, as mlx.nn.GRU's). int8 and w8a8
+   * libraries refuse such weights instead, holding nothing. */
+  w.Wh[0] = INFINITY;
+  rel_model *mi = marker;
+  if (!strcmp(C(WEIGHTS_PRECISION), "int8") || !strcmp(C(WEIGHTS_PRECISION), "w8a8")) {
+    const long live_before = live;
+    const gru_status s = F(create)(w.Wx, w.Wh, w.b, w.bhn, &mi);
+    CHECK(s == GRU_INVALID_ARGUMENT && mi == marker && live == live_before,
+          "create refuses a Wh that is not finite (%s weights): status %d, %ld allocations leaked",
+          C(WEIGHTS_PRECISION), (int)s, live - live_before);
+    printf("create (Wh not finite): refused, %s weights\n", C(WEIGHTS_PRECISION));
+  } else {
+    injected += INJECT("create (Wh not finite)", F(create)(w.Wx, w.Wh, w.b, w.bhn, &mi),
+                       CHECK(mi == marker, "create touched *out on failure"));
+    CHECK(mi != marker && mi, "create with Wh not finite succeeded");
+    injected += INJECT("run (Wh not finite, h0 NULL)", F(run)(mi, x, L, NULL, out), (void)0);
+    int finite = 1;
+    for (size_t k = 0; k < SZ_N * L * SZ_H; ++k) finite &= isfinite(out[k]) != 0;
+    CHECK(finite, "run without h0, Wh not finite: every state finite");
+    F(destroy)(mi);
+  }
+
   F(destroy)(m);
   F(destroy)(mf);
   CHECK(null_frees == 0, "halide_free(NULL) called %ld times", null_frees);
