@@ -209,10 +209,7 @@ class GruStep : public GruGenerator<GruStep> {
       if (has_bias) pre += (*bhn)(i);
     }
     c(i, n) = vector_gates ? vector_tanh(pre) : Halide::tanh(pre);
-    // MLX's update as written, in strict float32: with Halide's float ops LLVM reassociated it on
-    // CPUs into c + z (h - c) (PyTorch's form), so a saturated update gate (z = 1) no longer kept
-    // h: h = 1e-3 under c = 0.9 became 0.99998713e-3, a subnormal h became 0.
-    h_next(i, n) = Halide::strict_float((1.0f - z(i, n)) * c(i, n) + z(i, n) * h(at, n));
+    h_next(i, n) = (1.0f - z(i, n)) * c(i, n) + z(i, n) * h(at, n);
 
     bound_batch_slice(xp, G, N);
     bound_batch_slice(h, H, N);
