@@ -62,7 +62,7 @@ import time
 
 import numpy as np
 
-from peers import IREE_TARGET_CPU  # bench/peers.py, beside this script
+from peers import IREE_TARGET_CPU, VIEW_HIDES  # bench/peers.py, beside this script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -163,18 +163,18 @@ def level_for(target, flags):
 
 # Each view of bench/cpuid_view.c (GRU_CPUID_VIEW): glibc's tunables (glibc picks its string
 # functions from CPUID before any preload runs), the frameworks' own ISA switches (for what they
-# decide before any CPUID), numpy's name of the lowest feature it hides (gone in the view, as
-# peers.py checks too) and how the reports name it.
+# decide before any CPUID) and how the reports name it. The feature it must hide is peers.py's
+# VIEW_HIDES.
 _NO_AVX512 = "-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX512_VBMI2,-AVX512_FP16"
 PEER_VIEWS = {
     "avx2": {"GLIBC_TUNABLES": "glibc.cpu.hwcaps=" + _NO_AVX512,
              "ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
-             "ONEDNN_MAX_CPU_ISA": "AVX2", "hides": "AVX512F", "title": "AVX2-only",
+             "ONEDNN_MAX_CPU_ISA": "AVX2", "title": "AVX2-only",
              "without": "AVX-512"},
     "sse41": {"GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX,-AVX2,-FMA,-F16C,-AVX_Fast_Unaligned_Load,"
               + _NO_AVX512,
               "ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
-              "ONEDNN_MAX_CPU_ISA": "SSE41", "hides": "AVX", "title": "SSE4.1-only",
+              "ONEDNN_MAX_CPU_ISA": "SSE41", "title": "SSE4.1-only",
               "without": "AVX, AVX2, FMA, F16C and AVX-512"},
 }
 
@@ -193,12 +193,12 @@ def build_peer_views(work, levels):
     sh(["cc", "-O2", "-Wall", "-shared", "-fPIC", os.path.join(BENCH, "cpuid_view.c"), "-o", so,
         "-ldl"])
     for lv in needed:
-        view = PEER_VIEWS[lv["peer_view"]]
+        view, hides = PEER_VIEWS[lv["peer_view"]], VIEW_HIDES[lv["peer_view"]]
         env = dict(os.environ, LD_PRELOAD=so, GRU_CPUID_VIEW=lv["peer_view"],
                    **{k: view[k] for k in ("GLIBC_TUNABLES", "ATEN_CPU_CAPABILITY",
                                            "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA")})
         r = subprocess.run([sys.executable, "-c", "from numpy._core._multiarray_umath import "
-                            f"__cpu_features__ as f; print(int(f['{view['hides']}']))"], env=env,
+                            f"__cpu_features__ as f; print(int(f['{hides}']))"], env=env,
                            capture_output=True, text=True)
         if r.returncode == 0 and r.stdout.strip() == "0":
             lv["peer_env"] = env
@@ -206,7 +206,7 @@ def build_peer_views(work, levels):
                 f"(bench/cpuid_view.c: CPUID faulting, {view['without']} feature bits cleared)")
         else:
             log(f"bench: {lv['name']}: no {view['title']} view of this CPU "
-                f"({(r.stderr.strip().splitlines() or [view['hides'] + ' still reported'])[-1]}); "
+                f"({(r.stderr.strip().splitlines() or [hides + ' still reported'])[-1]}); "
                 "its peers run at the CPU's own ISA")
             lv["peer_view"] = None
 
