@@ -63,7 +63,6 @@ typedef __m512i ivec;
 #elif defined(__SSE4_1__) && !defined(__AVX__)
 typedef __m128 vec;
 #define LANES 4
-#define VFMA(a, b, c) _mm_add_ps(_mm_mul_ps(a, b), c)
 #define VSET1(x) _mm_set1_ps(x)
 #define VLOAD(p) _mm_load_ps(p)
 #define VADD(a, b) _mm_add_ps(a, b)
